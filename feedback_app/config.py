@@ -1,0 +1,103 @@
+"""Every setting of the app, with its default and its meaning.
+
+Settings are read in this order, each overriding the one before:
+
+1. the defaults below;
+2. ``instance/config.py`` (a plain Python file of UPPERCASE names);
+3. environment variables prefixed ``FEEDBACK_``, e.g. ``FEEDBACK_SITE_URL``;
+   values are parsed as JSON when they can be (``FEEDBACK_MAX_MESSAGE_LENGTH=2000``);
+4. the mapping given to ``create_app(test_config)``.
+
+Paths left as ``None`` are filled in from the instance folder by
+``finalize()``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+#: Signs the session cookie and the CSRF tokens. When unset, a random key is
+#: created once in ``instance/secret_key`` so that development needs no setup;
+#: production sets its own (``FEEDBACK_SECRET_KEY``).
+SECRET_KEY: str | None = None
+
+#: SQLAlchemy URL of the database. Default: SQLite at
+#: ``instance/feedback.sqlite3``. PostgreSQL: ``postgresql+psycopg://...``.
+DATABASE_URL: str | None = None
+
+#: Seconds a SQLite writer waits for the lock before "database is locked".
+SQLITE_BUSY_TIMEOUT = 5.0
+
+#: Public address of the blog, without a trailing slash. Cross-site posts are
+#: refused by comparing a request's Origin (or Referer) with this origin, and
+#: links in pages and mail are built from it.
+SITE_URL = "http://127.0.0.1:8000"
+
+#: The JSON file the Pelican build writes: the site's name, its menu pages and
+#: every published article (slug, title, URL, authors). Default:
+#: ``instance/site.json``; ``pelicanconf.py`` writes to the same place.
+SITE_INDEX_PATH: str | None = None
+
+#: Folder of the built site, served next to the app by ``invoke serve``.
+OUTPUT_PATH: str | None = None
+
+#: Largest request body accepted, in bytes; larger requests get 413.
+MAX_CONTENT_LENGTH = 64 * 1024
+#: Largest non-file form body kept in memory, and most form fields accepted.
+MAX_FORM_MEMORY_SIZE = 64 * 1024
+MAX_FORM_PARTS = 50
+
+#: Field limits, in characters, for what readers send.
+MAX_MESSAGE_LENGTH = 5000
+MAX_NAME_LENGTH = 100
+#: RFC 5321 caps a forward path at 256 octets, so an address at 254.
+MAX_EMAIL_LENGTH = 254
+
+#: Check that an address's domain exists (a DNS query). Off by default so the
+#: app works offline; syntax is always checked.
+EMAIL_CHECK_DELIVERABILITY = False
+
+#: Flask-WTF: CSRF tokens of the app's own pages stay valid this long (s).
+WTF_CSRF_TIME_LIMIT = 3600 * 8
+
+#: Session cookie: HttpOnly always; Secure is turned on in production.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False
+
+
+def finalize(config: Any, instance_path: str) -> None:
+    """Fill in the defaults that depend on the instance folder."""
+    instance = Path(instance_path)
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'feedback.sqlite3'}"
+    if not config.get("SITE_INDEX_PATH"):
+        config["SITE_INDEX_PATH"] = str(instance / "site.json")
+    if not config.get("OUTPUT_PATH"):
+        config["OUTPUT_PATH"] = str(instance.parent / "output")
+    config["SITE_URL"] = str(config["SITE_URL"]).rstrip("/")
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+
+def _instance_secret(path: Path) -> str:
+    """Return the key kept in ``path``, creating it (mode 0600) if missing."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        with open(path, "x", opener=_open_private) as fh:
+            fh.write(key)
+    except FileExistsError:  # another process won the race: use its key
+        return path.read_text().strip()
+    return key
+
+
+def _open_private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)

@@ -1,0 +1,120 @@
+"""Tables of the app; the migrations in ``migrations/`` create them.
+
+``feedback``
+    A private message from a reader about one article. The reader's private
+    reply page is found by a random token of which only the SHA-256 hash is
+    stored, so a copy of the database does not open anyone's reply page.
+    ``email`` is optional: without it the author can answer only on that page.
+``feedback_message``
+    What follows a feedback, in order: the reader's follow-ups and the
+    author's replies (``sender`` is ``reader`` or ``author``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no offset, so values are normalised to UTC going in and
+    marked as UTC coming out; PostgreSQL gets ``timestamptz``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use an aware one (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+FEEDBACK_STATES = ("new", "spam")
+SENDERS = ("reader", "author")
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ({})".format(", ".join(f"'{s}'" for s in FEEDBACK_STATES)),
+            name="state",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_slug: Mapped[str] = mapped_column(String(200), index=True)
+    # The title and URL when it was sent, so the reply page survives a rename.
+    article_title: Mapped[str] = mapped_column(String(500))
+    article_url: Mapped[str] = mapped_column(String(1000))
+    message: Mapped[str] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    may_quote: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(20), default="new")
+    reply_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    messages: Mapped[list[FeedbackMessage]] = relationship(
+        back_populates="feedback",
+        order_by="FeedbackMessage.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class FeedbackMessage(Base):
+    __tablename__ = "feedback_message"
+    __table_args__ = (
+        CheckConstraint(
+            "sender IN ({})".format(", ".join(f"'{s}'" for s in SENDERS)),
+            name="sender",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback.id", ondelete="CASCADE"), index=True
+    )
+    sender: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    feedback: Mapped[Feedback] = relationship(back_populates="messages")

@@ -1,0 +1,174 @@
+"""The readers' side: private feedback and the private reply page.
+
+``POST /feedback`` takes the form of the static article pages. Everything
+under ``/r/<token>/`` is the reader's private reply page and its forms, which
+the app renders itself and so protects with real CSRF tokens. Those pages
+are never cached, indexed or named in a Referer, since their URL is the key.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf.csrf import CSRFProtect
+
+from . import feedback as fb
+from .db import get_db
+from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
+from .guards import is_same_origin
+from .models import Feedback
+
+bp = Blueprint("readers", __name__)
+csrf = CSRFProtect()
+
+
+@bp.after_request
+def keep_private(response: Response) -> Response:
+    """Keep reader pages out of caches, search engines and Referer headers."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.post("/feedback")
+@csrf.exempt
+def send_feedback() -> Response | tuple[str, int]:
+    """Store feedback posted from an article page, then show the thanks page.
+
+    :raise 403: if the post did not come from a page of this site.
+    :raise 400: if it names no published article.
+    """
+    if not is_same_origin(request, current_app.config["SITE_URL"]):
+        abort(403, "This form can only be sent from a page of this site.")
+    article = current_app.extensions["site_index"].article(
+        request.form.get("article", "")
+    )
+    if article is None:
+        abort(400, "This feedback is not about an article of this site.")
+
+    form = FeedbackForm()
+    if not form.validate():
+        return render_template("feedback_page.html", form=form, article=article), 422
+
+    with get_db().write() as session:
+        _, token = fb.submit_feedback(
+            session,
+            article,
+            message=form.message.data,
+            name=form.name.data,
+            email=form.email.data,
+            may_quote=form.may_quote.data,
+            spam=bool(form.homepage.data),  # a person never sees the honeypot
+        )
+    return redirect(url_for(".thanks", token=token), 303)
+
+
+@bp.get("/r/<token>/thanks")
+def thanks(token: str) -> str:
+    """Say what happens next, and give the reader their reply page."""
+    feedback = _load(token)
+    return render_template(
+        "thanks.html", feedback=feedback, reply_url=_reply_url(token)
+    )
+
+
+@bp.get("/r/<token>")
+def reply_page(token: str) -> str:
+    """Show the reader their feedback and everything that followed it."""
+    return _render_reply_page(token, _load(token))
+
+
+@bp.post("/r/<token>/contact")
+def change_contact(token: str) -> Response | tuple[str, int]:
+    """Add, change or remove the reader's contact address."""
+    form = ContactForm()
+    if not form.validate():
+        return _render_reply_page(token, _load(token), contact_form=form), 422
+    with get_db().write() as session:
+        feedback = _load(token, session)
+        fb.set_contact(feedback, form.email.data)
+    flash(
+        "Your address is saved: the author's answer will also come by e-mail."
+        if form.email.data
+        else "Your address is removed: answers will appear only on this page."
+    )
+    return redirect(url_for(".reply_page", token=token), 303)
+
+
+@bp.post("/r/<token>/follow-up")
+def follow_up(token: str) -> Response | tuple[str, int]:
+    """Add a reader's follow-up to their feedback."""
+    form = FollowUpForm()
+    if not form.validate():
+        return _render_reply_page(token, _load(token), follow_up_form=form), 422
+    with get_db().write() as session:
+        fb.add_follow_up(session, _load(token, session), form.message.data)
+    flash("Your follow-up is sent to the author.")
+    return redirect(url_for(".reply_page", token=token, _anchor="conversation"), 303)
+
+
+@bp.route("/r/<token>/delete", methods=["GET", "POST"])
+def delete(token: str) -> Response | str:
+    """Ask for confirmation, then delete the feedback and all that followed."""
+    form = DeleteForm()
+    if request.method == "POST" and form.validate():
+        with get_db().write() as session:
+            fb.delete_feedback(session, _load(token, session))
+        return redirect(url_for(".deleted"), 303)
+    return render_template(
+        "confirm_delete.html", feedback=_load(token), form=form, token=token
+    )
+
+
+@bp.get("/deleted")
+def deleted() -> str:
+    """Confirm that a feedback is gone."""
+    return render_template("deleted.html")
+
+
+def _load(token: str, session=None) -> Feedback:
+    """Return the feedback of ``token``.
+
+    :raise 404: if no feedback has that token.
+    """
+    if session is not None:
+        feedback = fb.find_by_token(session, token)
+    else:
+        with get_db().read() as reading:
+            feedback = fb.find_by_token(reading, token)
+    if feedback is None:
+        abort(404, "There is no feedback at this address. It may have been deleted.")
+    return feedback
+
+
+def _reply_url(token: str) -> str:
+    return url_for(".reply_page", token=token, _external=True)
+
+
+def _render_reply_page(
+    token: str,
+    feedback: Feedback,
+    contact_form: ContactForm | None = None,
+    follow_up_form: FollowUpForm | None = None,
+) -> str:
+    if contact_form is None:
+        contact_form = ContactForm(formdata=None)
+    return render_template(
+        "reply_page.html",
+        feedback=feedback,
+        token=token,
+        reply_url=_reply_url(token),
+        masked_email=fb.mask_email(feedback.email) if feedback.email else None,
+        contact_form=contact_form,
+        follow_up_form=follow_up_form or FollowUpForm(formdata=None),
+    )

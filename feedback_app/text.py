@@ -1,0 +1,47 @@
+"""What readers' text may contain: the project's Unicode policy.
+
+Sanitisers (nh3, bleach) and Jinja's escaping pass every Unicode character
+through, including those that make text lie about itself. So readers' text
+is cleaned here, once, before it is stored:
+
+* Line breaks become ``\\n``; leading and trailing white space goes.
+* Bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
+  U+061C) are **stripped**: they can make a name or a link read backwards
+  ("Trojan Source"), and plain text never needs them.
+* Invisible format characters that join nothing (U+200B zero-width space,
+  U+2060 word joiner, U+FEFF byte-order mark, U+00AD soft hyphen) are
+  **stripped**. U+200C and U+200D stay: Persian, Indic scripts and emoji
+  sequences need them.
+* Any other control character (C0 but tab and newline, DEL, C1, including
+  NUL) is **refused** with a clear error: it has no business in a message
+  and usually means a broken or hostile client.
+"""
+
+from __future__ import annotations
+
+import re
+
+STRIPPED = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b\u2060\ufeff\u00ad]"
+)
+REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class TextPolicyError(ValueError):
+    """Raised for text holding characters the policy refuses."""
+
+
+def clean_text(value: str | None, *, single_line: bool = False) -> str:
+    """Return ``value`` cleaned by the policy above.
+
+    :raise TextPolicyError: if it holds a refused control character, or a
+        line break where ``single_line`` asks for one line.
+    """
+    if not value:
+        return ""
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    if REFUSED.search(text):
+        raise TextPolicyError("This contains control characters that are not allowed.")
+    if single_line and "\n" in text.strip():
+        raise TextPolicyError("This must be a single line.")
+    return STRIPPED.sub("", text).strip()

@@ -1,0 +1,65 @@
+"""Pelican settings for local work (``invoke build``, ``make serve``)."""
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+AUTHOR = "Maya Lindqvist"
+SITENAME = "Talking Shop"
+SITESUBTITLE = "Notes on selling by phone, mail and patience"
+SITEURL = ""  # root-relative links; publishconf.py sets the real address
+
+PATH = "content"
+PAGE_PATHS = ["pages"]
+ARTICLE_EXCLUDES = ["pages", "comments"]
+STATIC_PATHS: list[str] = []
+OUTPUT_PATH = "output"
+THEME = str(HERE / "theme")
+TIMEZONE = "Europe/Stockholm"
+DEFAULT_LANG = "en"
+DEFAULT_DATE_FORMAT = "%-d %B %Y"
+DEFAULT_PAGINATION = 10
+
+# Clean URLs: /2026/inside-sales-without-the-script/
+ARTICLE_URL = "{date:%Y}/{slug}/"
+ARTICLE_SAVE_AS = "{date:%Y}/{slug}/index.html"
+PAGE_URL = "{slug}/"
+PAGE_SAVE_AS = "{slug}/index.html"
+CATEGORY_URL = "category/{slug}/"
+CATEGORY_SAVE_AS = "category/{slug}/index.html"
+TAG_URL = "tag/{slug}/"
+TAG_SAVE_AS = "tag/{slug}/index.html"
+AUTHOR_URL = "author/{slug}/"
+AUTHOR_SAVE_AS = "author/{slug}/index.html"
+ARCHIVES_SAVE_AS = "archives/index.html"
+CATEGORIES_SAVE_AS = "categories/index.html"
+TAGS_SAVE_AS = "tags/index.html"
+AUTHORS_SAVE_AS = "authors/index.html"
+DISPLAY_PAGES_ON_MENU = True
+DISPLAY_CATEGORIES_ON_MENU = False
+
+# Pelican's Jinja does not escape by default: a title like "<script>" would
+# come out raw. The theme marks only the authors' own HTML as safe.
+JINJA_ENVIRONMENT = {
+    "autoescape": True,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "extensions": [],
+}
+
+# No feeds while writing; publishconf.py turns them on.
+FEED_ALL_ATOM = None
+CATEGORY_FEED_ATOM = None
+TRANSLATION_FEED_ATOM = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+
+# Rebuild only what changed (the content cache keeps parsed articles).
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CACHE_PATH = str(HERE / "cache")
+
+PLUGINS = ["feedback_app.pelican_plugin"]
+# The app is served on this site's origin under /app (nginx proxies it).
+FEEDBACK_URL = "/app/feedback"
+FEEDBACK_SITE_INDEX = str(HERE / "instance" / "site.json")

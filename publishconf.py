@@ -1,0 +1,22 @@
+"""Pelican settings for production (``invoke preview``, ``invoke publish``).
+
+Set ``SITEURL`` in the environment to the blog's public address.
+"""
+
+import os
+import sys
+
+sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+
+from pelicanconf import *  # noqa: E402,F403
+
+SITEURL = os.environ.get("SITEURL", "https://talkingshop.example.com").rstrip("/")
+RELATIVE_URLS = False
+FEEDBACK_URL = f"{SITEURL}/app/feedback"
+
+FEED_DOMAIN = SITEURL
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
+
+DELETE_OUTPUT_DIRECTORY = True
+LOAD_CONTENT_CACHE = False  # every published build starts clean

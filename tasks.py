@@ -1,0 +1,175 @@
+"""Invoke tasks for authors and operators: ``invoke --list`` shows them all."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from invoke import Context, task
+
+HERE = Path(__file__).resolve().parent
+CONTENT = HERE / "content"
+PELICAN = f"{shlex.quote(sys.executable)} -m pelican"
+FLASK = f"{shlex.quote(sys.executable)} -m flask --app feedback_app"
+DEV_SETTINGS = "pelicanconf.py"
+PUBLISH_SETTINGS = "publishconf.py"
+
+
+def _pelican(c: Context, settings: str, *extra: str) -> None:
+    c.run(f"{PELICAN} content -s {settings} {' '.join(extra)}", echo=True)
+
+
+@task
+def build(c: Context) -> None:
+    """Build the site into output/ with the development settings."""
+    _pelican(c, DEV_SETTINGS)
+
+
+@task
+def rebuild(c: Context) -> None:
+    """Delete output/ and the content cache, then build from scratch."""
+    clean(c)
+    build(c)
+
+
+@task
+def clean(c: Context) -> None:
+    """Delete output/ and the content cache."""
+    for folder in ("output", "cache"):
+        shutil.rmtree(HERE / folder, ignore_errors=True)
+
+
+@task(name="db-upgrade")
+def db_upgrade(c: Context) -> None:
+    """Create or migrate the app's database to the newest schema."""
+    c.run(f"{FLASK} db upgrade", echo=True)
+
+
+@task(help={"host": "address to listen on", "port": "port (default: $PORT or 8000)"})
+def serve(c: Context, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Build the site, migrate the database, and serve site and app together."""
+    build(c)
+    db_upgrade(c)
+    _serve(host, port or int(os.environ.get("PORT", 8000)))
+
+
+@task(help={"host": "address to listen on", "port": "port (default: $PORT or 8000)"})
+def livereload(c: Context, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Like serve, and rebuild the site whenever content, theme or settings change.
+
+    The site is rebuilt on every save; reload the page in the browser to see it
+    (nothing is injected into the pages).
+    """
+    build(c)
+    db_upgrade(c)
+    threading.Thread(target=_rebuild_on_change, args=(c,), daemon=True).start()
+    _serve(host, port or int(os.environ.get("PORT", 8000)))
+
+
+@task
+def preview(c: Context) -> None:
+    """Build the site with the production settings (publishconf.py)."""
+    _pelican(c, PUBLISH_SETTINGS)
+
+
+@task(help={"command": "run after the build, e.g. an rsync (default: $PUBLISH_COMMAND)"})
+def publish(c: Context, command: str = "") -> None:
+    """Build with the production settings, then run the publish command if any."""
+    preview(c)
+    command = command or os.environ.get("PUBLISH_COMMAND", "")
+    if command:
+        c.run(command, echo=True)
+    else:
+        print(f"Built {HERE / 'output'}; set PUBLISH_COMMAND to copy it elsewhere.")
+
+
+@task(
+    help={
+        "title": "the post's title",
+        "author": "author name (default: AUTHOR of pelicanconf.py)",
+        "category": "category (default: Sales)",
+        "tags": "comma-separated tags",
+    }
+)
+def new(
+    c: Context, title: str, author: str = "", category: str = "Sales", tags: str = ""
+) -> None:
+    """Create a dated draft post in content/ from a title."""
+    path = new_post(title, author=author, category=category, tags=tags)
+    print(f"Created {path.relative_to(HERE)} (Status: draft)")
+
+
+def new_post(
+    title: str,
+    *,
+    author: str = "",
+    category: str = "Sales",
+    tags: str = "",
+    now: datetime | None = None,
+    content: Path = CONTENT,
+) -> Path:
+    """Write a new draft Markdown post and return its path.
+
+    :raise FileExistsError: if a post with that date and slug exists.
+    """
+    from pelican.settings import DEFAULT_CONFIG
+    from pelican.utils import slugify
+
+    title = " ".join(title.split())
+    if not title:
+        raise ValueError("A post needs a title.")
+    now = now or datetime.now().astimezone()
+    slug = slugify(title, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
+    author = author or _default_author()
+    path = content / f"{now:%Y-%m-%d}-{slug}.md"
+    lines = [
+        f"Title: {title}",
+        f"Date: {now:%Y-%m-%d %H:%M}",
+        f"Author: {author}",
+        f"Category: {category}",
+        f"Tags: {tags}",
+        f"Slug: {slug}",
+        "Summary: ",
+        "Status: draft",
+        "",
+        "Write here. Set Status to published (or remove it) when it is ready.",
+        "",
+    ]
+    with open(path, "x", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    return path
+
+
+def _default_author() -> str:
+    text = (HERE / DEV_SETTINGS).read_text(encoding="utf-8")
+    found = re.search(r'^AUTHOR\s*=\s*"([^"]*)"', text, re.MULTILINE)
+    return found.group(1) if found else ""
+
+
+def _serve(host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from feedback_app import create_app
+    from feedback_app.devserver import make_site_app
+
+    app = create_app()
+    print(f"Serving the site and the app on http://{host}:{port}/ (Ctrl-C stops)")
+    run_simple(host, port, make_site_app(app), threaded=True, use_reloader=False)
+
+
+def _rebuild_on_change(c: Context) -> None:
+    from watchfiles import watch
+
+    watched = [CONTENT, HERE / "theme", HERE / DEV_SETTINGS]
+    for changes in watch(*watched):
+        print(f"Changed: {', '.join(sorted({Path(p).name for _, p in changes}))}")
+        try:
+            build(c)
+        except Exception as exc:  # keep serving; the next save tries again
+            print(f"Build failed: {exc}", file=sys.stderr)
