@@ -72,6 +72,7 @@ def _theme_context() -> dict[str, Any]:
         "THEME_STATIC_DIR": "theme",
         "DISPLAY_PAGES_ON_MENU": True,
         "pages": site.pages,
+        "ARCHIVES_URL": site.archives_url,
         "FEEDBACK_URL": url_for("readers.send_feedback"),
         "FEEDBACK_MAX_MESSAGE_LENGTH": cfg["MAX_MESSAGE_LENGTH"],
         "FEEDBACK_MAX_NAME_LENGTH": cfg["MAX_NAME_LENGTH"],

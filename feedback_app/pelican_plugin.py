@@ -68,6 +68,7 @@ def write_site_index(generators: list[Any]) -> None:
     index = {
         "sitename": settings.get("SITENAME", ""),
         "siteurl": siteurl,
+        "archives_url": settings.get("ARCHIVES_URL", "archives.html"),
         "pages": pages,
         "articles": articles,
     }

@@ -32,6 +32,7 @@ class Article:
 class Site:
     name: str = "Blog"
     url: str = ""
+    archives_url: str = "archives.html"
     pages: tuple[dict[str, str], ...] = ()
     articles: dict[str, Article] = field(default_factory=dict)
 
@@ -83,6 +84,7 @@ class SiteIndex:
         return Site(
             name=data.get("sitename", "Blog"),
             url=data.get("siteurl", ""),
+            archives_url=data.get("archives_url", "archives.html"),
             pages=tuple(data.get("pages", ())),
             articles=articles,
         )
