@@ -78,7 +78,9 @@ def preview(c: Context) -> None:
     _pelican(c, PUBLISH_SETTINGS)
 
 
-@task(help={"command": "run after the build, e.g. an rsync (default: $PUBLISH_COMMAND)"})
+@task(
+    help={"command": "run after the build, e.g. an rsync (default: $PUBLISH_COMMAND)"}
+)
 def publish(c: Context, command: str = "") -> None:
     """Build with the production settings, then run the publish command if any."""
     preview(c)

@@ -20,6 +20,7 @@ import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -107,9 +108,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
 
 
-@click.group("db")
-def db_cli() -> None:
-    """Manage the database schema."""
+db_cli = AppGroup("db", help="Manage the database schema.")
 
 
 @db_cli.command("upgrade")

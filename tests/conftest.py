@@ -1,0 +1,130 @@
+"""Fixtures in the flaskr manner: a real built site, app, client, runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.test import TestResponse
+
+from feedback_app import create_app
+from feedback_app.db import get_db, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+ORIGIN = "http://localhost"  # the Flask test client's own origin
+
+
+def build_site(
+    out: Path,
+    *,
+    settings: str = "pelicanconf.py",
+    content: Path | None = None,
+    extra: dict[str, object] | None = None,
+) -> Path:
+    """Build a site with Pelican, as `invoke build` does, into ``out``.
+
+    Returns the path of the site index the plugin wrote.
+    """
+    index = out / "site.json"
+    overrides = {
+        "FEEDBACK_SITE_INDEX": str(index),
+        "CACHE_PATH": str(out / "cache"),
+        **(extra or {}),
+    }
+    cmd = [sys.executable, "-m", "pelican", str(content or ROOT / "content")]
+    cmd += ["-s", settings, "-o", str(out / "output")]
+    # One -e with every pair: Pelican keeps only the last -e it is given.
+    cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+    return index
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the project's own site once per test session; return its folder."""
+    out = tmp_path_factory.mktemp("site")
+    build_site(out)
+    return out
+
+
+@pytest.fixture
+def app(built_site: Path, tmp_path: Path) -> Iterator[Flask]:
+    """An app on a fresh SQLite file, migrated, knowing the built site."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test secret",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
+            "SITE_INDEX_PATH": str(built_site / "site.json"),
+            "OUTPUT_PATH": str(built_site / "output"),
+            "SITE_URL": "https://blog.example.org",
+        }
+    )
+    app.instance_path = str(tmp_path)
+    upgrade(app)
+    yield app
+    get_db(app).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+ARTICLE = "inside-sales-without-the-script"
+
+
+class Reader:
+    """A reader sending feedback from an article page of the site."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def send(self, origin: str | None = ORIGIN, **fields: str) -> TestResponse:
+        """Post the feedback form as a browser on the site would."""
+        data = {"article": ARTICLE, "message": "Thanks for the article.", **fields}
+        headers = {"Origin": origin} if origin else {}
+        return self.client.post("/feedback", data=data, headers=headers)
+
+    def send_and_follow(self, **fields: str) -> tuple[str, TestResponse]:
+        """Send feedback; return the reply page's token and the thanks page."""
+        response = self.send(**fields)
+        assert response.status_code == 303, response.text
+        token = re.fullmatch(r"/r/([^/]+)/thanks", response.location).group(1)
+        return token, self.client.get(response.location)
+
+
+@pytest.fixture
+def reader(client: FlaskClient) -> Reader:
+    return Reader(client)
+
+
+def csrf_token(html: str) -> str:
+    """Return the first CSRF token in a page."""
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Mark tests by the real components they need."""
+    del config
+    for item in items:
+        if "browser" in item.nodeid.split("::")[0]:
+            item.add_marker(pytest.mark.browser)
+
+
+os.environ.setdefault("PYTHONHASHSEED", "0")

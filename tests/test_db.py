@@ -1,0 +1,153 @@
+"""The database layer on real SQLite files and the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+
+from feedback_app import create_app
+from feedback_app.db import Database, get_db, upgrade
+from feedback_app.feedback import find_by_token, submit_feedback
+from feedback_app.models import Base, Feedback
+from feedback_app.site_index import Article
+
+ARTICLE = Article(slug="a", title="A", url="/a/", authors=("Maya",))
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(app: Flask) -> None:
+    with get_db(app).read() as session:
+        assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+        assert session.execute(sa.text("PRAGMA busy_timeout")).scalar() == 5000
+
+
+def test_write_transactions_take_the_lock_before_their_first_statement(
+    tmp_path: Path,
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    Base.metadata.create_all(db.engine)
+    other = sqlite3.connect(tmp_path / "x.sqlite3", timeout=0.05)
+    with db.write() as session:
+        session.execute(sa.text("SELECT 1"))  # a read only, yet the lock is held
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")  # released at commit
+    other.rollback()
+    with db.read() as session:
+        session.execute(sa.text("SELECT 1"))
+        other.execute("BEGIN IMMEDIATE")  # readers do not block writers
+        other.rollback()
+    other.close()
+    db.dispose()
+
+
+def test_concurrent_read_then_write_transactions_all_succeed(tmp_path: Path) -> None:
+    """Threads that read, then write, never see "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    Base.metadata.create_all(Database(url).engine)
+    errors: list[BaseException] = []
+    tokens: list[str] = []
+
+    def writer() -> None:
+        db = Database(url, busy_timeout=10)  # its own pool, like a worker process
+        try:
+            for _ in range(20):
+                with db.write() as session:
+                    session.scalar(sa.select(sa.func.count(Feedback.id)))
+                    _, token = submit_feedback(session, ARTICLE, message="m")
+                    tokens.append(token)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            db.dispose()
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db = Database(url)
+    with db.read() as session:
+        assert session.scalar(sa.select(sa.func.count(Feedback.id))) == 160
+    db.dispose()
+
+
+def test_a_failed_write_transaction_stores_nothing(app: Flask) -> None:
+    db = get_db(app)
+    with pytest.raises(RuntimeError), db.write() as session:
+        submit_feedback(session, ARTICLE, message="lost on purpose")
+        raise RuntimeError
+    with db.read() as session:
+        assert session.scalar(sa.select(sa.func.count(Feedback.id))) == 0
+
+
+def test_migrations_match_the_models(app: Flask) -> None:
+    with get_db(app).engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_db_upgrade_command_creates_the_schema(tmp_path: Path) -> None:
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}", "SECRET_KEY": "k"}
+    )
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "Database at head" in result.output
+    with get_db(app).read() as session:
+        tables = set(sa.inspect(session.connection()).get_table_names())
+    assert {"feedback", "feedback_message", "alembic_version"} <= tables
+    get_db(app).dispose()
+
+
+# --- PostgreSQL: nothing here may assume SQLite ----------------------------
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped afterwards."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"feedback_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_migrations_and_feedback_on_postgresql(postgres_url: str) -> None:
+    app = create_app({"DATABASE_URL": postgres_url, "SECRET_KEY": "k"})
+    upgrade(app)
+    db = get_db(app)
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+    with db.write() as session:
+        _, token = submit_feedback(session, ARTICLE, message="über ✓", email=None)
+    with db.read() as session:
+        feedback = find_by_token(session, token)
+        assert feedback is not None
+        assert feedback.message == "über ✓"
+        assert feedback.created_at.tzinfo is not None
+    db.dispose()
