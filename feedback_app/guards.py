@@ -1,10 +1,17 @@
 """Guards for forms posted from the static site, which cannot carry a CSRF token.
 
-A browser always names the page a form was posted from in ``Origin`` (and,
-unless told not to, in ``Referer``). A post is accepted only when that origin
-is the site's own: the configured ``SITE_URL``, or the origin the request
-itself was made to (which a cross-site page cannot choose). A post naming no
-origin at all, or the opaque origin ``null``, is refused as well.
+A browser tells where a post comes from in headers that pages cannot set:
+
+* ``Sec-Fetch-Site`` (every current browser): only ``same-origin`` passes.
+  It is consulted first because it survives ``Referrer-Policy: no-referrer``,
+  under which browsers send ``Origin: null`` even for same-origin posts.
+* otherwise ``Origin``, and failing that ``Referer``: the origin named must
+  be the site's own, that is the configured ``SITE_URL`` or the origin the
+  request itself was made to (which a cross-site page cannot choose).
+
+A post naming no origin at all, or only the opaque origin ``null``, is
+refused. These checks stop other sites from posting through a reader's
+browser; they do not stop scripts, which the honeypot and rate limits face.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ def origin_of(url: str) -> str | None:
 
 def is_same_origin(request: Request, site_url: str) -> bool:
     """Tell whether ``request`` was posted from a page of this site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site == "same-origin"
     allowed = {origin_of(site_url), origin_of(request.host_url)} - {None}
     origin = request.headers.get("Origin")
     if origin is None:

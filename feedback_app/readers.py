@@ -33,10 +33,15 @@ csrf = CSRFProtect()
 
 @bp.after_request
 def keep_private(response: Response) -> Response:
-    """Keep reader pages out of caches, search engines and Referer headers."""
+    """Keep reader pages out of caches and search engines.
+
+    A page whose address holds a reply token must not leak it in a Referer;
+    the others keep ``same-origin``, which their own forms' checks rely on.
+    """
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    has_token = bool(request.view_args and "token" in request.view_args)
+    response.headers["Referrer-Policy"] = "no-referrer" if has_token else "same-origin"
     return response
 
 

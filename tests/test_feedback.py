@@ -216,6 +216,8 @@ def test_form_parts_limit_is_exact(app: Flask, client: FlaskClient) -> None:
         {"Origin": "http://localhost:8080"},
         {"Referer": "https://evil.example/2026/inside-sales-without-the-script/"},
         {},  # a post that names no origin at all
+        {"Sec-Fetch-Site": "cross-site", "Origin": ORIGIN},
+        {"Sec-Fetch-Site": "same-site", "Origin": ORIGIN},
     ],
 )
 def test_cross_site_posts_are_refused(
@@ -235,6 +237,8 @@ def test_cross_site_posts_are_refused(
         {"Origin": "https://blog.example.org"},  # SITE_URL's origin
         {"Origin": "HTTPS://Blog.Example.ORG:443"},
         {"Referer": "http://localhost/2026/inside-sales-without-the-script/"},
+        # Under Referrer-Policy: no-referrer browsers send Origin: null.
+        {"Sec-Fetch-Site": "same-origin", "Origin": "null"},
     ],
 )
 def test_same_site_posts_are_accepted(
@@ -292,10 +296,19 @@ def test_site_index_is_reread_after_a_rebuild(
 
 def test_reply_page_is_private(client: FlaskClient, reader: Reader) -> None:
     token, thanks = reader.send_and_follow()
-    for response in (thanks, client.get(f"/r/{token}")):
+    pages = (thanks, client.get(f"/r/{token}"), client.get(f"/r/{token}/delete"))
+    for response in pages:
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert "noindex" in response.headers["X-Robots-Tag"]
+
+
+def test_form_shown_again_keeps_its_origin_for_the_next_post(reader: Reader) -> None:
+    # With no-referrer here, the browser would post the corrected form with
+    # Origin: null and the guard would refuse it.
+    response = reader.send(message="")
+    assert response.status_code == 422
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 @pytest.mark.parametrize(
