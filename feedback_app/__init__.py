@@ -15,8 +15,8 @@ from flask import Flask, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
+from . import commands, db
 from . import config as default_config
-from . import db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .site_index import SiteIndex
 
     db.init_app(app)
+    commands.init_app(app)
     csrf.init_app(app)
     app.extensions["site_index"] = SiteIndex(app.config["SITE_INDEX_PATH"])
     app.context_processor(_theme_context)
