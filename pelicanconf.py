@@ -39,6 +39,9 @@ TAGS_URL = "tags/"
 TAGS_SAVE_AS = "tags/index.html"
 AUTHORS_URL = "authors/"
 AUTHORS_SAVE_AS = "authors/index.html"
+# "404" renders theme/templates/404.html to output/404.html: the page nginx
+# (and the development server) show for a missing address.
+DIRECT_TEMPLATES = ["index", "tags", "categories", "authors", "archives", "404"]
 DISPLAY_PAGES_ON_MENU = True
 DISPLAY_CATEGORIES_ON_MENU = False
 
@@ -64,6 +67,6 @@ LOAD_CONTENT_CACHE = True
 CACHE_PATH = str(HERE / "cache")
 
 PLUGINS = ["feedback_app.pelican_plugin"]
-# The app is served on this site's origin under /app (nginx proxies it).
-FEEDBACK_URL = "/app/feedback"
+# The app is served on this site's origin under /app (nginx proxies it);
+# the plugin points the forms there (FEEDBACK_URL).
 FEEDBACK_SITE_INDEX = str(HERE / "instance" / "site.json")

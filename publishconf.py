@@ -12,7 +12,6 @@ from pelicanconf import *  # noqa: F403
 
 SITEURL = os.environ.get("SITEURL", "https://talkingshop.example.com").rstrip("/")
 RELATIVE_URLS = False
-FEEDBACK_URL = f"{SITEURL}/app/feedback"
 
 FEED_DOMAIN = SITEURL
 FEED_ALL_ATOM = "feeds/all.atom.xml"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
+import runpy
 import shlex
 import shutil
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from invoke import Context, task
 
@@ -126,9 +127,11 @@ def new_post(
     title = " ".join(title.split())
     if not title:
         raise ValueError("A post needs a title.")
-    now = now or datetime.now().astimezone()
+    settings = _dev_settings()
+    # Pelican reads a Date without an offset in TIMEZONE: write it in that zone.
+    now = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings["TIMEZONE"]))
     slug = slugify(title, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
-    author = author or _default_author()
+    author = author or settings.get("AUTHOR", "")
     path = content / f"{now:%Y-%m-%d}-{slug}.md"
     lines = [
         f"Title: {title}",
@@ -148,10 +151,9 @@ def new_post(
     return path
 
 
-def _default_author() -> str:
-    text = (HERE / DEV_SETTINGS).read_text(encoding="utf-8")
-    found = re.search(r'^AUTHOR\s*=\s*"([^"]*)"', text, re.MULTILINE)
-    return found.group(1) if found else ""
+def _dev_settings() -> dict[str, object]:
+    """Return the names defined in pelicanconf.py."""
+    return runpy.run_path(str(HERE / DEV_SETTINGS))
 
 
 def _serve(host: str, port: int) -> None:

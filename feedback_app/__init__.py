@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from . import commands, db
 from . import config as default_config
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = default_config.project_root()
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

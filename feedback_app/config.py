@@ -19,6 +19,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+
+def project_root() -> Path:
+    """Return the project's folder (where content/, theme/ and output/ are)."""
+    return Path(__file__).resolve().parent.parent
+
+
 #: Signs the session cookie and the CSRF tokens. When unset, a random key is
 #: created once in ``instance/secret_key`` so that development needs no setup;
 #: production sets its own (``FEEDBACK_SECRET_KEY``).
@@ -56,6 +62,33 @@ MAX_NAME_LENGTH = 100
 #: RFC 5321 caps a forward path at 256 octets, so an address at 254.
 MAX_EMAIL_LENGTH = 254
 
+#: Comments: longest website address accepted.
+MAX_WEBSITE_LENGTH = 500
+
+#: Moderation rules for comments, as WordPress users know them. A comment is
+#: held (pending) when any hold rule matches, and approved at once otherwise.
+#: - a first comment from an address is held; once a comment with the same
+#:   address and name is approved, later ones appear at once;
+#: - a comment with no address is held unless this is False;
+COMMENTS_HOLD_WITHOUT_EMAIL = True
+#: - a comment with more web addresses than this is held;
+COMMENTS_MAX_LINKS = 2
+#: - a comment containing one of these words (case-insensitive, in the name,
+#:   address, website or text) is held, or marked spam.
+COMMENTS_HOLD_WORDS: list[str] = []
+COMMENTS_SPAM_WORDS: list[str] = []
+
+#: Approved comments are written here as <article-slug>.json for the build.
+COMMENTS_PATH: str | None = None
+
+#: How the app rebuilds pages after a comment is approved or removed: the
+#: Pelican settings file, and extra settings passed to it (as ``-e``).
+PELICAN_SETTINGS: str | None = None
+PELICAN_EXTRA_SETTINGS: dict[str, Any] = {}
+#: Rebuild pages automatically when comments change. Off, the JSON files are
+#: still written and the next build publishes them.
+COMMENTS_REBUILD = True
+
 #: Check that an address's domain exists (a DNS query). Off by default so the
 #: app works offline; syntax is always checked.
 EMAIL_CHECK_DELIVERABILITY = False
@@ -77,7 +110,11 @@ def finalize(config: Any, instance_path: str) -> None:
     if not config.get("SITE_INDEX_PATH"):
         config["SITE_INDEX_PATH"] = str(instance / "site.json")
     if not config.get("OUTPUT_PATH"):
-        config["OUTPUT_PATH"] = str(instance.parent / "output")
+        config["OUTPUT_PATH"] = str(project_root() / "output")
+    if not config.get("COMMENTS_PATH"):
+        config["COMMENTS_PATH"] = str(project_root() / "content" / "comments")
+    if not config.get("PELICAN_SETTINGS"):
+        config["PELICAN_SETTINGS"] = str(project_root() / "pelicanconf.py")
     config["SITE_URL"] = str(config["SITE_URL"]).rstrip("/")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance / "secret_key")

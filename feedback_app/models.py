@@ -8,6 +8,17 @@
 ``feedback_message``
     What follows a feedback, in order: the reader's follow-ups and the
     author's replies (``sender`` is ``reader`` or ``author``).
+``comment``
+    A public comment on an article, in one of four states: ``pending``
+    (held for moderation), ``approved`` (published), ``spam`` or ``trash``.
+    ``body`` is what the reader typed (Markdown); ``html`` is its rendering,
+    sanitised once when stored and published as is. ``email`` and
+    ``website`` are plain text; the address is never published. ``parent_id``
+    is the comment it answers (approved, same article); ``depth`` is 1 for a
+    top-level comment. ``is_author`` is set only for the author's own replies
+    from the desk or CLI, never from anything a reader sends.
+    ``submission_key`` is the form's idempotency key: a retried or
+    double-clicked post finds the comment it already stored.
 """
 
 from __future__ import annotations
@@ -67,6 +78,7 @@ class Base(DeclarativeBase):
 
 
 FEEDBACK_STATES = ("new", "spam")
+COMMENT_STATES = ("pending", "approved", "spam", "trash")
 SENDERS = ("reader", "author")
 
 
@@ -118,3 +130,34 @@ class FeedbackMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     feedback: Mapped[Feedback] = relationship(back_populates="messages")
+
+
+class Comment(Base):
+    __tablename__ = "comment"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ({})".format(", ".join(f"'{s}'" for s in COMMENT_STATES)),
+            name="state",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_slug: Mapped[str] = mapped_column(String(200), index=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comment.id", ondelete="SET NULL"), index=True
+    )
+    depth: Mapped[int] = mapped_column(default=1)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    website: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    # Why the rules held it or marked it spam, for the moderator.
+    reason: Mapped[str | None] = mapped_column(String(200))
+    is_author: Mapped[bool] = mapped_column(default=False)
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )

@@ -3,7 +3,8 @@
 Settings it reads (``pelicanconf.py``):
 
 ``FEEDBACK_URL``
-    Where the article pages' feedback form posts (default ``/app/feedback``).
+    Where the article pages' feedback form posts. Default: ``/app/feedback``
+    under the path of ``SITEURL`` (the app shares the site's origin).
 ``FEEDBACK_SITE_INDEX``
     Path of the JSON file that tells the app which articles exist (their
     slug, title, URL and authors), the site's name and its menu pages.
@@ -23,6 +24,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
@@ -35,7 +37,8 @@ logger = logging.getLogger(__name__)
 def add_defaults(pelican: Any) -> None:
     """Give every setting of this plugin its default."""
     settings = pelican.settings
-    settings.setdefault("FEEDBACK_URL", "/app/feedback")
+    site_path = urlsplit(settings.get("SITEURL", "")).path.rstrip("/")
+    settings.setdefault("FEEDBACK_URL", f"{site_path}/app/feedback")
     settings.setdefault("FEEDBACK_SITE_INDEX", None)
     settings.setdefault("FEEDBACK_MAX_MESSAGE_LENGTH", app_config.MAX_MESSAGE_LENGTH)
     settings.setdefault("FEEDBACK_MAX_NAME_LENGTH", app_config.MAX_NAME_LENGTH)
