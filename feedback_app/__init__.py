@@ -45,6 +45,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ]
     )
 
+    from .comment_views import bp as comments_bp
+    from .publishing import Publisher
     from .readers import bp as readers_bp
     from .readers import csrf
     from .site_index import SiteIndex
@@ -53,10 +55,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     commands.init_app(app)
     csrf.init_app(app)
     app.extensions["site_index"] = SiteIndex(app.config["SITE_INDEX_PATH"])
+    app.extensions["publisher"] = Publisher(app)
     app.context_processor(_theme_context)
     app.register_error_handler(HTTPException, _error_page)
     app.after_request(_security_headers)
     app.register_blueprint(readers_bp)
+    app.register_blueprint(comments_bp)
     return app
 
 
@@ -75,9 +79,13 @@ def _theme_context() -> dict[str, Any]:
         "pages": site.pages,
         "ARCHIVES_URL": site.archives_url,
         "FEEDBACK_URL": url_for("readers.send_feedback"),
+        "FEEDBACK_COMMENTS_URL": url_for("comments.post_comment"),
+        "COMMENTS_REQUIRE_EMAIL": site.comments.require_email,
+        "COMMENTS_MAX_DEPTH": site.comments.max_depth,
         "FEEDBACK_MAX_MESSAGE_LENGTH": cfg["MAX_MESSAGE_LENGTH"],
         "FEEDBACK_MAX_NAME_LENGTH": cfg["MAX_NAME_LENGTH"],
         "FEEDBACK_MAX_EMAIL_LENGTH": cfg["MAX_EMAIL_LENGTH"],
+        "FEEDBACK_MAX_WEBSITE_LENGTH": cfg["MAX_WEBSITE_LENGTH"],
     }
 
 

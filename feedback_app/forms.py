@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -52,14 +54,34 @@ def contact_address(form: FlaskForm, field: Any) -> None:
     field.data = info.normalized
 
 
-def _message_field(label: str) -> TextAreaField:
+def web_address(form: FlaskForm, field: Any) -> None:
+    """Check an optional website: http or https only; ``example.org`` gets https."""
+    if not field.data:
+        field.data = None
+        return
+    value = field.data if "://" in field.data else f"https://{field.data}"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a bad port)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or re.search(r"\s", value)
+    ):
+        raise ValidationError(
+            "Please give a web address starting with http:// or https://."
+        )
+    field.data = value
+
+
+def _message_field(label: str, required: str = "Please write a message.") -> Any:
     return TextAreaField(
         label,
         filters=[_multiline],
-        validators=[
-            DataRequired("Please write a message."),
-            MaxLength("MAX_MESSAGE_LENGTH"),
-        ],
+        validators=[DataRequired(required), MaxLength("MAX_MESSAGE_LENGTH")],
     )
 
 
@@ -108,3 +130,33 @@ class FollowUpForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     """Confirm deleting a feedback and everything that followed it."""
+
+
+class CommentForm(FlaskForm):
+    """A public comment, posted from a static article page.
+
+    Guarded like FeedbackForm (no CSRF token on a static page). ``parent`` is
+    the comment answered, if any; ``submission_key`` is the idempotency key
+    the page's script fills in.
+    """
+
+    class Meta:
+        csrf = False
+
+    article = HiddenField(validators=[DataRequired()])
+    parent = HiddenField()
+    submission_key = HiddenField()
+    body = _message_field("Comment", "Please write a comment.")
+    name = StringField(
+        "Name",
+        filters=[_single_line],
+        validators=[DataRequired("Please give a name."), MaxLength("MAX_NAME_LENGTH")],
+    )
+    email = _email_field()
+    website = StringField(
+        "Website",
+        filters=[_single_line],
+        validators=[MaxLength("MAX_WEBSITE_LENGTH"), web_address],
+    )
+    remember = BooleanField("Save my name, e-mail and website in this browser")
+    homepage = StringField("Leave this field empty")

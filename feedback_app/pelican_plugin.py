@@ -2,18 +2,29 @@
 
 Settings it reads (``pelicanconf.py``):
 
-``FEEDBACK_URL``
-    Where the article pages' feedback form posts. Default: ``/app/feedback``
-    under the path of ``SITEURL`` (the app shares the site's origin).
+``FEEDBACK_URL``, ``FEEDBACK_COMMENTS_URL``
+    Where the article pages' feedback and comment forms post. Default:
+    ``/app/feedback`` and ``/app/comments`` under the path of ``SITEURL``
+    (the app shares the site's origin).
 ``FEEDBACK_SITE_INDEX``
-    Path of the JSON file that tells the app which articles exist (their
-    slug, title, URL and authors), the site's name and its menu pages.
+    Path of the JSON file that tells the app which articles exist (slug,
+    title, URL, output path, authors), the site's name and its menu pages.
     Written atomically after every build; ``None`` writes nothing.
+``FEEDBACK_COMMENTS_PATH``
+    Folder of the approved comments the app publishes, one
+    ``<article-slug>.json`` each. Default: ``comments`` in the content folder.
+``COMMENTS_REQUIRE_EMAIL``, ``COMMENTS_MAX_DEPTH``
+    Whether the comment form requires an address (default False), and how
+    deep replies nest (default 5). Passed to the app through the site index.
+``FEEDBACK_WRITE_SELECTED``
+    A list of output paths. When set, only those files are written: the app's
+    selective rebuild after a comment is approved or removed.
 
-Template variables it adds: ``FEEDBACK_URL`` and the field limits
-``FEEDBACK_MAX_MESSAGE_LENGTH``, ``FEEDBACK_MAX_NAME_LENGTH`` and
-``FEEDBACK_MAX_EMAIL_LENGTH`` (the app's own defaults, so the form's
-``maxlength`` attributes and the app agree).
+Template variables it adds: ``FEEDBACK_URL``, ``FEEDBACK_COMMENTS_URL``,
+the field limits ``FEEDBACK_MAX_*`` (the app's own defaults, so ``maxlength``
+attributes and the app agree), and on each article ``comments`` (the thread:
+top-level comments, each with ``replies``), ``comment_count`` and
+``comment_feed_url``. Each article also gets an Atom feed of its comments.
 """
 
 from __future__ import annotations
@@ -21,17 +32,37 @@ from __future__ import annotations
 import json
 import logging
 import os
+import posixpath
 import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+from feedgenerator import Atom1Feed
 from pelican import signals
 from pelican.generators import ArticlesGenerator, PagesGenerator
+from pelican.writers import Writer
 
 from . import config as app_config
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PublishedComment:
+    """One comment as the theme shows it."""
+
+    id: int
+    name: str
+    website: str | None
+    date: datetime
+    html: str
+    author: bool = False
+    parent: int | None = None
+    replies: list[PublishedComment] = field(default_factory=list)
 
 
 def add_defaults(pelican: Any) -> None:
@@ -39,10 +70,141 @@ def add_defaults(pelican: Any) -> None:
     settings = pelican.settings
     site_path = urlsplit(settings.get("SITEURL", "")).path.rstrip("/")
     settings.setdefault("FEEDBACK_URL", f"{site_path}/app/feedback")
+    settings.setdefault("FEEDBACK_COMMENTS_URL", f"{site_path}/app/comments")
     settings.setdefault("FEEDBACK_SITE_INDEX", None)
-    settings.setdefault("FEEDBACK_MAX_MESSAGE_LENGTH", app_config.MAX_MESSAGE_LENGTH)
-    settings.setdefault("FEEDBACK_MAX_NAME_LENGTH", app_config.MAX_NAME_LENGTH)
-    settings.setdefault("FEEDBACK_MAX_EMAIL_LENGTH", app_config.MAX_EMAIL_LENGTH)
+    settings.setdefault(
+        "FEEDBACK_COMMENTS_PATH", os.path.join(settings["PATH"], "comments")
+    )
+    settings.setdefault("FEEDBACK_WRITE_SELECTED", None)
+    settings.setdefault("COMMENTS_REQUIRE_EMAIL", False)
+    settings.setdefault("COMMENTS_MAX_DEPTH", 5)
+    for name in ("MESSAGE", "NAME", "EMAIL", "WEBSITE"):
+        key = f"MAX_{name}_LENGTH"
+        settings.setdefault(f"FEEDBACK_{key}", getattr(app_config, key))
+
+
+def comment_feed_path(save_as: str) -> str:
+    """Return the output path of an article's comment feed."""
+    folder, name = posixpath.split(save_as)
+    if name == "index.html":
+        return posixpath.join(folder, "comments.atom.xml")
+    return posixpath.splitext(save_as)[0] + ".comments.atom.xml"
+
+
+def load_comments(folder: str, slug: str, tz: ZoneInfo) -> list[PublishedComment]:
+    """Read an article's published comments, oldest first."""
+    try:
+        with open(os.path.join(folder, f"{slug}.json"), encoding="utf-8") as fh:
+            rows = json.load(fh)["comments"]
+    except FileNotFoundError:
+        return []
+    return [
+        PublishedComment(
+            id=row["id"],
+            parent=row["parent"],
+            name=row["name"],
+            website=row.get("website"),
+            date=datetime.fromisoformat(row["date"]).astimezone(tz),
+            html=row["html"],
+            author=bool(row.get("author")),
+        )
+        for row in rows
+    ]
+
+
+def thread(comments: list[PublishedComment]) -> list[PublishedComment]:
+    """Nest replies under their parents; return the top-level comments."""
+    by_id = {c.id: c for c in comments}
+    top = []
+    for c in comments:
+        c.replies = []
+    for c in comments:
+        parent = by_id.get(c.parent) if c.parent is not None else None
+        (parent.replies if parent else top).append(c)
+    return top
+
+
+def attach_comments(generator: ArticlesGenerator) -> None:
+    """Give every article its published comments and their feed's URL.
+
+    Runs after the generator has its articles, so articles restored from the
+    content cache get fresh comments too.
+    """
+    settings = generator.settings
+    folder = settings["FEEDBACK_COMMENTS_PATH"]
+    tz = ZoneInfo(settings.get("TIMEZONE") or "UTC")
+    for article in [*generator.articles, *generator.translations, *generator.drafts]:
+        comments = load_comments(folder, article.slug, tz)
+        article.comments = thread(comments)
+        article.comment_count = len(comments)
+        url = article.url
+        article.comment_feed_url = comment_feed_path(
+            url + "index.html" if url.endswith("/") else url
+        )
+
+
+def write_comment_feeds(generator: ArticlesGenerator, writer: Writer) -> None:
+    """Write each published article's Atom feed of comments."""
+    settings = generator.settings
+    siteurl = settings.get("SITEURL", "")
+    for article in generator.articles:
+        path = comment_feed_path(article.save_as)
+        if isinstance(writer, SelectiveWriter) and path not in writer.selected:
+            continue
+        feed = Atom1Feed(
+            title=f"Comments on “{article.title}”",
+            link=f"{siteurl}/{article.url}",
+            feed_url=f"{siteurl}/{article.comment_feed_url}",
+            description="",
+            language=settings.get("DEFAULT_LANG", "en"),
+        )
+        flat: list[PublishedComment] = []
+        _flatten(article.comments, flat)
+        for c in sorted(flat, key=lambda c: (c.date, c.id), reverse=True):
+            link = f"{siteurl}/{article.url}#comment-{c.id}"
+            feed.add_item(
+                title=f"{c.name} on “{article.title}”",
+                link=link,
+                description=c.html,
+                author_name=c.name,
+                pubdate=c.date,
+                unique_id=link,
+            )
+        target = Path(writer.output_path) / path
+        write_atomically(target, feed.writeString("utf-8"))
+
+
+def _flatten(comments: list[PublishedComment], into: list[PublishedComment]) -> None:
+    for c in comments:
+        into.append(c)
+        _flatten(c.replies, into)
+
+
+class SelectiveWriter(Writer):
+    """A writer that writes only the output paths it was asked for.
+
+    Pelican 4.9 removed ``--write-selected``; the app's rebuild after a
+    comment changes needs just the article's page and its comment feed.
+    """
+
+    def __init__(self, output_path: str, settings: dict[str, Any] | None = None):
+        super().__init__(output_path, settings=settings)
+        self.selected = set((settings or {}).get("FEEDBACK_WRITE_SELECTED") or ())
+
+    def write_file(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name in self.selected:
+            return super().write_file(name, *args, **kwargs)
+        return None
+
+    def write_feed(self, elements: Any, context: Any, path: Any = None, *args, **kw):  # type: ignore[no-untyped-def]
+        if path in self.selected:
+            return super().write_feed(elements, context, path, *args, **kw)
+        return None
+
+
+def choose_writer(pelican: Any) -> type[Writer] | None:
+    """Use the selective writer when the build names what to write."""
+    return SelectiveWriter if pelican.settings.get("FEEDBACK_WRITE_SELECTED") else None
 
 
 def write_site_index(generators: list[Any]) -> None:
@@ -61,6 +223,7 @@ def write_site_index(generators: list[Any]) -> None:
                     "slug": article.slug,
                     "title": article.title,
                     "url": f"{siteurl}/{article.url}",
+                    "save_as": article.save_as,
                     "authors": [author.name for author in article.authors],
                     "date": article.date.isoformat(),
                 }
@@ -72,10 +235,17 @@ def write_site_index(generators: list[Any]) -> None:
         "sitename": settings.get("SITENAME", ""),
         "siteurl": siteurl,
         "archives_url": settings.get("ARCHIVES_URL", "archives.html"),
+        "comments": {
+            "require_email": bool(settings["COMMENTS_REQUIRE_EMAIL"]),
+            "max_depth": int(settings["COMMENTS_MAX_DEPTH"]),
+        },
         "pages": pages,
         "articles": articles,
     }
-    write_atomically(Path(target), json.dumps(index, indent=1, ensure_ascii=False))
+    text = json.dumps(index, indent=1, ensure_ascii=False)
+    path = Path(target)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        write_atomically(path, text)
     logger.info("Site index for the app: %d articles in %s", len(articles), target)
 
 
@@ -98,4 +268,7 @@ def write_atomically(path: Path, text: str) -> None:
 def register() -> None:
     """Connect the plugin's handlers (module-level: Pelican holds them weakly)."""
     signals.initialized.connect(add_defaults)
+    signals.get_writer.connect(choose_writer)
+    signals.article_generator_finalized.connect(attach_comments)
+    signals.article_writer_finalized.connect(write_comment_feeds)
     signals.all_generators_finalized.connect(write_site_index)

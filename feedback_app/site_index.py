@@ -26,6 +26,15 @@ class Article:
     url: str
     authors: tuple[str, ...] = ()
     date: str = ""
+    save_as: str = ""
+
+
+@dataclass(frozen=True)
+class CommentSettings:
+    """How the comment form is built (set in pelicanconf.py)."""
+
+    require_email: bool = False
+    max_depth: int = 5
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class Site:
     name: str = "Blog"
     url: str = ""
     archives_url: str = "archives.html"
+    comments: CommentSettings = CommentSettings()
     pages: tuple[dict[str, str], ...] = ()
     articles: dict[str, Article] = field(default_factory=dict)
 
@@ -78,6 +88,7 @@ class SiteIndex:
                 url=a["url"],
                 authors=tuple(a.get("authors", ())),
                 date=a.get("date", ""),
+                save_as=a.get("save_as", ""),
             )
             for a in data.get("articles", ())
         }
@@ -85,6 +96,7 @@ class SiteIndex:
             name=data.get("sitename", "Blog"),
             url=data.get("siteurl", ""),
             archives_url=data.get("archives_url", "archives.html"),
+            comments=CommentSettings(**data.get("comments", {})),
             pages=tuple(data.get("pages", ())),
             articles=articles,
         )

@@ -20,6 +20,7 @@ is cleaned here, once, before it is stored:
 from __future__ import annotations
 
 import re
+import unicodedata
 
 STRIPPED = re.compile(
     "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b\u2060\ufeff\u00ad]"
@@ -45,3 +46,31 @@ def clean_text(value: str | None, *, single_line: bool = False) -> str:
     if single_line and "\n" in text.strip():
         raise TextPolicyError("This must be a single line.")
     return STRIPPED.sub("", text).strip()
+
+
+# Letters that look like Latin ones in common fonts (a small part of Unicode's
+# confusables list: the Cyrillic and Greek letters used to fake Latin names),
+# plus digits that pass for letters in a name.
+_LOOKALIKES = str.maketrans(
+    # Cyrillic
+    "аеорсухіјѕԁһԛԝвкмнт"
+    # Greek (after casefolding, so by the capital each stands for)
+    "αβεηικμνορτυχζ"
+    # other
+    "ıℓ01",
+    "aeopcyxijsdhqwbkmhtabehikmnoptyxzilol",
+)
+
+
+def name_skeleton(name: str) -> str:
+    """Return what a name looks like, for spotting imitations.
+
+    Compatibility forms are folded (NFKC), case is ignored, look-alike
+    letters become their Latin twins, accents and everything that is not a
+    letter (spaces, dots, zero-width characters) are dropped: "Mаya
+    Lindqvist" with a Cyrillic а, "maya.lindqvist" and "MAYA\u200bLINDQVIST"
+    all give "mayalindqvist".
+    """
+    folded = unicodedata.normalize("NFKC", name).casefold().translate(_LOOKALIKES)
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return "".join(ch for ch in decomposed if ch.isalpha() and ch.isascii())

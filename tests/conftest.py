@@ -66,6 +66,10 @@ def app(built_site: Path, tmp_path: Path) -> Iterator[Flask]:
             "SITE_INDEX_PATH": str(built_site / "site.json"),
             "OUTPUT_PATH": str(built_site / "output"),
             "SITE_URL": "https://blog.example.org",
+            # Never touch the project's own content/ or output/.
+            "COMMENTS_PATH": str(tmp_path / "comments"),
+            "COMMENTS_REBUILD": False,
+            "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(tmp_path / "cache")},
         }
     )
     app.instance_path = str(tmp_path)

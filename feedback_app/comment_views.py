@@ -1,0 +1,204 @@
+"""The readers' side of public comments.
+
+``POST /comments`` takes the "Leave a reply" form of the static article
+pages, guarded like the feedback form (same origin, honeypot, size limits)
+plus an idempotency key. ``/comments/reply/<id>`` is the same form for
+answering one comment, for readers without JavaScript. After posting, the
+reader sees their comment as it will look on ``/comments/posted/<ticket>``,
+a signed link only they were given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote, unquote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from . import comments as cm
+from .db import get_db
+from .forms import CommentForm
+from .guards import is_same_origin
+from .models import Comment
+from .readers import csrf
+
+bp = Blueprint("comments", __name__, url_prefix="/comments")
+
+REMEMBER_COOKIE = "comment_author"
+REMEMBER_DAYS = 365
+TICKET_DAYS = 7
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9-]{16,64}")
+
+
+@bp.after_request
+def not_cached(response: Response) -> Response:
+    """Keep the app's comment pages out of shared caches and search engines."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@bp.post("")
+@csrf.exempt
+def post_comment() -> Response | tuple[str, int]:
+    """Store a comment posted from an article page, then show how it looks.
+
+    :raise 403: if the post did not come from a page of this site.
+    :raise 400: if it names no published article, or answers no published
+        comment of it.
+    """
+    if not is_same_origin(request, current_app.config["SITE_URL"]):
+        abort(403, "This form can only be sent from a page of this site.")
+    site = current_app.extensions["site_index"].current()
+    article = site.articles.get(request.form.get("article", ""))
+    if article is None:
+        abort(400, "This comment is not about an article of this site.")
+    parent_id = _parent_id(request.form.get("parent", ""))
+
+    form = CommentForm()
+    valid = form.validate()
+    if site.comments.require_email and not form.email.data and not form.email.errors:
+        form.email.errors.append("Please give your e-mail address.")
+        valid = False
+    if not valid:
+        reply_to = _approved(parent_id) if parent_id else None
+        page = render_template(
+            "comment_page.html", article=article, cform=form, reply_to=reply_to
+        )
+        return page, 422
+
+    key = form.submission_key.data
+    try:
+        with get_db().write() as session:
+            comment, created = cm.submit_comment(
+                session,
+                article,
+                name=form.name.data,
+                body=form.body.data,
+                email=form.email.data,
+                website=form.website.data,
+                parent_id=parent_id,
+                submission_key=key if key and SUBMISSION_KEY.fullmatch(key) else None,
+                rules=current_app.config,
+                max_depth=site.comments.max_depth,
+                spam=bool(form.homepage.data),
+            )
+    except cm.CommentError as exc:
+        abort(400, str(exc))
+    if created and comment.state == "approved":
+        current_app.extensions["publisher"].publish({article.slug})
+
+    response = redirect(url_for(".posted", ticket=_ticket(comment.id)), 303)
+    _remember(response, form)
+    return response
+
+
+@bp.get("/posted/<ticket>")
+def posted(ticket: str) -> str:
+    """Show a reader the comment they just posted, as it will look."""
+    try:
+        comment_id = _serializer().loads(ticket, max_age=TICKET_DAYS * 86400)
+    except BadSignature:
+        abort(404)
+    with get_db().read() as session:
+        comment = session.get(Comment, comment_id)
+    if comment is None:
+        abort(404, "This comment is no longer here.")
+    site = current_app.extensions["site_index"].current()
+    article = site.articles.get(comment.article_slug)
+    return render_template("comment_posted.html", comment=comment, article=article)
+
+
+@bp.get("/reply/<int:comment_id>")
+def reply(comment_id: int) -> str:
+    """Show the comment form for answering one published comment.
+
+    :raise 404: if that comment is not published.
+    """
+    parent = _approved(comment_id)
+    if parent is None:
+        abort(404, "This comment is not published.")
+    article = current_app.extensions["site_index"].article(parent.article_slug)
+    if article is None:
+        abort(404, "This article is not published.")
+    form = CommentForm(formdata=None, data=_remembered())
+    return render_template(
+        "comment_page.html", article=article, cform=form, reply_to=parent
+    )
+
+
+def _parent_id(value: str) -> int | None:
+    """Read the form's ``parent`` field.
+
+    :raise 400: if it is neither empty nor a comment id.
+    """
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        abort(400, "This reply names no comment.")
+    return int(value)
+
+
+def _approved(comment_id: int) -> Comment | None:
+    with get_db().read() as session:
+        comment = session.get(Comment, comment_id)
+    return comment if comment is not None and comment.state == "approved" else None
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="comment-posted")
+
+
+def _ticket(comment_id: int) -> str:
+    return _serializer().dumps(comment_id)
+
+
+def _remember(response: Response, form: CommentForm) -> None:
+    """Keep name, e-mail and website in a cookie only if the reader asked."""
+    if not form.remember.data:
+        if REMEMBER_COOKIE in request.cookies:
+            response.delete_cookie(REMEMBER_COOKIE, path="/")
+        return
+    who = {
+        "name": form.name.data,
+        "email": form.email.data or "",
+        "website": form.website.data or "",
+    }
+    response.set_cookie(
+        REMEMBER_COOKIE,
+        quote(json.dumps(who, separators=(",", ":"))),
+        max_age=REMEMBER_DAYS * 86400,
+        path="/",
+        # The static pages' script fills the form from it, so not HttpOnly.
+        httponly=False,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        samesite="Lax",
+    )
+
+
+def _remembered() -> dict[str, Any]:
+    """Return the name, e-mail and website this browser asked us to keep."""
+    raw = request.cookies.get(REMEMBER_COOKIE)
+    if not raw:
+        return {}
+    try:
+        who = json.loads(unquote(raw))
+    except ValueError:
+        return {}
+    if not isinstance(who, dict):
+        return {}
+    data = {k: str(who[k]) for k in ("name", "email", "website") if who.get(k)}
+    return {**data, "remember": bool(data)}

@@ -1,0 +1,320 @@
+"""Public comments: storing, moderating and exporting them for the build.
+
+The views, the CLI and (later) the author's desk call these functions; each
+takes the session of the transaction it runs in. Publishing what changed is
+the caller's next step (``publishing.Publisher``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from .models import COMMENT_STATES, Comment, utcnow
+from .rendering import count_links, render_comment
+from .site_index import Article
+from .text import name_skeleton
+
+#: A second identical comment within this time is the same comment (a
+#: double-click or a retry without JavaScript's idempotency key).
+DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+class CommentError(ValueError):
+    """Raised for a comment that cannot be stored as asked; says why."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the moderation rules decided for a new comment, and why."""
+
+    state: str
+    reason: str | None = None
+
+
+def moderate(
+    session: Session,
+    *,
+    name: str,
+    email: str | None,
+    website: str | None,
+    body: str,
+    rules: Mapping[str, Any],
+    authors: Iterable[str] = (),
+) -> Verdict:
+    """Apply the moderation rules (see config.py) to a new comment.
+
+    Spam words win over everything; then any hold rule holds; otherwise a
+    comment is approved when an earlier one with the same address and name
+    was approved, as WordPress does. A reader whose name looks like one of
+    the article's authors is always held: the Author badge cannot be had by
+    name (only ``author_reply`` gives it), but readers could still be misled.
+    """
+    haystack = " ".join(filter(None, (name, email, website, body))).casefold()
+    for word in rules["COMMENTS_SPAM_WORDS"]:
+        if word.casefold() in haystack:
+            return Verdict("spam", f"contains the spam word “{word}”")
+    skeleton = name_skeleton(name)
+    if skeleton and skeleton in {name_skeleton(a) for a in authors}:
+        return Verdict("pending", "name looks like the article's author")
+    for word in rules["COMMENTS_HOLD_WORDS"]:
+        if word.casefold() in haystack:
+            return Verdict("pending", f"contains the word “{word}”")
+    links = count_links(body)
+    if links > rules["COMMENTS_MAX_LINKS"]:
+        return Verdict("pending", f"has {links} links")
+    if not email:
+        if rules["COMMENTS_HOLD_WITHOUT_EMAIL"]:
+            return Verdict("pending", "has no e-mail address")
+        return Verdict("approved")
+    known = session.scalar(
+        select(Comment.id)
+        .where(
+            func.lower(Comment.email) == email.lower(),
+            func.lower(Comment.name) == name.lower(),
+            Comment.state == "approved",
+        )
+        .limit(1)
+    )
+    if known is None:
+        return Verdict("pending", "first comment from this address")
+    return Verdict("approved")
+
+
+def submit_comment(
+    session: Session,
+    article: Article,
+    *,
+    name: str,
+    body: str,
+    email: str | None = None,
+    website: str | None = None,
+    parent_id: int | None = None,
+    submission_key: str | None = None,
+    rules: Mapping[str, Any],
+    max_depth: int = 5,
+    spam: bool = False,
+) -> tuple[Comment, bool]:
+    """Store a reader's comment; return it and whether it is new.
+
+    A comment already stored under the same ``submission_key``, or the same
+    text from the same person on the same article moments ago, is returned
+    instead of storing a second one.
+
+    :raise CommentError: if ``parent_id`` names no approved comment of the
+        same article.
+    """
+    existing = _find_duplicate(session, article.slug, name, email, body, submission_key)
+    if existing is not None:
+        return existing, False
+
+    depth = 1
+    if parent_id is not None:
+        parent = session.get(Comment, parent_id)
+        if (
+            parent is None
+            or parent.article_slug != article.slug
+            or parent.state != "approved"
+        ):
+            raise CommentError("The comment you are replying to is not published.")
+        # Past the deepest level, a reply joins its parent's level, as WordPress
+        # does, so threads never nest deeper than max_depth.
+        while parent.depth >= max_depth and parent.parent_id is not None:
+            parent = session.get(Comment, parent.parent_id)
+        parent_id, depth = parent.id, parent.depth + 1
+
+    verdict = (
+        Verdict("spam", "filled in the hidden field")
+        if spam
+        else moderate(
+            session,
+            name=name,
+            email=email,
+            website=website,
+            body=body,
+            rules=rules,
+            authors=article.authors,
+        )
+    )
+    comment = Comment(
+        article_slug=article.slug,
+        parent_id=parent_id,
+        depth=depth,
+        name=name,
+        email=email or None,
+        website=website or None,
+        body=body,
+        html=render_comment(body),
+        state=verdict.state,
+        reason=verdict.reason,
+        submission_key=submission_key or None,
+    )
+    session.add(comment)
+    session.flush()
+    return comment, True
+
+
+def _find_duplicate(
+    session: Session,
+    slug: str,
+    name: str,
+    email: str | None,
+    body: str,
+    submission_key: str | None,
+) -> Comment | None:
+    if submission_key:
+        found = session.scalar(
+            select(Comment).where(Comment.submission_key == submission_key)
+        )
+        if found is not None:
+            return found
+    return session.scalar(
+        select(Comment)
+        .where(
+            Comment.article_slug == slug,
+            Comment.name == name,
+            Comment.email.is_(None) if email is None else Comment.email == email,
+            Comment.body == body,
+            Comment.created_at >= utcnow() - DUPLICATE_WINDOW,
+        )
+        .limit(1)
+    )
+
+
+def author_reply(
+    session: Session, article: Article, author: str, body: str, parent_id: int | None
+) -> Comment:
+    """Publish the article's author's own comment, with the Author badge.
+
+    :raise CommentError: if ``author`` is not an author of the article, or
+        ``parent_id`` names no approved comment of it.
+    """
+    if author not in article.authors:
+        raise CommentError(f"{author} is not an author of “{article.title}”.")
+    depth = 1
+    if parent_id is not None:
+        parent = session.get(Comment, parent_id)
+        if parent is None or parent.article_slug != article.slug:
+            raise CommentError(f"No comment #{parent_id} on this article.")
+        if parent.state != "approved":
+            raise CommentError(f"Comment #{parent_id} is not published.")
+        depth = parent.depth + 1
+    comment = Comment(
+        article_slug=article.slug,
+        parent_id=parent_id,
+        depth=depth,
+        name=author,
+        body=body,
+        html=render_comment(body),
+        state="approved",
+        is_author=True,
+    )
+    session.add(comment)
+    session.flush()
+    return comment
+
+
+def set_state(session: Session, comment_id: int, state: str) -> Comment:
+    """Move a comment to ``state``; return it.
+
+    :raise CommentError: if there is no such comment or state.
+    """
+    if state not in COMMENT_STATES:
+        raise CommentError(f"No such state: {state}.")
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise CommentError(f"No comment #{comment_id}.")
+    comment.state = state
+    comment.reason = None if state == "approved" else comment.reason
+    session.flush()
+    return comment
+
+
+def delete_comment(session: Session, comment_id: int) -> str:
+    """Delete a comment for good; return its article's slug.
+
+    Its replies move up to its own parent, so a thread keeps its answers.
+
+    :raise CommentError: if there is no such comment.
+    """
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise CommentError(f"No comment #{comment_id}.")
+    session.execute(
+        update(Comment)
+        .where(Comment.parent_id == comment.id)
+        .values(parent_id=comment.parent_id, depth=Comment.depth - 1)
+    )
+    slug = comment.article_slug
+    session.delete(comment)
+    session.flush()
+    return slug
+
+
+def list_comments(
+    session: Session,
+    states: Iterable[str] = ("pending",),
+    article: str | None = None,
+    limit: int = 50,
+) -> list[Comment]:
+    """Return comments in ``states``, newest first."""
+    query = select(Comment).where(Comment.state.in_(tuple(states)))
+    if article:
+        query = query.where(Comment.article_slug == article)
+    return list(session.scalars(query.order_by(Comment.id.desc()).limit(limit)))
+
+
+def published_comments(session: Session, slug: str) -> list[dict[str, Any]]:
+    """Return what the site publishes of an article's approved comments.
+
+    Only public fields: never the address, the moderation reason or the
+    Markdown source. A reply whose parent is not approved is shown at its
+    parent's place in the thread, so nothing refers to a hidden comment.
+    """
+    rows = session.scalars(
+        select(Comment)
+        .where(Comment.article_slug == slug, Comment.state == "approved")
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    approved = {c.id: c for c in rows}
+    hidden_parents = _hidden_ancestors(session, rows, approved)
+    published = []
+    for c in rows:
+        parent = c.parent_id
+        while parent is not None and parent not in approved:
+            parent = hidden_parents.get(parent)
+        published.append(
+            {
+                "id": c.id,
+                "parent": parent,
+                "name": c.name,
+                "website": c.website,
+                "date": c.created_at.isoformat(),
+                "author": c.is_author,
+                "html": c.html,
+            }
+        )
+    return published
+
+
+def _hidden_ancestors(
+    session: Session, rows: Iterable[Comment], approved: Mapping[int, Comment]
+) -> dict[int, int | None]:
+    """Map each unapproved ancestor of ``rows`` to its own parent."""
+    parents: dict[int, int | None] = {}
+    todo = {c.parent_id for c in rows if c.parent_id and c.parent_id not in approved}
+    while todo:
+        found = session.execute(
+            select(Comment.id, Comment.parent_id).where(Comment.id.in_(todo))
+        ).all()
+        todo = set()
+        for cid, parent in found:
+            parents[cid] = parent
+            if parent and parent not in approved and parent not in parents:
+                todo.add(parent)
+    return parents

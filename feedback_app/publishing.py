@@ -1,0 +1,187 @@
+"""Publishing approved comments: the JSON files, then the pages that show them.
+
+When comments of an article change state, ``Publisher.publish(slugs)``
+writes ``<COMMENTS_PATH>/<slug>.json`` from the database (approved comments
+only, public fields only) and rebuilds just the pages those files feed: each
+article's page and its comment feed. The rebuild is a Pelican run with the
+plugin's selective writer and the content cache, so it costs a fraction of a
+full build.
+
+Requests that arrive while a rebuild runs are coalesced: one background
+thread per process takes every slug asked for so far and publishes them in
+one run, so ten approvals in a burst cost one or two rebuilds, not ten. A
+lock file keeps two processes (app workers, the CLI) from running Pelican at
+the same time; each run writes the newest state, so the order does not
+matter.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .comments import published_comments
+from .db import get_db
+from .pelican_plugin import comment_feed_path, write_atomically
+
+logger = logging.getLogger(__name__)
+
+
+class PublishError(RuntimeError):
+    """Raised when Pelican fails to rebuild; carries its output."""
+
+
+class Publisher:
+    """Writes comment files and rebuilds the affected pages, coalescing."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._pending: set[str] = set()
+        self._busy = False
+        self._condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.builds = 0  # how many Pelican runs this process made
+        self.last_error: str | None = None
+
+    def publish(self, slugs: Iterable[str], *, wait: bool = False) -> None:
+        """Publish the comments of ``slugs``: now if ``wait``, else soon."""
+        slugs = set(slugs)
+        if not slugs:
+            return
+        if wait:
+            self._publish_now(slugs)
+            return
+        with self._condition:
+            self._pending |= slugs
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._work, name="comment-publisher", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify_all()
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until nothing is pending or running; tell whether it is so."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while self._pending or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._condition.wait(left)
+        return True
+
+    def _work(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending:
+                    if not self._condition.wait(timeout=60):
+                        self._thread = None  # idle for a minute: let it end
+                        return
+                slugs, self._pending = self._pending, set()
+                self._busy = True
+            try:
+                self._publish_now(slugs)
+            except Exception:
+                logger.exception("publishing comments of %s failed", sorted(slugs))
+            finally:
+                with self._condition:
+                    self._busy = False
+                    self._condition.notify_all()
+
+    def _publish_now(self, slugs: set[str]) -> None:
+        config = self.app.config
+        with _exclusive(Path(self.app.instance_path) / "publish.lock"):
+            folder = Path(config["COMMENTS_PATH"])
+            with get_db(self.app).read() as session:
+                for slug in sorted(slugs):
+                    write_comment_file(folder, slug, published_comments(session, slug))
+            if config["COMMENTS_REBUILD"]:
+                self.rebuild(slugs)
+
+    def rebuild(self, slugs: Iterable[str]) -> None:
+        """Rebuild the pages of ``slugs`` (articles the site index knows).
+
+        :raise PublishError: if Pelican fails.
+        """
+        site = self.app.extensions["site_index"].current()
+        selected: list[str] = []
+        for slug in slugs:
+            article = site.articles.get(slug)
+            if article is not None and article.save_as:
+                selected += [article.save_as, comment_feed_path(article.save_as)]
+        if not selected:
+            return
+        run_pelican(self.app, selected)
+        self.builds += 1
+
+
+def write_comment_file(folder: Path, slug: str, comments: list[dict[str, Any]]) -> None:
+    """Write an article's published comments, or remove the file if none."""
+    path = folder / f"{slug}.json"
+    if not comments:
+        path.unlink(missing_ok=True)
+        return
+    text = json.dumps(
+        {"article": slug, "comments": comments}, indent=1, ensure_ascii=False
+    )
+    write_atomically(path, text + "\n")
+
+
+def run_pelican(app: Flask, selected: list[str] | None = None) -> None:
+    """Run Pelican with the app's settings; only ``selected`` paths if given.
+
+    :raise PublishError: if Pelican fails.
+    """
+    config = app.config
+    settings = Path(config["PELICAN_SETTINGS"])
+    extra: dict[str, Any] = {
+        # Never wipe the site for a partial build, and always use the cache.
+        "DELETE_OUTPUT_DIRECTORY": False,
+        "CACHE_CONTENT": True,
+        "LOAD_CONTENT_CACHE": True,
+        "FEEDBACK_COMMENTS_PATH": config["COMMENTS_PATH"],
+        "FEEDBACK_SITE_INDEX": config["SITE_INDEX_PATH"],
+        **config["PELICAN_EXTRA_SETTINGS"],
+    }
+    if selected:
+        extra["FEEDBACK_WRITE_SELECTED"] = selected
+    cmd = [sys.executable, "-m", "pelican", "-s", str(settings)]
+    cmd += ["-o", config["OUTPUT_PATH"], "-q"]
+    cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in extra.items())]
+    started = time.monotonic()
+    result = subprocess.run(
+        cmd, cwd=settings.parent, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise PublishError(f"Pelican failed:\n{result.stdout}\n{result.stderr}")
+    logger.info(
+        "rebuilt %s in %.2f s",
+        ", ".join(selected) if selected else "the site",
+        time.monotonic() - started,
+    )
+
+
+@contextmanager
+def _exclusive(path: Path):  # type: ignore[no-untyped-def]
+    """Hold an exclusive lock on ``path`` (created if needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

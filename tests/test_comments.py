@@ -1,0 +1,603 @@
+"""Public comments through the app: posting, moderation rules, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from feedback_app import comments as cm
+from feedback_app.db import get_db
+from feedback_app.models import Comment
+from feedback_app.publishing import Publisher
+
+from .conftest import ARTICLE, ORIGIN, build_site
+
+OTHER_ARTICLE = "follow-up-emails-that-get-answered"
+
+
+class Commenter:
+    """A reader posting the "Leave a reply" form of an article page."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def post(self, origin: str | None = ORIGIN, **fields: str) -> TestResponse:
+        data = {
+            "article": ARTICLE,
+            "name": "Ana",
+            "email": "ana@example.org",
+            "body": "A *thoughtful* comment.",
+            **fields,
+        }
+        headers = {"Origin": origin} if origin else {}
+        return self.client.post("/comments", data=data, headers=headers)
+
+    def post_ok(self, **fields: str) -> Comment:
+        response = self.post(**fields)
+        assert response.status_code == 303, response.text
+        assert response.location.startswith("/comments/posted/")
+        return newest(self.client.application)
+
+
+@pytest.fixture
+def commenter(client: FlaskClient) -> Commenter:
+    return Commenter(client)
+
+
+def newest(app: Flask) -> Comment:
+    with get_db(app).read() as session:
+        return session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+
+
+def count(app: Flask) -> int:
+    with get_db(app).read() as session:
+        return session.scalar(select(func.count(Comment.id)))
+
+
+def approve(app: Flask, comment_id: int) -> None:
+    with get_db(app).write() as session:
+        cm.set_state(session, comment_id, "approved")
+
+
+# --- posting ---
+
+
+def test_first_comment_is_held_and_shown_as_it_will_look(
+    app: Flask, client: FlaskClient, commenter: Commenter
+) -> None:
+    response = commenter.post(body="Hello **there**\n\n> quoted")
+    page = client.get(response.location)
+    assert page.status_code == 200
+    assert "awaiting moderation" in page.text
+    assert "<strong>there</strong>" in page.text
+    assert "<blockquote>" in page.text
+    comment = newest(app)
+    assert comment.state == "pending"
+    assert comment.reason == "first comment from this address"
+    assert comment.body == "Hello **there**\n\n> quoted"  # the source is kept
+    assert comment.depth == 1 and comment.parent_id is None
+
+
+def test_markdown_is_rendered_and_sanitised_once_when_stored(
+    app: Flask, commenter: Commenter
+) -> None:
+    comment = commenter.post_ok(
+        body="<script>alert(1)</script> [x](javascript:alert(1)) "
+        "[ok](https://example.org) <img src=x onerror=alert(1)>"
+    )
+    assert "<script" not in comment.html and "<img" not in comment.html
+    assert "javascript:" not in comment.html.replace("[x](javascript:", "")
+    assert 'href="javascript' not in comment.html
+    assert (
+        '<a href="https://example.org" rel="nofollow ugc noopener">ok</a>'
+        in comment.html
+    )
+    assert "&lt;script&gt;" in comment.html
+
+
+def test_approved_address_and_name_are_trusted_afterwards(
+    app: Flask, commenter: Commenter
+) -> None:
+    first = commenter.post_ok()
+    approve(app, first.id)
+    assert commenter.post_ok(body="Second").state == "approved"
+    assert commenter.post_ok(body="Third", name="ANA").state == "approved"
+    # The same address under another name is a stranger, as in WordPress.
+    other = commenter.post_ok(body="Fourth", name="Not Ana")
+    assert other.state == "pending"
+
+
+def test_comment_without_address_is_held_unless_configured(
+    app: Flask, commenter: Commenter
+) -> None:
+    held = commenter.post_ok(email="")
+    assert (held.state, held.reason, held.email) == (
+        "pending",
+        "has no e-mail address",
+        None,
+    )
+    app.config["COMMENTS_HOLD_WITHOUT_EMAIL"] = False
+    assert commenter.post_ok(email="", body="Again").state == "approved"
+
+
+@pytest.mark.parametrize(("links", "state"), [(2, "approved"), (3, "pending")])
+def test_more_links_than_the_limit_are_held(
+    app: Flask, commenter: Commenter, links: int, state: str
+) -> None:
+    approve(app, commenter.post_ok().id)
+    body = " ".join(f"see https://example.org/{i}" for i in range(links))
+    comment = commenter.post_ok(body=body)
+    assert comment.state == state
+    if state == "pending":
+        assert comment.reason == "has 3 links"
+
+
+def test_word_lists_hold_or_mark_as_spam(app: Flask, commenter: Commenter) -> None:
+    approve(app, commenter.post_ok().id)
+    app.config["COMMENTS_HOLD_WORDS"] = ["crypto"]
+    app.config["COMMENTS_SPAM_WORDS"] = ["casino"]
+    held = commenter.post_ok(body="About CRYPTO payments")
+    assert (held.state, held.reason) == ("pending", "contains the word “crypto”")
+    spam = commenter.post_ok(body="Best Casino here")
+    assert spam.state == "spam"
+    in_website = commenter.post_ok(body="hi", website="https://casino.example")
+    assert in_website.state == "spam"
+
+
+def test_honeypot_looks_like_success_but_is_spam(
+    app: Flask, client: FlaskClient, commenter: Commenter
+) -> None:
+    response = commenter.post(homepage="http://spam.example")
+    assert response.status_code == 303
+    assert "awaiting moderation" in client.get(response.location).text
+    assert newest(app).state == "spam"
+
+
+def test_email_can_be_required_by_the_site(
+    app: Flask, commenter: Commenter, tmp_path: Path
+) -> None:
+    index = json.loads(Path(app.config["SITE_INDEX_PATH"]).read_text())
+    index["comments"]["require_email"] = True
+    path = tmp_path / "site.json"
+    path.write_text(json.dumps(index))
+    app.extensions["site_index"].path = str(path)
+    response = commenter.post(email="")
+    assert response.status_code == 422
+    assert "Please give your e-mail address." in response.text
+    assert count(app) == 0
+    assert commenter.post(email="a@example.org").status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("https://ana.example/blog", "https://ana.example/blog"),
+        ("http://ana.example", "http://ana.example"),
+        ("ana.example", "https://ana.example"),
+        ("", None),
+    ],
+)
+def test_website_is_http_or_https(
+    app: Flask, commenter: Commenter, given: str, stored: str | None
+) -> None:
+    assert commenter.post_ok(website=given).website == stored
+
+
+@pytest.mark.parametrize(
+    "website",
+    [
+        "javascript:alert(1)",
+        "javascript://%0aalert(1)",
+        "ftp://files.example",
+        "data:text/html,hi",
+        "https://",
+        "https://exa mple.org",
+        "https://example.org:99999",
+    ],
+)
+def test_other_websites_are_refused_with_the_text_kept(
+    app: Flask, commenter: Commenter, website: str
+) -> None:
+    response = commenter.post(website=website, body="Kept text")
+    assert response.status_code == 422
+    assert "starting with http:// or https://" in response.text
+    assert "Kept text" in response.text
+    assert count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "limit_key"),
+    [
+        ("body", "MAX_MESSAGE_LENGTH"),
+        ("name", "MAX_NAME_LENGTH"),
+        ("website", "MAX_WEBSITE_LENGTH"),
+    ],
+)
+def test_fields_accept_their_limit_and_refuse_one_more(
+    app: Flask, commenter: Commenter, field: str, limit_key: str
+) -> None:
+    limit = app.config[limit_key]
+    prefix = "https://example.org/" if field == "website" else ""
+
+    def value(length: int) -> str:
+        return prefix + "a" * (length - len(prefix))
+
+    assert commenter.post(**{field: value(limit)}).status_code == 303
+    refused = commenter.post(**{"body": "other text", field: value(limit + 1)})
+    assert refused.status_code == 422
+    assert f"Please keep this to {limit:,} characters" in refused.text
+    assert count(app) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"name": ""}, "Please give a name."),
+        ({"body": " \n "}, "Please write a comment."),
+        ({"email": "ana@"}, "not an e-mail address"),
+        ({"name": "Ana\u0007"}, "control characters"),
+    ],
+)
+def test_invalid_comments_are_shown_again_with_errors(
+    app: Flask, commenter: Commenter, fields: dict[str, str], error: str
+) -> None:
+    response = commenter.post(**{"website": "https://kept.example", **fields})
+    assert response.status_code == 422
+    assert error in response.text
+    assert 'value="https://kept.example"' in response.text
+    assert count(app) == 0
+
+
+def test_cross_site_posts_are_refused(app: Flask, commenter: Commenter) -> None:
+    assert commenter.post(origin="https://evil.example").status_code == 403
+    assert commenter.post(origin=None).status_code == 403
+    assert count(app) == 0
+
+
+def test_unknown_article_is_refused_without_echo(
+    app: Flask, commenter: Commenter
+) -> None:
+    response = commenter.post(article="no-such-<b>article</b>")
+    assert response.status_code == 400
+    assert "no-such" not in response.text
+    assert count(app) == 0
+
+
+# --- idempotency ---
+
+
+def test_same_submission_key_stores_one_comment(
+    app: Flask, commenter: Commenter
+) -> None:
+    key = "3f1c2a9e-1b7d-4c55-9a0e-5d1f0b6c7a21"
+    first = commenter.post(submission_key=key)
+    second = commenter.post(submission_key=key, body="edited after a retry")
+    assert first.status_code == second.status_code == 303
+    assert first.location == second.location
+    assert count(app) == 1
+
+
+def test_same_comment_twice_without_key_stores_one(
+    app: Flask, commenter: Commenter
+) -> None:
+    first = commenter.post()
+    second = commenter.post()
+    assert first.location == second.location
+    assert count(app) == 1
+    commenter.post(body="Something else")
+    assert count(app) == 2
+
+
+def test_malformed_submission_key_is_ignored(app: Flask, commenter: Commenter) -> None:
+    commenter.post_ok(submission_key="short")
+    assert newest(app).submission_key is None
+
+
+# --- replies ---
+
+
+def test_reply_to_a_published_comment(app: Flask, commenter: Commenter) -> None:
+    parent = commenter.post_ok()
+    approve(app, parent.id)
+    reply = commenter.post_ok(parent=str(parent.id), body="A reply")
+    assert (reply.parent_id, reply.depth) == (parent.id, 2)
+
+
+@pytest.mark.parametrize("case", ["pending", "other-article", "missing", "garbage"])
+def test_reply_must_answer_a_published_comment_of_the_article(
+    app: Flask, commenter: Commenter, case: str
+) -> None:
+    parent = commenter.post_ok(
+        article=OTHER_ARTICLE if case == "other-article" else ARTICLE
+    )
+    if case != "pending":
+        approve(app, parent.id)
+    target = {"missing": "999", "garbage": "1 OR 1=1"}.get(case, str(parent.id))
+    response = commenter.post(parent=target, body="A reply")
+    assert response.status_code == 400
+    assert count(app) == 1
+
+
+def test_threads_nest_no_deeper_than_the_limit(
+    app: Flask, commenter: Commenter
+) -> None:
+    parent_id = None
+    chain = []
+    for level in range(7):
+        fields = {"body": f"level {level}"}
+        if parent_id:
+            fields["parent"] = str(parent_id)
+        comment = commenter.post_ok(**fields)
+        approve(app, comment.id)
+        chain.append(comment)
+        parent_id = comment.id
+    assert [c.depth for c in chain] == [1, 2, 3, 4, 5, 5, 5]
+    # Past the limit a reply joins its parent's level, answering the same comment.
+    assert chain[5].parent_id == chain[3].id
+    assert chain[6].parent_id == chain[3].id
+
+
+def test_reply_page_shows_the_comment_and_the_form(
+    app: Flask, client: FlaskClient, commenter: Commenter
+) -> None:
+    parent = commenter.post_ok(body="The *parent*")
+    assert client.get(f"/comments/reply/{parent.id}").status_code == 404  # pending
+    approve(app, parent.id)
+    page = client.get(f"/comments/reply/{parent.id}")
+    assert page.status_code == 200
+    assert "Reply to Ana" in page.text
+    assert "The <em>parent</em>" in page.text
+    assert f'name="parent" value="{parent.id}"' in page.text
+    assert "ana@example.org" not in page.text  # nothing remembered: no cookie
+
+
+# --- remember me ---
+
+
+def test_nothing_is_remembered_without_the_checkbox(
+    client: FlaskClient, commenter: Commenter
+) -> None:
+    response = commenter.post()
+    assert "Set-Cookie" not in response.headers
+
+
+def test_remembered_details_fill_the_form_and_can_be_forgotten(
+    app: Flask, client: FlaskClient, commenter: Commenter
+) -> None:
+    response = commenter.post(remember="y", website="https://ana.example")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("comment_author=")
+    assert "Path=/" in cookie and "SameSite=Lax" in cookie
+    first = newest(app)
+    approve(app, first.id)
+    page = client.get(f"/comments/reply/{first.id}")
+    assert 'value="ana@example.org"' in page.text
+    assert 'value="https://ana.example"' in page.text
+
+    forgotten = commenter.post(body="Forget me")
+    assert "comment_author=;" in forgotten.headers["Set-Cookie"]  # deleted
+
+
+# --- the posted page ---
+
+
+def test_posted_page_needs_its_signed_ticket(
+    client: FlaskClient, commenter: Commenter
+) -> None:
+    location = commenter.post().location
+    assert client.get(location).status_code == 200
+    tampered = re.sub(r"posted/\w", "posted/X", location)
+    assert client.get(tampered).status_code == 404
+    assert client.get("/comments/posted/1").status_code == 404
+
+
+def test_posted_page_of_an_approved_comment_links_to_it(
+    app: Flask, client: FlaskClient, commenter: Commenter
+) -> None:
+    approve(app, commenter.post_ok().id)
+    response = commenter.post(body="Shown at once")
+    page = client.get(response.location)
+    comment = newest(app)
+    assert comment.state == "approved"
+    assert "Your comment is published" in page.text
+    assert f"/2026/{ARTICLE}/#comment-{comment.id}" in page.text
+
+
+# --- what is published ---
+
+
+def test_published_comments_carry_no_private_data(
+    app: Flask, commenter: Commenter
+) -> None:
+    comment = commenter.post_ok(website="https://ana.example")
+    approve(app, comment.id)
+    commenter.post_ok(body="Still pending", name="Bo", email="bo@example.org")
+    with get_db(app).read() as session:
+        published = cm.published_comments(session, ARTICLE)
+    assert len(published) == 1
+    assert set(published[0]) == {
+        "id",
+        "parent",
+        "name",
+        "website",
+        "date",
+        "author",
+        "html",
+    }
+    assert "ana@example.org" not in json.dumps(published)
+    assert published[0]["author"] is False
+
+
+def test_replies_to_hidden_comments_move_up_the_thread(
+    app: Flask, commenter: Commenter
+) -> None:
+    top = commenter.post_ok(body="top")
+    approve(app, top.id)
+    middle = commenter.post_ok(body="middle", parent=str(top.id))
+    approve(app, middle.id)
+    leaf = commenter.post_ok(body="leaf", parent=str(middle.id))
+    approve(app, leaf.id)
+    with get_db(app).write() as session:
+        cm.set_state(session, middle.id, "trash")
+    with get_db(app).read() as session:
+        published = {
+            c["id"]: c["parent"] for c in cm.published_comments(session, ARTICLE)
+        }
+    assert published == {top.id: None, leaf.id: top.id}
+
+    with get_db(app).write() as session:
+        cm.delete_comment(session, middle.id)
+    with get_db(app).read() as session:
+        moved = session.get(Comment, leaf.id)
+    assert (moved.parent_id, moved.depth) == (top.id, 2)
+
+
+# --- the CLI ---
+
+
+def test_cli_moderates_and_publishes(
+    app: Flask, runner: FlaskCliRunner, commenter: Commenter
+) -> None:
+    comment = commenter.post_ok(body="Approve *me*")
+    listed = runner.invoke(args=["comments", "list"]).output
+    assert f"#{comment.id}  pending" in listed
+    assert "first comment from this address" in listed
+
+    shown = runner.invoke(args=["comments", "show", str(comment.id)]).output
+    assert "ana@example.org" in shown and "Approve *me*" in shown
+
+    result = runner.invoke(args=["comments", "approve", str(comment.id)])
+    assert result.exit_code == 0, result.output
+    assert "approved" in result.output
+    published = Path(app.config["COMMENTS_PATH"]) / f"{ARTICLE}.json"
+    data = json.loads(published.read_text())
+    assert [c["id"] for c in data["comments"]] == [comment.id]
+    assert "<em>me</em>" in data["comments"][0]["html"]
+
+    runner.invoke(args=["comments", "unapprove", str(comment.id)])
+    assert not published.exists()  # no approved comment left
+    runner.invoke(args=["comments", "approve", str(comment.id)])
+    runner.invoke(args=["comments", "spam", str(comment.id)])
+    assert newest(app).state == "spam"
+    assert not published.exists()
+
+    runner.invoke(args=["comments", "trash", str(comment.id)])
+    trash = runner.invoke(args=["comments", "list", "--state", "trash"]).output
+    assert f"#{comment.id}  trash" in trash
+    result = runner.invoke(args=["comments", "delete", str(comment.id)])
+    assert "deleted" in result.output
+    assert count(app) == 0
+
+
+def test_cli_unknown_comment_fails_clearly(runner: FlaskCliRunner) -> None:
+    for command in ("show", "approve", "delete"):
+        result = runner.invoke(args=["comments", command, "99"])
+        assert result.exit_code == 1
+        assert "No comment #99." in result.output
+
+
+# --- publishing: coalesced rebuilds on a real build ---
+
+
+@pytest.mark.build
+def test_concurrent_publishes_coalesce_into_few_rebuilds(
+    app: Flask, commenter: Commenter, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    comments_dir = tmp_path / "comments"
+    index = build_site(
+        out,
+        extra={"FEEDBACK_COMMENTS_PATH": str(comments_dir)},
+    )
+    app.config.update(
+        COMMENTS_REBUILD=True,
+        COMMENTS_PATH=str(comments_dir),
+        OUTPUT_PATH=str(out / "output"),
+        SITE_INDEX_PATH=str(index),
+        PELICAN_EXTRA_SETTINGS={"CACHE_PATH": str(out / "cache")},
+    )
+    app.extensions["site_index"].path = str(index)
+    slugs = [ARTICLE, OTHER_ARTICLE, "reader-mail-easy-to-say-without-a-quota"]
+    ids = []
+    for slug in slugs:
+        comment = commenter.post_ok(article=slug, body=f"On {slug}")
+        approve(app, comment.id)
+        ids.append(comment.id)
+
+    publisher: Publisher = app.extensions["publisher"]
+    for slug in slugs:
+        publisher.publish({slug})
+    assert publisher.wait_idle(timeout=60)
+    assert 1 <= publisher.builds <= 2
+    for slug, comment_id in zip(slugs, ids, strict=True):
+        html = (out / "output" / "2026" / slug / "index.html").read_text()
+        assert f'id="comment-{comment_id}"' in html
+
+
+# --- the author's own replies and imitations ---
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Maya Lindqvist",
+        "maya lindqvist",
+        "Mаya Lindqvist",
+        "Maya\u200bLindqvist",
+        "MAYA.LINDQVIST",
+        "Мауа Lindqvist",
+    ],
+)
+def test_names_imitating_the_author_are_held(
+    app: Flask, commenter: Commenter, name: str
+) -> None:
+    approve(app, commenter.post_ok(name=name, email="m@example.org").id)
+    # Even an address with an approved comment does not let it through.
+    comment = commenter.post_ok(name=name, email="m@example.org", body="Again")
+    assert (comment.state, comment.reason) == (
+        "pending",
+        "name looks like the article's author",
+    )
+    assert comment.is_author is False
+
+
+def test_author_reply_carries_the_badge(
+    app: Flask, runner: FlaskCliRunner, commenter: Commenter
+) -> None:
+    parent = commenter.post_ok()
+    approve(app, parent.id)
+    result = runner.invoke(
+        args=[
+            "comments",
+            "reply",
+            str(parent.id),
+            "--as",
+            "Maya Lindqvist",
+            "-m",
+            "Thanks, *Ana*.",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    reply = newest(app)
+    assert (reply.is_author, reply.state, reply.parent_id) == (
+        True,
+        "approved",
+        parent.id,
+    )
+    data = json.loads(
+        (Path(app.config["COMMENTS_PATH"]) / f"{ARTICLE}.json").read_text()
+    )
+    assert [c["author"] for c in data["comments"]] == [False, True]
+
+    wrong = runner.invoke(
+        args=["comments", "reply", str(parent.id), "--as", "Tomás Ferreira", "-m", "x"]
+    )
+    assert wrong.exit_code == 1
+    assert "is not an author of" in wrong.output

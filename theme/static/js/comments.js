@@ -1,0 +1,57 @@
+// Progressive help for the comment form; everything works without it.
+// - an idempotency key per page load, so a double-click stores one comment;
+// - the name, e-mail and website the app remembered (only when the reader
+//   ticked "Save my name..."), filled in;
+// - Reply links move the form under the comment instead of leaving the page.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-comment-form]");
+  if (!form) return;
+  var section = document.getElementById("respond");
+  var home = section.parentNode;
+  var next = section.nextSibling;
+  var title = document.getElementById("respond-title");
+  var originalTitle = title.textContent;
+  var cancel = form.querySelector("[data-cancel-reply]");
+
+  if (window.crypto && crypto.randomUUID) {
+    form.elements.submission_key.value = crypto.randomUUID();
+  }
+
+  var saved = document.cookie.split("; ").filter(function (c) {
+    return c.indexOf("comment_author=") === 0;
+  })[0];
+  if (saved) {
+    try {
+      var who = JSON.parse(decodeURIComponent(saved.slice("comment_author=".length)));
+      ["name", "email", "website"].forEach(function (field) {
+        if (who[field] && !form.elements[field].value) form.elements[field].value = who[field];
+      });
+      form.elements.remember.checked = true;
+    } catch (e) { /* an unreadable cookie: leave the form empty */ }
+  }
+
+  function replyTo(link) {
+    var comment = document.getElementById("comment-" + link.dataset.replyTo);
+    comment.querySelector("article").after(section);
+    form.elements.parent.value = link.dataset.replyTo;
+    title.textContent = "Reply to " + link.dataset.replyName;
+    cancel.hidden = false;
+    form.elements.body.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-reply-to]");
+    if (link) {
+      event.preventDefault();
+      replyTo(link);
+    } else if (event.target === cancel) {
+      event.preventDefault();
+      home.insertBefore(section, next);
+      form.elements.parent.value = "";
+      title.textContent = originalTitle;
+      cancel.hidden = true;
+      form.elements.body.focus();
+    }
+  });
+})();
