@@ -10,6 +10,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from invoke import Context, task
@@ -168,10 +169,17 @@ def _serve(host: str, port: int) -> None:
 
 
 def _rebuild_on_change(c: Context) -> None:
-    from watchfiles import watch
+    from watchfiles import DefaultFilter, watch
 
     watched = [CONTENT, HERE / "theme", HERE / DEV_SETTINGS]
-    for changes in watch(*watched):
+    comments = str(CONTENT / "comments")
+    default = DefaultFilter()
+
+    def not_comments(change: Any, path: str) -> bool:
+        # The app rebuilds the pages its comment files feed by itself.
+        return default(change, path) and not path.startswith(comments)
+
+    for changes in watch(*watched, watch_filter=not_comments):
         print(f"Changed: {', '.join(sorted({Path(p).name for _, p in changes}))}")
         try:
             build(c)
