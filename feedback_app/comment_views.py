@@ -30,7 +30,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from . import comments as cm
 from .db import get_db
 from .forms import CommentForm
-from .guards import is_same_origin
+from .guards import require_site_origin
 from .models import Comment
 from .readers import csrf
 
@@ -60,8 +60,7 @@ def post_comment() -> Response | tuple[str, int]:
     :raise 400: if it names no published article, or answers no published
         comment of it.
     """
-    if not is_same_origin(request, current_app.config["SITE_URL"]):
-        abort(403, "This form can only be sent from a page of this site.")
+    require_site_origin()
     site = current_app.extensions["site_index"].current()
     article = site.articles.get(request.form.get("article", ""))
     if article is None:

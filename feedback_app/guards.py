@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Request
+from flask import Request, abort, current_app, request
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -52,3 +52,12 @@ def is_same_origin(request: Request, site_url: str) -> bool:
     if not origin:
         return False
     return origin_of(origin) in allowed
+
+
+def require_site_origin() -> None:
+    """Refuse the current request unless a page of this site posted it.
+
+    :raise 403: if it came from elsewhere, or says nothing of where.
+    """
+    if not is_same_origin(request, current_app.config["SITE_URL"]):
+        abort(403, "This form can only be sent from a page of this site.")

@@ -77,6 +77,12 @@ class Base(DeclarativeBase):
     )
 
 
+def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """Return a constraint keeping ``column`` to ``values``."""
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
 FEEDBACK_STATES = ("new", "spam")
 COMMENT_STATES = ("pending", "approved", "spam", "trash")
 SENDERS = ("reader", "author")
@@ -84,12 +90,7 @@ SENDERS = ("reader", "author")
 
 class Feedback(Base):
     __tablename__ = "feedback"
-    __table_args__ = (
-        CheckConstraint(
-            "state IN ({})".format(", ".join(f"'{s}'" for s in FEEDBACK_STATES)),
-            name="state",
-        ),
-    )
+    __table_args__ = (one_of("state", FEEDBACK_STATES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_slug: Mapped[str] = mapped_column(String(200), index=True)
@@ -114,12 +115,7 @@ class Feedback(Base):
 
 class FeedbackMessage(Base):
     __tablename__ = "feedback_message"
-    __table_args__ = (
-        CheckConstraint(
-            "sender IN ({})".format(", ".join(f"'{s}'" for s in SENDERS)),
-            name="sender",
-        ),
-    )
+    __table_args__ = (one_of("sender", SENDERS),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(
@@ -134,12 +130,7 @@ class FeedbackMessage(Base):
 
 class Comment(Base):
     __tablename__ = "comment"
-    __table_args__ = (
-        CheckConstraint(
-            "state IN ({})".format(", ".join(f"'{s}'" for s in COMMENT_STATES)),
-            name="state",
-        ),
-    )
+    __table_args__ = (one_of("state", COMMENT_STATES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_slug: Mapped[str] = mapped_column(String(200), index=True)

@@ -24,7 +24,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import feedback as fb
 from .db import get_db
 from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
-from .guards import is_same_origin
+from .guards import require_site_origin
 from .models import Feedback
 
 bp = Blueprint("readers", __name__)
@@ -53,8 +53,7 @@ def send_feedback() -> Response | tuple[str, int]:
     :raise 403: if the post did not come from a page of this site.
     :raise 400: if it names no published article.
     """
-    if not is_same_origin(request, current_app.config["SITE_URL"]):
-        abort(403, "This form can only be sent from a page of this site.")
+    require_site_origin()
     article = current_app.extensions["site_index"].article(
         request.form.get("article", "")
     )
