@@ -294,7 +294,7 @@ def published_comments(session: Session, slug: str) -> list[dict[str, Any]]:
                 "parent": parent,
                 "name": c.name,
                 "website": c.website,
-                "date": c.created_at.isoformat(),
+                "date": c.created_at.isoformat(timespec="seconds"),
                 "author": c.is_author,
                 "html": c.html,
             }

@@ -104,7 +104,9 @@ def load_comments(folder: str, slug: str, tz: ZoneInfo) -> list[PublishedComment
             parent=row["parent"],
             name=row["name"],
             website=row.get("website"),
-            date=datetime.fromisoformat(row["date"]).astimezone(tz),
+            date=datetime.fromisoformat(row["date"])
+            .astimezone(tz)
+            .replace(microsecond=0),
             html=row["html"],
             author=bool(row.get("author")),
         )
@@ -151,7 +153,10 @@ def write_comment_feeds(generator: ArticlesGenerator, writer: Writer) -> None:
         path = comment_feed_path(article.save_as)
         if isinstance(writer, SelectiveWriter) and path not in writer.selected:
             continue
-        feed = Atom1Feed(
+        feed = _CommentFeed(
+            # With no comments the feed dates from the article, not from the
+            # moment of the build, so every build writes the same bytes.
+            getattr(article, "modified", None) or article.date,
             title=f"Comments on “{article.title}”",
             link=f"{siteurl}/{article.url}",
             feed_url=f"{siteurl}/{article.comment_feed_url}",
@@ -172,6 +177,18 @@ def write_comment_feeds(generator: ArticlesGenerator, writer: Writer) -> None:
             )
         target = Path(writer.output_path) / path
         write_atomically(target, feed.writeString("utf-8"))
+
+
+class _CommentFeed(Atom1Feed):
+    """An Atom feed whose ``updated`` never falls back to the build's time."""
+
+    def __init__(self, since: datetime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.since = since
+
+    def latest_post_date(self) -> datetime:
+        latest = max((item["pubdate"] for item in self.items), default=None)
+        return max(latest, self.since) if latest else self.since
 
 
 def _flatten(comments: list[PublishedComment], into: list[PublishedComment]) -> None:

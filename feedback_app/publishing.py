@@ -158,6 +158,9 @@ def run_pelican(app: Flask, selected: list[str] | None = None) -> None:
     }
     if selected:
         extra["FEEDBACK_WRITE_SELECTED"] = selected
+        # Pelican's static copier rewrites files in place: readers fetching
+        # the stylesheet during an approval could get half of it.
+        extra["THEME_STATIC_PATHS"] = []
     cmd = [sys.executable, "-m", "pelican", "-s", str(settings)]
     cmd += ["-o", config["OUTPUT_PATH"], "-q"]
     cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in extra.items())]

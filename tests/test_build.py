@@ -181,6 +181,30 @@ def site_index(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def scripts(html: Page) -> list[Element]:
+    """Every ``<script>`` of a page."""
+    return html.find_all("script")
+
+
+def assert_only_our_comment_script(html: Page, siteurl: str = "") -> None:
+    """The page's only script is the theme's own comments.js, deferred, no inline
+    code: the pages work without it, and nothing from elsewhere runs."""
+    (script,) = scripts(html)
+    assert script.attrs.get("src") == f"{siteurl}/theme/js/comments.js"
+    assert "defer" in script.attrs
+    assert script.text == ""
+
+
+def the_forms(html: Page) -> tuple[Element, Element]:
+    """An article page's two forms: the public comment form, then the feedback
+    form, which stays the last form of the page."""
+    forms = html.find_all("form")
+    actions = [form.attrs.get("action") for form in forms]
+    assert actions == ["/app/comments", "/app/feedback"]
+    comment_form, feedback_form = forms
+    return comment_form, feedback_form
+
+
 def copy_content(tmp: Path) -> Path:
     """A private copy of the project's content folder to add posts to."""
     return Path(shutil.copytree(ROOT / "content", tmp / "content"))
@@ -201,6 +225,19 @@ def test_every_page_is_built_in_the_theme(built_site: Path, page: str) -> None:
     assert html.one("link", rel="stylesheet").attrs["href"] == "/theme/css/main.css"
     assert len(html.find_all("h1")) == 1
     assert (built_site / "output/theme/css/main.css").is_file()
+    ids = [e.attrs["id"] for e in html.elements if e.attrs.get("id")]
+    assert len(ids) == len(set(ids)), "an id is used twice on the page"
+
+
+@pytest.mark.parametrize("page", ARTICLE_PAGES)
+def test_article_pages_run_only_our_comment_script(built_site: Path, page: str) -> None:
+    assert_only_our_comment_script(Page.load(built_site / "output" / page))
+    assert (built_site / "output/theme/js/comments.js").is_file()
+
+
+@pytest.mark.parametrize("page", OTHER_PAGES)
+def test_other_pages_run_no_script(built_site: Path, page: str) -> None:
+    assert scripts(Page.load(built_site / "output" / page)) == []
 
 
 @pytest.mark.parametrize(
@@ -243,7 +280,18 @@ def test_article_page_ends_with_the_feedback_form(built_site: Path, slug: str) -
         for a in site_index(built_site / "site.json")["articles"]
         if a["slug"] == slug
     )
-    form = html.one("form")  # the only form on the page
+    comment_form, form = the_forms(html)
+    # The feedback form is the last thing in the article: after the comments.
+    post = html.one("article", **{"class": "post"})
+    section = form.parent
+    assert section is not None
+    assert section.tag == "section"
+    assert "feedback" in section.classes
+    in_post = [e for e in html.elements if e.is_inside(post)]
+    assert in_post[-1] is section or in_post[-1].is_inside(section)
+    assert comment_form.is_inside(html.by_id("comments"))
+    assert html.elements.index(comment_form) < html.elements.index(form)
+
     assert form.attrs.get("method", "").lower() == "post"
     assert form.attrs.get("action") == "/app/feedback"
     assert html.one("h2", id="feedback-title").text == "Send feedback to the author"
@@ -290,7 +338,13 @@ def test_article_page_ends_with_the_feedback_form(built_site: Path, slug: str) -
     assert "without my name or address" in quote_label.text
 
     homepage = html.one("input", form, name="homepage")
+    # One honeypot per form: the comment form has its own.
+    traps = [e for e in html.elements if "honeypot" in e.classes]
+    assert len(traps) == 2
+    assert traps[0].is_inside(comment_form)
+    assert traps[1].is_inside(form)
     trap = next(e for e in homepage.ancestors() if "honeypot" in e.classes)
+    assert trap is traps[1]
     assert trap.attrs.get("aria-hidden") == "true"
     assert homepage.attrs.get("tabindex") == "-1"
     assert homepage.attrs.get("autocomplete") == "off"
@@ -340,11 +394,18 @@ def test_site_index_lists_the_published_articles(built_site: Path) -> None:
     assert list(built_site.glob(".site.json*")) == []  # no half-written copies
 
 
-def test_development_build_has_no_feeds(built_site: Path) -> None:
+def test_development_build_has_only_the_comment_feeds(built_site: Path) -> None:
+    """No site-wide feeds while writing; each article's comment feed, though,
+    is part of the article (the app rebuilds it with the page)."""
     output = built_site / "output"
     assert not (output / "feeds").exists()
-    assert list(output.rglob("*.xml")) == []
-    for page in (*ARTICLE_PAGES, "index.html"):
+    assert {str(p.relative_to(output)) for p in output.rglob("*.xml")} == {
+        f"2026/{slug}/comments.atom.xml" for slug in SLUGS
+    }
+    for slug in SLUGS:
+        html = Page.load(output / f"2026/{slug}/index.html")
+        assert html.atom_links() == [f"/2026/{slug}/comments.atom.xml"]
+    for page in OTHER_PAGES:
         assert Page.load(output / page).atom_links() == []
 
 
@@ -496,15 +557,20 @@ def test_metadata_is_escaped_on_every_page(hostile_site: Path) -> None:
     pages = sorted(output.rglob("*.html"))
     # The article, its author, category and two tag pages, the lists, ...
     assert len(pages) >= len(ARTICLE_PAGES + OTHER_PAGES) + 5
-    for page in pages:
+    for page in pages + sorted(output.rglob("*.xml")):
         text = page.read_text(encoding="utf-8")
         assert "<script>alert" not in text, page
         assert "<img src=x onerror" not in text, page
     html = Page.load(output / "2026/hostile/index.html")
     assert "&lt;script&gt;alert" in (output / "2026/hostile/index.html").read_text()
     assert html.one("h1").text == HOSTILE_TITLE  # shown as text, not run
-    assert html.find_all("script") == []
+    assert_only_our_comment_script(html)
     assert html.find_all("img") == []
+    assert html.one("h2", id="comments-title").text == (
+        f"No comments yet on “{HOSTILE_TITLE}”"
+    )
+    feed = read_feed(output / "2026/hostile/comments.atom.xml")
+    assert feed.findtext(f"{ATOM}title") == f"Comments on “{HOSTILE_TITLE}”"
     authors = {a.text for a in html.find_all("a", rel="author")}
     assert f"Mallory {SCRIPT}{IMG}" in authors
     assert {a.text for a in html.find_all("a", rel="tag")} == {
@@ -594,13 +660,36 @@ def test_production_article_links_are_absolute(
 ) -> None:
     html = Page.load(production_site / f"output/2026/{slug}/index.html")
     assert html.one("link", rel="canonical").attrs["href"] == f"{PROD_URL}/2026/{slug}/"
-    form = html.one("form")
-    # The form posts to the app on the blog's own origin (nginx proxies /app/).
-    # Same origin as the page, under the path of SITEURL.
-    assert form.attrs.get("action") == "/app/feedback"
+    # Both forms post to the app on the blog's own origin (nginx proxies
+    # /app/): same origin as the page, under the path of SITEURL.
+    comment_form, form = the_forms(html)
     assert html.one("input", form, name="article").attrs.get("value") == slug
+    assert html.one("input", comment_form, name="article").attrs.get("value") == slug
     stylesheet = html.one("link", rel="stylesheet").attrs["href"]
     assert stylesheet == f"{PROD_URL}/theme/css/main.css"
+    assert_only_our_comment_script(html, PROD_URL)
+    comment_feed = f"{PROD_URL}/2026/{slug}/comments.atom.xml"
+    assert comment_feed in html.atom_links()
+    feed_link = next(
+        a for a in html.find_all("a") if a.text == "Comments feed for this article"
+    )
+    assert feed_link.attrs.get("href") == comment_feed
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_production_comment_feeds_use_absolute_links(
+    production_site: Path, slug: str
+) -> None:
+    feed = read_feed(production_site / f"output/2026/{slug}/comments.atom.xml")
+    article_url = f"{PROD_URL}/2026/{slug}/"
+    links = {
+        link.attrib["rel"]: link.attrib["href"] for link in feed.findall(f"{ATOM}link")
+    }
+    assert links == {
+        "alternate": article_url,
+        "self": f"{article_url}comments.atom.xml",
+    }
+    assert feed.findtext(f"{ATOM}id") == article_url
 
 
 def test_production_site_index_has_absolute_urls(production_site: Path) -> None:

@@ -14,8 +14,17 @@
   var originalTitle = title.textContent;
   var cancel = form.querySelector("[data-cancel-reply]");
 
-  if (window.crypto && crypto.randomUUID) {
-    form.elements.submission_key.value = crypto.randomUUID();
+  // A version 4 UUID. crypto.randomUUID needs a secure context (HTTPS or
+  // localhost); getRandomValues works everywhere.
+  if (window.crypto && crypto.getRandomValues) {
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(b, function (x) {
+      return (x + 0x100).toString(16).slice(1);
+    }).join("");
+    form.elements.submission_key.value = [hex.slice(0, 8), hex.slice(8, 12),
+      hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
   }
 
   var saved = document.cookie.split("; ").filter(function (c) {
