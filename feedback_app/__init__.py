@@ -1,104 +1,24 @@
 """The feedback app: readers talk back, authors answer.
 
 ``create_app()`` builds it; see ``config.py`` for every setting.
+
+Importing this package is cheap on purpose: Pelican imports
+``feedback_app.pelican_plugin`` on every build, including the selective
+rebuild after each approval, and must not pay for Flask, SQLAlchemy and the
+rest of the app it does not use.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, render_template
-from jinja2 import ChoiceLoader, FileSystemLoader
-from werkzeug.exceptions import HTTPException
-
-from . import commands, db
-from . import config as default_config
-
-PROJECT_ROOT = default_config.project_root()
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Create and configure the app."""
-    app = Flask(
-        __name__,
-        instance_path=os.environ.get(
-            "FEEDBACK_INSTANCE_PATH", str(PROJECT_ROOT / "instance")
-        ),
-        instance_relative_config=True,
-    )
-    app.config.from_object(default_config)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("FEEDBACK")
-    if test_config is not None:
-        app.config.from_mapping(test_config)
-    default_config.finalize(app.config, app.instance_path)
+    """Create and configure the app (see ``factory.create_app``)."""
+    from .factory import create_app as factory
 
-    # The app's pages wear the site's theme: its templates extend base.html.
-    app.jinja_loader = ChoiceLoader(
-        [
-            FileSystemLoader(Path(app.root_path) / "templates"),
-            FileSystemLoader(PROJECT_ROOT / "theme" / "templates"),
-        ]
-    )
-
-    from .comment_views import bp as comments_bp
-    from .publishing import Publisher
-    from .readers import bp as readers_bp
-    from .readers import csrf
-    from .site_index import SiteIndex
-
-    db.init_app(app)
-    commands.init_app(app)
-    csrf.init_app(app)
-    app.extensions["site_index"] = SiteIndex(app.config["SITE_INDEX_PATH"])
-    app.extensions["publisher"] = Publisher(app)
-    app.context_processor(_theme_context)
-    app.register_error_handler(HTTPException, _error_page)
-    app.after_request(_security_headers)
-    app.register_blueprint(readers_bp)
-    app.register_blueprint(comments_bp)
-    return app
-
-
-def _theme_context() -> dict[str, Any]:
-    """Give the theme's templates the variables Pelican would."""
-    from flask import current_app, url_for
-
-    site = current_app.extensions["site_index"].current()
-    cfg = current_app.config
-    return {
-        "SITENAME": site.name,
-        # Paths only: the app is served on the site's own origin.
-        "SITEURL": urlsplit(cfg["SITE_URL"]).path.rstrip("/"),
-        "THEME_STATIC_DIR": "theme",
-        "DISPLAY_PAGES_ON_MENU": True,
-        "pages": site.pages,
-        "ARCHIVES_URL": site.archives_url,
-        "FEEDBACK_URL": url_for("readers.send_feedback"),
-        "FEEDBACK_COMMENTS_URL": url_for("comments.post_comment"),
-        "COMMENTS_REQUIRE_EMAIL": site.comments.require_email,
-        "COMMENTS_MAX_DEPTH": site.comments.max_depth,
-        "FEEDBACK_MAX_MESSAGE_LENGTH": cfg["MAX_MESSAGE_LENGTH"],
-        "FEEDBACK_MAX_NAME_LENGTH": cfg["MAX_NAME_LENGTH"],
-        "FEEDBACK_MAX_EMAIL_LENGTH": cfg["MAX_EMAIL_LENGTH"],
-        "FEEDBACK_MAX_WEBSITE_LENGTH": cfg["MAX_WEBSITE_LENGTH"],
-    }
-
-
-def _error_page(error: HTTPException) -> tuple[str, int]:
-    """Render an HTTP error in the site's look, with a plain explanation."""
-    return render_template("error.html", error=error), error.code or 500
-
-
-def _security_headers(response):  # type: ignore[no-untyped-def]
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'",
-    )
-    return response
+    return factory(test_config)

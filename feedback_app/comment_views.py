@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 
 from . import comments as cm
 from .db import get_db
@@ -33,6 +34,7 @@ from .forms import CommentForm
 from .guards import require_site_origin
 from .models import Comment
 from .readers import csrf
+from .rendering import render_comment
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
 
@@ -80,6 +82,8 @@ def post_comment() -> Response | tuple[str, int]:
         return page, 422
 
     key = form.submission_key.data
+    key = key if key and SUBMISSION_KEY.fullmatch(key) else None
+    html = render_comment(form.body.data)  # before taking the write lock
     try:
         with get_db().write() as session:
             comment, created = cm.submit_comment(
@@ -90,13 +94,22 @@ def post_comment() -> Response | tuple[str, int]:
                 email=form.email.data,
                 website=form.website.data,
                 parent_id=parent_id,
-                submission_key=key if key and SUBMISSION_KEY.fullmatch(key) else None,
+                submission_key=key,
                 rules=current_app.config,
                 max_depth=site.comments.max_depth,
                 spam=bool(form.homepage.data),
+                html=html,
             )
     except cm.CommentError as exc:
         abort(400, str(exc))
+    except IntegrityError:
+        # The same key committed by a concurrent request (databases whose
+        # transactions do not serialise writers): answer with that comment.
+        with get_db().read() as session:
+            comment = cm.find_duplicate(session, "", key)
+        if comment is None:
+            raise
+        created = False
     if created and comment.state == "approved":
         current_app.extensions["publisher"].publish({article.slug})
 

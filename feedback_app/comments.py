@@ -7,15 +7,16 @@ the caller's next step (``publishing.Publisher``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .models import COMMENT_STATES, Comment, utcnow
+from .models import COMMENT_STATES, Comment, UTCDateTime, utcnow
 from .rendering import count_links, render_comment
 from .site_index import Article
 from .text import name_skeleton
@@ -23,6 +24,34 @@ from .text import name_skeleton
 #: A second identical comment within this time is the same comment (a
 #: double-click or a retry without JavaScript's idempotency key).
 DUPLICATE_WINDOW = timedelta(minutes=10)
+
+
+# Statements run on every post, built once. The address is compared as
+# stored (normalised by email-validator) so the (email, state) index serves;
+# the name may differ in case.
+_KNOWN_COMMENTER = (
+    select(Comment.id)
+    .where(
+        Comment.email == bindparam("email"),
+        Comment.state == "approved",
+        func.lower(Comment.name) == bindparam("name"),
+    )
+    .limit(1)
+)
+# The id alone: almost every post finds nothing, and then this is cheap.
+_DUPLICATE = (
+    select(Comment.id)
+    .where(
+        or_(
+            Comment.submission_key == bindparam("key"),
+            and_(
+                Comment.fingerprint == bindparam("fingerprint"),
+                Comment.created_at >= bindparam("since", type_=UTCDateTime()),
+            ),
+        )
+    )
+    .limit(1)
+)
 
 
 class CommentError(ValueError):
@@ -72,18 +101,16 @@ def moderate(
         if rules["COMMENTS_HOLD_WITHOUT_EMAIL"]:
             return Verdict("pending", "has no e-mail address")
         return Verdict("approved")
-    known = session.scalar(
-        select(Comment.id)
-        .where(
-            func.lower(Comment.email) == email.lower(),
-            func.lower(Comment.name) == name.lower(),
-            Comment.state == "approved",
-        )
-        .limit(1)
-    )
+    known = session.scalar(_KNOWN_COMMENTER, {"email": email, "name": name.lower()})
     if known is None:
         return Verdict("pending", "first comment from this address")
     return Verdict("approved")
+
+
+def fingerprint(slug: str, name: str, email: str | None, body: str) -> str:
+    """Return what identifies the same comment sent twice."""
+    text = "\0".join((slug, name, email or "", body))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def submit_comment(
@@ -99,17 +126,20 @@ def submit_comment(
     rules: Mapping[str, Any],
     max_depth: int = 5,
     spam: bool = False,
+    html: str | None = None,
 ) -> tuple[Comment, bool]:
     """Store a reader's comment; return it and whether it is new.
 
     A comment already stored under the same ``submission_key``, or the same
     text from the same person on the same article moments ago, is returned
-    instead of storing a second one.
+    instead of storing a second one. ``html`` is ``render_comment(body)``,
+    if the caller rendered it before opening the transaction.
 
     :raise CommentError: if ``parent_id`` names no approved comment of the
         same article.
     """
-    existing = _find_duplicate(session, article.slug, name, email, body, submission_key)
+    print_ = fingerprint(article.slug, name, email, body)
+    existing = find_duplicate(session, print_, submission_key)
     if existing is not None:
         return existing, False
 
@@ -149,41 +179,30 @@ def submit_comment(
         email=email or None,
         website=website or None,
         body=body,
-        html=render_comment(body),
+        html=render_comment(body) if html is None else html,
         state=verdict.state,
         reason=verdict.reason,
         submission_key=submission_key or None,
+        fingerprint=print_,
     )
     session.add(comment)
     session.flush()
     return comment, True
 
 
-def _find_duplicate(
-    session: Session,
-    slug: str,
-    name: str,
-    email: str | None,
-    body: str,
-    submission_key: str | None,
+def find_duplicate(
+    session: Session, print_: str, submission_key: str | None
 ) -> Comment | None:
-    if submission_key:
-        found = session.scalar(
-            select(Comment).where(Comment.submission_key == submission_key)
-        )
-        if found is not None:
-            return found
-    return session.scalar(
-        select(Comment)
-        .where(
-            Comment.article_slug == slug,
-            Comment.name == name,
-            Comment.email.is_(None) if email is None else Comment.email == email,
-            Comment.body == body,
-            Comment.created_at >= utcnow() - DUPLICATE_WINDOW,
-        )
-        .limit(1)
+    """Return the comment stored under this key, or with this fingerprint lately."""
+    found = session.scalar(
+        _DUPLICATE,
+        {
+            "key": submission_key or "",
+            "fingerprint": print_,
+            "since": utcnow() - DUPLICATE_WINDOW,
+        },
     )
+    return None if found is None else session.get(Comment, found)
 
 
 def author_reply(
@@ -213,6 +232,7 @@ def author_reply(
         html=render_comment(body),
         state="approved",
         is_author=True,
+        fingerprint=fingerprint(article.slug, author, None, body),
     )
     session.add(comment)
     session.flush()

@@ -36,6 +36,12 @@ DATABASE_URL: str | None = None
 
 #: Seconds a SQLite writer waits for the lock before "database is locked".
 SQLITE_BUSY_TIMEOUT = 5.0
+#: SQLite's ``synchronous``. NORMAL (with WAL, as Rails 8 ships it) writes
+#: every commit to the WAL before answering but waits for the disk only at
+#: checkpoints: nothing acknowledged is lost when the app crashes or is
+#: killed, and commits cost far less; a power cut or kernel crash may lose
+#: the last commits. FULL waits for the disk at every commit.
+SQLITE_SYNCHRONOUS = "NORMAL"
 
 #: Public address of the blog, without a trailing slash. Cross-site posts are
 #: refused by comparing a request's Origin (or Referer) with this origin, and

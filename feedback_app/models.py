@@ -18,7 +18,8 @@
     top-level comment. ``is_author`` is set only for the author's own replies
     from the desk or CLI, never from anything a reader sends.
     ``submission_key`` is the form's idempotency key: a retried or
-    double-clicked post finds the comment it already stored.
+    double-clicked post finds the comment it already stored; ``fingerprint``
+    does the same for posts without one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     MetaData,
     String,
     Text,
@@ -130,7 +132,12 @@ class FeedbackMessage(Base):
 
 class Comment(Base):
     __tablename__ = "comment"
-    __table_args__ = (one_of("state", COMMENT_STATES),)
+    __table_args__ = (
+        one_of("state", COMMENT_STATES),
+        # "Has this address an approved comment?" on every post: without
+        # both columns SQLite walks every approved comment instead.
+        Index("ix_comment_email_state", "email", "state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_slug: Mapped[str] = mapped_column(String(200), index=True)
@@ -139,7 +146,7 @@ class Comment(Base):
     )
     depth: Mapped[int] = mapped_column(default=1)
     name: Mapped[str] = mapped_column(String(100))
-    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    email: Mapped[str | None] = mapped_column(String(254))
     website: Mapped[str | None] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
     html: Mapped[str] = mapped_column(Text)
@@ -148,6 +155,9 @@ class Comment(Base):
     reason: Mapped[str | None] = mapped_column(String(200))
     is_author: Mapped[bool] = mapped_column(default=False)
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # SHA-256 of article, name, address and text: finds the same comment sent
+    # twice without a key (a double click with JavaScript off).
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=200), nullable=True),
         sa.Column("is_author", sa.Boolean(), nullable=False),
         sa.Column("submission_key", sa.String(length=64), nullable=True),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
@@ -51,7 +52,12 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_comment_article_slug"), ["article_slug"], unique=False
         )
-        batch_op.create_index(batch_op.f("ix_comment_email"), ["email"], unique=False)
+        batch_op.create_index(
+            "ix_comment_email_state", ["email", "state"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_comment_fingerprint"), ["fingerprint"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_comment_parent_id"), ["parent_id"], unique=False
         )
@@ -62,7 +68,8 @@ def downgrade() -> None:
     with op.batch_alter_table("comment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_comment_state"))
         batch_op.drop_index(batch_op.f("ix_comment_parent_id"))
-        batch_op.drop_index(batch_op.f("ix_comment_email"))
+        batch_op.drop_index(batch_op.f("ix_comment_fingerprint"))
+        batch_op.drop_index("ix_comment_email_state")
         batch_op.drop_index(batch_op.f("ix_comment_article_slug"))
 
     op.drop_table("comment")

@@ -1,0 +1,225 @@
+"""Shared helpers of the benchmarks: the bench site's layout, builds, the app.
+
+Not a test module (pytest collects only tests/). Every benchmark runs Pelican
+as a fresh process exactly as the app does (``python -m pelican -s
+pelicanconf.py ... -e KEY=JSON ...``, one ``-e`` with every pair: Pelican
+keeps only the last ``-e`` it is given).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PELICANCONF = ROOT / "pelicanconf.py"
+DEFAULT_SITE = BENCH / ".site"
+
+
+@dataclass(frozen=True)
+class SiteLayout:
+    """Where one bench site keeps its parts (all under ``root``)."""
+
+    root: Path
+
+    @property
+    def content(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def comments(self) -> Path:
+        """The published comments: ``content/comments/<slug>.json``."""
+        return self.content / "comments"
+
+    @property
+    def no_comments(self) -> Path:
+        """An empty folder: the same site built as if nobody had commented."""
+        return self.root / "no-comments"
+
+    @property
+    def output(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def site_index(self) -> Path:
+        return self.root / "site.json"
+
+    @property
+    def database(self) -> Path:
+        return self.root / "comments.sqlite3"
+
+    @property
+    def instance(self) -> Path:
+        return self.root / "instance"
+
+    @property
+    def params(self) -> Path:
+        return self.root / "params.json"
+
+
+def pelican_overrides(
+    site: SiteLayout, *, comments: Path | None = None
+) -> dict[str, Any]:
+    """Return the ``-e`` settings that point pelicanconf.py at ``site``."""
+    return {
+        "PATH": str(site.content),
+        "CACHE_PATH": str(site.cache),
+        "FEEDBACK_SITE_INDEX": str(site.site_index),
+        "FEEDBACK_COMMENTS_PATH": str(comments or site.comments),
+    }
+
+
+def pelican_command(site: SiteLayout, overrides: dict[str, Any]) -> list[str]:
+    """Return the command of a full Pelican build of ``site``."""
+    cmd = [sys.executable, "-m", "pelican", "-s", str(PELICANCONF)]
+    cmd += ["-o", str(site.output), "-q"]
+    cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
+    return cmd
+
+
+def full_build(
+    site: SiteLayout,
+    *,
+    comments: Path | None = None,
+    cold: bool = False,
+    timeout: float = 300.0,
+) -> float:
+    """Run one full build as a fresh ``pelican`` process; return its seconds.
+
+    ``cold`` deletes the content cache first (the build then writes it anew).
+    """
+    if cold:
+        shutil.rmtree(site.cache, ignore_errors=True)
+    cmd = pelican_command(site, pelican_overrides(site, comments=comments))
+    started = time.perf_counter()
+    result = subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"Pelican failed:\n{result.stdout}\n{result.stderr}")
+    return elapsed
+
+
+def app_config(site: SiteLayout, **more: Any) -> dict[str, Any]:
+    """Return the config of an app that publishes to ``site``."""
+    config: dict[str, Any] = {
+        "SECRET_KEY": "bench secret",
+        "DATABASE_URL": f"sqlite:///{site.database}",
+        "SITE_INDEX_PATH": str(site.site_index),
+        "OUTPUT_PATH": str(site.output),
+        "COMMENTS_PATH": str(site.comments),
+        "PELICAN_SETTINGS": str(PELICANCONF),
+        "PELICAN_EXTRA_SETTINGS": {
+            "PATH": str(site.content),
+            "CACHE_PATH": str(site.cache),
+        },
+        "SITE_URL": "http://127.0.0.1:8000",
+    }
+    config.update(more)
+    return config
+
+
+def app_env(site: SiteLayout, config: dict[str, Any]) -> dict[str, str]:
+    """Return the environment that gives a separate process (CLI, gunicorn)
+    the same settings as ``config``: ``FEEDBACK_*`` variables, JSON-encoded."""
+    env = dict(os.environ)
+    for key, value in config.items():
+        env[f"FEEDBACK_{key}"] = value if isinstance(value, str) else json.dumps(value)
+    env["FEEDBACK_INSTANCE_PATH"] = str(site.instance)
+    return env
+
+
+def make_app(site: SiteLayout, **more: Any) -> Any:
+    """Create the app for ``site`` (instance folder inside the site)."""
+    os.environ["FEEDBACK_INSTANCE_PATH"] = str(site.instance)
+    site.instance.mkdir(parents=True, exist_ok=True)
+    from feedback_app import create_app
+
+    app = create_app(app_config(site, **more))
+    app.instance_path = str(site.instance)
+    return app
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Return the ``pct`` percentile of ``values`` (nearest rank)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, round(pct / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def machine() -> dict[str, Any]:
+    """Describe where the figures were measured."""
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def save_results(name: str, results: dict[str, Any]) -> Path:
+    """Write ``results`` to ``bench/results/<name>.json``; return the path."""
+    folder = BENCH / "results"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def cpu_times() -> tuple[int, int]:
+    """Return the machine's (busy, total) CPU jiffies from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+class CpuMeter:
+    """How busy the whole machine was between start() and stop(), 0..1."""
+
+    def __init__(self) -> None:
+        self._start = cpu_times()
+
+    def busy(self) -> float:
+        busy, total = cpu_times()
+        spent = total - self._start[1]
+        return (busy - self._start[0]) / spent if spent else 0.0
+
+
+def wait_quiet(threshold: float = 0.15, max_wait: float = 120.0) -> float:
+    """Wait (at most ``max_wait`` s) until the machine is nearly idle.
+
+    Other work on the same 2 cores (a test suite, a build) skews every
+    figure here. Samples one second at a time; returns the last busy share.
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        meter = CpuMeter()
+        time.sleep(1.0)
+        busy = meter.busy()
+        if busy <= threshold or time.monotonic() >= deadline:
+            if busy > threshold:
+                print(f"  (machine still {busy:.0%} busy after {max_wait:.0f} s)")
+            return busy
