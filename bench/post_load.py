@@ -288,7 +288,7 @@ def ours(site: SiteLayout, app_spec: str = APP_SPEC, seeded: bool = False) -> Ta
         upgrade(app)
         get_db(app).dispose()
         env = app_env(instance, config)
-        # So that ``--app 'variants:app()'`` finds bench/variants.py.
+        # So that ``--app module:factory()`` can name a module in bench/.
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(BENCH), os.environ.get("PYTHONPATH")])
         )
