@@ -24,7 +24,12 @@ PUBLISH_SETTINGS = "publishconf.py"
 
 
 def _pelican(c: Context, settings: str, *extra: str) -> None:
-    c.run(f"{PELICAN} content -s {settings} {' '.join(extra)}", echo=True)
+    from feedback_app.publishing import publish_lock
+
+    instance = os.environ.get("FEEDBACK_INSTANCE_PATH", HERE / "instance")
+    # Not while the app rebuilds a page after a comment changed.
+    with publish_lock(instance):
+        c.run(f"{PELICAN} content -s {settings} {' '.join(extra)}", echo=True)
 
 
 @task

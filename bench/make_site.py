@@ -179,7 +179,9 @@ def comment_rows(
                 "state": "approved",
                 "is_author": by_author,
                 "submission_key": f"bench-{first_id + k:08d}-seeded",
-                "fingerprint": fingerprint(slug, name, email, body),
+                "fingerprint": fingerprint(
+                    slug, parent["id"] if parent else None, name, email, body
+                ),
                 "created_at": created,
                 "updated_at": created,
             }

@@ -171,11 +171,19 @@ def comments_reply(comment_id: int, author: str, message: str | None) -> None:
         parent = session.get(Comment, comment_id)
         if parent is None:
             raise click.ClickException(f"No comment #{comment_id}.")
-        article = current_app.extensions["site_index"].article(parent.article_slug)
+        site = current_app.extensions["site_index"].current()
+        article = site.articles.get(parent.article_slug)
         if article is None:
             raise click.ClickException(f"{parent.article_slug} is not published.")
         try:
-            reply = cm.author_reply(session, article, author, body, comment_id)
+            reply = cm.author_reply(
+                session,
+                article,
+                author,
+                body,
+                comment_id,
+                site.comments.max_depth,
+            )
         except cm.CommentError as exc:
             raise click.ClickException(str(exc)) from None
     current_app.extensions["publisher"].publish({article.slug}, wait=True)

@@ -106,7 +106,7 @@ def post_comment() -> Response | tuple[str, int]:
         # The same key committed by a concurrent request (databases whose
         # transactions do not serialise writers): answer with that comment.
         with get_db().read() as session:
-            comment = cm.find_duplicate(session, "", key)
+            comment = cm.by_submission_key(session, key) if key else None
         if comment is None:
             raise
         created = False

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from .models import COMMENT_STATES, Comment, UTCDateTime, utcnow
@@ -28,30 +28,28 @@ DUPLICATE_WINDOW = timedelta(minutes=10)
 
 # Statements run on every post, built once. The address is compared as
 # stored (normalised by email-validator) so the (email, state) index serves;
-# the name may differ in case.
+# names are compared casefolded in Python (SQL's lower() is ASCII-only).
 _KNOWN_COMMENTER = (
-    select(Comment.id)
-    .where(
-        Comment.email == bindparam("email"),
-        Comment.state == "approved",
-        func.lower(Comment.name) == bindparam("name"),
-    )
-    .limit(1)
+    select(Comment.name)
+    .where(Comment.email == bindparam("email"), Comment.state == "approved")
+    .distinct()
+    .limit(100)
 )
+# The same comment again: the same fingerprint, under the same idempotency
+# key (a retry, however late) or lately (a double click without JavaScript).
 # The id alone: almost every post finds nothing, and then this is cheap.
 _DUPLICATE = (
     select(Comment.id)
     .where(
+        Comment.fingerprint == bindparam("fingerprint"),
         or_(
             Comment.submission_key == bindparam("key"),
-            and_(
-                Comment.fingerprint == bindparam("fingerprint"),
-                Comment.created_at >= bindparam("since", type_=UTCDateTime()),
-            ),
-        )
+            Comment.created_at >= bindparam("since", type_=UTCDateTime()),
+        ),
     )
     .limit(1)
 )
+_KEY_TAKEN = select(Comment.id).where(Comment.submission_key == bindparam("key"))
 
 
 class CommentError(ValueError):
@@ -75,6 +73,7 @@ def moderate(
     body: str,
     rules: Mapping[str, Any],
     authors: Iterable[str] = (),
+    html: str = "",
 ) -> Verdict:
     """Apply the moderation rules (see config.py) to a new comment.
 
@@ -94,22 +93,24 @@ def moderate(
     for word in rules["COMMENTS_HOLD_WORDS"]:
         if word.casefold() in haystack:
             return Verdict("pending", f"contains the word “{word}”")
-    links = count_links(body)
+    links = count_links(body, html)
     if links > rules["COMMENTS_MAX_LINKS"]:
         return Verdict("pending", f"has {links} links")
     if not email:
         if rules["COMMENTS_HOLD_WITHOUT_EMAIL"]:
             return Verdict("pending", "has no e-mail address")
         return Verdict("approved")
-    known = session.scalar(_KNOWN_COMMENTER, {"email": email, "name": name.lower()})
-    if known is None:
+    names = session.scalars(_KNOWN_COMMENTER, {"email": email}).all()
+    if name.casefold() not in {n.casefold() for n in names}:
         return Verdict("pending", "first comment from this address")
     return Verdict("approved")
 
 
-def fingerprint(slug: str, name: str, email: str | None, body: str) -> str:
+def fingerprint(
+    slug: str, parent_id: int | None, name: str, email: str | None, body: str
+) -> str:
     """Return what identifies the same comment sent twice."""
-    text = "\0".join((slug, name, email or "", body))
+    text = "\0".join((slug, str(parent_id or ""), name, email or "", body))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -138,26 +139,18 @@ def submit_comment(
     :raise CommentError: if ``parent_id`` names no approved comment of the
         same article.
     """
-    print_ = fingerprint(article.slug, name, email, body)
+    print_ = fingerprint(article.slug, parent_id, name, email, body)
     existing = find_duplicate(session, print_, submission_key)
     if existing is not None:
         return existing, False
+    if submission_key and session.scalar(_KEY_TAKEN, {"key": submission_key}):
+        # A new comment under a key already used (the form came back from the
+        # browser's history with it): a comment of its own, without the key.
+        submission_key = None
 
-    depth = 1
-    if parent_id is not None:
-        parent = session.get(Comment, parent_id)
-        if (
-            parent is None
-            or parent.article_slug != article.slug
-            or parent.state != "approved"
-        ):
-            raise CommentError("The comment you are replying to is not published.")
-        # Past the deepest level, a reply joins its parent's level, as WordPress
-        # does, so threads never nest deeper than max_depth.
-        while parent.depth >= max_depth and parent.parent_id is not None:
-            parent = session.get(Comment, parent.parent_id)
-        parent_id, depth = parent.id, parent.depth + 1
+    parent_id, depth = place_reply(session, article.slug, parent_id, max_depth)
 
+    html = render_comment(body) if html is None else html
     verdict = (
         Verdict("spam", "filled in the hidden field")
         if spam
@@ -169,6 +162,7 @@ def submit_comment(
             body=body,
             rules=rules,
             authors=article.authors,
+            html=html,
         )
     )
     comment = Comment(
@@ -179,7 +173,7 @@ def submit_comment(
         email=email or None,
         website=website or None,
         body=body,
-        html=render_comment(body) if html is None else html,
+        html=html,
         state=verdict.state,
         reason=verdict.reason,
         submission_key=submission_key or None,
@@ -190,10 +184,31 @@ def submit_comment(
     return comment, True
 
 
+def place_reply(
+    session: Session, slug: str, parent_id: int | None, max_depth: int
+) -> tuple[int | None, int]:
+    """Return where a reply to ``parent_id`` goes: its parent and its depth.
+
+    Past the deepest level a reply joins its parent's level, as WordPress
+    does, so threads never nest deeper than ``max_depth``.
+
+    :raise CommentError: if ``parent_id`` names no approved comment of the
+        article ``slug``.
+    """
+    if parent_id is None:
+        return None, 1
+    parent = session.get(Comment, parent_id)
+    if parent is None or parent.article_slug != slug or parent.state != "approved":
+        raise CommentError("The comment you are replying to is not published.")
+    while parent.depth >= max_depth and parent.parent_id is not None:
+        parent = session.get(Comment, parent.parent_id)
+    return parent.id, parent.depth + 1
+
+
 def find_duplicate(
     session: Session, print_: str, submission_key: str | None
 ) -> Comment | None:
-    """Return the comment stored under this key, or with this fingerprint lately."""
+    """Return the same comment if it is stored already (see ``_DUPLICATE``)."""
     found = session.scalar(
         _DUPLICATE,
         {
@@ -205,8 +220,19 @@ def find_duplicate(
     return None if found is None else session.get(Comment, found)
 
 
+def by_submission_key(session: Session, key: str) -> Comment | None:
+    """Return the comment stored under an idempotency key, if any."""
+    found = session.scalar(_KEY_TAKEN, {"key": key})
+    return None if found is None else session.get(Comment, found)
+
+
 def author_reply(
-    session: Session, article: Article, author: str, body: str, parent_id: int | None
+    session: Session,
+    article: Article,
+    author: str,
+    body: str,
+    parent_id: int | None,
+    max_depth: int = 5,
 ) -> Comment:
     """Publish the article's author's own comment, with the Author badge.
 
@@ -215,14 +241,7 @@ def author_reply(
     """
     if author not in article.authors:
         raise CommentError(f"{author} is not an author of “{article.title}”.")
-    depth = 1
-    if parent_id is not None:
-        parent = session.get(Comment, parent_id)
-        if parent is None or parent.article_slug != article.slug:
-            raise CommentError(f"No comment #{parent_id} on this article.")
-        if parent.state != "approved":
-            raise CommentError(f"Comment #{parent_id} is not published.")
-        depth = parent.depth + 1
+    parent_id, depth = place_reply(session, article.slug, parent_id, max_depth)
     comment = Comment(
         article_slug=article.slug,
         parent_id=parent_id,
@@ -232,7 +251,7 @@ def author_reply(
         html=render_comment(body),
         state="approved",
         is_author=True,
-        fingerprint=fingerprint(article.slug, author, None, body),
+        fingerprint=fingerprint(article.slug, parent_id, author, None, body),
     )
     session.add(comment)
     session.flush()
@@ -265,11 +284,22 @@ def delete_comment(session: Session, comment_id: int) -> str:
     comment = session.get(Comment, comment_id)
     if comment is None:
         raise CommentError(f"No comment #{comment_id}.")
+    # Everything below it moves up one level.
+    below, level = [], [comment.id]
+    while level:
+        level = list(
+            session.scalars(select(Comment.id).where(Comment.parent_id.in_(level)))
+        )
+        below += level
     session.execute(
         update(Comment)
         .where(Comment.parent_id == comment.id)
-        .values(parent_id=comment.parent_id, depth=Comment.depth - 1)
+        .values(parent_id=comment.parent_id)
     )
+    if below:
+        session.execute(
+            update(Comment).where(Comment.id.in_(below)).values(depth=Comment.depth - 1)
+        )
     slug = comment.article_slug
     session.delete(comment)
     session.flush()

@@ -44,8 +44,9 @@ SQLITE_BUSY_TIMEOUT = 5.0
 SQLITE_SYNCHRONOUS = "NORMAL"
 
 #: Public address of the blog, without a trailing slash. Cross-site posts are
-#: refused by comparing a request's Origin (or Referer) with this origin, and
-#: links in pages and mail are built from it.
+#: refused by comparing a request's Origin (or Referer) with this origin (or
+#: the request's own), and the app's pages link the site's pages under its
+#: path.
 SITE_URL = "http://127.0.0.1:8000"
 
 #: The JSON file the Pelican build writes: the site's name, its menu pages and
@@ -102,10 +103,16 @@ EMAIL_CHECK_DELIVERABILITY = False
 #: Flask-WTF: CSRF tokens of the app's own pages stay valid this long (s).
 WTF_CSRF_TIME_LIMIT = 3600 * 8
 
-#: Session cookie: HttpOnly always; Secure is turned on in production.
+#: Cookies (the session, "remember me"): HttpOnly for the session, SameSite
+#: Lax, and Secure whenever SITE_URL is https (None: decide from SITE_URL).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = False
+SESSION_COOKIE_SECURE: bool | None = None
+
+#: Behind a reverse proxy (nginx), how many proxies to trust for
+#: X-Forwarded-For/-Proto/-Host/-Prefix, so that the app's own links (the
+#: reply page's address on the thanks page) come out right. 0: none.
+PROXY_COUNT = 0
 
 
 def finalize(config: Any, instance_path: str) -> None:
@@ -122,23 +129,38 @@ def finalize(config: Any, instance_path: str) -> None:
     if not config.get("PELICAN_SETTINGS"):
         config["PELICAN_SETTINGS"] = str(project_root() / "pelicanconf.py")
     config["SITE_URL"] = str(config["SITE_URL"]).rstrip("/")
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = config["SITE_URL"].startswith("https://")
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
 
 
 def _instance_secret(path: Path) -> str:
-    """Return the key kept in ``path``, creating it (mode 0600) if missing."""
+    """Return the key kept in ``path``, creating it (mode 0600) if missing.
+
+    The key is written to a file of its own and then linked into place, so a
+    worker starting at the same moment finds either no key or the whole key.
+    """
     try:
-        return path.read_text().strip()
+        key = path.read_text().strip()
+        if key:
+            return key
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    with open(tmp, "w", opener=_open_private) as fh:
+        fh.write(key)
     try:
-        with open(path, "x", opener=_open_private) as fh:
-            fh.write(key)
+        os.link(tmp, path)
     except FileExistsError:  # another process won the race: use its key
-        return path.read_text().strip()
+        theirs = path.read_text().strip()
+        if not theirs:  # an empty file (made by hand): replace it
+            os.replace(tmp, path)
+            return key
+        key = theirs
+    tmp.unlink()
     return key
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -33,6 +35,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     default_config.finalize(app.config, app.instance_path)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n
+        )
 
     # The app's pages wear the site's theme: its templates extend base.html.
     app.jinja_loader = ChoiceLoader(
@@ -54,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["site_index"] = SiteIndex(app.config["SITE_INDEX_PATH"])
     app.extensions["publisher"] = Publisher(app)
     app.context_processor(_theme_context)
+    app.add_template_filter(_site_time, "site_time")
     app.register_error_handler(HTTPException, _error_page)
     app.after_request(_security_headers)
     app.register_blueprint(readers_bp)
@@ -86,9 +96,24 @@ def _theme_context() -> dict[str, Any]:
     }
 
 
+def _site_time(moment: datetime, fmt: str = "%-d %B %Y at %H:%M") -> str:
+    """Format a time in the site's time zone, as the static pages show it."""
+    from flask import current_app
+
+    zone = current_app.extensions["site_index"].current().timezone
+    try:
+        return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.strftime(fmt + " UTC")
+
+
 def _error_page(error: HTTPException) -> tuple[str, int]:
     """Render an HTTP error in the site's look, with a plain explanation."""
-    return render_template("error.html", error=error), error.code or 500
+    from flask_wtf.csrf import CSRFError
+
+    return render_template(
+        "error.html", error=error, csrf_failed=isinstance(error, CSRFError)
+    ), error.code or 500
 
 
 def _security_headers(response):  # type: ignore[no-untyped-def]

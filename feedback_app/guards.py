@@ -11,7 +11,8 @@ A browser tells where a post comes from in headers that pages cannot set:
 
 A post naming no origin at all, or only the opaque origin ``null``, is
 refused. These checks stop other sites from posting through a reader's
-browser; they do not stop scripts, which the honeypot and rate limits face.
+browser; they do not stop scripts, which only the honeypot faces for now
+(rate limits are issue 6).
 """
 
 from __future__ import annotations

@@ -137,6 +137,8 @@ class Comment(Base):
         # "Has this address an approved comment?" on every post: without
         # both columns SQLite walks every approved comment instead.
         Index("ix_comment_email_state", "email", "state"),
+        # Never reuse an id: #comment-N links and feed ids stay unique.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

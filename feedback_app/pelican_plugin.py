@@ -289,6 +289,7 @@ def write_site_index(generators: list[Any]) -> None:
         "sitename": settings.get("SITENAME", ""),
         "siteurl": siteurl,
         "archives_url": settings.get("ARCHIVES_URL", "archives.html"),
+        "timezone": settings.get("TIMEZONE") or "UTC",
         "comments": {
             "require_email": bool(settings["COMMENTS_REQUIRE_EMAIL"]),
             "max_depth": int(settings["COMMENTS_MAX_DEPTH"]),

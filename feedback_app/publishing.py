@@ -103,7 +103,7 @@ class Publisher:
 
     def _publish_now(self, slugs: set[str]) -> None:
         config = self.app.config
-        with _exclusive(Path(self.app.instance_path) / "publish.lock"):
+        with publish_lock(self.app.instance_path):
             folder = Path(config["COMMENTS_PATH"])
             with get_db(self.app).read() as session:
                 for slug in sorted(slugs):
@@ -175,6 +175,15 @@ def run_pelican(app: Flask, selected: list[str] | None = None) -> None:
         ", ".join(selected) if selected else "the site",
         time.monotonic() - started,
     )
+
+
+def publish_lock(instance_path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+    """Hold the lock that lets one Pelican run at a time write the site.
+
+    The app's rebuilds and ``invoke build``/``preview``/``publish`` take it,
+    so a full build never interleaves with a page rebuild.
+    """
+    return _exclusive(Path(instance_path) / "publish.lock")
 
 
 @contextmanager

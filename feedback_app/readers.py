@@ -35,13 +35,17 @@ csrf = CSRFProtect()
 def keep_private(response: Response) -> Response:
     """Keep reader pages out of caches and search engines.
 
-    A page whose address holds a reply token must not leak it in a Referer;
-    the others keep ``same-origin``, which their own forms' checks rely on.
+    A page whose address holds a reply token must not leak it in a Referer:
+    ``strict-origin`` sends only the origin. Not ``no-referrer``: over HTTPS
+    Flask-WTF refuses a form post without a Referer, and browsers send
+    ``Origin: null`` under it. The other pages keep ``same-origin``.
     """
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     has_token = bool(request.view_args and "token" in request.view_args)
-    response.headers["Referrer-Policy"] = "no-referrer" if has_token else "same-origin"
+    response.headers["Referrer-Policy"] = (
+        "strict-origin" if has_token else "same-origin"
+    )
     return response
 
 

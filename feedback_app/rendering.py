@@ -21,6 +21,7 @@ The result is stored with the comment; pages never render Markdown on read.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -65,11 +66,16 @@ def render_comment(text: str) -> str:
 def _only_allowed(tag: str, attribute: str, value: str) -> str | None:
     # nh3 always lets ``lang`` and ``title`` through; readers get neither.
     # ``rel`` is nh3's own (link_rel), set whatever the input said.
-    if attribute in ALLOWED_ATTRIBUTES.get(tag, ()) or (tag, attribute) == ("a", "rel"):
+    if (tag, attribute) == ("a", "rel"):
         return value
-    return None
+    if (tag, attribute) == ("a", "href"):
+        # nh3 passes relative URLs ("//evil.example", "/x") whatever
+        # url_schemes says: only absolute http, https and mailto links stay.
+        scheme = urlsplit(value).scheme.lower()
+        return value if scheme in URL_SCHEMES else None
+    return value if attribute in ALLOWED_ATTRIBUTES.get(tag, ()) else None
 
 
-def count_links(text: str) -> int:
-    """Count the web addresses in a comment's source, linked or not."""
-    return len(_LINK.findall(text))
+def count_links(text: str, html: str = "") -> int:
+    """Count a comment's links: web addresses in its text or links it renders."""
+    return max(len(_LINK.findall(text)), html.count("<a "))

@@ -42,6 +42,7 @@ class Site:
     name: str = "Blog"
     url: str = ""
     archives_url: str = "archives.html"
+    timezone: str = "UTC"
     comments: CommentSettings = CommentSettings()
     pages: tuple[dict[str, str], ...] = ()
     articles: dict[str, Article] = field(default_factory=dict)
@@ -96,6 +97,7 @@ class SiteIndex:
             name=data.get("sitename", "Blog"),
             url=data.get("siteurl", ""),
             archives_url=data.get("archives_url", "archives.html"),
+            timezone=data.get("timezone", "UTC"),
             comments=CommentSettings(**data.get("comments", {})),
             pages=tuple(data.get("pages", ())),
             articles=articles,

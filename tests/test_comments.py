@@ -284,10 +284,35 @@ def test_same_submission_key_stores_one_comment(
 ) -> None:
     key = "3f1c2a9e-1b7d-4c55-9a0e-5d1f0b6c7a21"
     first = commenter.post(submission_key=key)
-    second = commenter.post(submission_key=key, body="edited after a retry")
+    second = commenter.post(submission_key=key)
     assert first.status_code == second.status_code == 303
     assert shown_id(commenter, first) == shown_id(commenter, second)
     assert count(app) == 1
+
+
+def test_new_text_under_a_used_key_is_a_new_comment(
+    app: Flask, commenter: Commenter
+) -> None:
+    # The form came back from the browser's history with its old key.
+    key = "3f1c2a9e-1b7d-4c55-9a0e-5d1f0b6c7a21"
+    first = commenter.post(submission_key=key)
+    second = commenter.post(submission_key=key, body="A second thought")
+    assert shown_id(commenter, first) != shown_id(commenter, second)
+    assert count(app) == 2
+    assert newest(app).body == "A second thought"
+    assert newest(app).submission_key is None
+
+
+def test_same_reply_to_two_comments_is_two_replies(
+    app: Flask, commenter: Commenter
+) -> None:
+    one = commenter.post_ok(body="one")
+    two = commenter.post_ok(body="two")
+    approve(app, one.id)
+    approve(app, two.id)
+    commenter.post_ok(body="Thanks!", parent=str(one.id))
+    commenter.post_ok(body="Thanks!", parent=str(two.id))
+    assert count(app) == 4
 
 
 def test_same_comment_twice_without_key_stores_one(
@@ -458,11 +483,14 @@ def test_replies_to_hidden_comments_move_up_the_thread(
         }
     assert published == {top.id: None, leaf.id: top.id}
 
+    deeper = commenter.post_ok(body="deeper", parent=str(leaf.id))
     with get_db(app).write() as session:
         cm.delete_comment(session, middle.id)
     with get_db(app).read() as session:
         moved = session.get(Comment, leaf.id)
+        below = session.get(Comment, deeper.id)
     assert (moved.parent_id, moved.depth) == (top.id, 2)
+    assert (below.parent_id, below.depth) == (leaf.id, 3)
 
 
 # --- the CLI ---
@@ -607,3 +635,21 @@ def test_author_reply_carries_the_badge(
     )
     assert wrong.exit_code == 1
     assert "is not an author of" in wrong.output
+
+
+def test_relative_links_are_not_links_and_still_count(
+    app: Flask, commenter: Commenter
+) -> None:
+    approve(app, commenter.post_ok().id)
+    comment = commenter.post_ok(
+        body="[a](//evil.example/x) [b](/local) [c](//evil.example/y)"
+    )
+    assert "href" not in comment.html
+    assert (comment.state, comment.reason) == ("pending", "has 3 links")
+
+
+def test_trusted_names_match_whatever_their_case(
+    app: Flask, commenter: Commenter
+) -> None:
+    approve(app, commenter.post_ok(name="Åsa Berg").id)
+    assert commenter.post_ok(name="ÅSA BERG", body="Again").state == "approved"

@@ -52,3 +52,27 @@ def test_instance_config_then_environment_then_test_config(
 
     app = create_app({"SITE_URL": "https://from-test.example"})
     assert app.config["SITE_URL"] == "https://from-test.example"
+
+
+def test_cookies_are_secure_when_the_site_is_https(instance: Path) -> None:
+    assert (
+        create_app({"SITE_URL": "http://127.0.0.1:8000"}).config[
+            "SESSION_COOKIE_SECURE"
+        ]
+        is False
+    )
+    assert (
+        create_app({"SITE_URL": "https://blog.example.org"}).config[
+            "SESSION_COOKIE_SECURE"
+        ]
+        is True
+    )
+    forced = create_app(
+        {"SITE_URL": "https://blog.example.org", "SESSION_COOKIE_SECURE": False}
+    )
+    assert forced.config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_an_empty_key_file_is_replaced(instance: Path) -> None:
+    (instance / "secret_key").write_text("")
+    assert len(create_app().config["SECRET_KEY"]) >= 40

@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from feedback_app import create_app
 from feedback_app.db import get_db
 from feedback_app.feedback import hash_token
 from feedback_app.models import Feedback, FeedbackMessage
@@ -299,7 +300,7 @@ def test_reply_page_is_private(client: FlaskClient, reader: Reader) -> None:
     pages = (thanks, client.get(f"/r/{token}"), client.get(f"/r/{token}/delete"))
     for response in pages:
         assert response.headers["Cache-Control"] == "no-store"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "strict-origin"
         assert "noindex" in response.headers["X-Robots-Tag"]
 
 
@@ -452,3 +453,54 @@ def test_app_pages_wear_the_site_theme(client: FlaskClient, reader: Reader) -> N
         assert "Talking Shop" in html  # the site's name, from the build
         assert 'href="/about/"' in html  # the site's menu
         assert '<main id="main"' in html
+
+
+def test_reply_page_forms_work_over_https(app: Flask, reader: Reader) -> None:
+    """Under strict-origin the browser sends just the origin as Referer.
+
+    Flask-WTF refuses a secure post without a Referer, which is why the
+    reply page does not use no-referrer.
+    """
+    token, _ = reader.send_and_follow()
+    client = app.test_client()
+    secure = {"base_url": "https://localhost"}
+    page = client.get(f"/r/{token}", **secure)
+    data = {"csrf_token": csrf_token(page.text), "message": "Over HTTPS"}
+    response = client.post(
+        f"/r/{token}/follow-up",
+        data=data,
+        headers={"Referer": "https://localhost/"},
+        **secure,
+    )
+    assert response.status_code == 303, response.text
+    refused = client.post(f"/r/{token}/follow-up", data=data, **secure)
+    assert refused.status_code == 400
+    assert "form had expired or was sent from another page" in refused.text
+
+
+def test_behind_a_proxy_the_reply_link_is_the_public_one(
+    app: Flask, built_site: Path, tmp_path: Path
+) -> None:
+    proxied = create_app(
+        {
+            **{k: app.config[k] for k in ("SECRET_KEY", "DATABASE_URL")},
+            "SITE_INDEX_PATH": str(built_site / "site.json"),
+            "SITE_URL": "https://blog.example.org",
+            "PROXY_COUNT": 1,
+        }
+    )
+    client = proxied.test_client()
+    forwarded = {
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "blog.example.org",
+        "X-Forwarded-Prefix": "/app",
+        "Origin": "https://blog.example.org",
+    }
+    response = client.post(
+        "/feedback", data={"article": ARTICLE, "message": "hi"}, headers=forwarded
+    )
+    assert response.status_code == 303
+    assert response.location.startswith("/app/r/")
+    thanks = client.get(response.location.removeprefix("/app"), headers=forwarded)
+    assert 'href="https://blog.example.org/app/r/' in thanks.text

@@ -47,6 +47,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comment")),
         sa.UniqueConstraint("submission_key", name=op.f("uq_comment_submission_key")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("comment", schema=None) as batch_op:
         batch_op.create_index(

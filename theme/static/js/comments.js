@@ -16,7 +16,8 @@
 
   // A version 4 UUID. crypto.randomUUID needs a secure context (HTTPS or
   // localhost); getRandomValues works everywhere.
-  if (window.crypto && crypto.getRandomValues) {
+  function newKey() {
+    if (!(window.crypto && crypto.getRandomValues)) return;
     var b = crypto.getRandomValues(new Uint8Array(16));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
@@ -26,6 +27,12 @@
     form.elements.submission_key.value = [hex.slice(0, 8), hex.slice(8, 12),
       hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
   }
+  newKey();
+  // Back from the posted page, the browser restores this page as it was:
+  // a new comment written now is a new submission.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) newKey();
+  });
 
   var saved = document.cookie.split("; ").filter(function (c) {
     return c.indexOf("comment_author=") === 0;
