@@ -167,9 +167,17 @@ def _serve(host: str, port: int) -> None:
 
     from feedback_app import create_app
     from feedback_app.devserver import make_site_app
+    from feedback_app.mail import OutboxWorker, smtp_settings
 
     app = create_app()
+    OutboxWorker(app).start()  # mail goes out in the background
+    where = (
+        "SMTP"
+        if smtp_settings(app.config)
+        else f"the Maildir {app.config['MAILDIR_PATH']}"
+    )
     print(f"Serving the site and the app on http://{host}:{port}/ (Ctrl-C stops)")
+    print(f"Mail goes to {where}; `flask --app feedback_app outbox list` shows it.")
     run_simple(host, port, make_site_app(app), threaded=True, use_reloader=False)
 
 

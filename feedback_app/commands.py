@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -11,8 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from . import comments as cm
+from . import notifications as notify
 from .db import get_db
-from .models import COMMENT_STATES, FEEDBACK_STATES, Comment, Feedback
+from .mail import HeaderError, OutboxWorker, checked_address, send_due, smtp_settings
+from .models import (
+    COMMENT_STATES,
+    FEEDBACK_STATES,
+    NOTIFY_CHOICES,
+    OUTBOX_STATES,
+    Author,
+    Comment,
+    Feedback,
+    OutboxMessage,
+)
 
 feedback_cli = AppGroup("feedback", help="Read what readers sent privately.")
 
@@ -197,7 +209,161 @@ def comments_delete(comment_id: int) -> None:
     _moderate(comment_id, None)
 
 
+@feedback_cli.command("reply")
+@click.argument("feedback_id", type=int)
+@click.option("--as", "author_name", help="Author answering (default: the only one).")
+@click.option("--message", "-m", help="The reply; default: read stdin.")
+def feedback_reply(
+    feedback_id: int, author_name: str | None, message: str | None
+) -> None:
+    """Answer feedback ID: on the reader's reply page, and by mail if possible."""
+    body = message if message is not None else click.get_text_stream("stdin").read()
+    body = body.strip()
+    if not body:
+        raise click.ClickException("The reply is empty.")
+    with get_db().write() as session:
+        feedback = session.get(Feedback, feedback_id)
+        if feedback is None:
+            raise click.ClickException(f"No feedback #{feedback_id}.")
+        author = _author(session, author_name, feedback.article_slug)
+        notify.reply_to_feedback(session, feedback, author, body, current_app.config)
+        by_mail = bool(feedback.email)
+    click.echo(
+        "Reply stored on the reader's reply page"
+        + (" and queued for e-mail." if by_mail else " (no address: page only).")
+    )
+
+
+def _author(session: Any, name: str | None, slug: str) -> Author:
+    """Return the answering author: by name, else the article's, else the only one."""
+    if name:
+        author = session.scalar(select(Author).where(Author.name == name))
+        if author is None:
+            raise click.ClickException(f"No author {name!r}; see `authors list`.")
+        return author
+    article = current_app.extensions["site_index"].article(slug)
+    candidates = list(session.scalars(select(Author)))
+    if article:
+        mine = [a for a in candidates if a.name in article.authors]
+        candidates = mine or candidates
+    if len(candidates) != 1:
+        raise click.ClickException("Say who answers: --as NAME (see `authors list`).")
+    return candidates[0]
+
+
+authors_cli = AppGroup("authors", help="The site's authors and their notifications.")
+
+
+@authors_cli.command("add")
+@click.argument("name")
+@click.argument("email")
+@click.option(
+    "--notify",
+    type=click.Choice(NOTIFY_CHOICES),
+    default="immediate",
+    show_default=True,
+)
+def authors_add(name: str, email: str, notify: str) -> None:
+    """Add author NAME (as in the articles' Author metadata) with EMAIL."""
+    try:
+        address = checked_address(email)
+    except HeaderError as exc:
+        raise click.ClickException(str(exc)) from None
+    with get_db().write() as session:
+        if session.scalar(select(Author).where(Author.name == name)):
+            raise click.ClickException(f"{name} exists; use `authors set`.")
+        session.add(Author(name=name, email=address, notify=notify))
+    click.echo(f"Added {name} <{address}>, notifications: {notify}.")
+
+
+@authors_cli.command("list")
+def authors_list() -> None:
+    """List the authors."""
+    with get_db().read() as session:
+        authors = session.scalars(select(Author).order_by(Author.name)).all()
+    if not authors:
+        click.echo(
+            "No authors. Add one: flask --app feedback_app authors add NAME EMAIL"
+        )
+    for a in authors:
+        click.echo(f"{a.name} <{a.email}>  notifications: {a.notify}")
+
+
+@authors_cli.command("set")
+@click.argument("name")
+@click.option("--email")
+@click.option("--notify", type=click.Choice(NOTIFY_CHOICES))
+def authors_set(name: str, email: str | None, notify: str | None) -> None:
+    """Change author NAME's address or notification choice."""
+    with get_db().write() as session:
+        author = session.scalar(select(Author).where(Author.name == name))
+        if author is None:
+            raise click.ClickException(f"No author {name!r}.")
+        if email:
+            try:
+                author.email = checked_address(email)
+            except HeaderError as exc:
+                raise click.ClickException(str(exc)) from None
+        if notify:
+            author.notify = notify
+        click.echo(f"{author.name} <{author.email}>  notifications: {author.notify}")
+
+
+outbox_cli = AppGroup("outbox", help="Mail waiting to be sent, and the sender.")
+
+
+@outbox_cli.command("list")
+@click.option("--state", type=click.Choice(OUTBOX_STATES), help="Only this state.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def outbox_list(state: str | None, limit: int) -> None:
+    """List mail, newest first."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if state:
+        query = query.where(OutboxMessage.state == state)
+    with get_db().read() as session:
+        rows = session.scalars(query).all()
+    if not rows:
+        click.echo("No mail.")
+    for m in rows:
+        error = f"  ({m.last_error})" if m.last_error else ""
+        click.echo(
+            f"#{m.id}  {m.state:<7}  {m.created_at:%Y-%m-%d %H:%M}  to {m.recipient}"
+            f"  {m.subject}  [tries: {m.attempts}]{error}"
+        )
+    if smtp_settings(current_app.config) is None:
+        click.echo(
+            "(No SMTP server set: mail is kept in "
+            f"{current_app.config['MAILDIR_PATH']})"
+        )
+
+
+@outbox_cli.command("send")
+def outbox_send() -> None:
+    """Send what is due now, once."""
+    result = send_due(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(
+        f"Sent {result.sent}, to retry {result.retried}, failed {result.failed}."
+    )
+
+
+@outbox_cli.command("run")
+def outbox_run() -> None:
+    """Keep sending due mail until stopped (the production sender)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(
+        f"Sending mail every {app.config['OUTBOX_POLL_INTERVAL']} s; Ctrl-C stops."
+    )
+    worker = OutboxWorker(app).start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        worker.stop()
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(feedback_cli)
     app.cli.add_command(comments_cli)
+    app.cli.add_command(authors_cli)
+    app.cli.add_command(outbox_cli)

@@ -29,6 +29,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from . import comments as cm
+from . import notifications as notify
 from .db import get_db
 from .forms import CommentForm
 from .guards import require_site_origin
@@ -100,6 +101,8 @@ def post_comment() -> Response | tuple[str, int]:
                 spam=bool(form.homepage.data),
                 html=html,
             )
+            if created:
+                notify.comment_received(session, comment, article, current_app.config)
     except cm.CommentError as exc:
         abort(400, str(exc))
     except IntegrityError:

@@ -18,6 +18,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def project_root() -> Path:
@@ -96,6 +97,27 @@ PELICAN_EXTRA_SETTINGS: dict[str, Any] = {}
 #: still written and the next build publishes them.
 COMMENTS_REBUILD = True
 
+#: Mail. With no SMTP server set, mail goes to a local Maildir (MAILDIR_PATH,
+#: default instance/maildir) so everything works offline and can be read.
+#: SMTP_URL sets all at once: smtp://host:25, smtp+starttls://user:pass@host
+#: (587), smtps://user:pass@host (465); or the SMTP_* settings one by one.
+SMTP_URL: str | None = None
+SMTP_HOST: str | None = None
+SMTP_PORT = 25
+SMTP_TLS = "none"  # "none", "starttls" or "tls" (implicit TLS)
+SMTP_USERNAME: str | None = None
+SMTP_PASSWORD: str | None = None
+#: Seconds to wait for the mail server before trying again later.
+SMTP_TIMEOUT = 10.0
+#: The From header of every message (the site's own address, never a
+#: reader's). Default: noreply@ the host of SITE_URL.
+MAIL_FROM: str | None = None
+MAILDIR_PATH: str | None = None
+#: How often the outbox sender looks for due mail (seconds), and how many
+#: times a message is tried before it is marked failed.
+OUTBOX_POLL_INTERVAL = 2.0
+OUTBOX_MAX_ATTEMPTS = 10
+
 #: Check that an address's domain exists (a DNS query). Off by default so the
 #: app works offline; syntax is always checked.
 EMAIL_CHECK_DELIVERABILITY = False
@@ -126,6 +148,11 @@ def finalize(config: Any, instance_path: str) -> None:
         config["OUTPUT_PATH"] = str(project_root() / "output")
     if not config.get("COMMENTS_PATH"):
         config["COMMENTS_PATH"] = str(project_root() / "content" / "comments")
+    if not config.get("MAILDIR_PATH"):
+        config["MAILDIR_PATH"] = str(instance / "maildir")
+    if not config.get("MAIL_FROM"):
+        host = urlsplit(str(config["SITE_URL"])).hostname or "localhost"
+        config["MAIL_FROM"] = f"noreply@{host}"
     if not config.get("PELICAN_SETTINGS"):
         config["PELICAN_SETTINGS"] = str(project_root() / "pelicanconf.py")
     config["SITE_URL"] = str(config["SITE_URL"]).rstrip("/")

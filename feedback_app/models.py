@@ -20,6 +20,16 @@
     ``submission_key`` is the form's idempotency key: a retried or
     double-clicked post finds the comment it already stored; ``fingerprint``
     does the same for posts without one.
+``author``
+    The site's authors, matched by name to Pelican's ``Author`` metadata:
+    where their notifications go, and whether they want them.
+``outbox_message``
+    Every mail the site sends, queued in the same transaction as the event
+    that causes it and delivered by the outbox sender (``mail.py``).
+    ``state`` is ``queued``, ``sending`` (claimed by a sender until
+    ``claimed_until``), ``sent`` or ``failed`` (``last_error`` says why).
+    ``message_id`` is the Message-ID header, fixed when queued, so a message
+    delivered twice is recognisably the same one.
 """
 
 from __future__ import annotations
@@ -86,6 +96,8 @@ def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
 
 
 FEEDBACK_STATES = ("new", "spam")
+NOTIFY_CHOICES = ("immediate", "off")
+OUTBOX_STATES = ("queued", "sending", "sent", "failed")
 COMMENT_STATES = ("pending", "approved", "spam", "trash")
 SENDERS = ("reader", "author")
 
@@ -164,3 +176,40 @@ class Comment(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow
     )
+
+
+class Author(Base):
+    __tablename__ = "author"
+    __table_args__ = (one_of("notify", NOTIFY_CHOICES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    notify: Mapped[str] = mapped_column(String(10), default="immediate")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        one_of("state", OUTBOX_STATES),
+        Index("ix_outbox_message_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    reply_to: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(300))
+    # Messages of one conversation (e.g. "feedback-12") thread together.
+    thread_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -22,6 +22,7 @@ from flask import (
 from flask_wtf.csrf import CSRFProtect
 
 from . import feedback as fb
+from . import notifications as notify
 from .db import get_db
 from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
 from .guards import require_site_origin
@@ -69,7 +70,7 @@ def send_feedback() -> Response | tuple[str, int]:
         return render_template("feedback_page.html", form=form, article=article), 422
 
     with get_db().write() as session:
-        _, token = fb.submit_feedback(
+        feedback, token = fb.submit_feedback(
             session,
             article,
             message=form.message.data,
@@ -78,6 +79,8 @@ def send_feedback() -> Response | tuple[str, int]:
             may_quote=form.may_quote.data,
             spam=bool(form.homepage.data),  # a person never sees the honeypot
         )
+        if feedback.state != "spam":
+            notify.feedback_received(session, feedback, article, current_app.config)
     return redirect(url_for(".thanks", token=token), 303)
 
 
@@ -120,7 +123,11 @@ def follow_up(token: str) -> Response | tuple[str, int]:
     if not form.validate():
         return _render_reply_page(token, _load(token), follow_up_form=form), 422
     with get_db().write() as session:
-        fb.add_follow_up(session, _load(token, session), form.message.data)
+        feedback = _load(token, session)
+        follow_up_message = fb.add_follow_up(session, feedback, form.message.data)
+        notify.follow_up_received(
+            session, feedback, follow_up_message, current_app.config
+        )
     flash("Your follow-up is sent to the author.")
     return redirect(url_for(".reply_page", token=token, _anchor="conversation"), 303)
 

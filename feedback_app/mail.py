@@ -1,0 +1,357 @@
+"""Mail: one durable outbox, and the sender that empties it.
+
+Everything the site sends is queued with ``queue_mail`` in the same database
+transaction as the event that causes it (a feedback, a comment, a reply), so
+either both are stored or neither is, and a slow or absent mail server never
+slows a reader down. ``send_due`` delivers what is due:
+
+* it **claims** a batch first (state ``sending`` until a lease runs out, in a
+  write transaction), so two senders never send the same message; a sender
+  that dies mid-batch lets its lease expire and the message is retried;
+* a **temporary** failure (refused or dropped connection, timeout, a 4xx
+  answer) is retried with exponential backoff; a **permanent** one (a 5xx
+  answer) marks the message ``failed`` with the server's words;
+* every message keeps the ``Message-ID`` it got when queued.
+
+Where mail goes: SMTP when ``SMTP_HOST`` (or ``SMTP_URL``) is set; otherwise
+a local Maildir under ``instance/`` (the embedded default), so the whole flow
+works offline and every message can be read.
+
+Safety: addresses are validated with email-validator when queued; no header
+is ever built from text containing CR or LF (``HeaderError``); a reader's
+address only ever appears in To or Reply-To, never in From.
+"""
+
+from __future__ import annotations
+
+import logging
+import mailbox
+import smtplib
+import ssl
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from flask import Flask
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from .db import get_db
+from .models import OutboxMessage, utcnow
+
+logger = logging.getLogger(__name__)
+
+#: How long a sender may hold a claimed message before another may retry it.
+LEASE = timedelta(minutes=5)
+
+
+class HeaderError(ValueError):
+    """Raised for a header value holding a line break or an invalid address."""
+
+
+class TemporaryFailure(Exception):
+    """The message may go through later: retry it."""
+
+
+class PermanentFailure(Exception):
+    """The server refused the message for good: mark it failed."""
+
+
+def _one_line(value: str, what: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise HeaderError(f"{what} must be one line.")
+    return value
+
+
+def checked_address(address: str) -> str:
+    """Return ``address`` normalised, or raise HeaderError if it is not one."""
+    _one_line(address, "An address")
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise HeaderError(f"Not a usable address: {address!r} ({exc})") from None
+
+
+def new_message_id(site_url: str) -> str:
+    """Return a fresh, globally unique Message-ID on the site's domain."""
+    domain = urlsplit(site_url).hostname or "localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def queue_mail(
+    session: Session,
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    body: str,
+    site_url: str,
+    reply_to: str | None = None,
+    thread_key: str | None = None,
+) -> OutboxMessage:
+    """Queue a plain-text message in the caller's transaction.
+
+    Messages with the same ``thread_key`` to the same recipient thread
+    together: each answers (In-Reply-To, References) the one before.
+
+    :raise HeaderError: if an address is invalid or a header value has a
+        line break.
+    """
+    recipient = checked_address(to)
+    in_reply_to = None
+    if thread_key:
+        in_reply_to = session.scalar(
+            select(OutboxMessage.message_id)
+            .where(
+                OutboxMessage.thread_key == thread_key,
+                OutboxMessage.recipient == recipient,
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+    message = OutboxMessage(
+        kind=kind,
+        recipient=recipient,
+        reply_to=checked_address(reply_to) if reply_to else None,
+        subject=_one_line(subject, "A subject"),
+        body=body,
+        message_id=new_message_id(site_url),
+        in_reply_to=in_reply_to,
+        thread_key=thread_key,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    """Return the EmailMessage for an outbox row (headers encoded properly)."""
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = Address(addr_spec=message.recipient)
+    if message.reply_to:
+        email["Reply-To"] = Address(addr_spec=message.reply_to)
+    email["Subject"] = message.subject
+    email["Date"] = format_datetime(message.created_at)
+    email["Message-ID"] = message.message_id
+    if message.in_reply_to:
+        email["In-Reply-To"] = message.in_reply_to
+        email["References"] = message.in_reply_to
+    email.set_content(message.body)
+    return email
+
+
+# --- transports ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    tls: str  # "none", "starttls" or "tls"
+    username: str | None
+    password: str | None
+    timeout: float
+
+
+def smtp_settings(config: Any) -> SmtpSettings | None:
+    """Read the SMTP settings (``SMTP_URL`` or ``SMTP_*``); None: no SMTP."""
+    if config.get("SMTP_URL"):
+        url = urlsplit(config["SMTP_URL"])
+        tls = {"smtp": "none", "smtp+starttls": "starttls", "smtps": "tls"}.get(
+            url.scheme
+        )
+        if tls is None or not url.hostname:
+            raise ValueError("SMTP_URL: smtp://, smtp+starttls:// or smtps://host")
+        return SmtpSettings(
+            host=url.hostname,
+            port=url.port or {"none": 25, "starttls": 587, "tls": 465}[tls],
+            tls=tls,
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password) if url.password else None,
+            timeout=float(config["SMTP_TIMEOUT"]),
+        )
+    if not config.get("SMTP_HOST"):
+        return None
+    tls = config["SMTP_TLS"]
+    if tls not in ("none", "starttls", "tls"):
+        raise ValueError("SMTP_TLS must be none, starttls or tls")
+    return SmtpSettings(
+        host=config["SMTP_HOST"],
+        port=int(config["SMTP_PORT"]),
+        tls=tls,
+        username=config.get("SMTP_USERNAME"),
+        password=config.get("SMTP_PASSWORD"),
+        timeout=float(config["SMTP_TIMEOUT"]),
+    )
+
+
+def deliver_smtp(settings: SmtpSettings, email: EmailMessage) -> None:
+    """Send one message over SMTP, sorting failures into temporary/permanent."""
+    try:
+        if settings.tls == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host,
+                settings.port,
+                timeout=settings.timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            client = smtplib.SMTP(
+                settings.host, settings.port, timeout=settings.timeout
+            )
+        with client:
+            if settings.tls == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if settings.username:
+                client.login(settings.username, settings.password or "")
+            client.send_message(email)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        answer = "; ".join(
+            f"{c} {m.decode(errors='replace')}" for c, m in exc.recipients.values()
+        )
+        if all(400 <= code < 500 for code in codes):
+            raise TemporaryFailure(answer) from None
+        raise PermanentFailure(answer) from None
+    except smtplib.SMTPResponseException as exc:
+        answer = f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}"
+        if 400 <= exc.smtp_code < 500:
+            raise TemporaryFailure(answer) from None
+        raise PermanentFailure(answer) from None
+    except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+        # Refused or dropped connections, timeouts, TLS trouble.
+        raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
+
+
+def deliver_maildir(folder: Path, email: EmailMessage) -> None:
+    """Keep one message in a local Maildir (the offline default)."""
+    box = mailbox.Maildir(folder, create=True)
+    box.add(email)
+
+
+# --- sending ------------------------------------------------------------------------
+
+
+@dataclass
+class SendResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return the wait before attempt ``attempts + 1``: 30 s doubling, to 1 h."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def send_due(app: Flask, limit: int = 50) -> SendResult:
+    """Deliver the messages that are due; return what happened."""
+    db = get_db(app)
+    config = app.config
+    now = utcnow()
+    with db.write() as session:
+        due = session.scalars(
+            select(OutboxMessage)
+            .where(
+                or_(
+                    (OutboxMessage.state == "queued")
+                    & (OutboxMessage.next_attempt_at <= now),
+                    (OutboxMessage.state == "sending")
+                    & (OutboxMessage.claimed_until < now),
+                )
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+        for message in due:
+            message.state = "sending"
+            message.claimed_until = now + LEASE
+    result = SendResult()
+    if not due:
+        return result
+    smtp = smtp_settings(config)
+    maildir = Path(config["MAILDIR_PATH"])
+    for message in due:
+        email = build_email(message, config["MAIL_FROM"])
+        try:
+            if smtp is None:
+                deliver_maildir(maildir, email)
+            else:
+                deliver_smtp(smtp, email)
+        except TemporaryFailure as exc:
+            _finish(db, message, retry=True, error=str(exc), config=config)
+            result.retried += 1
+            logger.warning("mail #%s deferred: %s", message.id, exc)
+        except PermanentFailure as exc:
+            _finish(db, message, retry=False, error=str(exc), config=config)
+            result.failed += 1
+            logger.error("mail #%s failed: %s", message.id, exc)
+        else:
+            _finish(db, message, retry=None, error=None, config=config)
+            result.sent += 1
+            logger.info("mail #%s sent (%s)", message.id, message.kind)
+    return result
+
+
+def _finish(
+    db: Any,
+    message: OutboxMessage,
+    *,
+    retry: bool | None,
+    error: str | None,
+    config: Any,
+) -> None:
+    """Record how a delivery attempt ended (retry None: it was delivered)."""
+    attempts = message.attempts + 1
+    values: dict[str, Any] = {"attempts": attempts, "claimed_until": None}
+    if retry is None:
+        values |= {"state": "sent", "sent_at": utcnow(), "last_error": None}
+    elif retry and attempts < config["OUTBOX_MAX_ATTEMPTS"]:
+        values |= {
+            "state": "queued",
+            "next_attempt_at": utcnow() + backoff(attempts),
+            "last_error": error,
+        }
+    else:
+        values |= {"state": "failed", "last_error": error}
+    with db.write() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message.id, OutboxMessage.state == "sending")
+            .values(**values)
+        )
+
+
+class OutboxWorker:
+    """Send due mail every few seconds in a background thread (``make serve``)."""
+
+    def __init__(self, app: Flask, interval: float | None = None) -> None:
+        self.app = app
+        self.interval = interval or app.config["OUTBOX_POLL_INTERVAL"]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+
+    def start(self) -> OutboxWorker:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                send_due(self.app)
+            except Exception:  # keep the worker alive; the next round retries
+                logger.exception("outbox round failed")
+            self._stop.wait(self.interval)
