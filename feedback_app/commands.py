@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from . import comments as cm
 from . import notifications as notify
+from . import subscriptions
 from .db import get_db
 from .mail import HeaderError, OutboxWorker, checked_address, send_due, smtp_settings
 from .models import (
@@ -147,6 +148,11 @@ def _moderate(comment_id: int, state: str | None) -> None:
             cm.delete_comment(session, comment_id)
         else:
             cm.set_state(session, comment_id, state)
+            article = current_app.extensions["site_index"].article(slug)
+            if state == "approved" and article is not None:
+                subscriptions.reply_published(
+                    session, comment, article.title, article.url, current_app.config
+                )
     if was_public or state == "approved":
         current_app.extensions["publisher"].publish({slug}, wait=True)
         live = f"; the page is rebuilt ({time.monotonic() - started:.2f} s)"
@@ -198,6 +204,9 @@ def comments_reply(comment_id: int, author: str, message: str | None) -> None:
             )
         except cm.CommentError as exc:
             raise click.ClickException(str(exc)) from None
+        subscriptions.reply_published(
+            session, reply, article.title, article.url, current_app.config
+        )
     current_app.extensions["publisher"].publish({article.slug}, wait=True)
     click.echo(f"Reply #{reply.id} published under comment #{comment_id}.")
 
@@ -344,6 +353,15 @@ def outbox_send() -> None:
     click.echo(
         f"Sent {result.sent}, to retry {result.retried}, failed {result.failed}."
     )
+
+
+@outbox_cli.command("digest")
+def outbox_digest() -> None:
+    """Queue the digests of authors who chose one, due or not, then send."""
+    with get_db().write() as session:
+        queued = notify.send_digests(session, current_app.config, force=True)
+    result = send_due(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(f"Queued {queued} digests; sent {result.sent}.")
 
 
 @outbox_cli.command("run")

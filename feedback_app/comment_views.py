@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import comments as cm
 from . import notifications as notify
+from . import subscriptions
 from .db import get_db
 from .forms import CommentForm
 from .guards import require_site_origin
@@ -102,7 +103,17 @@ def post_comment() -> Response | tuple[str, int]:
                 html=html,
             )
             if created:
+                if form.notify_replies.data and comment.email:
+                    comment.notify_replies = True
+                    if comment.state != "spam":
+                        subscriptions.request_notifications(
+                            session, comment.email, current_app.config
+                        )
                 notify.comment_received(session, comment, article, current_app.config)
+                if comment.state == "approved":
+                    subscriptions.reply_published(
+                        session, comment, article.title, article.url, current_app.config
+                    )
     except cm.CommentError as exc:
         abort(400, str(exc))
     except IntegrityError:

@@ -50,6 +50,10 @@ SQLITE_SYNCHRONOUS = "NORMAL"
 #: path.
 SITE_URL = "http://127.0.0.1:8000"
 
+#: The app's own public address, for links in mail sent outside a request
+#: (from the command line). Default: SITE_URL + "/app".
+APP_URL: str | None = None
+
 #: The JSON file the Pelican build writes: the site's name, its menu pages and
 #: every published article (slug, title, URL, authors). Default:
 #: ``instance/site.json``; ``pelicanconf.py`` writes to the same place.
@@ -118,6 +122,10 @@ MAILDIR_PATH: str | None = None
 OUTBOX_POLL_INTERVAL = 2.0
 OUTBOX_MAX_ATTEMPTS = 10
 
+#: One-action links in mail to authors (approve, spam, trash a held comment)
+#: and subscription confirmations stop working after this many days.
+MAIL_LINK_DAYS = 7
+
 #: Check that an address's domain exists (a DNS query). Off by default so the
 #: app works offline; syntax is always checked.
 EMAIL_CHECK_DELIVERABILITY = False
@@ -156,6 +164,8 @@ def finalize(config: Any, instance_path: str) -> None:
     if not config.get("PELICAN_SETTINGS"):
         config["PELICAN_SETTINGS"] = str(project_root() / "pelicanconf.py")
     config["SITE_URL"] = str(config["SITE_URL"]).rstrip("/")
+    if not config.get("APP_URL"):
+        config["APP_URL"] = config["SITE_URL"] + "/app"
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = config["SITE_URL"].startswith("https://")
     if not config.get("SECRET_KEY"):

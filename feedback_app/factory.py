@@ -52,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     from .comment_views import bp as comments_bp
+    from .mail_links import bp as mail_links_bp
     from .publishing import Publisher
     from .readers import bp as readers_bp
     from .readers import csrf
@@ -68,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.register_blueprint(readers_bp)
     app.register_blueprint(comments_bp)
+    app.register_blueprint(mail_links_bp)
     return app
 
 

@@ -159,4 +159,5 @@ class CommentForm(FlaskForm):
         validators=[MaxLength("MAX_WEBSITE_LENGTH"), web_address],
     )
     remember = BooleanField("Save my name, e-mail and website in this browser")
+    notify_replies = BooleanField("E-mail me replies to my comment")
     homepage = StringField("Leave this field empty")

@@ -96,6 +96,7 @@ def queue_mail(
     site_url: str,
     reply_to: str | None = None,
     thread_key: str | None = None,
+    list_unsubscribe: str | None = None,
 ) -> OutboxMessage:
     """Queue a plain-text message in the caller's transaction.
 
@@ -126,6 +127,11 @@ def queue_mail(
         message_id=new_message_id(site_url),
         in_reply_to=in_reply_to,
         thread_key=thread_key,
+        list_unsubscribe=(
+            _one_line(list_unsubscribe, "List-Unsubscribe")
+            if list_unsubscribe
+            else None
+        ),
     )
     session.add(message)
     session.flush()
@@ -145,6 +151,10 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     if message.in_reply_to:
         email["In-Reply-To"] = message.in_reply_to
         email["References"] = message.in_reply_to
+    if message.list_unsubscribe:
+        # RFC 8058: one POST to this address unsubscribes, no page needed.
+        email["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email.set_content(message.body)
     return email
 
@@ -349,8 +359,12 @@ class OutboxWorker:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        from .notifications import send_digests
+
         while not self._stop.is_set():
             try:
+                with self.app.app_context(), get_db(self.app).write() as session:
+                    send_digests(session, self.app.config)
                 send_due(self.app)
             except Exception:  # keep the worker alive; the next round retries
                 logger.exception("outbox round failed")

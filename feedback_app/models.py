@@ -20,6 +20,10 @@
     ``submission_key`` is the form's idempotency key: a retried or
     double-clicked post finds the comment it already stored; ``fingerprint``
     does the same for posts without one.
+``subscription``
+    An address that asked for reply notifications: it gets them only once
+    ``confirmed_at`` is set (double opt-in), and never after
+    ``unsubscribed_at``.
 ``author``
     The site's authors, matched by name to Pelican's ``Author`` metadata:
     where their notifications go, and whether they want them.
@@ -96,7 +100,7 @@ def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
 
 
 FEEDBACK_STATES = ("new", "spam")
-NOTIFY_CHOICES = ("immediate", "off")
+NOTIFY_CHOICES = ("immediate", "digest", "off")
 OUTBOX_STATES = ("queued", "sending", "sent", "failed")
 COMMENT_STATES = ("pending", "approved", "spam", "trash")
 SENDERS = ("reader", "author")
@@ -168,6 +172,10 @@ class Comment(Base):
     # Why the rules held it or marked it spam, for the moderator.
     reason: Mapped[str | None] = mapped_column(String(200))
     is_author: Mapped[bool] = mapped_column(default=False)
+    # The commenter asked to hear about replies (sent once their address is
+    # confirmed); and, on a reply, whether that mail has gone out.
+    notify_replies: Mapped[bool] = mapped_column(default=False)
+    reply_notified: Mapped[bool] = mapped_column(default=False)
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     # SHA-256 of article, name, address and text: finds the same comment sent
     # twice without a key (a double click with JavaScript off).
@@ -186,6 +194,8 @@ class Author(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     email: Mapped[str] = mapped_column(String(254))
     notify: Mapped[str] = mapped_column(String(10), default="immediate")
+    # Until when the daily digest has covered what readers sent.
+    digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -206,6 +216,8 @@ class OutboxMessage(Base):
     in_reply_to: Mapped[str | None] = mapped_column(String(300))
     # Messages of one conversation (e.g. "feedback-12") thread together.
     thread_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # RFC 8058 one-click unsubscribe address, for notifications readers chose.
+    list_unsubscribe: Mapped[str | None] = mapped_column(String(500))
     state: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -213,3 +225,14 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Subscription(Base):
+    __tablename__ = "subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,13 +9,14 @@ can be dressed up by the mail.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .mail import queue_mail
-from .models import Author, Comment, Feedback, FeedbackMessage
+from .models import Author, Comment, Feedback, FeedbackMessage, utcnow
 from .site_index import Article
 
 
@@ -94,11 +95,19 @@ def comment_received(
     """Tell the article's authors about a new comment, held or published."""
     if comment.state == "spam":
         return
-    status = (
-        "It is published."
-        if comment.state == "approved"
-        else f"It is held for moderation ({comment.reason})."
-    )
+    if comment.state == "approved":
+        status = "It is published."
+    else:
+        from .mail_links import moderation_url
+
+        days = config["MAIL_LINK_DAYS"]
+        status = (
+            f"It is held for moderation ({comment.reason}). Each link below shows\n"
+            f"the comment and asks you to confirm; they work for {days} days.\n\n"
+            f"Approve: {moderation_url(comment.id, 'approve')}\n"
+            f"Spam:    {moderation_url(comment.id, 'spam')}\n"
+            f"Trash:   {moderation_url(comment.id, 'trash')}"
+        )
     address = comment.email or "no address"
     for author in _authors_to_notify(session, article.authors):
         queue_mail(
@@ -110,10 +119,8 @@ def comment_received(
                 f"{comment.name} ({address}) commented on “{article.title}”\n"
                 f"<{article.url}#comment-{comment.id}>:\n\n"
                 f"{_quoted(comment.body)}\n\n{status}\n\n"
-                f"Moderate it:\n"
-                f"  flask --app feedback_app comments approve {comment.id}\n"
-                f"  flask --app feedback_app comments spam {comment.id}\n"
-                f"  flask --app feedback_app comments trash {comment.id}\n"
+                f"Or from the command line:\n"
+                f"  flask --app feedback_app comments show {comment.id}\n"
             ),
             site_url=config["SITE_URL"],
         )
@@ -159,3 +166,73 @@ def _authors_for_slug(session: Session, slug: str, config: Any) -> list[str]:
 
     article = current_app.extensions["site_index"].article(slug)
     return list(article.authors) if article else []
+
+
+#: How often an author who chose the digest hears from the site.
+DIGEST_EVERY = timedelta(days=1)
+
+
+def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
+    """Queue the daily digest for each author who chose it and is due.
+
+    A digest lists the feedback and comments (not spam) that arrived on the
+    author's articles since the last one; with nothing new, none is sent.
+    Returns how many digests were queued.
+    """
+    from flask import current_app
+
+    site = current_app.extensions["site_index"].current()
+    now = utcnow()
+    queued = 0
+    for author in session.scalars(select(Author).where(Author.notify == "digest")):
+        since = author.digest_sent_at or author.created_at
+        if not force and now - since < DIGEST_EVERY:
+            continue
+        slugs = [s for s, a in site.articles.items() if author.name in a.authors]
+        feedback = session.scalars(
+            select(Feedback).where(
+                Feedback.article_slug.in_(slugs),
+                Feedback.state != "spam",
+                Feedback.created_at > since,
+            )
+        ).all()
+        comments = session.scalars(
+            select(Comment).where(
+                Comment.article_slug.in_(slugs),
+                Comment.state != "spam",
+                Comment.is_author.is_(False),
+                Comment.created_at > since,
+            )
+        ).all()
+        author.digest_sent_at = now
+        if not feedback and not comments:
+            continue
+        lines = [f"Hello {author.name},", "", "Since your last digest:", ""]
+        for f in feedback:
+            title = site.articles[f.article_slug].title
+            first = f.message.splitlines()[0][:100]
+            lines.append(f"- Feedback #{f.id} on “{title}”: {first}")
+        for c in comments:
+            title = site.articles[c.article_slug].title
+            first = c.body.splitlines()[0][:100] if c.body else ""
+            lines.append(
+                f"- Comment #{c.id} ({c.state}) by {c.name} on “{title}”: {first}"
+            )
+        lines += [
+            "",
+            "Read them: flask --app feedback_app feedback list",
+            "           flask --app feedback_app comments list --state pending",
+        ]
+        queue_mail(
+            session,
+            kind="digest",
+            to=author.email,
+            subject=(
+                f"Digest: {len(feedback)} feedback, {len(comments)} comments "
+                "on your articles"
+            ),
+            body="\n".join(lines) + "\n",
+            site_url=config["SITE_URL"],
+        )
+        queued += 1
+    return queued

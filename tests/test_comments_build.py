@@ -302,6 +302,7 @@ def test_comment_form_is_the_leave_a_reply_form(thread_site: Path) -> None:
         "email",
         "website",
         "remember",
+        "notify_replies",
         "homepage",
     }
     for hidden, value in (
@@ -317,6 +318,7 @@ def test_comment_form_is_the_leave_a_reply_form(thread_site: Path) -> None:
     assert fields["email"].attrs.get("type") == "email"
     assert fields["website"].attrs.get("type") == "url"
     assert "checked" not in fields["remember"].attrs, "remembering is opt-in"
+    assert "checked" not in fields["notify_replies"].attrs, "notifications are opt-in"
     for name in ("body", "name", "email", "website"):
         label = html.one("label", form, **{"for": fields[name].attrs["id"]})
         assert label.text

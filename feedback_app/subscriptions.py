@@ -1,0 +1,129 @@
+"""Reply notifications for commenters, with double opt-in.
+
+A commenter who ticks "e-mail me replies to my comment" is sent one
+confirmation message; only once they confirm does their address get
+notifications, each with a one-click unsubscribe (RFC 8058) and a visible
+link. An address that unsubscribes gets nothing more unless it asks again,
+and confirms again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .mail import queue_mail
+from .models import Comment, Subscription, utcnow
+
+#: A new confirmation message goes to the same address at most this often.
+CONFIRMATION_INTERVAL = timedelta(days=1)
+
+
+def _subscription(session: Session, email: str) -> Subscription | None:
+    return session.scalar(select(Subscription).where(Subscription.email == email))
+
+
+def is_confirmed(session: Session, email: str) -> bool:
+    """Tell whether ``email`` confirmed and has not unsubscribed since."""
+    sub = _subscription(session, email)
+    return bool(sub and sub.confirmed_at and not sub.unsubscribed_at)
+
+
+def request_notifications(session: Session, email: str, config: Any) -> None:
+    """Record an address's wish; send it a confirmation unless confirmed."""
+    from .mail_links import confirm_url
+
+    now = utcnow()
+    sub = _subscription(session, email)
+    if sub is None:
+        sub = Subscription(email=email)
+        session.add(sub)
+    elif sub.unsubscribed_at:  # asking again after leaving: confirm again
+        sub.unsubscribed_at = None
+        sub.confirmed_at = None
+        sub.confirmation_sent_at = None
+    if sub.confirmed_at:
+        return
+    if (
+        sub.confirmation_sent_at
+        and now - sub.confirmation_sent_at < CONFIRMATION_INTERVAL
+    ):
+        return
+    sub.confirmation_sent_at = now
+    queue_mail(
+        session,
+        kind="confirm-subscription",
+        to=email,
+        subject="Please confirm: e-mail about replies to your comments",
+        body=(
+            "Hello,\n\n"
+            "Someone, probably you, left a comment on our site with this address\n"
+            "and asked to be told by e-mail when somebody replies to it.\n\n"
+            "To confirm, open this link and press the button:\n"
+            f"{confirm_url(email)}\n\n"
+            "If it was not you, do nothing: without confirmation, this address\n"
+            "gets no further mail from us.\n"
+        ),
+        site_url=config["SITE_URL"],
+    )
+
+
+def confirm(session: Session, email: str) -> None:
+    """Confirm ``email``'s wish for reply notifications."""
+    sub = _subscription(session, email)
+    if sub is None:
+        sub = Subscription(email=email)
+        session.add(sub)
+    sub.confirmed_at = utcnow()
+    sub.unsubscribed_at = None
+
+
+def unsubscribe(session: Session, email: str) -> None:
+    """Stop all reply notifications to ``email``."""
+    sub = _subscription(session, email)
+    if sub is None:
+        sub = Subscription(email=email)
+        session.add(sub)
+    sub.unsubscribed_at = utcnow()
+
+
+def reply_published(
+    session: Session, reply: Comment, article_title: str, article_url: str, config: Any
+) -> None:
+    """Tell the author of the comment ``reply`` answers, if they asked and confirmed.
+
+    Runs when a reply becomes public; a reply notifies at most once, however
+    often it is approved again.
+    """
+    from .mail_links import unsubscribe_url
+
+    if reply.reply_notified or reply.parent_id is None or reply.state != "approved":
+        return
+    reply.reply_notified = True
+    parent = session.get(Comment, reply.parent_id)
+    if parent is None or not parent.notify_replies or not parent.email:
+        return
+    if reply.email and reply.email.casefold() == parent.email.casefold():
+        return  # nobody needs mail about their own reply
+    if not is_confirmed(session, parent.email):
+        return
+    stop = unsubscribe_url(parent.email)
+    body = "\n".join(f"> {line}" if line else ">" for line in reply.body.splitlines())
+    queue_mail(
+        session,
+        kind="reply-notification",
+        to=parent.email,
+        subject=f"{reply.name} replied to your comment on “{article_title}”",
+        body=(
+            f"Hello {parent.name},\n\n{reply.name} replied to your comment on "
+            f"“{article_title}”:\n\n{body}\n\n"
+            f"Read the thread: {article_url}#comment-{reply.id}\n\n"
+            f"You get this because you asked for replies by e-mail.\n"
+            f"Stop these messages: {stop}\n"
+        ),
+        site_url=config["SITE_URL"],
+        list_unsubscribe=stop,
+    )
