@@ -1,0 +1,233 @@
+"""Links in mail, reply notifications with double opt-in, and digests."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select, update
+
+from feedback_app import comments as cm
+from feedback_app.db import get_db
+from feedback_app.mail import build_email
+from feedback_app.models import Author, Comment, OutboxMessage, utcnow
+
+from .conftest import ARTICLE, ORIGIN, Reader, csrf_token
+
+MAYA = "Maya Lindqvist"
+
+
+def outbox(app: Flask, kind: str | None = None) -> list[OutboxMessage]:
+    with get_db(app).read() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if kind:
+            query = query.where(OutboxMessage.kind == kind)
+        return list(session.scalars(query))
+
+
+def links(text: str) -> list[str]:
+    return re.findall(r"http://localhost/\S+", text)
+
+
+def post_comment(client: FlaskClient, **fields: str) -> None:
+    data = {
+        "article": ARTICLE,
+        "name": "Ana",
+        "email": "ana@example.org",
+        "body": "A comment.",
+        **fields,
+    }
+    response = client.post("/comments", data=data, headers={"Origin": ORIGIN})
+    assert response.status_code == 303, response.text
+
+
+def newest(app: Flask) -> Comment:
+    with get_db(app).read() as session:
+        return session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+
+
+@pytest.fixture
+def maya(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["authors", "add", MAYA, "maya@example.org"])
+    assert result.exit_code == 0, result.output
+
+
+# --- one-action moderation links ---
+
+
+def test_held_comment_mail_has_links_that_ask_before_acting(
+    app: Flask, client: FlaskClient, maya: None
+) -> None:
+    post_comment(client, body="Please *approve* me")
+    comment = newest(app)
+    assert comment.state == "pending"
+    [mail] = outbox(app, "comment-to-author")
+    approve, spam, trash = links(mail.body)
+    assert len({approve, spam, trash}) == 3
+    for link, verb in ((spam, "Mark as spam"), (trash, "Move to trash")):
+        assert (
+            f"{verb} this comment?"
+            in client.get(link.removeprefix("http://localhost")).text
+        )
+
+    page = client.get(approve.removeprefix("http://localhost"))
+    assert page.status_code == 200
+    assert "Approve this comment?" in page.text
+    assert "Please <em>approve</em> me" in page.text
+    assert newest(app).state == "pending"  # opening the link changed nothing
+
+    no_token = client.post(approve.removeprefix("http://localhost"))
+    assert no_token.status_code == 400
+    assert newest(app).state == "pending"
+
+    done = client.post(
+        approve.removeprefix("http://localhost"),
+        data={"csrf_token": csrf_token(page.text)},
+    )
+    assert "Done: the comment is approved" in done.text
+    assert newest(app).state == "approved"
+
+
+def test_moderation_links_are_bound_to_purpose_and_expire(
+    app: Flask, client: FlaskClient, maya: None
+) -> None:
+    post_comment(client)
+    [mail] = outbox(app, "comment-to-author")
+    approve = links(mail.body)[0].removeprefix("http://localhost")
+    token = approve.rsplit("/", 1)[1]
+    # The same token under another purpose's address is refused.
+    assert client.get(f"/subscriptions/confirm/{token}").status_code == 404
+    assert client.get(approve[:-3] + "xyz").status_code == 404
+    app.config["MAIL_LINK_DAYS"] = -1  # every link is now past its age
+    assert client.get(approve).status_code == 404
+
+
+# --- reply notifications, double opt-in ---
+
+
+def test_reply_notifications_need_confirmation_and_can_be_stopped(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    post_comment(client, notify_replies="y")
+    parent = newest(app)
+    assert parent.notify_replies is True
+    [confirm] = outbox(app, "confirm-subscription")
+    assert confirm.recipient == "ana@example.org"
+    post_comment(client, notify_replies="y", body="Another")  # no second message
+    assert len(outbox(app, "confirm-subscription")) == 1
+    runner.invoke(args=["comments", "approve", str(parent.id)])
+
+    # A reply before confirming: no notification.
+    post_comment(client, name="Bo", email="bo@example.org", parent=str(parent.id))
+    runner.invoke(args=["comments", "approve", str(newest(app).id)])
+    assert outbox(app, "reply-notification") == []
+
+    confirm_path = links(confirm.body)[0].removeprefix("http://localhost")
+    page = client.get(confirm_path)
+    assert "Confirm e-mail about replies" in page.text
+    done = client.post(confirm_path, data={"csrf_token": csrf_token(page.text)})
+    assert "Confirmed" in done.text
+
+    post_comment(
+        client,
+        name="Cy",
+        email="cy@example.org",
+        parent=str(parent.id),
+        body="Hi *Ana*",
+    )
+    reply = newest(app)
+    runner.invoke(args=["comments", "approve", str(reply.id)])
+    runner.invoke(args=["comments", "unapprove", str(reply.id)])
+    runner.invoke(args=["comments", "approve", str(reply.id)])  # notifies once
+    [notice] = outbox(app, "reply-notification")
+    assert notice.recipient == "ana@example.org"
+    assert "Hi *Ana*" in notice.body  # quoted as plain text
+    email = build_email(notice, app.config["MAIL_FROM"])
+    unsubscribe = email["List-Unsubscribe"].strip("<>")
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert unsubscribe in notice.body  # and a visible link
+
+    # RFC 8058: one POST, no page, no CSRF token.
+    one_click = client.post(
+        unsubscribe.removeprefix(app.config["APP_URL"]),
+        data={"List-Unsubscribe": "One-Click"},
+    )
+    assert one_click.status_code == 200
+    post_comment(client, name="Di", email="di@example.org", parent=str(parent.id))
+    runner.invoke(args=["comments", "approve", str(newest(app).id)])
+    assert len(outbox(app, "reply-notification")) == 1
+
+
+def test_own_replies_and_unticked_comments_send_nothing(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    post_comment(client)  # did not ask
+    parent = newest(app)
+    runner.invoke(args=["comments", "approve", str(parent.id)])
+    post_comment(client, parent=str(parent.id), body="Talking to myself")
+    runner.invoke(args=["comments", "approve", str(newest(app).id)])
+    assert outbox(app) == []
+
+
+# --- notifications to authors, and digests ---
+
+
+def test_authors_are_told_unless_they_chose_otherwise(
+    app: Flask, reader: Reader, runner: FlaskCliRunner, maya: None
+) -> None:
+    reader.send_and_follow(message="First")
+    assert len(outbox(app, "feedback-to-author")) == 1
+    runner.invoke(args=["authors", "set", MAYA, "--notify", "off"])
+    reader.send_and_follow(message="Second")
+    assert len(outbox(app, "feedback-to-author")) == 1
+    reader.send_and_follow(message="Spam", homepage="x")  # never for spam
+    assert len(outbox(app, "feedback-to-author")) == 1
+
+
+def test_digest_collects_what_arrived_since_the_last(
+    app: Flask, client: FlaskClient, reader: Reader, runner: FlaskCliRunner
+) -> None:
+    runner.invoke(
+        args=["authors", "add", MAYA, "maya@example.org", "--notify", "digest"]
+    )
+    reader.send_and_follow(message="Feedback for the digest")
+    post_comment(client, body="Comment for the digest")
+    assert outbox(app) == []  # nothing at once
+
+    with get_db(app).write() as session:
+        session.execute(
+            update(Author).values(created_at=utcnow() - timedelta(days=1, minutes=1))
+        )
+    from feedback_app.notifications import send_digests
+
+    with app.app_context(), get_db(app).write() as session:
+        assert send_digests(session, app.config) == 1
+        assert send_digests(session, app.config) == 0  # not due again yet
+    [digest] = outbox(app, "digest")
+    assert "Feedback for the digest" in digest.body
+    assert "Comment for the digest" in digest.body
+    result = runner.invoke(args=["outbox", "digest"])
+    assert "Queued 0 digests" in result.output  # nothing new since
+
+
+def test_author_reply_notifies_a_subscribed_commenter(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    post_comment(client, notify_replies="y")
+    parent = newest(app)
+    with get_db(app).write() as session:
+        cm.set_state(session, parent.id, "approved")
+        from feedback_app import subscriptions
+
+        subscriptions.confirm(session, "ana@example.org")
+    result = runner.invoke(
+        args=["comments", "reply", str(parent.id), "--as", MAYA, "-m", "Thanks!"]
+    )
+    assert result.exit_code == 0, result.output
+    [notice] = outbox(app, "reply-notification")
+    assert "Maya Lindqvist replied" in notice.subject
+    # Built outside a request, the links use APP_URL.
+    assert "https://blog.example.org/app/unsubscribe/" in notice.body
