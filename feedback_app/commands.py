@@ -15,7 +15,14 @@ from . import comments as cm
 from . import notifications as notify
 from . import subscriptions
 from .db import get_db
-from .mail import HeaderError, OutboxWorker, checked_address, send_due, smtp_settings
+from .mail import (
+    HeaderError,
+    OutboxWorker,
+    build_email,
+    checked_address,
+    send_due,
+    smtp_settings,
+)
 from .models import (
     COMMENT_STATES,
     FEEDBACK_STATES,
@@ -344,6 +351,26 @@ def outbox_list(state: str | None, limit: int) -> None:
             "(No SMTP server set: mail is kept in "
             f"{current_app.config['MAILDIR_PATH']})"
         )
+
+
+@outbox_cli.command("show")
+@click.argument("message_id", type=int)
+def outbox_show(message_id: int) -> None:
+    """Print message ID as it is (or will be) sent: headers and text."""
+    with get_db().read() as session:
+        message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise click.ClickException(f"No message #{message_id}.")
+    email = build_email(message, current_app.config["MAIL_FROM"])
+    for name, value in email.items():
+        if name.lower() not in ("content-type", "content-transfer-encoding"):
+            click.echo(f"{name}: {value}")
+    click.echo("")
+    click.echo(email.get_content().rstrip("\n"))
+    click.echo(
+        f"-- {message.state}, tries: {message.attempts}"
+        + (f", last error: {message.last_error}" if message.last_error else "")
+    )
 
 
 @outbox_cli.command("send")

@@ -155,7 +155,8 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
         # RFC 8058: one POST to this address unsubscribes, no page needed.
         email["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    email.set_content(message.body)
+    # Quoted-printable keeps the text readable in any mail store.
+    email.set_content(message.body, cte="quoted-printable")
     return email
 
 

@@ -231,3 +231,16 @@ def test_author_reply_notifies_a_subscribed_commenter(
     assert "Maya Lindqvist replied" in notice.subject
     # Built outside a request, the links use APP_URL.
     assert "https://blog.example.org/app/unsubscribe/" in notice.body
+
+
+def test_outbox_show_prints_the_message_readably(
+    app: Flask, reader: Reader, runner: FlaskCliRunner, maya: None
+) -> None:
+    reader.send_and_follow(message="Vänliga hälsningar", email="r@example.org")
+    [mail] = outbox(app)
+    shown = runner.invoke(args=["outbox", "show", str(mail.id)]).output
+    assert "To: maya@example.org" in shown
+    assert "Reply-To: r@example.org" in shown
+    assert f"Message-ID: {mail.message_id}" in shown
+    assert "Vänliga hälsningar" in shown
+    assert "-- queued, tries: 0" in shown
