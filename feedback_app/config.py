@@ -159,7 +159,9 @@ def finalize(config: Any, instance_path: str) -> None:
     if not config.get("MAILDIR_PATH"):
         config["MAILDIR_PATH"] = str(instance / "maildir")
     if not config.get("MAIL_FROM"):
-        host = urlsplit(str(config["SITE_URL"])).hostname or "localhost"
+        host = urlsplit(str(config["SITE_URL"])).hostname or ""
+        if not host or host.replace(".", "").isdigit() or ":" in host:
+            host = "localhost"  # an IP address is no mail domain
         config["MAIL_FROM"] = f"noreply@{host}"
     if not config.get("PELICAN_SETTINGS"):
         config["PELICAN_SETTINGS"] = str(project_root() / "pelicanconf.py")
