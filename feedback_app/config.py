@@ -113,6 +113,9 @@ SMTP_USERNAME: str | None = None
 SMTP_PASSWORD: str | None = None
 #: Seconds to wait for the mail server before trying again later.
 SMTP_TIMEOUT = 10.0
+#: A CA bundle to trust for the server's TLS certificate (a private CA);
+#: default: the system's.
+SMTP_CA_FILE: str | None = None
 #: The From header of every message (the site's own address, never a
 #: reader's). Default: noreply@ the host of SITE_URL.
 MAIL_FROM: str | None = None

@@ -171,6 +171,11 @@ class SmtpSettings:
     username: str | None
     password: str | None
     timeout: float
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Return a verifying TLS context (the system's CAs, or ``ca_file``)."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
 
 def smtp_settings(config: Any) -> SmtpSettings | None:
@@ -189,6 +194,7 @@ def smtp_settings(config: Any) -> SmtpSettings | None:
             username=unquote(url.username) if url.username else None,
             password=unquote(url.password) if url.password else None,
             timeout=float(config["SMTP_TIMEOUT"]),
+            ca_file=config.get("SMTP_CA_FILE"),
         )
     if not config.get("SMTP_HOST"):
         return None
@@ -202,6 +208,7 @@ def smtp_settings(config: Any) -> SmtpSettings | None:
         username=config.get("SMTP_USERNAME"),
         password=config.get("SMTP_PASSWORD"),
         timeout=float(config["SMTP_TIMEOUT"]),
+        ca_file=config.get("SMTP_CA_FILE"),
     )
 
 
@@ -213,7 +220,7 @@ def deliver_smtp(settings: SmtpSettings, email: EmailMessage) -> None:
                 settings.host,
                 settings.port,
                 timeout=settings.timeout,
-                context=ssl.create_default_context(),
+                context=settings.tls_context(),
             )
         else:
             client = smtplib.SMTP(
@@ -221,7 +228,7 @@ def deliver_smtp(settings: SmtpSettings, email: EmailMessage) -> None:
             )
         with client:
             if settings.tls == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=settings.tls_context())
             if settings.username:
                 client.login(settings.username, settings.password or "")
             client.send_message(email)
