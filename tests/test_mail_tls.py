@@ -24,6 +24,11 @@ from feedback_app.db import get_db
 from feedback_app.mail import queue_mail, send_due
 from feedback_app.models import OutboxMessage
 
+# aiosmtpd does not see implicit TLS as TLS when AUTH is required (see below).
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Requiring AUTH while not requiring TLS:UserWarning"
+)
+
 DATA = Path(__file__).parent / "data"
 CERT, KEY = DATA / "smtp-test-cert.pem", DATA / "smtp-test-key.pem"
 
