@@ -33,6 +33,7 @@ from .models import (
     Feedback,
     OutboxMessage,
 )
+from .text import TextPolicyError, clean_text
 
 feedback_cli = AppGroup("feedback", help="Read what readers sent privately.")
 
@@ -282,9 +283,12 @@ authors_cli = AppGroup("authors", help="The site's authors and their notificatio
 def authors_add(name: str, email: str, notify: str) -> None:
     """Add author NAME (as in the articles' Author metadata) with EMAIL."""
     try:
+        name = clean_text(name, single_line=True)
         address = checked_address(email)
-    except HeaderError as exc:
+    except (HeaderError, TextPolicyError) as exc:
         raise click.ClickException(str(exc)) from None
+    if not name:
+        raise click.ClickException("An author needs a name.")
     with get_db().write() as session:
         if session.scalar(select(Author).where(Author.name == name)):
             raise click.ClickException(f"{name} exists; use `authors set`.")

@@ -6,12 +6,13 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, ValidationError
 
+from .mail import ascii_address
 from .text import clean_text
 
 
@@ -42,8 +43,9 @@ def contact_address(form: FlaskForm, field: Any) -> None:
     if not field.data:
         field.data = None
         return
+    # ASCII form only (an xn-- domain, no SMTPUTF8): every mail server takes it.
     try:
-        info = validate_email(
+        field.data = ascii_address(
             field.data,
             check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
         )
@@ -51,7 +53,6 @@ def contact_address(form: FlaskForm, field: Any) -> None:
         raise ValidationError(
             f"This is not an e-mail address we can use: {exc}"
         ) from None
-    field.data = info.normalized
 
 
 def web_address(form: FlaskForm, field: Any) -> None:

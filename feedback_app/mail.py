@@ -72,12 +72,27 @@ def _one_line(value: str, what: str) -> str:
 
 
 def checked_address(address: str) -> str:
-    """Return ``address`` normalised, or raise HeaderError if it is not one."""
+    """Return ``address`` in its ASCII form, or raise HeaderError.
+
+    Only addresses every mail server takes: an ASCII local part (no
+    SMTPUTF8), and an international domain in its xn-- form.
+    """
     _one_line(address, "An address")
     try:
-        return validate_email(address, check_deliverability=False).normalized
+        return ascii_address(address)
     except EmailNotValidError as exc:
         raise HeaderError(f"Not a usable address: {address!r} ({exc})") from None
+
+
+def ascii_address(address: str, *, check_deliverability: bool = False) -> str:
+    """Validate ``address`` for mail; return its ASCII form.
+
+    :raise EmailNotValidError: with a reason a person can read.
+    """
+    info = validate_email(
+        address, check_deliverability=check_deliverability, allow_smtputf8=False
+    )
+    return info.ascii_email or info.normalized
 
 
 def new_message_id(site_url: str) -> str:
@@ -107,17 +122,21 @@ def queue_mail(
         line break.
     """
     recipient = checked_address(to)
-    in_reply_to = None
+    in_reply_to = references = None
     if thread_key:
-        in_reply_to = session.scalar(
-            select(OutboxMessage.message_id)
+        parent = session.execute(
+            select(OutboxMessage.message_id, OutboxMessage.references)
             .where(
                 OutboxMessage.thread_key == thread_key,
                 OutboxMessage.recipient == recipient,
             )
             .order_by(OutboxMessage.id.desc())
             .limit(1)
-        )
+        ).first()
+        if parent is not None:
+            # RFC 5322 3.6.4: the parent's References, then the parent.
+            in_reply_to = parent.message_id
+            references = " ".join(filter(None, (parent.references, in_reply_to)))
     message = OutboxMessage(
         kind=kind,
         recipient=recipient,
@@ -126,6 +145,7 @@ def queue_mail(
         body=body,
         message_id=new_message_id(site_url),
         in_reply_to=in_reply_to,
+        references=references,
         thread_key=thread_key,
         list_unsubscribe=(
             _one_line(list_unsubscribe, "List-Unsubscribe")
@@ -150,7 +170,7 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email["Message-ID"] = message.message_id
     if message.in_reply_to:
         email["In-Reply-To"] = message.in_reply_to
-        email["References"] = message.in_reply_to
+        email["References"] = message.references or message.in_reply_to
     if message.list_unsubscribe:
         # RFC 8058: one POST to this address unsubscribes, no page needed.
         email["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
@@ -271,10 +291,11 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def send_due(app: Flask, limit: int = 50) -> SendResult:
+def send_due(app: Flask, limit: int = 20) -> SendResult:
     """Deliver the messages that are due; return what happened."""
     db = get_db(app)
     config = app.config
+    claim = uuid.uuid4().hex
     now = utcnow()
     with db.write() as session:
         due = session.scalars(
@@ -293,42 +314,78 @@ def send_due(app: Flask, limit: int = 50) -> SendResult:
         for message in due:
             message.state = "sending"
             message.claimed_until = now + LEASE
+            message.claimed_by = claim
     result = SendResult()
     if not due:
         return result
     smtp = smtp_settings(config)
     maildir = Path(config["MAILDIR_PATH"])
     for message in due:
-        email = build_email(message, config["MAIL_FROM"])
+        # Renew the claim just before sending: a batch slowed by a hanging
+        # server may outlive its lease, and then another sender owns it.
+        if not _renew(db, message.id, claim):
+            continue
         try:
+            email = build_email(message, config["MAIL_FROM"])
             if smtp is None:
                 deliver_maildir(maildir, email)
             else:
                 deliver_smtp(smtp, email)
         except TemporaryFailure as exc:
-            _finish(db, message, retry=True, error=str(exc), config=config)
-            result.retried += 1
-            logger.warning("mail #%s deferred: %s", message.id, exc)
+            state = _finish(
+                db, message, claim, retry=True, error=str(exc), config=config
+            )
         except PermanentFailure as exc:
-            _finish(db, message, retry=False, error=str(exc), config=config)
-            result.failed += 1
-            logger.error("mail #%s failed: %s", message.id, exc)
+            state = _finish(
+                db, message, claim, retry=False, error=str(exc), config=config
+            )
+        except Exception as exc:  # a message that cannot be built or sent at all
+            logger.exception("mail #%s cannot be sent", message.id)
+            error = f"{type(exc).__name__}: {exc}"
+            state = _finish(db, message, claim, retry=False, error=error, config=config)
         else:
-            _finish(db, message, retry=None, error=None, config=config)
+            state = _finish(db, message, claim, retry=None, error=None, config=config)
+        if state == "sent":
             result.sent += 1
             logger.info("mail #%s sent (%s)", message.id, message.kind)
+        elif state == "queued":
+            result.retried += 1
+            logger.warning("mail #%s deferred: %s", message.id, message.last_error)
+        else:
+            result.failed += 1
+            logger.error("mail #%s failed", message.id)
     return result
+
+
+def _renew(db: Any, message_id: int, claim: str) -> bool:
+    """Extend this sender's claim on a message; tell whether it still holds it."""
+    with db.write() as session:
+        renewed = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.state == "sending",
+                OutboxMessage.claimed_by == claim,
+            )
+            .values(claimed_until=utcnow() + LEASE)
+        )
+    return renewed.rowcount == 1
 
 
 def _finish(
     db: Any,
     message: OutboxMessage,
+    claim: str,
     *,
     retry: bool | None,
     error: str | None,
     config: Any,
-) -> None:
-    """Record how a delivery attempt ended (retry None: it was delivered)."""
+) -> str:
+    """Record how a delivery attempt ended; return the message's new state.
+
+    ``retry`` None means it was delivered; True, a temporary failure (failed
+    for good after ``OUTBOX_MAX_ATTEMPTS``); False, a permanent one.
+    """
     attempts = message.attempts + 1
     values: dict[str, Any] = {"attempts": attempts, "claimed_until": None}
     if retry is None:
@@ -341,12 +398,18 @@ def _finish(
         }
     else:
         values |= {"state": "failed", "last_error": error}
+    message.last_error = error
     with db.write() as session:
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message.id, OutboxMessage.state == "sending")
+            .where(
+                OutboxMessage.id == message.id,
+                OutboxMessage.state == "sending",
+                OutboxMessage.claimed_by == claim,
+            )
             .values(**values)
         )
+    return values["state"]
 
 
 class OutboxWorker:

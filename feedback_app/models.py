@@ -214,6 +214,7 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(300))
+    references: Mapped[str | None] = mapped_column(Text)
     # Messages of one conversation (e.g. "feedback-12") thread together.
     thread_key: Mapped[str | None] = mapped_column(String(64), index=True)
     # RFC 8058 one-click unsubscribe address, for notifications readers chose.
@@ -222,6 +223,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Which sender holds the claim: only it may send or finish the message.
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urljoin
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +29,11 @@ def _authors_to_notify(session: Session, names: Iterable[str]) -> list[Author]:
             )
         )
     )
+
+
+def _absolute(url: str, config: Any) -> str:
+    """Return a link usable in mail (the build's URLs may be root-relative)."""
+    return urljoin(config["SITE_URL"] + "/", url)
 
 
 def _quoted(text: str) -> str:
@@ -54,7 +60,8 @@ def feedback_received(
             subject=f"Feedback on “{article.title}”",
             body=(
                 f"{who} sent you private feedback on “{article.title}”\n"
-                f"<{article.url}>:\n\n{_quoted(feedback.message)}\n\n"
+                f"<{_absolute(article.url, config)}>:\n\n"
+                f"{_quoted(feedback.message)}\n\n"
                 f"Reader's address: {reach}\n"
                 f"Quote publicly: {quote}\n\n"
                 f"Read and answer it:\n"
@@ -117,7 +124,7 @@ def comment_received(
             subject=f"Comment on “{article.title}” from {comment.name}",
             body=(
                 f"{comment.name} ({address}) commented on “{article.title}”\n"
-                f"<{article.url}#comment-{comment.id}>:\n\n"
+                f"<{_absolute(article.url, config)}#comment-{comment.id}>:\n\n"
                 f"{_quoted(comment.body)}\n\n{status}\n\n"
                 f"Or from the command line:\n"
                 f"  flask --app feedback_app comments show {comment.id}\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urljoin
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -120,7 +121,8 @@ def reply_published(
         body=(
             f"Hello {parent.name},\n\n{reply.name} replied to your comment on "
             f"“{article_title}”:\n\n{body}\n\n"
-            f"Read the thread: {article_url}#comment-{reply.id}\n\n"
+            f"Read the thread: {urljoin(config['SITE_URL'] + '/', article_url)}"
+            f"#comment-{reply.id}\n\n"
             f"You get this because you asked for replies by e-mail.\n"
             f"Stop these messages: {stop}\n"
         ),

@@ -68,6 +68,7 @@ def app(built_site: Path, tmp_path: Path) -> Iterator[Flask]:
             "SITE_URL": "https://blog.example.org",
             # Never touch the project's own content/ or output/.
             "COMMENTS_PATH": str(tmp_path / "comments"),
+            "MAILDIR_PATH": str(tmp_path / "maildir"),
             "COMMENTS_REBUILD": False,
             "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(tmp_path / "cache")},
         }
