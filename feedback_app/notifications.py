@@ -9,11 +9,12 @@ can be dressed up by the mail.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .mail import queue_mail
@@ -21,14 +22,28 @@ from .models import Author, Comment, Feedback, FeedbackMessage, utcnow
 from .site_index import Article
 
 
-def _authors_to_notify(session: Session, names: Iterable[str]) -> list[Author]:
-    return list(
-        session.scalars(
-            select(Author).where(
-                Author.name.in_(tuple(names)), Author.notify == "immediate"
-            )
-        )
-    )
+@dataclass(frozen=True)
+class Recipient:
+    """An author to tell by mail."""
+
+    name: str
+    email: str
+
+
+# Built once: it runs on every reader's post.
+_IMMEDIATE_AUTHORS = select(Author.name, Author.email).where(
+    Author.name.in_(bindparam("names", expanding=True)),
+    Author.notify == "immediate",
+)
+
+
+def authors_to_notify(session: Session, names: Iterable[str]) -> list[Recipient]:
+    """Return the authors among ``names`` who want mail at once."""
+    names = list(names)
+    if not names:
+        return []
+    rows = session.execute(_IMMEDIATE_AUTHORS, {"names": names}).all()
+    return [Recipient(name, email) for name, email in rows]
 
 
 def _absolute(url: str, config: Any) -> str:
@@ -41,7 +56,10 @@ def _quoted(text: str) -> str:
 
 
 def feedback_received(
-    session: Session, feedback: Feedback, article: Article, config: Any
+    session: Session,
+    feedback: Feedback,
+    article: Article,
+    config: Any,
 ) -> None:
     """Tell the article's authors about new private feedback."""
     who = feedback.name or "A reader"
@@ -51,7 +69,7 @@ def feedback_received(
         else "no address: you can answer only on their private reply page"
     )
     quote = "yes, without name or address" if feedback.may_quote else "no"
-    for author in _authors_to_notify(session, article.authors):
+    for author in authors_to_notify(session, article.authors):
         queue_mail(
             session,
             kind="feedback-to-author",
@@ -78,7 +96,7 @@ def follow_up_received(
 ) -> None:
     """Tell the article's authors that a reader added to their feedback."""
     authors = _authors_for_slug(session, feedback.article_slug, config)
-    for author in _authors_to_notify(session, authors):
+    for author in authors_to_notify(session, authors):
         queue_mail(
             session,
             kind="follow-up-to-author",
@@ -97,10 +115,16 @@ def follow_up_received(
 
 
 def comment_received(
-    session: Session, comment: Comment, article: Article, config: Any
+    session: Session,
+    comment: Comment,
+    article: Article,
+    config: Any,
 ) -> None:
     """Tell the article's authors about a new comment, held or published."""
     if comment.state == "spam":
+        return
+    authors = authors_to_notify(session, article.authors)
+    if not authors:
         return
     if comment.state == "approved":
         status = "It is published."
@@ -116,7 +140,7 @@ def comment_received(
             f"Trash:   {moderation_url(comment.id, 'trash')}"
         )
     address = comment.email or "no address"
-    for author in _authors_to_notify(session, article.authors):
+    for author in authors:
         queue_mail(
             session,
             kind="comment-to-author",
