@@ -430,12 +430,15 @@ class OutboxWorker:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from .notifications import send_digests
+        from .notifications import digests_wanted, send_digests
 
         while not self._stop.is_set():
             try:
-                with self.app.app_context(), get_db(self.app).write() as session:
-                    send_digests(session, self.app.config)
+                # Look before taking the write lock: most sites have no one
+                # on the digest, and this runs every few seconds.
+                if digests_wanted(self.app):
+                    with self.app.app_context(), get_db(self.app).write() as session:
+                        send_digests(session, self.app.config)
                 send_due(self.app)
             except Exception:  # keep the worker alive; the next round retries
                 logger.exception("outbox round failed")

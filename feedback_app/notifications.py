@@ -46,12 +46,13 @@ def authors_to_notify(session: Session, names: Iterable[str]) -> list[Recipient]
     return [Recipient(name, email) for name, email in rows]
 
 
-def _absolute(url: str, config: Any) -> str:
+def absolute_url(url: str, config: Any) -> str:
     """Return a link usable in mail (the build's URLs may be root-relative)."""
     return urljoin(config["SITE_URL"] + "/", url)
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
+    """Quote a reader's text for a plain-text mail, line by line."""
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
 
 
@@ -78,8 +79,8 @@ def feedback_received(
             subject=f"Feedback on “{article.title}”",
             body=(
                 f"{who} sent you private feedback on “{article.title}”\n"
-                f"<{_absolute(article.url, config)}>:\n\n"
-                f"{_quoted(feedback.message)}\n\n"
+                f"<{absolute_url(article.url, config)}>:\n\n"
+                f"{quoted(feedback.message)}\n\n"
                 f"Reader's address: {reach}\n"
                 f"Quote publicly: {quote}\n\n"
                 f"Read and answer it:\n"
@@ -95,8 +96,11 @@ def follow_up_received(
     session: Session, feedback: Feedback, follow_up: FeedbackMessage, config: Any
 ) -> None:
     """Tell the article's authors that a reader added to their feedback."""
-    authors = _authors_for_slug(session, feedback.article_slug, config)
-    for author in authors_to_notify(session, authors):
+    from flask import current_app
+
+    article = current_app.extensions["site_index"].article(feedback.article_slug)
+    names = article.authors if article else ()
+    for author in authors_to_notify(session, names):
         queue_mail(
             session,
             kind="follow-up-to-author",
@@ -105,7 +109,7 @@ def follow_up_received(
             subject=f"Re: Feedback on “{feedback.article_title}”",
             body=(
                 f"{feedback.name or 'The reader'} added to their feedback on "
-                f"“{feedback.article_title}”:\n\n{_quoted(follow_up.body)}\n\n"
+                f"“{feedback.article_title}”:\n\n{quoted(follow_up.body)}\n\n"
                 f"The whole conversation:\n"
                 f"  flask --app feedback_app feedback show {feedback.id}\n"
             ),
@@ -148,8 +152,8 @@ def comment_received(
             subject=f"Comment on “{article.title}” from {comment.name}",
             body=(
                 f"{comment.name} ({address}) commented on “{article.title}”\n"
-                f"<{_absolute(article.url, config)}#comment-{comment.id}>:\n\n"
-                f"{_quoted(comment.body)}\n\n{status}\n\n"
+                f"<{absolute_url(article.url, config)}#comment-{comment.id}>:\n\n"
+                f"{quoted(comment.body)}\n\n{status}\n\n"
                 f"Or from the command line:\n"
                 f"  flask --app feedback_app comments show {comment.id}\n"
             ),
@@ -182,7 +186,7 @@ def reply_to_feedback(
                 f"Hello{' ' + feedback.name if feedback.name else ''},\n\n"
                 f"{author.name} answered the feedback you sent about "
                 f"“{feedback.article_title}”:\n\n{body}\n\n"
-                f"You wrote:\n{_quoted(feedback.message)}\n\n"
+                f"You wrote:\n{quoted(feedback.message)}\n\n"
                 "Reply to this message to write back, or use your private reply "
                 "page, whose link you were given when you sent the feedback.\n"
             ),
@@ -192,15 +196,17 @@ def reply_to_feedback(
     return reply
 
 
-def _authors_for_slug(session: Session, slug: str, config: Any) -> list[str]:
-    from flask import current_app
-
-    article = current_app.extensions["site_index"].article(slug)
-    return list(article.authors) if article else []
-
-
 #: How often an author who chose the digest hears from the site.
 DIGEST_EVERY = timedelta(days=1)
+
+
+def digests_wanted(app: Any) -> bool:
+    """Tell whether any author chose the digest (a read, no write lock)."""
+    from .db import get_db
+
+    with get_db(app).read() as session:
+        chosen = select(Author.id).where(Author.notify == "digest").limit(1)
+        return session.scalar(chosen) is not None
 
 
 def send_digests(session: Session, config: Any, *, force: bool = False) -> int:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urljoin
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .mail import queue_mail
 from .models import Comment, Subscription, utcnow
+from .notifications import absolute_url, quoted
 
 #: A new confirmation message goes to the same address at most this often.
 CONFIRMATION_INTERVAL = timedelta(days=1)
@@ -112,7 +112,7 @@ def reply_published(
     if not is_confirmed(session, parent.email):
         return
     stop = unsubscribe_url(parent.email)
-    body = "\n".join(f"> {line}" if line else ">" for line in reply.body.splitlines())
+
     queue_mail(
         session,
         kind="reply-notification",
@@ -120,8 +120,8 @@ def reply_published(
         subject=f"{reply.name} replied to your comment on “{article_title}”",
         body=(
             f"Hello {parent.name},\n\n{reply.name} replied to your comment on "
-            f"“{article_title}”:\n\n{body}\n\n"
-            f"Read the thread: {urljoin(config['SITE_URL'] + '/', article_url)}"
+            f"“{article_title}”:\n\n{quoted(reply.body)}\n\n"
+            f"Read the thread: {absolute_url(article_url, config)}"
             f"#comment-{reply.id}\n\n"
             f"You get this because you asked for replies by e-mail.\n"
             f"Stop these messages: {stop}\n"

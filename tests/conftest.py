@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from feedback_app import create_app
 from feedback_app.db import get_db, upgrade
+from feedback_app.models import Comment, OutboxMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "http://localhost"  # the Flask test client's own origin
@@ -115,6 +117,50 @@ class Reader:
 @pytest.fixture
 def reader(client: FlaskClient) -> Reader:
     return Reader(client)
+
+
+class Commenter:
+    """A reader posting the "Leave a reply" form of an article page."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def post(self, origin: str | None = ORIGIN, **fields: str) -> TestResponse:
+        data = {
+            "article": ARTICLE,
+            "name": "Ana",
+            "email": "ana@example.org",
+            "body": "A *thoughtful* comment.",
+            **fields,
+        }
+        headers = {"Origin": origin} if origin else {}
+        return self.client.post("/comments", data=data, headers=headers)
+
+    def post_ok(self, **fields: str) -> Comment:
+        """Post, check it was taken, and return the comment stored last."""
+        response = self.post(**fields)
+        assert response.status_code == 303, response.text
+        assert response.location.startswith("/comments/posted/")
+        return newest_comment(self.client.application)
+
+
+@pytest.fixture
+def commenter(client: FlaskClient) -> Commenter:
+    return Commenter(client)
+
+
+def newest_comment(app: Flask) -> Comment:
+    with get_db(app).read() as session:
+        return session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+
+
+def outbox(app: Flask, kind: str | None = None) -> list[OutboxMessage]:
+    """Return the queued and sent mail, oldest first (of one kind, if given)."""
+    with get_db(app).read() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if kind:
+            query = query.where(OutboxMessage.kind == kind)
+        return list(session.scalars(query))
 
 
 def csrf_token(html: str) -> str:

@@ -17,43 +17,13 @@ from feedback_app.db import get_db
 from feedback_app.models import Comment
 from feedback_app.publishing import Publisher
 
-from .conftest import ARTICLE, ORIGIN, build_site
+from .conftest import ARTICLE, Commenter, build_site, newest_comment
 
 OTHER_ARTICLE = "follow-up-emails-that-get-answered"
 
 
-class Commenter:
-    """A reader posting the "Leave a reply" form of an article page."""
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def post(self, origin: str | None = ORIGIN, **fields: str) -> TestResponse:
-        data = {
-            "article": ARTICLE,
-            "name": "Ana",
-            "email": "ana@example.org",
-            "body": "A *thoughtful* comment.",
-            **fields,
-        }
-        headers = {"Origin": origin} if origin else {}
-        return self.client.post("/comments", data=data, headers=headers)
-
-    def post_ok(self, **fields: str) -> Comment:
-        response = self.post(**fields)
-        assert response.status_code == 303, response.text
-        assert response.location.startswith("/comments/posted/")
-        return newest(self.client.application)
-
-
-@pytest.fixture
-def commenter(client: FlaskClient) -> Commenter:
-    return Commenter(client)
-
-
 def newest(app: Flask) -> Comment:
-    with get_db(app).read() as session:
-        return session.scalars(select(Comment).order_by(Comment.id.desc())).first()
+    return newest_comment(app)
 
 
 def count(app: Flask) -> int:

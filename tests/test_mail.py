@@ -51,7 +51,7 @@ from feedback_app.models import (
     utcnow,
 )
 
-from .conftest import ARTICLE, ORIGIN, Reader, csrf_token
+from .conftest import ARTICLE, ORIGIN, Commenter, Reader, csrf_token, outbox
 
 MAYA = "Maya Lindqvist"
 MAYA_EMAIL = "maya@example.org"
@@ -205,14 +205,6 @@ def maya(runner: FlaskCliRunner) -> None:
 # --- helpers ---
 
 
-def outbox(app: Flask, kind: str | None = None) -> list[OutboxMessage]:
-    with get_db(app).read() as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        if kind:
-            query = query.where(OutboxMessage.kind == kind)
-        return list(session.scalars(query))
-
-
 def row(app: Flask, message_id: int) -> OutboxMessage:
     with get_db(app).read() as session:
         found = session.get(OutboxMessage, message_id)
@@ -251,19 +243,6 @@ def newest_feedback(app: Flask) -> Feedback:
         found = session.scalars(select(Feedback).order_by(Feedback.id.desc())).first()
         assert found is not None
         return found
-
-
-def post_comment(client: FlaskClient, **fields: str) -> None:
-    """Post the comment form of the article page (as tests/test_comments.py)."""
-    data = {
-        "article": ARTICLE,
-        "name": "Ana",
-        "email": "ana@example.org",
-        "body": "A *thoughtful* comment.",
-        **fields,
-    }
-    response = client.post("/comments", data=data, headers={"Origin": ORIGIN})
-    assert response.status_code == 303, response.text
 
 
 def reply(
@@ -366,13 +345,13 @@ def test_comment_notifies_the_author(
     app: Flask, client: FlaskClient, smtp: SmtpServer, maya: None, approved: bool
 ) -> None:
     if approved:  # an address with an approved comment is trusted afterwards
-        post_comment(client, body="First")
+        Commenter(client).post_ok(body="First")
         with get_db(app).write() as session:
             first = session.scalars(select(Comment)).one()
             cm.set_state(session, first.id, "approved")
         send_due(app)
         smtp.handler.received.clear()
-    post_comment(client, body="Nice *piece*.\n\nhttps://example.org/x")
+    Commenter(client).post_ok(body="Nice *piece*.\n\nhttps://example.org/x")
     result = send_due(app)
     assert result.sent == 1
     received = smtp.only()
@@ -395,7 +374,7 @@ def test_comment_notifies_the_author(
 def test_spam_comment_notifies_nobody(
     app: Flask, client: FlaskClient, smtp: SmtpServer, maya: None
 ) -> None:
-    post_comment(client, homepage="http://spam.example")  # the honeypot
+    Commenter(client).post_ok(homepage="http://spam.example")  # the honeypot
     assert outbox(app) == []
     assert send_due(app).sent == 0
     assert smtp.received == []

@@ -8,45 +8,26 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from feedback_app import comments as cm
 from feedback_app.db import get_db
 from feedback_app.mail import build_email
-from feedback_app.models import Author, Comment, OutboxMessage, utcnow
+from feedback_app.models import Author, utcnow
 
-from .conftest import ARTICLE, ORIGIN, Reader, csrf_token
+from .conftest import (
+    Commenter,
+    Reader,
+    csrf_token,
+    newest_comment,
+    outbox,
+)
 
 MAYA = "Maya Lindqvist"
 
 
-def outbox(app: Flask, kind: str | None = None) -> list[OutboxMessage]:
-    with get_db(app).read() as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        if kind:
-            query = query.where(OutboxMessage.kind == kind)
-        return list(session.scalars(query))
-
-
 def links(text: str) -> list[str]:
     return re.findall(r"http://localhost/\S+", text)
-
-
-def post_comment(client: FlaskClient, **fields: str) -> None:
-    data = {
-        "article": ARTICLE,
-        "name": "Ana",
-        "email": "ana@example.org",
-        "body": "A comment.",
-        **fields,
-    }
-    response = client.post("/comments", data=data, headers={"Origin": ORIGIN})
-    assert response.status_code == 303, response.text
-
-
-def newest(app: Flask) -> Comment:
-    with get_db(app).read() as session:
-        return session.scalars(select(Comment).order_by(Comment.id.desc())).first()
 
 
 @pytest.fixture
@@ -61,8 +42,8 @@ def maya(runner: FlaskCliRunner) -> None:
 def test_held_comment_mail_has_links_that_ask_before_acting(
     app: Flask, client: FlaskClient, maya: None
 ) -> None:
-    post_comment(client, body="Please *approve* me")
-    comment = newest(app)
+    Commenter(client).post_ok(body="Please *approve* me")
+    comment = newest_comment(app)
     assert comment.state == "pending"
     [mail] = outbox(app, "comment-to-author")
     approve, spam, trash = links(mail.body)
@@ -77,24 +58,24 @@ def test_held_comment_mail_has_links_that_ask_before_acting(
     assert page.status_code == 200
     assert "Approve this comment?" in page.text
     assert "Please <em>approve</em> me" in page.text
-    assert newest(app).state == "pending"  # opening the link changed nothing
+    assert newest_comment(app).state == "pending"  # opening the link changed nothing
 
     no_token = client.post(approve.removeprefix("http://localhost"))
     assert no_token.status_code == 400
-    assert newest(app).state == "pending"
+    assert newest_comment(app).state == "pending"
 
     done = client.post(
         approve.removeprefix("http://localhost"),
         data={"csrf_token": csrf_token(page.text)},
     )
     assert "Done: the comment is approved" in done.text
-    assert newest(app).state == "approved"
+    assert newest_comment(app).state == "approved"
 
 
 def test_moderation_links_are_bound_to_purpose_and_expire(
     app: Flask, client: FlaskClient, maya: None
 ) -> None:
-    post_comment(client)
+    Commenter(client).post_ok()
     [mail] = outbox(app, "comment-to-author")
     approve = links(mail.body)[0].removeprefix("http://localhost")
     token = approve.rsplit("/", 1)[1]
@@ -111,18 +92,18 @@ def test_moderation_links_are_bound_to_purpose_and_expire(
 def test_reply_notifications_need_confirmation_and_can_be_stopped(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
-    post_comment(client, notify_replies="y")
-    parent = newest(app)
+    Commenter(client).post_ok(notify_replies="y")
+    parent = newest_comment(app)
     assert parent.notify_replies is True
     [confirm] = outbox(app, "confirm-subscription")
     assert confirm.recipient == "ana@example.org"
-    post_comment(client, notify_replies="y", body="Another")  # no second message
+    Commenter(client).post_ok(notify_replies="y", body="Another")  # no second message
     assert len(outbox(app, "confirm-subscription")) == 1
     runner.invoke(args=["comments", "approve", str(parent.id)])
 
     # A reply before confirming: no notification.
-    post_comment(client, name="Bo", email="bo@example.org", parent=str(parent.id))
-    runner.invoke(args=["comments", "approve", str(newest(app).id)])
+    Commenter(client).post_ok(name="Bo", email="bo@example.org", parent=str(parent.id))
+    runner.invoke(args=["comments", "approve", str(newest_comment(app).id)])
     assert outbox(app, "reply-notification") == []
 
     confirm_path = links(confirm.body)[0].removeprefix("http://localhost")
@@ -131,14 +112,13 @@ def test_reply_notifications_need_confirmation_and_can_be_stopped(
     done = client.post(confirm_path, data={"csrf_token": csrf_token(page.text)})
     assert "Confirmed" in done.text
 
-    post_comment(
-        client,
+    Commenter(client).post_ok(
         name="Cy",
         email="cy@example.org",
         parent=str(parent.id),
         body="Hi *Ana*",
     )
-    reply = newest(app)
+    reply = newest_comment(app)
     runner.invoke(args=["comments", "approve", str(reply.id)])
     runner.invoke(args=["comments", "unapprove", str(reply.id)])
     runner.invoke(args=["comments", "approve", str(reply.id)])  # notifies once
@@ -156,19 +136,19 @@ def test_reply_notifications_need_confirmation_and_can_be_stopped(
         data={"List-Unsubscribe": "One-Click"},
     )
     assert one_click.status_code == 200
-    post_comment(client, name="Di", email="di@example.org", parent=str(parent.id))
-    runner.invoke(args=["comments", "approve", str(newest(app).id)])
+    Commenter(client).post_ok(name="Di", email="di@example.org", parent=str(parent.id))
+    runner.invoke(args=["comments", "approve", str(newest_comment(app).id)])
     assert len(outbox(app, "reply-notification")) == 1
 
 
 def test_own_replies_and_unticked_comments_send_nothing(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
-    post_comment(client)  # did not ask
-    parent = newest(app)
+    Commenter(client).post_ok()  # did not ask
+    parent = newest_comment(app)
     runner.invoke(args=["comments", "approve", str(parent.id)])
-    post_comment(client, parent=str(parent.id), body="Talking to myself")
-    runner.invoke(args=["comments", "approve", str(newest(app).id)])
+    Commenter(client).post_ok(parent=str(parent.id), body="Talking to myself")
+    runner.invoke(args=["comments", "approve", str(newest_comment(app).id)])
     assert outbox(app) == []
 
 
@@ -194,7 +174,7 @@ def test_digest_collects_what_arrived_since_the_last(
         args=["authors", "add", MAYA, "maya@example.org", "--notify", "digest"]
     )
     reader.send_and_follow(message="Feedback for the digest")
-    post_comment(client, body="Comment for the digest")
+    Commenter(client).post_ok(body="Comment for the digest")
     assert outbox(app) == []  # nothing at once
 
     with get_db(app).write() as session:
@@ -216,8 +196,8 @@ def test_digest_collects_what_arrived_since_the_last(
 def test_author_reply_notifies_a_subscribed_commenter(
     app: Flask, client: FlaskClient, runner: FlaskCliRunner
 ) -> None:
-    post_comment(client, notify_replies="y")
-    parent = newest(app)
+    Commenter(client).post_ok(notify_replies="y")
+    parent = newest_comment(app)
     with get_db(app).write() as session:
         cm.set_state(session, parent.id, "approved")
         from feedback_app import subscriptions
