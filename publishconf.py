@@ -19,3 +19,9 @@ CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
 
 DELETE_OUTPUT_DIRECTORY = True
 LOAD_CONTENT_CACHE = False  # every published build starts clean
+
+# Drafts (Status: draft) are not written at all: nothing unfinished is
+# reachable on the public site. Preview them with `invoke livereload` (built
+# under /drafts/) or, for a post answering feedback, in the desk.
+DRAFT_SAVE_AS = ""
+DRAFT_LANG_SAVE_AS = ""

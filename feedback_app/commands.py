@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -11,9 +12,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from . import auth, moderation, reader_data, subscriptions
 from . import comments as cm
 from . import notifications as notify
-from . import subscriptions
 from .db import get_db
 from .mail import (
     HeaderError,
@@ -23,11 +24,13 @@ from .mail import (
     send_due,
     smtp_settings,
 )
+from .mail_links import external_url
 from .models import (
     COMMENT_STATES,
     FEEDBACK_STATES,
     NOTIFY_CHOICES,
     OUTBOX_STATES,
+    ROLES,
     Author,
     Comment,
     Feedback,
@@ -146,23 +149,12 @@ def comments_show(comment_id: int) -> None:
 def _moderate(comment_id: int, state: str | None) -> None:
     """Change a comment's state (or delete it) and publish what changed."""
     started = time.monotonic()
-    with get_db().write() as session:
-        comment = session.get(Comment, comment_id)
-        if comment is None:
-            raise click.ClickException(f"No comment #{comment_id}.")
-        was_public = comment.state == "approved"
-        slug = comment.article_slug
-        if state is None:
-            cm.delete_comment(session, comment_id)
-        else:
-            cm.set_state(session, comment_id, state)
-            article = current_app.extensions["site_index"].article(slug)
-            if state == "approved" and article is not None:
-                subscriptions.reply_published(
-                    session, comment, article.title, article.url, current_app.config
-                )
-    if was_public or state == "approved":
-        current_app.extensions["publisher"].publish({slug}, wait=True)
+    with get_db().read() as session:
+        before = session.get(Comment, comment_id)
+    if before is None:
+        raise click.ClickException(f"No comment #{comment_id}.")
+    moderation.moderate([comment_id], state, wait=True)
+    if before.state == "approved" or state == "approved":
         live = f"; the page is rebuilt ({time.monotonic() - started:.2f} s)"
     else:
         live = ""
@@ -280,7 +272,14 @@ authors_cli = AppGroup("authors", help="The site's authors and their notificatio
     default="immediate",
     show_default=True,
 )
-def authors_add(name: str, email: str, notify: str) -> None:
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="author",
+    show_default=True,
+    help="author: sees their own articles on the desk; editor: everything.",
+)
+def authors_add(name: str, email: str, notify: str, role: str) -> None:
     """Add author NAME (as in the articles' Author metadata) with EMAIL."""
     try:
         name = clean_text(name, single_line=True)
@@ -292,8 +291,12 @@ def authors_add(name: str, email: str, notify: str) -> None:
     with get_db().write() as session:
         if session.scalar(select(Author).where(Author.name == name)):
             raise click.ClickException(f"{name} exists; use `authors set`.")
-        session.add(Author(name=name, email=address, notify=notify))
-    click.echo(f"Added {name} <{address}>, notifications: {notify}.")
+        session.add(Author(name=name, email=address, notify=notify, role=role))
+    click.echo(f"Added {name} <{address}>, {role}, notifications: {notify}.")
+    click.echo(
+        "To sign in to the desk: "
+        f"flask --app feedback_app authors set-password {name!r}"
+    )
 
 
 @authors_cli.command("list")
@@ -306,15 +309,19 @@ def authors_list() -> None:
             "No authors. Add one: flask --app feedback_app authors add NAME EMAIL"
         )
     for a in authors:
-        click.echo(f"{a.name} <{a.email}>  notifications: {a.notify}")
+        desk = "can sign in" if a.password_hash else "no password"
+        click.echo(f"{a.name} <{a.email}>  {a.role}, {desk}, notifications: {a.notify}")
 
 
 @authors_cli.command("set")
 @click.argument("name")
 @click.option("--email")
 @click.option("--notify", type=click.Choice(NOTIFY_CHOICES))
-def authors_set(name: str, email: str | None, notify: str | None) -> None:
-    """Change author NAME's address or notification choice."""
+@click.option("--role", type=click.Choice(ROLES))
+def authors_set(
+    name: str, email: str | None, notify: str | None, role: str | None
+) -> None:
+    """Change author NAME's address, notification choice or role."""
     with get_db().write() as session:
         author = session.scalar(select(Author).where(Author.name == name))
         if author is None:
@@ -326,7 +333,37 @@ def authors_set(name: str, email: str | None, notify: str | None) -> None:
                 raise click.ClickException(str(exc)) from None
         if notify:
             author.notify = notify
-        click.echo(f"{author.name} <{author.email}>  notifications: {author.notify}")
+        if role:
+            author.role = role
+        click.echo(
+            f"{author.name} <{author.email}>  {author.role}, "
+            f"notifications: {author.notify}"
+        )
+
+
+@authors_cli.command("set-password")
+@click.argument("name")
+def authors_set_password(name: str) -> None:
+    """Set author NAME's desk password (asked twice; never an argument).
+
+    Every session of theirs ends: they sign in again with the new one.
+    """
+    with get_db().read() as session:
+        if session.scalar(select(Author.id).where(Author.name == name)) is None:
+            raise click.ClickException(f"No author {name!r}; see `authors list`.")
+    minimum = current_app.config["MIN_PASSWORD_LENGTH"]
+    password = click.prompt(
+        f"New password for {name} (at least {minimum} characters)",
+        hide_input=True,
+        confirmation_prompt="Once more",
+    )
+    with get_db().write() as session:
+        author = session.scalar(select(Author).where(Author.name == name))
+        try:
+            auth.set_password(author, password, minimum)
+        except auth.PasswordError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"Password set. {name} can sign in at {external_url('desk.sign_in')}")
 
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be sent, and the sender.")
@@ -410,9 +447,78 @@ def outbox_run() -> None:
         worker.stop()
 
 
+readers_cli = AppGroup("readers", help="What is stored about a reader's address.")
+
+
+def _address(email: str) -> str:
+    try:
+        return checked_address(email)
+    except HeaderError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@readers_cli.command("export")
+@click.argument("email")
+@click.option(
+    "--output",
+    "-o",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="Write to this file (default: standard output).",
+)
+def readers_export(email: str, output: Any) -> None:
+    """Print everything stored about EMAIL, as JSON."""
+    with get_db().read() as session:
+        data = reader_data.export(session, _address(email))
+    output.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@readers_cli.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def readers_erase(email: str, yes: bool) -> None:
+    """Erase what is stored about EMAIL; published comment text stays, anonymous."""
+    address = _address(email)
+    if not yes:
+        click.confirm(
+            f"Erase everything stored about {address}? This cannot be undone",
+            abort=True,
+        )
+    with get_db().write() as session:
+        erased = reader_data.erase(session, address)
+    current_app.extensions["publisher"].publish(erased.articles, wait=True)
+    click.echo(
+        f"Deleted {erased.feedback} feedback, {erased.comments_deleted} unpublished "
+        f"comments, {erased.subscriptions} subscriptions, {erased.mail} mail; "
+        f"{erased.comments_anonymised} published comments are now anonymous."
+    )
+
+
+@click.command("purge")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    help="Age in days (default: PURGE_AFTER_DAYS).",
+)
+def purge_command(days: int | None) -> None:
+    """Delete spam and trash comments, and spam feedback, older than the limit."""
+    days = days or current_app.config["PURGE_AFTER_DAYS"]
+    if not days:
+        click.echo("PURGE_AFTER_DAYS is 0: nothing is purged.")
+        return
+    with get_db().write() as session:
+        purged = reader_data.purge(session, days)
+    click.echo(
+        f"Purged {purged.comments} comments and {purged.feedback} feedback "
+        f"older than {days} days."
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(feedback_cli)
     app.cli.add_command(comments_cli)
     app.cli.add_command(authors_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(readers_cli)
+    app.cli.add_command(purge_command)

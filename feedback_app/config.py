@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,6 +75,9 @@ MAX_NAME_LENGTH = 100
 #: RFC 5321 caps a forward path at 256 octets, so an address at 254.
 MAX_EMAIL_LENGTH = 254
 
+#: Longest answer an author writes in the desk (to feedback or a comment).
+MAX_REPLY_LENGTH = 20000
+
 #: Comments: longest website address accepted.
 MAX_WEBSITE_LENGTH = 500
 
@@ -92,6 +96,11 @@ COMMENTS_SPAM_WORDS: list[str] = []
 
 #: Approved comments are written here as <article-slug>.json for the build.
 COMMENTS_PATH: str | None = None
+
+#: The site's Markdown folder (Pelican's PATH): where the desk writes the
+#: draft posts that answer feedback in public, and what a build reads.
+#: Default: the project's content/.
+CONTENT_PATH: str | None = None
 
 #: How the app rebuilds pages after a comment is approved or removed: the
 #: Pelican settings file, and extra settings passed to it (as ``-e``).
@@ -133,6 +142,27 @@ MAIL_LINK_DAYS = 7
 #: app works offline; syntax is always checked.
 EMAIL_CHECK_DELIVERABILITY = False
 
+#: The author's desk. A session lasts this long after signing in, however
+#: active; changing the password ends every session at once.
+DESK_SESSION_HOURS = 12
+#: Shortest password ``authors set-password`` accepts.
+MIN_PASSWORD_LENGTH = 12
+#: Failed sign-ins are counted over this many minutes, per account (the
+#: name typed) and per client address. From SIGNIN_SLOW_AFTER failures on,
+#: each next try must wait twice as long as the one before (1 s, 2 s,
+#: 4 s, ...); at SIGNIN_LOCK_AFTER failures of one account, or
+#: SIGNIN_LOCK_AFTER_CLIENT from one address, sign-in is refused until the
+#: oldest of them is older than the window, and the author is told by mail.
+SIGNIN_WINDOW_MINUTES = 15
+SIGNIN_SLOW_AFTER = 3
+SIGNIN_LOCK_AFTER = 10
+SIGNIN_LOCK_AFTER_CLIENT = 30
+
+#: Comments in spam or trash, and feedback marked spam, are deleted for good
+#: this many days after they got there (by the outbox sender, hourly, or by
+#: ``flask --app feedback_app purge``). 0 keeps them.
+PURGE_AFTER_DAYS = 30
+
 #: Flask-WTF: CSRF tokens of the app's own pages stay valid this long (s).
 WTF_CSRF_TIME_LIMIT = 3600 * 8
 
@@ -159,6 +189,8 @@ def finalize(config: Any, instance_path: str) -> None:
         config["OUTPUT_PATH"] = str(project_root() / "output")
     if not config.get("COMMENTS_PATH"):
         config["COMMENTS_PATH"] = str(project_root() / "content" / "comments")
+    if not config.get("CONTENT_PATH"):
+        config["CONTENT_PATH"] = str(project_root() / "content")
     if not config.get("MAILDIR_PATH"):
         config["MAILDIR_PATH"] = str(instance / "maildir")
     if not config.get("MAIL_FROM"):
@@ -171,6 +203,10 @@ def finalize(config: Any, instance_path: str) -> None:
     config["SITE_URL"] = str(config["SITE_URL"]).rstrip("/")
     if not config.get("APP_URL"):
         config["APP_URL"] = config["SITE_URL"] + "/app"
+    # The desk's session cookie expires with the session itself.
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=float(config["DESK_SESSION_HOURS"])
+    )
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = config["SITE_URL"].startswith("https://")
     if not config.get("SECRET_KEY"):

@@ -52,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     from .comment_views import bp as comments_bp
+    from .desk import bp as desk_bp
     from .mail_links import bp as mail_links_bp
     from .publishing import Publisher
     from .readers import bp as readers_bp
@@ -70,6 +71,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(readers_bp)
     app.register_blueprint(comments_bp)
     app.register_blueprint(mail_links_bp)
+    app.register_blueprint(desk_bp)
     return app
 
 

@@ -29,6 +29,7 @@ import mailbox
 import smtplib
 import ssl
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -413,11 +414,18 @@ def _finish(
 
 
 class OutboxWorker:
-    """Send due mail every few seconds in a background thread (``make serve``)."""
+    """Send due mail every few seconds in a background thread (``make serve``).
+
+    It also queues the daily digests, and once an hour purges old spam and
+    trash (``reader_data.purge``).
+    """
+
+    PURGE_EVERY = 3600.0
 
     def __init__(self, app: Flask, interval: float | None = None) -> None:
         self.app = app
         self.interval = interval or app.config["OUTBOX_POLL_INTERVAL"]
+        self._next_purge = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
 
@@ -440,6 +448,24 @@ class OutboxWorker:
                     with self.app.app_context(), get_db(self.app).write() as session:
                         send_digests(session, self.app.config)
                 send_due(self.app)
+                if time.monotonic() >= self._next_purge:
+                    self._next_purge = time.monotonic() + self.PURGE_EVERY
+                    self._purge()
             except Exception:  # keep the worker alive; the next round retries
                 logger.exception("outbox round failed")
             self._stop.wait(self.interval)
+
+    def _purge(self) -> None:
+        from .reader_data import purge
+
+        days = self.app.config["PURGE_AFTER_DAYS"]
+        if days:
+            with get_db(self.app).write() as session:
+                purged = purge(session, days)
+            if purged.comments or purged.feedback:
+                logger.info(
+                    "purged %d comments and %d feedback older than %d days",
+                    purged.comments,
+                    purged.feedback,
+                    days,
+                )

@@ -26,7 +26,7 @@ from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from . import comments as cm
-from . import subscriptions
+from . import moderation, subscriptions
 from .db import get_db
 from .models import Comment
 from .readers import csrf
@@ -108,20 +108,10 @@ def moderate(token: str) -> str:
     form = FlaskForm()
     done = False
     if request.method == "POST" and form.validate():
-        with get_db().write() as session:
-            comment = session.get(Comment, comment_id)
-            if comment is None:
-                abort(404, "This comment is gone.")
-            was_public = comment.state == "approved"
-            cm.set_state(session, comment_id, ACTIONS[action])
-            slug = comment.article_slug
-            article = current_app.extensions["site_index"].article(slug)
-            if action == "approve" and article is not None:
-                subscriptions.reply_published(
-                    session, comment, article.title, article.url, current_app.config
-                )
-        if was_public or action == "approve":
-            current_app.extensions["publisher"].publish({slug})
+        try:
+            moderation.moderate([comment_id], ACTIONS[action])
+        except cm.CommentError:
+            abort(404, "This comment is gone.")
         done = True
     with get_db().read() as session:
         comment = session.get(Comment, comment_id)

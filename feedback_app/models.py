@@ -1,13 +1,20 @@
 """Tables of the app; the migrations in ``migrations/`` create them.
 
 ``feedback``
-    A private message from a reader about one article. The reader's private
-    reply page is found by a random token of which only the SHA-256 hash is
-    stored, so a copy of the database does not open anyone's reply page.
+    A private message from a reader about one article, in one of the desk's
+    states: ``new``, ``read``, ``answered``, ``archived`` or ``spam``. The
+    reader's private reply page is found by a random token of which only the
+    SHA-256 hash is stored, so a copy of the database does not open anyone's
+    reply page.
     ``email`` is optional: without it the author can answer only on that page.
+    ``post_slug`` and ``post_source`` name the post drafted to answer it in
+    public (its slug, and its Markdown file under ``content/``); the reply
+    page links to it once the site publishes it.
 ``feedback_message``
     What follows a feedback, in order: the reader's follow-ups and the
-    author's replies (``sender`` is ``reader`` or ``author``).
+    author's replies (``sender`` is ``reader`` or ``author``). An author's
+    reply records who wrote it and how it went out (``via``: ``page``, or
+    ``page+email``); a public answer is a ``post`` message.
 ``comment``
     A public comment on an article, in one of four states: ``pending``
     (held for moderation), ``approved`` (published), ``spam`` or ``trash``.
@@ -26,7 +33,15 @@
     ``unsubscribed_at``.
 ``author``
     The site's authors, matched by name to Pelican's ``Author`` metadata:
-    where their notifications go, and whether they want them.
+    where their notifications go, and whether they want them; and their
+    account on the desk: a ``role`` (an ``author`` sees what readers sent
+    about their own articles, an ``editor`` everything) and a scrypt
+    ``password_hash`` (none: cannot sign in). ``password_changed_at`` ends
+    every session signed in before it.
+``sign_in_failure``
+    Failed sign-ins of the last while, by account name and by a keyed hash
+    of the address they came from (never the address itself): what slows
+    down and then locks out guessing (``auth.py``).
 ``outbox_message``
     Every mail the site sends, queued in the same transaction as the event
     that causes it and delivered by the outbox sender (``mail.py``).
@@ -99,11 +114,13 @@ def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 
-FEEDBACK_STATES = ("new", "spam")
+FEEDBACK_STATES = ("new", "read", "answered", "archived", "spam")
 NOTIFY_CHOICES = ("immediate", "digest", "off")
 OUTBOX_STATES = ("queued", "sending", "sent", "failed")
 COMMENT_STATES = ("pending", "approved", "spam", "trash")
 SENDERS = ("reader", "author")
+ROLES = ("author", "editor")
+VIAS = ("page", "page+email", "post")
 
 
 class Feedback(Base):
@@ -119,7 +136,9 @@ class Feedback(Base):
     name: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
     may_quote: Mapped[bool] = mapped_column(default=False)
-    state: Mapped[str] = mapped_column(String(20), default="new")
+    state: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    post_slug: Mapped[str | None] = mapped_column(String(200))
+    post_source: Mapped[str | None] = mapped_column(String(300))
     reply_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -133,7 +152,7 @@ class Feedback(Base):
 
 class FeedbackMessage(Base):
     __tablename__ = "feedback_message"
-    __table_args__ = (one_of("sender", SENDERS),)
+    __table_args__ = (one_of("sender", SENDERS), one_of("via", VIAS))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(
@@ -141,6 +160,9 @@ class FeedbackMessage(Base):
     )
     sender: Mapped[str] = mapped_column(String(10))
     body: Mapped[str] = mapped_column(Text)
+    # Author's replies only: who answered, and how it reached the reader.
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    via: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     feedback: Mapped[Feedback] = relationship(back_populates="messages")
@@ -188,12 +210,15 @@ class Comment(Base):
 
 class Author(Base):
     __tablename__ = "author"
-    __table_args__ = (one_of("notify", NOTIFY_CHOICES),)
+    __table_args__ = (one_of("notify", NOTIFY_CHOICES), one_of("role", ROLES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     email: Mapped[str] = mapped_column(String(254))
     notify: Mapped[str] = mapped_column(String(10), default="immediate")
+    role: Mapped[str] = mapped_column(String(10), default="author")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Until when the daily digest has covered what readers sent.
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -239,3 +264,16 @@ class Subscription(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SignInFailure(Base):
+    __tablename__ = "sign_in_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The name typed in, casefolded (whether or not such an account exists).
+    account: Mapped[str] = mapped_column(String(254), index=True)
+    # HMAC-SHA-256 of the client's address under the app's secret key.
+    client_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, index=True
+    )

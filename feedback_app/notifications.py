@@ -166,12 +166,20 @@ def reply_to_feedback(
 ) -> FeedbackMessage:
     """Store an author's reply; mail it to the reader if they left an address.
 
-    The reply appears on the reader's private reply page either way. By mail,
+    The reply appears on the reader's private reply page either way, and the
+    feedback counts as answered. By mail,
     it comes from the site with the author's address as Reply-To, threaded
     with the author's earlier replies on the same feedback.
     """
-    reply = FeedbackMessage(sender="author", body=body)
+    reply = FeedbackMessage(
+        sender="author",
+        body=body,
+        author_name=author.name,
+        via="page+email" if feedback.email else "page",
+    )
     feedback.messages.append(reply)
+    if feedback.state != "spam":
+        feedback.state = "answered"
     session.flush()
     if feedback.email:
         queue_mail(

@@ -278,8 +278,11 @@ def write_site_index(generators: list[Any]) -> None:
                     "title": article.title,
                     "url": f"{siteurl}/{article.url}",
                     "save_as": article.save_as,
+                    "source": article.relative_source_path,
                     "authors": [author.name for author in article.authors],
                     "date": article.date.isoformat(),
+                    "category": str(getattr(article, "category", "") or ""),
+                    "tags": [str(tag) for tag in getattr(article, "tags", ())],
                 }
                 for article in generator.articles
             )

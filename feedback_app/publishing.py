@@ -161,7 +161,8 @@ def run_pelican(app: Flask, selected: list[str] | None = None) -> None:
         # Pelican's static copier rewrites files in place: readers fetching
         # the stylesheet during an approval could get half of it.
         extra["THEME_STATIC_PATHS"] = []
-    cmd = [sys.executable, "-m", "pelican", "-s", str(settings)]
+    cmd = [sys.executable, "-m", "pelican", config["CONTENT_PATH"]]
+    cmd += ["-s", str(settings)]
     cmd += ["-o", config["OUTPUT_PATH"], "-q"]
     cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in extra.items())]
     started = time.monotonic()
@@ -175,6 +176,15 @@ def run_pelican(app: Flask, selected: list[str] | None = None) -> None:
         ", ".join(selected) if selected else "the site",
         time.monotonic() - started,
     )
+
+
+def build_site(app: Flask) -> None:
+    """Build the whole site (a new post changes lists, archives and feeds).
+
+    :raise PublishError: if Pelican fails.
+    """
+    with publish_lock(app.instance_path):
+        run_pelican(app)
 
 
 def publish_lock(instance_path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]

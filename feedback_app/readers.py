@@ -184,6 +184,8 @@ def _render_reply_page(
         token=token,
         reply_url=_reply_url(token),
         masked_email=fb.mask_email(feedback.email) if feedback.email else None,
+        # The post answering it in public, once the site publishes it.
+        post=current_app.extensions["site_index"].article(feedback.post_slug or ""),
         contact_form=contact_form,
         follow_up_form=follow_up_form or FollowUpForm(formdata=None),
     )

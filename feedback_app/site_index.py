@@ -27,6 +27,9 @@ class Article:
     authors: tuple[str, ...] = ()
     date: str = ""
     save_as: str = ""
+    category: str = ""
+    tags: tuple[str, ...] = ()
+    source: str = ""  # the Markdown file, under the content folder
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ class SiteIndex:
                 authors=tuple(a.get("authors", ())),
                 date=a.get("date", ""),
                 save_as=a.get("save_as", ""),
+                category=a.get("category", ""),
+                tags=tuple(a.get("tags", ())),
+                source=a.get("source", ""),
             )
             for a in data.get("articles", ())
         }

@@ -70,6 +70,7 @@ def app(built_site: Path, tmp_path: Path) -> Iterator[Flask]:
             "SITE_URL": "https://blog.example.org",
             # Never touch the project's own content/ or output/.
             "COMMENTS_PATH": str(tmp_path / "comments"),
+            "CONTENT_PATH": str(tmp_path / "content"),
             "MAILDIR_PATH": str(tmp_path / "maildir"),
             "COMMENTS_REBUILD": False,
             "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(tmp_path / "cache")},
@@ -161,6 +162,121 @@ def outbox(app: Flask, kind: str | None = None) -> list[OutboxMessage]:
         if kind:
             query = query.where(OutboxMessage.kind == kind)
         return list(session.scalars(query))
+
+
+# --- the author's desk ---------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+MAYA = "Maya Lindqvist"  # author of ARTICLE and of the reader-mail post
+TOMAS = "Tomás Ferreira"  # author of follow-up-emails-that-get-answered
+TOMAS_ARTICLE = "follow-up-emails-that-get-answered"
+
+
+def add_author(
+    app: Flask,
+    name: str = MAYA,
+    email: str = "maya@example.org",
+    *,
+    role: str = "author",
+    password: str | None = PASSWORD,
+) -> None:
+    """Create an author account (with a desk password unless None)."""
+    from feedback_app.auth import set_password
+    from feedback_app.models import Author
+
+    with get_db(app).write() as session:
+        author = Author(name=name, email=email, role=role)
+        if password is not None:
+            set_password(author, password, min_length=1)
+        session.add(author)
+
+
+class Desk:
+    """An author's browser session on the desk, through the test client."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.token = ""
+
+    def sign_in(self, name: str = MAYA, password: str = PASSWORD) -> TestResponse:
+        """Sign in; on success keep the session's CSRF token for ``post``."""
+        page = self.client.get("/desk/sign-in")
+        response = self.client.post(
+            "/desk/sign-in",
+            data={
+                "csrf_token": csrf_token(page.text),
+                "name": name,
+                "password": password,
+            },
+        )
+        if response.status_code == 303:
+            self.token = csrf_token(self.client.get("/desk/").text)
+        return response
+
+    def get(self, path: str, **kwargs: object) -> TestResponse:
+        return self.client.get(path, **kwargs)
+
+    def post(self, path: str, data: dict[str, object] | None = None) -> TestResponse:
+        """Post a desk form with the session's CSRF token."""
+        return self.client.post(path, data={"csrf_token": self.token, **(data or {})})
+
+
+@pytest.fixture
+def desk(app: Flask) -> Desk:
+    """A signed-in desk session of Maya, an author (not an editor)."""
+    add_author(app)
+    desk = Desk(app.test_client())
+    assert desk.sign_in().status_code == 303
+    return desk
+
+
+@pytest.fixture
+def own_site(tmp_path: Path) -> Path:
+    """A copy of the project's content/, built into ``tmp_path``.
+
+    For tests that write posts or rebuild pages: ``tmp_path / "content"``
+    (with an empty ``comments/``), ``output/``, ``site.json`` and ``cache/``.
+    """
+    import shutil
+
+    content = tmp_path / "content"
+    shutil.copytree(
+        ROOT / "content", content, ignore=shutil.ignore_patterns("comments")
+    )
+    (content / "comments").mkdir()
+    build_site(
+        tmp_path,
+        content=content,
+        extra={"FEEDBACK_COMMENTS_PATH": str(content / "comments")},
+    )
+    return tmp_path
+
+
+@pytest.fixture
+def publishing_app(own_site: Path) -> Iterator[Flask]:
+    """An app whose content, output and site index are ``own_site``'s.
+
+    Publishing (a draft post, approved comments) rebuilds that site for real.
+    """
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test secret",
+            "DATABASE_URL": f"sqlite:///{own_site / 'feedback.sqlite3'}",
+            "SITE_INDEX_PATH": str(own_site / "site.json"),
+            "OUTPUT_PATH": str(own_site / "output"),
+            "CONTENT_PATH": str(own_site / "content"),
+            "COMMENTS_PATH": str(own_site / "content" / "comments"),
+            "MAILDIR_PATH": str(own_site / "maildir"),
+            "SITE_URL": "https://blog.example.org",
+            "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(own_site / "cache")},
+        }
+    )
+    app.instance_path = str(own_site)
+    upgrade(app)
+    yield app
+    app.extensions["publisher"].wait_idle()
+    get_db(app).dispose()
 
 
 def csrf_token(html: str) -> str:

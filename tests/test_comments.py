@@ -17,7 +17,7 @@ from feedback_app.db import get_db
 from feedback_app.models import Comment
 from feedback_app.publishing import Publisher
 
-from .conftest import ARTICLE, Commenter, build_site, newest_comment
+from .conftest import ARTICLE, ROOT, Commenter, build_site, newest_comment
 
 OTHER_ARTICLE = "follow-up-emails-that-get-answered"
 
@@ -522,6 +522,7 @@ def test_concurrent_publishes_coalesce_into_few_rebuilds(
     )
     app.config.update(
         COMMENTS_REBUILD=True,
+        CONTENT_PATH=str(ROOT / "content"),  # read only: no post is written
         COMMENTS_PATH=str(comments_dir),
         OUTPUT_PATH=str(out / "output"),
         SITE_INDEX_PATH=str(index),

@@ -1,0 +1,299 @@
+"""Authors' accounts on the desk: passwords, sign-in and its throttle, sessions.
+
+Passwords are stored as scrypt hashes (Werkzeug's ``scrypt:32768:8:1``).
+
+Guessing is slowed, then stopped. Every failed sign-in is recorded by the
+name typed (casefolded, whether or not such an account exists) and by a
+keyed hash of the client's address; over ``SIGNIN_WINDOW_MINUTES``:
+
+- from ``SIGNIN_SLOW_AFTER`` failures on, the next try must wait 1 s, then
+  2 s, 4 s and so on after the last failure (a 429 with Retry-After);
+- at ``SIGNIN_LOCK_AFTER`` failures of an account, or
+  ``SIGNIN_LOCK_AFTER_CLIENT`` from one address, sign-in is refused until
+  enough of them are older than the window, and the author is told by mail.
+
+A try is recorded as a failure *before* the password is checked, in the
+same write transaction as the count, and forgotten if the password was
+right: counts are exact across workers, and the slow password check never
+holds the database's write lock. A refused try is not checked at all, so a
+locked account cannot be probed.
+
+A desk session is the signed Flask session cookie holding the author's id,
+when they signed in and when their password last changed: it ends after
+``DESK_SESSION_HOURS`` whatever the cookie says, at sign-out, and for every
+device when the password changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app, g, request, session
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import get_db
+from .mail import queue_mail
+from .models import Author, OutboxMessage, SignInFailure, utcnow
+
+PASSWORD_METHOD = "scrypt"  # noqa: S105 (a hash method, not a password)
+MAX_PASSWORD_LENGTH = 1024
+# Checked when no account matches, so that a wrong name costs as much time
+# as a wrong password and the answer's timing reveals nothing.
+_DUMMY_HASH = generate_password_hash("not a password", method=PASSWORD_METHOD)
+
+
+class PasswordError(ValueError):
+    """Raised for a password that cannot be used; says why."""
+
+
+class SignInRefused(Exception):
+    """Raised when a sign-in is refused; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+def set_password(author: Author, password: str, min_length: int) -> None:
+    """Give ``author`` a new password, ending their sessions everywhere.
+
+    :raise PasswordError: if it is too short, too long, or only spaces.
+    """
+    if len(password) < min_length:
+        raise PasswordError(f"Use at least {min_length} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PasswordError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
+    if not password.strip():
+        raise PasswordError("A password of only spaces is no password.")
+    author.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+    author.password_changed_at = utcnow()
+
+
+def client_hash(address: str, key: str | bytes) -> str:
+    """Return the keyed hash under which a client's address is counted."""
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    return hmac.new(key, address.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def account_key(name: str) -> str:
+    """Return how a typed account name is counted: trimmed, casefolded."""
+    return " ".join(name.split()).casefold()[:254]
+
+
+def find_account(session: Session, name: str) -> Author | None:
+    """Return the author whose name or address is ``name`` (any case)."""
+    key = account_key(name)
+    if not key:
+        return None
+    matches = session.scalars(
+        select(Author).where(
+            or_(func.lower(Author.name) == key, func.lower(Author.email) == key)
+        )
+    ).all()
+    # SQL's lower() is ASCII-only: confirm in Python, and refuse ambiguity.
+    exact = [a for a in matches if key in (account_key(a.name), account_key(a.email))]
+    if len(exact) != 1:
+        return None
+    return exact[0]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in try that the throttle let through, recorded as a failure."""
+
+    failure_id: int
+    account: str
+
+
+def begin_attempt(session: Session, name: str, client: str, config: Any) -> Attempt:
+    """Let a sign-in try through the throttle and record it, or refuse it.
+
+    :raise SignInRefused: if the account or the client must wait or is locked.
+    """
+    now = utcnow()
+    window = timedelta(minutes=config["SIGNIN_WINDOW_MINUTES"])
+    account = account_key(name)
+    stale = delete(SignInFailure).where(SignInFailure.created_at < now - window)
+    session.execute(stale)
+    for column, value, limit in (
+        (SignInFailure.account, account, config["SIGNIN_LOCK_AFTER"]),
+        (SignInFailure.client_hash, client, config["SIGNIN_LOCK_AFTER_CLIENT"]),
+    ):
+        times = list(
+            session.scalars(
+                select(SignInFailure.created_at)
+                .where(column == value)
+                .order_by(SignInFailure.created_at)
+            )
+        )
+        wait = _wait(times, now, window, limit, config["SIGNIN_SLOW_AFTER"])
+        if wait is not None:
+            seconds, locked = wait
+            raise SignInRefused(
+                "Too many failed sign-ins: sign-in is locked for a while. "
+                f"Try again in {_duration(seconds)}."
+                if locked
+                else "Too many failed sign-ins in a row. "
+                f"Wait {_duration(seconds)} and try again.",
+                seconds,
+            )
+    failure = SignInFailure(account=account, client_hash=client, created_at=now)
+    session.add(failure)
+    session.flush()
+    return Attempt(failure.id, account)
+
+
+def _wait(
+    times: list[datetime], now: datetime, window: timedelta, limit: int, slow: int
+) -> tuple[int, bool] | None:
+    """Return how long to wait and whether it is a lock; None: go ahead."""
+    n = len(times)
+    if n >= limit:
+        # Locked until enough failures leave the window to fall below limit.
+        until = times[n - limit] + window
+        return max(1, int((until - now).total_seconds()) + 1), True
+    if n >= slow:
+        until = times[-1] + timedelta(seconds=2 ** (n - slow))
+        if until > now:
+            return max(1, int((until - now).total_seconds()) + 1), False
+    return None
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    return f"{minutes} minutes"
+
+
+def sign_in(name: str, password: str, client_address: str) -> Author:
+    """Check a name (or address) and password; return the author.
+
+    :raise SignInRefused: for a wrong name or password (the same message for
+        both), or a try the throttle refuses.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
+    client = client_hash(client_address, app.secret_key)
+    db = get_db()
+    with db.write() as s:
+        attempt = begin_attempt(s, name, client, config)
+    with db.read() as s:
+        author = find_account(s, name)
+    hashed = author.password_hash if author and author.password_hash else None
+    ok = check_password_hash(hashed or _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+    if ok and author is not None and hashed is not None:
+        with db.write() as s:
+            # Right password: this try, and the account's earlier failures,
+            # no longer count against it.
+            s.execute(
+                delete(SignInFailure).where(SignInFailure.account == attempt.account)
+            )
+        return author
+    if author is not None:
+        with db.write() as s:
+            _tell_author_if_locked(s, author, attempt.account, config)
+    raise SignInRefused("That name and password do not match an account.")
+
+
+def _tell_author_if_locked(
+    session: Session, author: Author, account: str, config: Any
+) -> None:
+    """Mail the author once when their account's failures reach the lock."""
+    window = timedelta(minutes=config["SIGNIN_WINDOW_MINUTES"])
+    since = utcnow() - window
+    failures = session.scalar(
+        select(func.count(SignInFailure.id)).where(
+            SignInFailure.account == account, SignInFailure.created_at >= since
+        )
+    )
+    if failures < config["SIGNIN_LOCK_AFTER"]:
+        return
+    told = session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.kind == "sign-in-locked",
+            OutboxMessage.recipient == author.email,
+            OutboxMessage.created_at >= since,
+        )
+    )
+    if told:
+        return
+    minutes = config["SIGNIN_WINDOW_MINUTES"]
+    queue_mail(
+        session,
+        kind="sign-in-locked",
+        to=author.email,
+        subject="Sign-in to the desk is locked for a while",
+        body=(
+            f"Hello {author.name},\n\n"
+            f"Someone failed to sign in to the desk of {config['SITE_URL']} as "
+            f"you {failures} times\nin the last {minutes} minutes, so sign-in to "
+            f"your account is locked for up to {minutes} minutes.\n\n"
+            "If it was you, wait and try again. If it was not, your password "
+            "held; to be\nsafe, choose a new one:\n\n"
+            f"  flask --app feedback_app authors set-password {author.name!r}\n"
+        ),
+        site_url=config["SITE_URL"],
+    )
+
+
+# --- the signed-in author ----------------------------------------------------------
+
+
+def start_session(author: Author) -> None:
+    """Sign ``author`` in: a new session, nothing kept from before."""
+    session.clear()
+    session.permanent = True
+    session["author_id"] = author.id
+    session["signed_in_at"] = utcnow().timestamp()
+    session["password_stamp"] = _stamp(author)
+
+
+def end_session() -> None:
+    """Sign out."""
+    session.clear()
+
+
+def _stamp(author: Author) -> float:
+    changed = author.password_changed_at
+    return changed.timestamp() if changed else 0.0
+
+
+def current_author() -> Author | None:
+    """Return the signed-in author, or None (once per request)."""
+    if "desk_author" in g:
+        return g.desk_author
+    g.desk_author = _load_author()
+    return g.desk_author
+
+
+def _load_author() -> Author | None:
+    author_id = session.get("author_id")
+    if not isinstance(author_id, int):
+        return None
+    signed_in = session.get("signed_in_at", 0)
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    if not isinstance(signed_in, float) or utcnow().timestamp() - signed_in > lifetime:
+        return None
+    with get_db().read() as s:
+        author = s.get(Author, author_id)
+    if (
+        author is None
+        or author.password_hash is None
+        or session.get("password_stamp") != _stamp(author)
+    ):
+        return None
+    return author
+
+
+def client_address() -> str:
+    """Return the client's address (ProxyFix has applied PROXY_COUNT)."""
+    return request.remote_addr or ""

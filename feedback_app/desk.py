@@ -1,0 +1,826 @@
+"""The author's desk: sign in, read feedback, moderate comments, answer.
+
+Served by the app on the site's origin under ``/desk``, in the site's look,
+without JavaScript. Every page needs a signed-in author; every change is a
+POST with a CSRF token (the app-wide ``CSRFProtect``), and no GET changes
+anything. An author sees and acts on what readers sent about their own
+articles (matched by the articles' ``Author`` metadata); an editor on
+everything. Anything out of reach answers 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from . import auth, drafts, moderation, reader_data, subscriptions
+from . import comments as cm
+from . import notifications as notify
+from .db import get_db
+from .desk_forms import (
+    ActionForm,
+    AnswerForm,
+    CommentEditForm,
+    EraseForm,
+    PostForm,
+    ReaderForm,
+    ReplyForm,
+    SignInForm,
+)
+from .models import COMMENT_STATES, Author, Comment, Feedback, FeedbackMessage
+from .publishing import PublishError, build_site
+from .rendering import render_comment
+
+bp = Blueprint("desk", __name__, url_prefix="/desk")
+
+PER_PAGE = 25
+#: The inbox's views: which states each shows.
+FEEDBACK_VIEWS = {
+    "inbox": ("new", "read", "answered"),
+    "new": ("new",),
+    "read": ("read",),
+    "answered": ("answered",),
+    "archived": ("archived",),
+    "spam": ("spam",),
+}
+#: What the buttons on feedback do: the state they move it to.
+FEEDBACK_ACTIONS = {
+    "read": "read",
+    "unread": "new",
+    "archive": "archived",
+    "unarchive": "read",
+    "spam": "spam",
+    "not-spam": "read",
+}
+#: The moderation queue's views; "queue" is pending, then spam, then trash.
+COMMENT_VIEWS = {
+    "queue": ("pending", "spam", "trash"),
+    **{state: (state,) for state in COMMENT_STATES},
+}
+COMMENT_ACTIONS = {
+    "approve": "approved",
+    "unapprove": "pending",
+    "spam": "spam",
+    "trash": "trash",
+    "delete": None,  # for good
+}
+
+
+# --- access -----------------------------------------------------------------------
+
+
+@bp.after_request
+def private(response: Response) -> Response:
+    """Keep desk pages out of caches, search engines and other sites' frames."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Let only a signed-in author through; send others to sign in."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if auth.current_author() is None:
+            target = (
+                request.script_root + request.full_path.rstrip("?")
+                if request.method == "GET"
+                else None
+            )
+            return redirect(url_for(".sign_in", next=target), 303)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def editors_only(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if me().role != "editor":
+            abort(404)
+        return view(*args, **kwargs)
+
+    return signed_in(wrapper)
+
+
+def me() -> Author:
+    author = auth.current_author()
+    assert author is not None  # guarded by @signed_in
+    return author
+
+
+def scope() -> list[str] | None:
+    """Return the article slugs the signed-in author may see (None: all)."""
+    if "desk_scope" not in g:
+        author = me()
+        site = current_app.extensions["site_index"].current()
+        g.desk_scope = (
+            None
+            if author.role == "editor"
+            else [s for s, a in site.articles.items() if author.name in a.authors]
+        )
+    return g.desk_scope
+
+
+def _in_scope(query: Any, column: Any) -> Any:
+    slugs = scope()
+    return query if slugs is None else query.where(column.in_(slugs))
+
+
+def _may_see(slug: str) -> bool:
+    slugs = scope()
+    return slugs is None or slug in slugs
+
+
+def _feedback_or_404(session: Session, feedback_id: int) -> Feedback:
+    feedback = session.get(
+        Feedback, feedback_id, options=[selectinload(Feedback.messages)]
+    )
+    if feedback is None or not _may_see(feedback.article_slug):
+        abort(404, "There is no such feedback, or it is not about your articles.")
+    return feedback
+
+
+def _comment_or_404(session: Session, comment_id: int) -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is None or not _may_see(comment.article_slug):
+        abort(404, "There is no such comment, or it is not on your articles.")
+    return comment
+
+
+@bp.app_context_processor
+def desk_context() -> dict[str, Any]:
+    """Give desk pages the signed-in author and the unread counts."""
+    if request.blueprint != "desk":
+        return {}
+    author = auth.current_author()
+    if author is None:
+        return {"desk_author": None}
+    with get_db().read() as session:
+        new_feedback = session.scalar(
+            _in_scope(
+                select(func.count(Feedback.id)).where(Feedback.state == "new"),
+                Feedback.article_slug,
+            )
+        )
+        pending = session.scalar(
+            _in_scope(
+                select(func.count(Comment.id)).where(Comment.state == "pending"),
+                Comment.article_slug,
+            )
+        )
+    return {
+        "desk_author": author,
+        "unread_feedback": new_feedback,
+        "pending_comments": pending,
+        "sign_out_form": ActionForm(formdata=None),
+    }
+
+
+# --- signing in and out -----------------------------------------------------------
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> Response | tuple[str, int] | str:
+    """Ask for a name and password; sign in, slowly after failures."""
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        if auth.current_author() is not None:
+            return redirect(_safe_next(form.next.data), 303)
+        return render_template("desk/sign_in.html", form=form)
+    if not form.validate():
+        return render_template("desk/sign_in.html", form=form), 422
+    try:
+        author = auth.sign_in(form.name.data, form.password.data, auth.client_address())
+    except auth.SignInRefused as refused:
+        status = 429 if refused.retry_after else 401
+        page = render_template("desk/sign_in.html", form=form, error=refused.message)
+        response = current_app.make_response((page, status))
+        if refused.retry_after:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    auth.start_session(author)
+    return redirect(_safe_next(form.next.data), 303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Return ``target`` if it is a desk page of this app, else the inbox."""
+    default = url_for(".inbox")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if (
+        parts.scheme
+        or parts.netloc
+        or "\\" in target
+        or not parts.path.startswith(default)
+    ):
+        return default
+    return target
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    ActionForm().validate()  # the CSRF check (CSRFProtect) has passed already
+    auth.end_session()
+    flash("You are signed out.")
+    return redirect(url_for(".sign_in"), 303)
+
+
+# --- feedback ---------------------------------------------------------------------
+
+
+@bp.get("/")
+@signed_in
+def inbox() -> str:
+    """The feedback inbox: newest first, by view, article and search."""
+    view = request.args.get("view", "inbox")
+    if view not in FEEDBACK_VIEWS:
+        abort(404)
+    article = request.args.get("article", "")
+    q = request.args.get("q", "").strip()[:200]
+    page = _page()
+    query = _in_scope(
+        select(Feedback).where(Feedback.state.in_(FEEDBACK_VIEWS[view])),
+        Feedback.article_slug,
+    )
+    if article:
+        query = query.where(Feedback.article_slug == article)
+    if q:
+        query = query.where(
+            or_(
+                Feedback.message.icontains(q, autoescape=True),
+                Feedback.name.icontains(q, autoescape=True),
+                Feedback.messages.any(
+                    FeedbackMessage.body.icontains(q, autoescape=True)
+                ),
+            )
+        )
+    with get_db().read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.options(selectinload(Feedback.messages))
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+        ).all()
+    return render_template(
+        "desk/inbox.html",
+        rows=rows,
+        view=view,
+        views=FEEDBACK_VIEWS,
+        article=article,
+        articles=_my_articles(),
+        q=q,
+        page=page,
+        page_count=max(1, math.ceil(total / PER_PAGE)),
+        total=total,
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.get("/feedback/<int:feedback_id>")
+@signed_in
+def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> str:
+    """One feedback as a conversation, with the answer form."""
+    with get_db().read() as session:
+        feedback = _feedback_or_404(session, feedback_id)
+    site = current_app.extensions["site_index"].current()
+    article = site.articles.get(feedback.article_slug)
+    if answer_form is None:
+        answer_form = AnswerForm(formdata=None)
+        answer_form.title.data = f"Reader mail: on “{feedback.article_title}”"
+        answer_form.category.data = "Reader mail"
+        answer_form.tags.data = ", ".join(
+            [*(article.tags if article else ()), "reader feedback"]
+        )
+        answer_form.public.data = feedback.post_source is None and not feedback.email
+    post = None
+    if feedback.post_source:
+        try:
+            post = drafts.read_post(current_app.config, feedback.post_source)
+        except drafts.DraftError:
+            post = None
+    return render_template(
+        "desk/feedback.html",
+        feedback=feedback,
+        article=article,
+        post=post,
+        post_live=site.articles.get(feedback.post_slug or ""),
+        answer_form=answer_form,
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.post("/feedback/<int:feedback_id>/state")
+@signed_in
+def feedback_state(feedback_id: int) -> Response:
+    """Mark one feedback read, unread, archived, spam or not spam."""
+    target = FEEDBACK_ACTIONS.get(request.form.get("action", ""))
+    if target is None:
+        abort(400, "Unknown action.")
+    with get_db().write() as session:
+        feedback = _feedback_or_404(session, feedback_id)
+        feedback.state = target
+    flash(f"Feedback #{feedback_id} is now {target}.")
+    back = request.form.get("back") == "inbox"
+    return redirect(
+        url_for(".inbox")
+        if back
+        else url_for(".feedback_item", feedback_id=feedback_id),
+        303,
+    )
+
+
+@bp.post("/feedback/bulk")
+@signed_in
+def feedback_bulk() -> Response:
+    """Apply one action to the selected feedback."""
+    target = FEEDBACK_ACTIONS.get(request.form.get("action", ""))
+    ids = _ids()
+    if target is None or not ids:
+        flash("Select some feedback and an action.")
+        return redirect(_back_to_list(".inbox"), 303)
+    with get_db().write() as session:
+        rows = session.scalars(select(Feedback).where(Feedback.id.in_(ids))).all()
+        if len(rows) != len(ids) or not all(_may_see(f.article_slug) for f in rows):
+            abort(404, "Some of the selected feedback is not yours to change.")
+        for feedback in rows:
+            feedback.state = target
+    flash(f"{len(rows)} feedback marked {target}.")
+    return redirect(_back_to_list(".inbox"), 303)
+
+
+@bp.post("/feedback/<int:feedback_id>/answer")
+@signed_in
+def answer(feedback_id: int) -> Response | tuple[str, int]:
+    """Answer privately (reply page, and mail if possible), in a post, or both."""
+    form = AnswerForm()
+    if not form.validate():
+        return feedback_item(feedback_id, answer_form=form), 422
+    config = current_app.config
+    site = current_app.extensions["site_index"].current()
+    author = me()
+    done = []
+    with get_db().write() as session:
+        feedback = _feedback_or_404(session, feedback_id)
+        if form.public.data:
+            if feedback.post_source:
+                form.public.errors.append(
+                    "This feedback has a post already: edit that one."
+                )
+                return feedback_item(feedback_id, answer_form=form), 422
+            try:
+                post = drafts.new_post(
+                    config,
+                    site,
+                    feedback,
+                    site.articles.get(feedback.article_slug),
+                    author=author.name,
+                    title=form.title.data,
+                    answer=form.answer.data,
+                    summary=form.summary.data or "",
+                    category=form.category.data or "Reader mail",
+                    tags=form.tags.data or "",
+                )
+            except drafts.DraftError as exc:
+                form.summary.errors.append(str(exc))
+                session.rollback()
+                return feedback_item(feedback_id, answer_form=form), 422
+            feedback.post_slug = post.slug
+            feedback.post_source = post.source
+            if feedback.state == "new":
+                feedback.state = "read"
+            done.append(f"a draft post, content/{post.source}")
+        if form.private.data:
+            notify.reply_to_feedback(
+                session, feedback, author, form.answer.data, config
+            )
+            done.insert(
+                0,
+                "your answer on the reader's reply page"
+                + (" and by e-mail" if feedback.email else ""),
+            )
+    flash("Done: " + " and ".join(done) + ".")
+    if form.public.data:
+        return redirect(url_for(".post", feedback_id=feedback_id), 303)
+    return redirect(url_for(".feedback_item", feedback_id=feedback_id), 303)
+
+
+# --- the post answering a feedback ------------------------------------------------
+
+
+def _post_of(feedback_id: int) -> tuple[Feedback, drafts.Post]:
+    with get_db().read() as session:
+        feedback = _feedback_or_404(session, feedback_id)
+    if not feedback.post_source:
+        abort(404, "This feedback has no post.")
+    try:
+        return feedback, drafts.read_post(current_app.config, feedback.post_source)
+    except drafts.DraftError as exc:
+        abort(404, str(exc))
+
+
+@bp.get("/feedback/<int:feedback_id>/post")
+@signed_in
+def post(feedback_id: int, post_form: PostForm | None = None) -> str:
+    """Preview the post answering a feedback, and edit or publish it."""
+    feedback, the_post = _post_of(feedback_id)
+    site = current_app.extensions["site_index"].current()
+    if post_form is None:
+        post_form = PostForm(formdata=None)
+        post_form.text.data = the_post.text
+    return render_template(
+        "desk/post.html",
+        feedback=feedback,
+        post=the_post,
+        preview=drafts.preview_html(the_post, site),
+        live=site.articles.get(the_post.slug),
+        post_form=post_form,
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.post("/feedback/<int:feedback_id>/post")
+@signed_in
+def save_post(feedback_id: int) -> Response | tuple[str, int]:
+    """Save the edited post; a broken one is shown again, the file untouched."""
+    form = PostForm()
+    _, the_post = _post_of(feedback_id)
+    if form.validate():
+        try:
+            saved = drafts.save_post(
+                current_app.config, the_post.source, form.text.data
+            )
+        except drafts.DraftError as exc:
+            form.text.errors.append(str(exc))
+        else:
+            with get_db().write() as session:
+                _feedback_or_404(session, feedback_id).post_slug = saved.slug
+            flash("The post is saved.")
+            return redirect(url_for(".post", feedback_id=feedback_id), 303)
+    return post(feedback_id, post_form=form), 422
+
+
+@bp.post("/feedback/<int:feedback_id>/post/publish")
+@signed_in
+def publish_post(feedback_id: int) -> Response | tuple[str, int]:
+    """Publish the post: Status published, today's date, then build the site."""
+    feedback, the_post = _post_of(feedback_id)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    site = app.extensions["site_index"].current()
+    published = drafts.mark_published(app.config, site, the_post.source)
+    try:
+        build_site(app)
+    except PublishError as exc:
+        current_app.logger.error("publishing %s failed: %s", the_post.source, exc)
+        flash(
+            "The post is marked published, but the site could not be built; "
+            "see the app's log. Fix the post and publish again."
+        )
+        return redirect(url_for(".post", feedback_id=feedback_id), 303)
+    author = me()
+    with get_db().write() as session:
+        feedback = _feedback_or_404(session, feedback_id)
+        feedback.post_slug = published.slug
+        if not any(m.via == "post" for m in feedback.messages):
+            feedback.messages.append(
+                FeedbackMessage(
+                    sender="author",
+                    author_name=author.name,
+                    via="post",
+                    body=published.title,
+                )
+            )
+        if feedback.state != "spam":
+            feedback.state = "answered"
+    live = app.extensions["site_index"].article(published.slug)
+    flash(
+        f"Published: “{published.title}” is on the site"
+        + (f" at {live.url}" if live else "")
+        + ". The reader's reply page links to it."
+    )
+    return redirect(url_for(".feedback_item", feedback_id=feedback_id), 303)
+
+
+# --- comments ---------------------------------------------------------------------
+
+
+@bp.get("/comments")
+@signed_in
+def comments() -> str:
+    """The moderation queue: pending first, then spam, then trash."""
+    view = request.args.get("view", "queue")
+    if view not in COMMENT_VIEWS:
+        abort(404)
+    article = request.args.get("article", "")
+    page = _page()
+    states = COMMENT_VIEWS[view]
+    order = case({s: i for i, s in enumerate(states)}, value=Comment.state)
+    query = _in_scope(
+        select(Comment).where(Comment.state.in_(states)), Comment.article_slug
+    )
+    if article:
+        query = query.where(Comment.article_slug == article)
+    with get_db().read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.order_by(order, Comment.created_at.desc(), Comment.id.desc())
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+        ).all()
+        parent_ids = {c.parent_id for c in rows if c.parent_id}
+        parents = {
+            c.id: c
+            for c in session.scalars(select(Comment).where(Comment.id.in_(parent_ids)))
+        }
+        counts = dict(
+            session.execute(
+                _in_scope(
+                    select(Comment.state, func.count(Comment.id)).group_by(
+                        Comment.state
+                    ),
+                    Comment.article_slug,
+                )
+            ).all()
+        )
+    return render_template(
+        "desk/comments.html",
+        rows=rows,
+        parents=parents,
+        counts=counts,
+        view=view,
+        views=COMMENT_VIEWS,
+        article=article,
+        articles=_my_articles(),
+        site=current_app.extensions["site_index"].current(),
+        page=page,
+        page_count=max(1, math.ceil(total / PER_PAGE)),
+        total=total,
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.get("/comments/<int:comment_id>")
+@signed_in
+def comment(
+    comment_id: int,
+    edit_form: CommentEditForm | None = None,
+    reply_form: ReplyForm | None = None,
+) -> str:
+    """One comment in context: the article, the comment it answers."""
+    with get_db().read() as session:
+        the_comment = _comment_or_404(session, comment_id)
+        parent = session.get(Comment, the_comment.parent_id or 0)
+        replies = session.scalars(
+            select(Comment)
+            .where(Comment.parent_id == comment_id)
+            .order_by(Comment.created_at)
+        ).all()
+    if edit_form is None:
+        edit_form = CommentEditForm(formdata=None, obj=the_comment)
+    return render_template(
+        "desk/comment.html",
+        comment=the_comment,
+        parent=parent,
+        replies=replies,
+        article=current_app.extensions["site_index"].article(the_comment.article_slug),
+        edit_form=edit_form,
+        reply_form=reply_form or ReplyForm(formdata=None),
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.post("/comments/<int:comment_id>/state")
+@signed_in
+def comment_state(comment_id: int) -> Response:
+    """Approve, unapprove, spam, trash or delete one comment."""
+    action = request.form.get("action", "")
+    if action not in COMMENT_ACTIONS:
+        abort(400, "Unknown action.")
+    _change_comments([comment_id], action)
+    if action == "delete" or request.form.get("back") == "queue":
+        return redirect(_back_to_list(".comments"), 303)
+    return redirect(url_for(".comment", comment_id=comment_id), 303)
+
+
+@bp.post("/comments/bulk")
+@signed_in
+def comments_bulk() -> Response:
+    """Apply one action to the selected comments."""
+    action = request.form.get("action", "")
+    ids = _ids()
+    if action not in COMMENT_ACTIONS or not ids:
+        flash("Select some comments and an action.")
+    else:
+        _change_comments(ids, action)
+    return redirect(_back_to_list(".comments"), 303)
+
+
+def _change_comments(ids: list[int], action: str) -> None:
+    state = COMMENT_ACTIONS[action]
+    try:
+        changed = moderation.moderate(
+            ids, state, allowed=lambda c: _may_see(c.article_slug)
+        )
+    except cm.CommentError:
+        abort(404, "There is no such comment, or it is not on your articles.")
+    what = "deleted for good" if state is None else state
+    live = (
+        " The article's page is updated in a moment."
+        if state == "approved" or any(c.state == "approved" for c in changed)
+        else ""
+    )
+    flash(f"{len(changed)} comment{'s' if len(changed) != 1 else ''} {what}.{live}")
+
+
+@bp.post("/comments/<int:comment_id>/edit")
+@signed_in
+def edit_comment(comment_id: int) -> Response | tuple[str, int]:
+    """Correct a comment's name, website or text; republish it if public."""
+    form = CommentEditForm()
+    if not form.validate():
+        return comment(comment_id, edit_form=form), 422
+    html = render_comment(form.body.data)
+    with get_db().write() as session:
+        the_comment = _comment_or_404(session, comment_id)
+        the_comment.name = form.name.data
+        the_comment.website = form.website.data
+        the_comment.body = form.body.data
+        the_comment.html = html
+        public = the_comment.state == "approved"
+        slug = the_comment.article_slug
+    if public:
+        current_app.extensions["publisher"].publish({slug})
+    flash(
+        "The comment is saved."
+        + (" The page is updated in a moment." if public else "")
+    )
+    return redirect(url_for(".comment", comment_id=comment_id), 303)
+
+
+@bp.post("/comments/<int:comment_id>/reply")
+@signed_in
+def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
+    """Approve a comment (if it is not yet) and publish the author's reply."""
+    form = ReplyForm()
+    if not form.validate():
+        return comment(comment_id, reply_form=form), 422
+    with get_db().read() as session:
+        the_comment = _comment_or_404(session, comment_id)
+    site = current_app.extensions["site_index"].current()
+    article = site.articles.get(the_comment.article_slug)
+    author = me()
+    if article is None or author.name not in article.authors:
+        form.body.errors.append(
+            "Only an author of this article can reply with the Author badge."
+        )
+        return comment(comment_id, reply_form=form), 422
+    if the_comment.state != "approved":
+        moderation.moderate([comment_id], "approved")
+    with get_db().write() as session:
+        reply = cm.author_reply(
+            session,
+            article,
+            author.name,
+            form.body.data,
+            comment_id,
+            site.comments.max_depth,
+        )
+        subscriptions.reply_published(
+            session, reply, article.title, article.url, current_app.config
+        )
+    current_app.extensions["publisher"].publish({article.slug})
+    flash("Approved, and your reply is published. The page is updated in a moment.")
+    return redirect(url_for(".comment", comment_id=comment_id), 303)
+
+
+# --- readers' data (editors) ------------------------------------------------------
+
+
+@bp.route("/readers", methods=["GET", "POST"])
+@editors_only
+def readers() -> str | tuple[str, int]:
+    """Look up what is stored about an address; offer export and erasure.
+
+    A POST, so that the address never appears in a URL or an access log.
+    """
+    form = ReaderForm()
+    found = None
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("desk/readers.html", form=form, found=None), 422
+        with get_db().read() as session:
+            found = reader_data.export(session, form.email.data)
+    return render_template(
+        "desk/readers.html",
+        form=form,
+        found=found,
+        erase_form=EraseForm(formdata=None, email=form.email.data),
+    )
+
+
+@bp.post("/readers/export")
+@editors_only
+def export_reader() -> Response | tuple[str, int]:
+    """Download everything stored about an address, as JSON."""
+    form = ReaderForm()
+    if not form.validate():
+        return render_template("desk/readers.html", form=form, found=None), 422
+    with get_db().read() as session:
+        data = reader_data.export(session, form.email.data)
+    response = current_app.response_class(
+        json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+        mimetype="application/json",
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="reader-data.json"'
+    return response
+
+
+@bp.post("/readers/erase")
+@editors_only
+def erase_reader() -> str | tuple[str, int]:
+    """Erase what is stored about an address (published text stays, anonymous)."""
+    form = EraseForm()
+    if not form.validate():
+        with get_db().read() as session:
+            found = (
+                reader_data.export(session, form.email.data)
+                if form.email.data
+                else None
+            )
+        return render_template(
+            "desk/readers.html",
+            form=ReaderForm(formdata=None, email=form.email.data),
+            found=found,
+            erase_form=form,
+        ), 422
+    with get_db().write() as session:
+        erased = reader_data.erase(session, form.email.data)
+    current_app.extensions["publisher"].publish(erased.articles)
+    return render_template(
+        "desk/erased.html", erased=erased, form=ReaderForm(formdata=None)
+    )
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _ids() -> list[int]:
+    ids = []
+    for value in request.form.getlist("ids"):
+        try:
+            ids.append(int(value))
+        except ValueError:
+            abort(400, "A selected item is not a number.")
+    return sorted(set(ids))[: PER_PAGE * 4]
+
+
+def _back_to_list(endpoint: str) -> str:
+    """Return the list the form came from (its query), or the list itself."""
+    back = request.form.get("back_to", "")
+    base = url_for(endpoint)
+    return back if back.startswith(base) and "//" not in back else base
+
+
+def _my_articles() -> list[tuple[str, str]]:
+    """Return (slug, title) of the articles the signed-in author may see."""
+    site = current_app.extensions["site_index"].current()
+    slugs = scope()
+    return sorted(
+        (
+            (slug, a.title)
+            for slug, a in site.articles.items()
+            if slugs is None or slug in slugs
+        ),
+        key=lambda pair: pair[1].casefold(),
+    )

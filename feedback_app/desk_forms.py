@@ -1,0 +1,140 @@
+"""Forms of the author's desk. Every one carries a CSRF token (Flask-WTF)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from .forms import (
+    MaxLength,
+    _multiline,
+    _single_line,
+    contact_address,
+    web_address,
+)
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: the view checks ``action``."""
+
+    action = HiddenField()
+
+
+class SignInForm(FlaskForm):
+    name = StringField(
+        "Name or e-mail address",
+        filters=[_single_line],
+        validators=[DataRequired("Please give your name or address."), Length(max=254)],
+    )
+    password = PasswordField(
+        "Password", validators=[InputRequired("Please give your password.")]
+    )
+    next = HiddenField()
+
+
+class AnswerForm(FlaskForm):
+    """One answer to a feedback, sent privately, in a draft post, or both."""
+
+    answer = TextAreaField(
+        "Your answer",
+        filters=[_multiline],
+        validators=[
+            DataRequired("Please write an answer."),
+            MaxLength("MAX_REPLY_LENGTH"),
+        ],
+    )
+    private = BooleanField("Privately", default=True)
+    public = BooleanField("In a post")
+    title = StringField(
+        "Title of the post",
+        filters=[_single_line],
+        validators=[Length(max=200)],
+    )
+    summary = TextAreaField(
+        "Summary of what the reader said",
+        filters=[_multiline],
+        validators=[Length(max=1000)],
+    )
+    category = StringField(
+        "Category", filters=[_single_line], validators=[Length(max=100)]
+    )
+    tags = StringField(
+        "Tags (comma-separated)", filters=[_single_line], validators=[Length(max=300)]
+    )
+
+    def validate_private(self, field: BooleanField) -> None:
+        if not field.data and not self.public.data:
+            raise ValidationError("Choose at least one way to answer.")
+
+    def validate_title(self, field: StringField) -> None:
+        if self.public.data and not field.data:
+            raise ValidationError("A post needs a title.")
+
+
+class PostForm(FlaskForm):
+    text = TextAreaField(
+        "The post (Markdown, with its metadata at the top)",
+        validators=[DataRequired("The post is empty.")],
+    )
+
+
+class CommentEditForm(FlaskForm):
+    name = StringField(
+        "Name",
+        filters=[_single_line],
+        validators=[
+            DataRequired("A comment needs a name."),
+            MaxLength("MAX_NAME_LENGTH"),
+        ],
+    )
+    website = StringField(
+        "Website",
+        filters=[_single_line],
+        validators=[MaxLength("MAX_WEBSITE_LENGTH"), web_address],
+    )
+    body = TextAreaField(
+        "Comment",
+        filters=[_multiline],
+        validators=[
+            DataRequired("A comment needs text."),
+            MaxLength("MAX_MESSAGE_LENGTH"),
+        ],
+    )
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(
+        "Your reply",
+        filters=[_multiline],
+        validators=[
+            DataRequired("Please write a reply."),
+            MaxLength("MAX_REPLY_LENGTH"),
+        ],
+    )
+
+
+class ReaderForm(FlaskForm):
+    email = EmailField(
+        "Reader's e-mail address",
+        filters=[_single_line],
+        validators=[
+            DataRequired("Please give an address."),
+            MaxLength("MAX_EMAIL_LENGTH"),
+            contact_address,
+        ],
+    )
+
+
+class EraseForm(ReaderForm):
+    confirm = BooleanField(
+        "Yes, erase this reader's data. This cannot be undone.",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )

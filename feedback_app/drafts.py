@@ -1,0 +1,246 @@
+"""Answering feedback in public: a draft post in ``content/``, then publishing it.
+
+"Answer in a post" writes a new Markdown file with Pelican's metadata and
+``Status: draft``. It quotes the reader's message only if they agreed, and
+never their name or address; without consent it starts from the summary
+the author wrote. The quote is escaped so that nothing in it becomes a
+link, an image or HTML on the site: it reads exactly as the reader typed it.
+
+The draft is an ordinary file: the author can edit it in the desk or in
+their own editor. Publishing sets ``Status: published`` and the date, then
+builds the site.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import markdown
+import nh3
+from pelican.settings import DEFAULT_CONFIG
+from pelican.utils import slugify
+
+from .models import Feedback, utcnow
+from .pelican_plugin import write_atomically
+from .site_index import Article, Site
+
+STATUSES = ("draft", "published", "hidden")
+# Characters that Markdown would read as syntax, escaped with a backslash.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]*):\s*(.*)$")
+
+
+class DraftError(ValueError):
+    """Raised for a post that cannot be written as asked; says why."""
+
+
+@dataclass(frozen=True)
+class Post:
+    """A Markdown post: its file, its metadata and its text."""
+
+    source: str  # path under CONTENT_PATH, e.g. "reader-mail-on-calls.md"
+    text: str
+    meta: dict[str, str]
+    body: str
+
+    @property
+    def title(self) -> str:
+        return self.meta.get("title", "")
+
+    @property
+    def slug(self) -> str:
+        return self.meta.get("slug", "")
+
+    @property
+    def status(self) -> str:
+        return self.meta.get("status", "published").lower()
+
+
+def quote_markdown(text: str) -> str:
+    """Return ``text`` as a Markdown block quote that renders as plain text."""
+    lines = []
+    for line in text.splitlines():
+        escaped = _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(line, quote=False))
+        lines.append(f"> {escaped}".rstrip())
+    return "\n".join(lines)
+
+
+def parse(source: str, text: str) -> Post:
+    """Split a post into its metadata (lower-case keys) and its body.
+
+    :raise DraftError: if it has no title, or a status Pelican does not know.
+    """
+    meta: dict[str, str] = {}
+    lines = text.replace("\r\n", "\n").split("\n")
+    i = 0
+    while i < len(lines) and lines[i].strip():
+        match = _META_LINE.match(lines[i])
+        if not match:
+            raise DraftError(
+                f"Line {i + 1} is not “Name: value”: the metadata at the top ends "
+                "with an empty line."
+            )
+        meta[match.group(1).strip().lower()] = match.group(2).strip()
+        i += 1
+    if not meta.get("title"):
+        raise DraftError("The post needs a “Title:” line at the top.")
+    if meta.get("status", "published").lower() not in STATUSES:
+        raise DraftError(f"“Status:” must be one of {', '.join(STATUSES)}.")
+    if "slug" in meta and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", meta["slug"]):
+        raise DraftError("“Slug:” takes lower-case letters, digits and hyphens.")
+    return Post(source, text, meta, "\n".join(lines[i:]).strip("\n"))
+
+
+def content_file(config: Any, source: str) -> Path:
+    """Return the file of ``source``, refusing anything outside CONTENT_PATH."""
+    root = Path(config["CONTENT_PATH"]).resolve()
+    path = (root / source).resolve()
+    if root not in path.parents or path.suffix != ".md":
+        raise DraftError("Not a post of this site.")
+    return path
+
+
+def read_post(config: Any, source: str) -> Post:
+    """Read a post from ``content/``.
+
+    :raise DraftError: if it is gone or malformed.
+    """
+    try:
+        text = content_file(config, source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DraftError(f"{source} is no longer in the content folder.") from None
+    return parse(source, text)
+
+
+def save_post(config: Any, source: str, text: str) -> Post:
+    """Replace a post's text after checking it.
+
+    :raise DraftError: if the text is malformed; the file is left as it was.
+    """
+    text = text.replace("\r\n", "\n").rstrip("\n") + "\n"
+    post = parse(source, text)
+    write_atomically(content_file(config, source), text)
+    return post
+
+
+def local_now(site: Site) -> datetime:
+    try:
+        return utcnow().astimezone(ZoneInfo(site.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return utcnow()
+
+
+def new_post(
+    config: Any,
+    site: Site,
+    feedback: Feedback,
+    article: Article | None,
+    *,
+    author: str,
+    title: str,
+    answer: str,
+    summary: str,
+    category: str,
+    tags: str,
+) -> Post:
+    """Write a draft post answering ``feedback`` in public; return it.
+
+    :raise DraftError: if the reader did not agree to be quoted and there is
+        no summary, or a file cannot be made.
+    """
+    if not feedback.may_quote and not summary.strip():
+        raise DraftError(
+            "The reader did not agree to be quoted: write a short summary of "
+            "what they said instead."
+        )
+    slug = _free_slug(config, site, title)
+    if article is not None and article.source:
+        link = f"[{_link_text(article.title)}]({{filename}}/{article.source})"
+    else:
+        link = f"[{_link_text(feedback.article_title)}]({feedback.article_url})"
+    if feedback.may_quote:
+        opening = (
+            f"A reader wrote to me about {link} and agreed that I quote "
+            f"them:\n\n{quote_markdown(feedback.message)}"
+        )
+        if summary.strip():
+            opening = f"{summary.strip()}\n\n{opening}"
+    else:
+        opening = f"A reader wrote to me about {link}. {summary.strip()}"
+    body = f"{opening}\n\n{answer.strip()}\n"
+    meta = [
+        ("Title", _one_line(title)),
+        ("Date", local_now(site).strftime("%Y-%m-%d %H:%M")),
+        ("Author", _one_line(author)),
+        ("Category", _one_line(category)),
+        ("Tags", _one_line(tags)),
+        ("Slug", slug),
+        ("Summary", _one_line(summary) if summary.strip() else ""),
+        ("Status", "draft"),
+    ]
+    header = "\n".join(f"{k}: {v}" for k, v in meta if v)
+    text = f"{header}\n\n{body}"
+    source = f"{slug}.md"
+    path = content_file(config, source)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise DraftError(f"{source} exists already; choose another title.") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return parse(source, text)
+
+
+def mark_published(config: Any, site: Site, source: str) -> Post:
+    """Set a draft's status to published and its date to now."""
+    post = read_post(config, source)
+    lines = post.text.split("\n")
+    header_end = lines.index("") if "" in lines else len(lines)
+    kept = [
+        line
+        for line in lines[:header_end]
+        if line.split(":", 1)[0].strip().lower() not in ("status", "date")
+    ]
+    stamp = local_now(site).strftime("%Y-%m-%d %H:%M")
+    kept[1:1] = [f"Date: {stamp}"]
+    kept.append("Status: published")
+    return save_post(config, source, "\n".join(kept + lines[header_end:]))
+
+
+def preview_html(post: Post, site: Site) -> str:
+    """Render a post's body as the site will, for the desk (sanitised)."""
+    sources = {a.source: a.url for a in site.articles.values() if a.source}
+
+    def link(match: re.Match[str]) -> str:
+        return sources.get(match.group(1), match.group(0))
+
+    body = re.sub(r"\{filename\}/?([^)\s]+)", link, post.body)
+    rendered = markdown.markdown(body, extensions=["extra"], output_format="html")
+    return nh3.clean(rendered, link_rel="noopener")
+
+
+def _free_slug(config: Any, site: Site, title: str) -> str:
+    base = slugify(title, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
+    base = base[:80].strip("-") or "reader-mail"
+    root = Path(config["CONTENT_PATH"])
+    slug, n = base, 1
+    while slug in site.articles or (root / f"{slug}.md").exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _link_text(title: str) -> str:
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(title, quote=False))

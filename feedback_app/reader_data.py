@@ -1,0 +1,236 @@
+"""What the site keeps about a reader's address: export it, erase it, purge.
+
+An address is what a reader can prove is theirs, so it is the key for
+requests about their data (as in WordPress's privacy tools):
+
+- ``export`` returns everything stored under it, as one JSON document;
+- ``erase`` deletes their private feedback (with its conversation), their
+  unpublished comments, their subscription and the mail sent to them, and
+  keeps the text of their published comments, unattributed: the name
+  becomes "Anonymous", the address and website go. Threads stay whole.
+
+``purge`` deletes, for good, comments left in spam or trash and feedback
+marked spam for longer than ``PURGE_AFTER_DAYS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from .comments import delete_comment
+from .models import (
+    Comment,
+    Feedback,
+    OutboxMessage,
+    Subscription,
+    utcnow,
+)
+
+ANONYMOUS = "Anonymous"
+
+
+def _same(column: Any, email: str) -> Any:
+    # Addresses are stored as email-validator normalised them; compare
+    # without case so that a request in another case still finds them.
+    return func.lower(column) == email.strip().lower()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+def export(session: Session, email: str) -> dict[str, Any]:
+    """Return everything stored about ``email``."""
+    feedback = session.scalars(
+        select(Feedback)
+        .where(_same(Feedback.email, email))
+        .options(selectinload(Feedback.messages))
+        .order_by(Feedback.id)
+    ).all()
+    comments = session.scalars(
+        select(Comment).where(_same(Comment.email, email)).order_by(Comment.id)
+    ).all()
+    subscription = session.scalar(
+        select(Subscription).where(_same(Subscription.email, email))
+    )
+    mail = session.scalars(
+        select(OutboxMessage)
+        .where(
+            or_(
+                _same(OutboxMessage.recipient, email),
+                _same(OutboxMessage.reply_to, email),
+            )
+        )
+        .order_by(OutboxMessage.id)
+    ).all()
+    return {
+        "address": email,
+        "exported_at": _iso(utcnow()),
+        "feedback": [
+            {
+                "id": f.id,
+                "article": {
+                    "slug": f.article_slug,
+                    "title": f.article_title,
+                    "url": f.article_url,
+                },
+                "sent_at": _iso(f.created_at),
+                "name": f.name,
+                "email": f.email,
+                "message": f.message,
+                "may_quote": f.may_quote,
+                "state": f.state,
+                "conversation": [
+                    {
+                        "from": m.sender,
+                        "at": _iso(m.created_at),
+                        "text": m.body,
+                    }
+                    for m in f.messages
+                    if m.via != "post"
+                ],
+            }
+            for f in feedback
+        ],
+        "comments": [
+            {
+                "id": c.id,
+                "article": c.article_slug,
+                "sent_at": _iso(c.created_at),
+                "name": c.name,
+                "email": c.email,
+                "website": c.website,
+                "text": c.body,
+                "state": c.state,
+                "in_reply_to": c.parent_id,
+                "wants_reply_notifications": c.notify_replies,
+            }
+            for c in comments
+        ],
+        "subscription": None
+        if subscription is None
+        else {
+            "email": subscription.email,
+            "asked_at": _iso(subscription.created_at),
+            "confirmed_at": _iso(subscription.confirmed_at),
+            "unsubscribed_at": _iso(subscription.unsubscribed_at),
+        },
+        "mail": [
+            {
+                "to": m.recipient,
+                "reply_to": m.reply_to,
+                "subject": m.subject,
+                "text": m.body,
+                "state": m.state,
+                "queued_at": _iso(m.created_at),
+                "sent_at": _iso(m.sent_at),
+            }
+            for m in mail
+        ],
+    }
+
+
+@dataclass
+class Erased:
+    """What ``erase`` did, for the record and the confirmation page."""
+
+    feedback: int = 0
+    comments_deleted: int = 0
+    comments_anonymised: int = 0
+    subscriptions: int = 0
+    mail: int = 0
+    # Articles whose published comments changed: publish them again.
+    articles: set[str] = field(default_factory=set)
+
+    @property
+    def anything(self) -> bool:
+        return bool(
+            self.feedback
+            + self.comments_deleted
+            + self.comments_anonymised
+            + self.subscriptions
+            + self.mail
+        )
+
+
+def erase(session: Session, email: str) -> Erased:
+    """Erase what is stored about ``email`` (see the module's docstring)."""
+    done = Erased()
+    feedback_ids = list(
+        session.scalars(select(Feedback.id).where(_same(Feedback.email, email)))
+    )
+    for feedback in session.scalars(
+        select(Feedback).where(Feedback.id.in_(feedback_ids))
+    ):
+        session.delete(feedback)
+    done.feedback = len(feedback_ids)
+
+    comments = session.scalars(select(Comment).where(_same(Comment.email, email))).all()
+    for comment in comments:
+        if comment.state == "approved":
+            comment.name = ANONYMOUS
+            comment.email = None
+            comment.website = None
+            comment.notify_replies = False
+            comment.submission_key = None
+            done.comments_anonymised += 1
+            done.articles.add(comment.article_slug)
+        else:
+            # Unpublished: nothing of it needs to stay. Replies it had while
+            # it was published move up, as with any deleted comment.
+            delete_comment(session, comment.id)
+            done.comments_deleted += 1
+
+    done.subscriptions = (
+        session.execute(delete(Subscription).where(_same(Subscription.email, email)))
+    ).rowcount
+    done.mail = (
+        session.execute(
+            delete(OutboxMessage).where(
+                or_(
+                    _same(OutboxMessage.recipient, email),
+                    _same(OutboxMessage.reply_to, email),
+                )
+            )
+        )
+    ).rowcount
+    session.flush()
+    return done
+
+
+@dataclass(frozen=True)
+class Purged:
+    comments: int
+    feedback: int
+
+
+def purge(session: Session, days: int) -> Purged:
+    """Delete spam and trash comments, and spam feedback, older than ``days``.
+
+    Age counts from when a comment last changed (moved to spam or trash),
+    and from when feedback arrived. ``days`` of 0 purges nothing. Nothing
+    published changes: replies to a purged comment move up to its parent,
+    which is where the site already shows them.
+    """
+    if days <= 0:
+        return Purged(0, 0)
+    before = utcnow() - timedelta(days=days)
+    old = list(
+        session.scalars(
+            select(Comment.id).where(
+                Comment.state.in_(("spam", "trash")), Comment.updated_at < before
+            )
+        )
+    )
+    for comment_id in old:
+        delete_comment(session, comment_id)
+    spam = session.execute(
+        delete(Feedback).where(Feedback.state == "spam", Feedback.created_at < before)
+    ).rowcount
+    session.flush()
+    return Purged(len(old), spam)
