@@ -51,6 +51,13 @@ def absolute_url(url: str, config: Any) -> str:
     return urljoin(config["SITE_URL"] + "/", url)
 
 
+def desk_url(endpoint: str, **values: Any) -> str:
+    """Return the absolute address of a desk page, for mail to authors."""
+    from .mail_links import external_url
+
+    return external_url(endpoint, **values)
+
+
 def quoted(text: str) -> str:
     """Quote a reader's text for a plain-text mail, line by line."""
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
@@ -83,9 +90,8 @@ def feedback_received(
                 f"{quoted(feedback.message)}\n\n"
                 f"Reader's address: {reach}\n"
                 f"Quote publicly: {quote}\n\n"
-                f"Read and answer it:\n"
-                f"  flask --app feedback_app feedback show {feedback.id}\n"
-                f"  flask --app feedback_app feedback reply {feedback.id}\n"
+                f"Read and answer it on your desk:\n"
+                f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
             ),
             site_url=config["SITE_URL"],
             thread_key=f"feedback-{feedback.id}",
@@ -110,8 +116,8 @@ def follow_up_received(
             body=(
                 f"{feedback.name or 'The reader'} added to their feedback on "
                 f"“{feedback.article_title}”:\n\n{quoted(follow_up.body)}\n\n"
-                f"The whole conversation:\n"
-                f"  flask --app feedback_app feedback show {feedback.id}\n"
+                f"The whole conversation, on your desk:\n"
+                f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
             ),
             site_url=config["SITE_URL"],
             thread_key=f"feedback-{feedback.id}",
@@ -154,8 +160,8 @@ def comment_received(
                 f"{comment.name} ({address}) commented on “{article.title}”\n"
                 f"<{absolute_url(article.url, config)}#comment-{comment.id}>:\n\n"
                 f"{quoted(comment.body)}\n\n{status}\n\n"
-                f"Or from the command line:\n"
-                f"  flask --app feedback_app comments show {comment.id}\n"
+                f"Edit it, reply or moderate on your desk:\n"
+                f"{desk_url('desk.comment', comment_id=comment.id)}\n"
             ),
             site_url=config["SITE_URL"],
         )
@@ -265,8 +271,8 @@ def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
             )
         lines += [
             "",
-            "Read them: flask --app feedback_app feedback list",
-            "           flask --app feedback_app comments list --state pending",
+            f"Feedback: {desk_url('desk.inbox')}",
+            f"Comments: {desk_url('desk.comments')}",
         ]
         queue_mail(
             session,

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from .comments import delete_comment
+from .comments import delete_comment, fingerprint
 from .models import (
     Comment,
     Feedback,
@@ -38,6 +38,16 @@ def _same(column: Any, email: str) -> Any:
     # Addresses are stored as email-validator normalised them; compare
     # without case so that a request in another case still finds them.
     return func.lower(column) == email.strip().lower()
+
+
+def _mail_about(email: str) -> Any:
+    """Mail to or from the address, or naming it (e.g. to an author about
+    the reader's comment)."""
+    return or_(
+        _same(OutboxMessage.recipient, email),
+        _same(OutboxMessage.reply_to, email),
+        OutboxMessage.body.icontains(email.strip(), autoescape=True),
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -59,14 +69,7 @@ def export(session: Session, email: str) -> dict[str, Any]:
         select(Subscription).where(_same(Subscription.email, email))
     )
     mail = session.scalars(
-        select(OutboxMessage)
-        .where(
-            or_(
-                _same(OutboxMessage.recipient, email),
-                _same(OutboxMessage.reply_to, email),
-            )
-        )
-        .order_by(OutboxMessage.id)
+        select(OutboxMessage).where(_mail_about(email)).order_by(OutboxMessage.id)
     ).all()
     return {
         "address": email,
@@ -178,6 +181,10 @@ def erase(session: Session, email: str) -> Erased:
             comment.website = None
             comment.notify_replies = False
             comment.submission_key = None
+            # The old fingerprint was a hash of the address too.
+            comment.fingerprint = fingerprint(
+                comment.article_slug, comment.parent_id, ANONYMOUS, None, comment.body
+            )
             done.comments_anonymised += 1
             done.articles.add(comment.article_slug)
         else:
@@ -189,15 +196,8 @@ def erase(session: Session, email: str) -> Erased:
     done.subscriptions = (
         session.execute(delete(Subscription).where(_same(Subscription.email, email)))
     ).rowcount
-    done.mail = (
-        session.execute(
-            delete(OutboxMessage).where(
-                or_(
-                    _same(OutboxMessage.recipient, email),
-                    _same(OutboxMessage.reply_to, email),
-                )
-            )
-        )
+    done.mail = session.execute(
+        delete(OutboxMessage).where(_mail_about(email))
     ).rowcount
     session.flush()
     return done
