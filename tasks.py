@@ -169,6 +169,9 @@ def _serve(host: str, port: int) -> None:
     from feedback_app.devserver import make_site_app
     from feedback_app.mail import OutboxWorker, smtp_settings
 
+    # Links in mail (and in the pages) name the address actually served,
+    # unless the site's public address is set.
+    os.environ.setdefault("FEEDBACK_SITE_URL", f"http://{host}:{port}")
     app = create_app()
     OutboxWorker(app).start()  # mail goes out in the background
     where = (
