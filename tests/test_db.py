@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 
 from feedback_app import create_app
-from feedback_app.db import Database, get_db, upgrade
+from feedback_app.db import Database, alembic_config, get_db, upgrade
 from feedback_app.feedback import find_by_token, submit_feedback
 from feedback_app.models import Base, Feedback
 from feedback_app.site_index import Article
@@ -101,6 +102,55 @@ def test_migrations_match_the_models(app: Flask) -> None:
     assert diff == []
 
 
+BEFORE_DESK = "45847851965c"
+
+
+def _desk_migration_round_trip(url: str) -> None:
+    """Feedback stored before the desk survives its migration, and back."""
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "k"})
+    db = get_db(app)
+    upgrade(app, BEFORE_DESK)
+    with db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO feedback (article_slug, article_title, article_url, "
+                "message, may_quote, state, reply_token_hash, created_at) VALUES "
+                "('a', 'A', '/a/', 'old', false, 'new', 'h', CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO author (name, email, notify, created_at) VALUES "
+                "('Maya', 'maya@example.org', 'immediate', CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade(app)
+    with db.engine.begin() as connection:
+        # Existing authors become plain authors, without a password.
+        row = connection.execute(sa.text("SELECT role, password_hash FROM author"))
+        assert row.one() == ("author", None)
+        connection.execute(sa.text("UPDATE feedback SET state = 'answered'"))
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE feedback SET state = 'bogus'"))
+    with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE author SET role = 'admin'"))
+
+    command.downgrade(alembic_config(db), BEFORE_DESK)
+    with db.engine.begin() as connection:
+        # The old schema knows only new and spam: answered feedback is new.
+        state = connection.execute(sa.text("SELECT state, message FROM feedback"))
+        assert state.one() == ("new", "old")
+    upgrade(app)
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+    db.dispose()
+
+
+def test_desk_migration_keeps_data_both_ways_on_sqlite(tmp_path: Path) -> None:
+    _desk_migration_round_trip(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+
+
 def test_db_upgrade_command_creates_the_schema(tmp_path: Path) -> None:
     app = create_app(
         {"DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}", "SECRET_KEY": "k"}
@@ -151,3 +201,8 @@ def test_migrations_and_feedback_on_postgresql(postgres_url: str) -> None:
         assert feedback.message == "über ✓"
         assert feedback.created_at.tzinfo is not None
     db.dispose()
+
+
+@pytest.mark.postgres
+def test_desk_migration_keeps_data_both_ways_on_postgresql(postgres_url: str) -> None:
+    _desk_migration_round_trip(postgres_url)
