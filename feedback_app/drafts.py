@@ -32,8 +32,9 @@ from .pelican_plugin import write_atomically
 from .site_index import Article, Site
 
 STATUSES = ("draft", "published", "hidden")
-# Characters that Markdown would read as syntax, escaped with a backslash.
-_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Characters that Markdown (with Pelican's "extra") would read as syntax, and
+# that it lets a backslash escape.
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|>])")
 _META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]*):\s*(.*)$")
 
 
@@ -67,6 +68,8 @@ def quote_markdown(text: str) -> str:
     """Return ``text`` as a Markdown block quote that renders as plain text."""
     lines = []
     for line in text.splitlines():
+        # Leading spaces would make code of it (and HTML collapses them).
+        line = line.lstrip()
         escaped = _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(line, quote=False))
         lines.append(f"> {escaped}".rstrip())
     return "\n".join(lines)
