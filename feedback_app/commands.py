@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -495,6 +495,7 @@ def readers_erase(email: str, yes: bool) -> None:
 
 
 @click.command("purge")
+@with_appcontext
 @click.option(
     "--days",
     type=click.IntRange(min=1),

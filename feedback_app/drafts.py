@@ -32,9 +32,6 @@ from .pelican_plugin import write_atomically
 from .site_index import Article, Site
 
 STATUSES = ("draft", "published", "hidden")
-# Characters that Markdown (with Pelican's "extra") would read as syntax, and
-# that it lets a backslash escape.
-_MARKDOWN_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|>])")
 _META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]*):\s*(.*)$")
 
 
@@ -65,14 +62,24 @@ class Post:
 
 
 def quote_markdown(text: str) -> str:
-    """Return ``text`` as a Markdown block quote that renders as plain text."""
-    lines = []
-    for line in text.splitlines():
-        # Leading spaces would make code of it (and HTML collapses them).
-        line = line.lstrip()
-        escaped = _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(line, quote=False))
-        lines.append(f"> {escaped}".rstrip())
-    return "\n".join(lines)
+    """Return ``text`` as a block quote that renders as exactly this text.
+
+    An HTML block, which Markdown passes through untouched: nothing the
+    reader typed can become a link, an image, a heading or a list (Markdown
+    syntax cannot be escaped reliably: "=" under a line makes a heading),
+    and only ``&``, ``<`` and ``>`` need escaping, so the draft stays
+    readable to the author who edits it.
+    """
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    body = "\n".join(
+        "<p>"
+        + "<br>\n".join(
+            html.escape(line.strip(), quote=False) for line in p.splitlines()
+        )
+        + "</p>"
+        for p in paragraphs
+    )
+    return f'<blockquote class="reader-quote">\n{body}\n</blockquote>'
 
 
 def parse(source: str, text: str) -> Post:
@@ -246,4 +253,6 @@ def _one_line(value: str) -> str:
 
 
 def _link_text(title: str) -> str:
-    return _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(title, quote=False))
+    for c in "\\[]":
+        title = title.replace(c, "\\" + c)
+    return title
