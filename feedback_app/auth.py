@@ -18,28 +18,29 @@ right: counts are exact across workers, and the slow password check never
 holds the database's write lock. A refused try is not checked at all, so a
 locked account cannot be probed.
 
-A desk session is the signed Flask session cookie holding the author's id,
-when they signed in and when their password last changed: it ends after
-``DESK_SESSION_HOURS`` whatever the cookie says, at sign-out, and for every
-device when the password changes.
+A desk session is a row of ``desk_session``; the signed Flask session cookie
+holds only its random token (the table, its hash). It ends after
+``DESK_SESSION_HOURS`` whatever the cookie says, at sign-out (for every copy
+of the cookie), and on every device when the password changes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, g, request, session
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import get_db
 from .mail import queue_mail
-from .models import Author, OutboxMessage, SignInFailure, utcnow
+from .models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
 
 PASSWORD_METHOD = "scrypt"  # noqa: S105 (a hash method, not a password)
 MAX_PASSWORD_LENGTH = 1024
@@ -89,20 +90,20 @@ def account_key(name: str) -> str:
 
 
 def find_account(session: Session, name: str) -> Author | None:
-    """Return the author whose name or address is ``name`` (any case)."""
+    """Return the author whose name or address is ``name`` (any case).
+
+    Compared casefolded in Python ("Straße" is "STRASSE"): SQL's lower() is
+    not casefolding. The author table is a handful of rows.
+    """
     key = account_key(name)
     if not key:
         return None
-    matches = session.scalars(
-        select(Author).where(
-            or_(func.lower(Author.name) == key, func.lower(Author.email) == key)
-        )
-    ).all()
-    # SQL's lower() is ASCII-only: confirm in Python, and refuse ambiguity.
-    exact = [a for a in matches if key in (account_key(a.name), account_key(a.email))]
-    if len(exact) != 1:
-        return None
-    return exact[0]
+    matches = [
+        a
+        for a in session.scalars(select(Author))
+        if key in (account_key(a.name), account_key(a.email))
+    ]
+    return matches[0] if len(matches) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -248,23 +249,47 @@ def _tell_author_if_locked(
 # --- the signed-in author ----------------------------------------------------------
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
 def start_session(author: Author) -> None:
-    """Sign ``author`` in: a new session, nothing kept from before."""
+    """Sign ``author`` in: a new session, nothing kept from before.
+
+    The cookie holds a random token; the database, its hash and the time the
+    session ends. Expired sessions of anyone are cleared on the way.
+    """
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    with get_db().write() as s:
+        s.execute(delete(DeskSession).where(DeskSession.expires_at <= now))
+        s.add(
+            DeskSession(
+                token_hash=_token_hash(token),
+                author_id=author.id,
+                created_at=now,
+                expires_at=now + current_app.config["PERMANENT_SESSION_LIFETIME"],
+            )
+        )
     session.clear()
     session.permanent = True
-    session["author_id"] = author.id
-    session["signed_in_at"] = utcnow().timestamp()
-    session["password_stamp"] = _stamp(author)
+    session["desk"] = token
 
 
 def end_session() -> None:
-    """Sign out."""
+    """Sign out: the session ends for every copy of its cookie."""
+    token = session.get("desk")
+    if isinstance(token, str):
+        with get_db().write() as s:
+            s.execute(
+                delete(DeskSession).where(DeskSession.token_hash == _token_hash(token))
+            )
     session.clear()
 
 
-def _stamp(author: Author) -> float:
-    changed = author.password_changed_at
-    return changed.timestamp() if changed else 0.0
+def end_sessions_of(db_session: Session, author: Author) -> None:
+    """End every desk session of ``author`` (after a password change)."""
+    db_session.execute(delete(DeskSession).where(DeskSession.author_id == author.id))
 
 
 def current_author() -> Author | None:
@@ -276,20 +301,23 @@ def current_author() -> Author | None:
 
 
 def _load_author() -> Author | None:
-    author_id = session.get("author_id")
-    if not isinstance(author_id, int):
-        return None
-    signed_in = session.get("signed_in_at", 0)
-    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-    if not isinstance(signed_in, float) or utcnow().timestamp() - signed_in > lifetime:
+    token = session.get("desk")
+    if not isinstance(token, str):
         return None
     with get_db().read() as s:
-        author = s.get(Author, author_id)
-    if (
-        author is None
-        or author.password_hash is None
-        or session.get("password_stamp") != _stamp(author)
-    ):
+        found = s.execute(
+            select(Author, DeskSession.created_at)
+            .join(DeskSession, DeskSession.author_id == Author.id)
+            .where(
+                DeskSession.token_hash == _token_hash(token),
+                DeskSession.expires_at > utcnow(),
+            )
+        ).first()
+    if found is None:
+        return None
+    author, started = found
+    changed = author.password_changed_at
+    if author.password_hash is None or (changed is not None and started < changed):
         return None
     return author
 

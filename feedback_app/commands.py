@@ -363,6 +363,7 @@ def authors_set_password(name: str) -> None:
             auth.set_password(author, password, minimum)
         except auth.PasswordError as exc:
             raise click.ClickException(str(exc)) from None
+        auth.end_sessions_of(session, author)
     click.echo(f"Password set. {name} can sign in at {external_url('desk.sign_in')}")
 
 

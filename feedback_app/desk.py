@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
@@ -226,16 +226,22 @@ def sign_in() -> Response | tuple[str, int] | str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Return ``target`` if it is a desk page of this app, else the inbox."""
+    """Return ``target`` if it is a desk page of this app, else the inbox.
+
+    Only a plain path under the desk: no scheme or host, no backslash, and
+    no dot segment (browsers resolve "/desk/../x" and "/desk/%2e%2e/x").
+    """
     default = url_for(".inbox")
     if not target:
         return default
     parts = urlsplit(target)
+    path = unquote(parts.path)
     if (
         parts.scheme
         or parts.netloc
         or "\\" in target
-        or not parts.path.startswith(default)
+        or not path.startswith(default)
+        or any(segment in (".", "..") for segment in path.split("/"))
     ):
         return default
     return target

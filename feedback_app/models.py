@@ -38,6 +38,11 @@
     about their own articles, an ``editor`` everything) and a scrypt
     ``password_hash`` (none: cannot sign in). ``password_changed_at`` ends
     every session signed in before it.
+``desk_session``
+    A signed-in desk session: the browser's session cookie holds a random
+    token of which only the SHA-256 hash is stored. Signing out deletes the
+    row, so a copy of the cookie dies with it; so does every row of an author
+    whose password changes.
 ``sign_in_failure``
     Failed sign-ins of the last while, by account name and by a keyed hash
     of the address they came from (never the address itself): what slows
@@ -277,3 +282,15 @@ class SignInFailure(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, index=True
     )
+
+
+class DeskSession(Base):
+    __tablename__ = "desk_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    author_id: Mapped[int] = mapped_column(
+        ForeignKey("author.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

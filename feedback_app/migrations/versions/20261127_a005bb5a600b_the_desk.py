@@ -23,6 +23,29 @@ NEW_STATES = "state IN ('new', 'read', 'answered', 'archived', 'spam')"
 
 def upgrade() -> None:
     op.create_table(
+        "desk_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["author.id"],
+            name=op.f("fk_desk_session_author_id_author"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_session")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_desk_session_token_hash")),
+    )
+    with op.batch_alter_table("desk_session", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_desk_session_author_id"), ["author_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_desk_session_expires_at"), ["expires_at"], unique=False
+        )
+    op.create_table(
         "sign_in_failure",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("account", sa.String(length=254), nullable=False),
@@ -100,3 +123,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sign_in_failure_account"))
 
     op.drop_table("sign_in_failure")
+    op.drop_table("desk_session")
