@@ -3,8 +3,9 @@
 Passwords are stored as scrypt hashes (Werkzeug's ``scrypt:32768:8:1``).
 
 Guessing is slowed, then stopped. Every failed sign-in is recorded by the
-name typed (casefolded, whether or not such an account exists) and by a
-keyed hash of the client's address; over ``SIGNIN_WINDOW_MINUTES``:
+account (one count whether typed by name or address; for a name no
+account has, the name casefolded) and by a keyed hash of the client's
+address; over ``SIGNIN_WINDOW_MINUTES``:
 
 - from ``SIGNIN_SLOW_AFTER`` failures on, the next try must wait 1 s, then
   2 s, 4 s and so on after the last failure (a 429 with Retry-After);
@@ -121,7 +122,9 @@ def begin_attempt(session: Session, name: str, client: str, config: Any) -> Atte
     """
     now = utcnow()
     window = timedelta(minutes=config["SIGNIN_WINDOW_MINUTES"])
-    account = account_key(name)
+    # An existing account is counted as one, whether typed by name or address.
+    author = find_account(session, name)
+    account = f"#{author.id}" if author is not None else account_key(name)
     stale = delete(SignInFailure).where(SignInFailure.created_at < now - window)
     session.execute(stale)
     for column, value, limit in (

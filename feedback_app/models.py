@@ -275,7 +275,8 @@ class SignInFailure(Base):
     __tablename__ = "sign_in_failure"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # The name typed in, casefolded (whether or not such an account exists).
+    # "#<author id>" for an existing account (by name or address alike),
+    # else the name typed, casefolded.
     account: Mapped[str] = mapped_column(String(254), index=True)
     # HMAC-SHA-256 of the client's address under the app's secret key.
     client_hash: Mapped[str] = mapped_column(String(64), index=True)
