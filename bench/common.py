@@ -124,12 +124,16 @@ def app_config(site: SiteLayout, **more: Any) -> dict[str, Any]:
         "SITE_INDEX_PATH": str(site.site_index),
         "OUTPUT_PATH": str(site.output),
         "COMMENTS_PATH": str(site.comments),
+        "CONTENT_PATH": str(site.content),
         "PELICAN_SETTINGS": str(PELICANCONF),
         "PELICAN_EXTRA_SETTINGS": {
             "PATH": str(site.content),
             "CACHE_PATH": str(site.cache),
         },
         "SITE_URL": "http://127.0.0.1:8000",
+        # The load comes from one address at thousands of posts a second.
+        "POST_LIMIT_PER_ADDRESS": 0,
+        "POST_LIMIT_PER_ARTICLE": 0,
     }
     config.update(more)
     return config

@@ -326,5 +326,7 @@ def _load_author() -> Author | None:
 
 
 def client_address() -> str:
-    """Return the client's address (ProxyFix has applied PROXY_COUNT)."""
-    return request.remote_addr or ""
+    """Return the client's address (through TRUSTED_PROXIES, see limits.py)."""
+    from .limits import client_address as address_of
+
+    return address_of(request)

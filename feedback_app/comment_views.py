@@ -29,8 +29,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from . import comments as cm
+from . import limits, subscriptions
 from . import notifications as notify
-from . import subscriptions
 from .db import get_db
 from .forms import CommentForm
 from .guards import require_site_origin
@@ -86,6 +86,7 @@ def post_comment() -> Response | tuple[str, int]:
     key = form.submission_key.data
     key = key if key and SUBMISSION_KEY.fullmatch(key) else None
     html = render_comment(form.body.data)  # before taking the write lock
+    buckets = limits.buckets_for(request, article.slug)
     try:
         with get_db().write() as session:
             comment, created = cm.submit_comment(
@@ -101,6 +102,7 @@ def post_comment() -> Response | tuple[str, int]:
                 max_depth=site.comments.max_depth,
                 spam=bool(form.homepage.data),
                 html=html,
+                admit=lambda: limits.admit(session, buckets, current_app.config),
             )
             if created:
                 if form.notify_replies.data and comment.email:

@@ -8,7 +8,7 @@ the caller's next step (``publishing.Publisher``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -128,13 +128,16 @@ def submit_comment(
     max_depth: int = 5,
     spam: bool = False,
     html: str | None = None,
+    admit: Callable[[], None] | None = None,
 ) -> tuple[Comment, bool]:
     """Store a reader's comment; return it and whether it is new.
 
     A comment already stored under the same ``submission_key``, or the same
     text from the same person on the same article moments ago, is returned
     instead of storing a second one. ``html`` is ``render_comment(body)``,
-    if the caller rendered it before opening the transaction.
+    if the caller rendered it before opening the transaction. ``admit`` is
+    called before a new comment is stored (not for a duplicate): the rate
+    limit, which raises to refuse it.
 
     :raise CommentError: if ``parent_id`` names no approved comment of the
         same article.
@@ -143,6 +146,8 @@ def submit_comment(
     existing = find_duplicate(session, print_, submission_key)
     if existing is not None:
         return existing, False
+    if admit is not None:
+        admit()
     if submission_key and session.scalar(_KEY_TAKEN, {"key": submission_key}):
         # A new comment under a key already used (the form came back from the
         # browser's history with it): a comment of its own, without the key.

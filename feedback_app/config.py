@@ -75,6 +75,20 @@ MAX_NAME_LENGTH = 100
 #: RFC 5321 caps a forward path at 256 octets, so an address at 254.
 MAX_EMAIL_LENGTH = 254
 
+#: Rate limits on readers' posts (comments and feedback together), exact
+#: across all workers: at most POST_LIMIT_PER_ADDRESS from one client address
+#: and POST_LIMIT_PER_ARTICLE on one article in POST_LIMIT_WINDOW seconds;
+#: past them, 429 with Retry-After. 0 turns a limit off.
+POST_LIMIT_WINDOW = 60
+POST_LIMIT_PER_ADDRESS = 5
+POST_LIMIT_PER_ARTICLE = 60
+
+#: Proxies (addresses or networks, e.g. ["127.0.0.1", "10.0.0.0/8"]) whose
+#: X-Forwarded-For is believed: the client is the first address, from the
+#: right, that is not one of them. Empty: the peer is the client, and an
+#: X-Forwarded-For header changes nothing.
+TRUSTED_PROXIES: list[str] = []
+
 #: Longest answer an author writes in the desk (to feedback or a comment).
 MAX_REPLY_LENGTH = 20000
 

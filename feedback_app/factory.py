@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, render_template
+from flask import Flask, Response, make_response, render_template
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
@@ -39,8 +39,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = app.config["PROXY_COUNT"]
+        # X-Forwarded-For is read by limits.client_address, from
+        # TRUSTED_PROXIES only; the others set the scheme, host and path.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n
+            app.wsgi_app, x_for=0, x_proto=n, x_host=n, x_prefix=n
         )
 
     # The app's pages wear the site's theme: its templates extend base.html.
@@ -111,13 +113,21 @@ def _site_time(moment: datetime, fmt: str = "%-d %B %Y at %H:%M") -> str:
         return moment.strftime(fmt + " UTC")
 
 
-def _error_page(error: HTTPException) -> tuple[str, int]:
-    """Render an HTTP error in the site's look, with a plain explanation."""
+def _error_page(error: HTTPException) -> Response:
+    """Render an HTTP error in the site's look, with a plain explanation.
+
+    The error's own headers (Retry-After of a 429, Allow of a 405) are kept.
+    """
     from flask_wtf.csrf import CSRFError
 
-    return render_template(
+    page = render_template(
         "error.html", error=error, csrf_failed=isinstance(error, CSRFError)
-    ), error.code or 500
+    )
+    response = make_response(page, error.code or 500)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _security_headers(response):  # type: ignore[no-untyped-def]

@@ -43,6 +43,10 @@
     token of which only the SHA-256 hash is stored. Signing out deletes the
     row, so a copy of the cookie dies with it; so does every row of an author
     whose password changes.
+``rate_event``
+    One reader's post, counted against a rate-limit bucket (a keyed hash of
+    the client's address, or an article) for as long as the limit's window
+    (``limits.py``).
 ``sign_in_failure``
     Failed sign-ins of the last while, by account name and by a keyed hash
     of the address they came from (never the address itself): what slows
@@ -295,3 +299,12 @@ class DeskSession(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RateEvent(Base):
+    __tablename__ = "rate_event"
+    __table_args__ = (Index("ix_rate_event_bucket_created_at", "bucket", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

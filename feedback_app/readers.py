@@ -22,6 +22,7 @@ from flask import (
 from flask_wtf.csrf import CSRFProtect
 
 from . import feedback as fb
+from . import limits
 from . import notifications as notify
 from .db import get_db
 from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
@@ -69,7 +70,9 @@ def send_feedback() -> Response | tuple[str, int]:
     if not form.validate():
         return render_template("feedback_page.html", form=form, article=article), 422
 
+    buckets = limits.buckets_for(request, article.slug)
     with get_db().write() as session:
+        limits.admit(session, buckets, current_app.config)
         feedback, token = fb.submit_feedback(
             session,
             article,

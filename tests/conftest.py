@@ -73,6 +73,10 @@ def app(built_site: Path, tmp_path: Path) -> Iterator[Flask]:
             "CONTENT_PATH": str(tmp_path / "content"),
             "MAILDIR_PATH": str(tmp_path / "maildir"),
             "COMMENTS_REBUILD": False,
+            # Tests post far more than a reader would; tests of the limits
+            # set them.
+            "POST_LIMIT_PER_ADDRESS": 0,
+            "POST_LIMIT_PER_ARTICLE": 0,
             "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(tmp_path / "cache")},
         }
     )
@@ -126,7 +130,12 @@ class Commenter:
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def post(self, origin: str | None = ORIGIN, **fields: str) -> TestResponse:
+    def post(
+        self,
+        origin: str | None = ORIGIN,
+        headers: dict[str, str] | None = None,
+        **fields: str,
+    ) -> TestResponse:
         data = {
             "article": ARTICLE,
             "name": "Ana",
@@ -134,8 +143,8 @@ class Commenter:
             "body": "A *thoughtful* comment.",
             **fields,
         }
-        headers = {"Origin": origin} if origin else {}
-        return self.client.post("/comments", data=data, headers=headers)
+        sent = {"Origin": origin} if origin else {}
+        return self.client.post("/comments", data=data, headers=sent | (headers or {}))
 
     def post_ok(self, **fields: str) -> Comment:
         """Post, check it was taken, and return the comment stored last."""

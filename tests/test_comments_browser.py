@@ -123,6 +123,9 @@ def live(tmp_path: Path) -> Iterator[LiveBlog]:
             "COMMENTS_PATH": str(comments),
             "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(tmp_path / "cache")},
             "SITE_URL": url,
+            # One browser posts more than a reader would (test_limits.py
+            # tests the limits).
+            "POST_LIMIT_PER_ADDRESS": 0,
         }
     )
     app.instance_path = str(tmp_path)

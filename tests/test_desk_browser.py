@@ -94,6 +94,9 @@ def live(own_site: Path) -> Iterator[LiveDesk]:
             "MAILDIR_PATH": str(own_site / "maildir"),
             "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(own_site / "cache")},
             "SITE_URL": url,
+            # One browser posts more than a reader would (test_limits.py
+            # tests the limits).
+            "POST_LIMIT_PER_ADDRESS": 0,
         }
     )
     app.instance_path = str(own_site)

@@ -1,0 +1,321 @@
+"""Rate limits on readers' posts: exact, per address and per article.
+
+The first tests go through the Flask test client; the last ones start the
+app under gunicorn with 4 workers and post from 20 threads at once, on
+SQLite and on the machine's PostgreSQL, and count the rows afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from feedback_app.db import get_db
+from feedback_app.models import Comment, Feedback, RateEvent
+
+from .conftest import ARTICLE, ROOT, TOMAS_ARTICLE, Commenter, Reader
+from .test_db import POSTGRES_ADMIN_URL
+
+WINDOW = 60
+
+
+def limit(app: Flask, per_address: int = 0, per_article: int = 0) -> None:
+    app.config.update(
+        POST_LIMIT_WINDOW=WINDOW,
+        POST_LIMIT_PER_ADDRESS=per_address,
+        POST_LIMIT_PER_ARTICLE=per_article,
+    )
+
+
+def count(app: Flask, model: type) -> int:
+    with get_db(app).read() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def from_address(client: FlaskClient, address: str) -> FlaskClient:
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_the_post_past_the_limit_gets_429_and_is_not_stored(
+    app: Flask, commenter: Commenter
+) -> None:
+    limit(app, per_address=3)
+    for i in range(3):
+        assert commenter.post(body=f"Comment {i}").status_code == 303
+    refused = commenter.post(body="One too many")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= WINDOW + 1
+    assert "Please wait" in refused.text
+    assert count(app, Comment) == 3
+
+
+def test_comments_and_feedback_share_the_address_limit(
+    app: Flask, commenter: Commenter, reader: Reader
+) -> None:
+    limit(app, per_address=2)
+    assert commenter.post(body="A comment").status_code == 303
+    assert reader.send(message="Some feedback").status_code == 303
+    assert reader.send(message="More feedback").status_code == 429
+    assert commenter.post(body="Another comment").status_code == 429
+    assert (count(app, Comment), count(app, Feedback)) == (1, 1)
+
+
+def test_a_retry_of_a_stored_comment_is_not_refused(
+    app: Flask, commenter: Commenter
+) -> None:
+    """A retry with the same idempotency key finds the stored comment, even
+    when the address has used up its posts."""
+    limit(app, per_address=1)
+    key = "0f0e0d0c-0b0a-4908-8706-050403020100"
+    first = commenter.post(body="Sent once", submission_key=key)
+    again = commenter.post(body="Sent once", submission_key=key)
+    assert first.status_code == again.status_code == 303
+    assert first.location == again.location
+    assert commenter.post(body="Something new").status_code == 429
+    assert count(app, Comment) == 1
+
+
+def test_another_address_is_counted_apart(app: Flask) -> None:
+    limit(app, per_address=1)
+    first = Commenter(from_address(app.test_client(), "192.0.2.1"))
+    second = Commenter(from_address(app.test_client(), "192.0.2.2"))
+    assert first.post(body="One").status_code == 303
+    assert first.post(body="Two").status_code == 429
+    assert second.post(body="Three").status_code == 303
+
+
+def test_the_article_limit_holds_for_every_address(app: Flask) -> None:
+    limit(app, per_article=2)
+    posts = [
+        Commenter(from_address(app.test_client(), f"198.51.100.{i}")).post(
+            body=f"From {i}"
+        )
+        for i in range(3)
+    ]
+    assert [p.status_code for p in posts] == [303, 303, 429]
+    other = Commenter(from_address(app.test_client(), "198.51.100.9"))
+    assert other.post(article=TOMAS_ARTICLE, body="Elsewhere").status_code == 303
+
+
+def test_a_forwarded_for_header_from_an_untrusted_peer_changes_nothing(
+    app: Flask,
+) -> None:
+    limit(app, per_address=1)
+    client = app.test_client()
+    spoofed = [
+        Commenter(client).post(
+            body=f"Spoof {i}", headers={"X-Forwarded-For": f"203.0.113.{i}"}
+        )
+        for i in range(2)
+    ]
+    assert [p.status_code for p in spoofed] == [303, 429]
+
+
+def test_trusted_proxies_give_each_client_its_own_count(app: Flask) -> None:
+    limit(app, per_address=1)
+    app.config["TRUSTED_PROXIES"] = ["127.0.0.1", "10.0.0.0/8"]
+    client = app.test_client()
+
+    def post(chain: str, body: str) -> int:
+        headers = {"X-Forwarded-For": chain}
+        return Commenter(client).post(body=body, headers=headers).status_code
+
+    assert post("203.0.113.7", "a") == 303
+    assert post("203.0.113.7", "b") == 429
+    # A client-chosen first hop is not believed: the proxies' last word is.
+    assert post("198.51.100.1, 203.0.113.7", "c") == 429
+    assert post("203.0.113.7, 10.1.2.3", "d") == 429  # through two proxies
+    assert post("203.0.113.8", "e") == 303
+
+
+def test_addresses_are_stored_only_as_keyed_hashes(
+    app: Flask, commenter: Commenter
+) -> None:
+    limit(app, per_address=5, per_article=5)
+    app.config["TRUSTED_PROXIES"] = ["127.0.0.1"]
+    for i in range(2):
+        commenter.post(body=f"Hi {i}", headers={"X-Forwarded-For": "203.0.113.77"})
+    with get_db(app).read() as session:
+        buckets = list(session.scalars(sa.select(RateEvent.bucket)))
+        stored = [
+            str(row)
+            for table in ("rate_event", "comment", "outbox_message")
+            for row in session.execute(sa.text(f"SELECT * FROM {table}"))  # noqa: S608
+        ]
+    assert len(buckets) == 4  # two posts, each counted by address and article
+    assert not any("203.0.113.77" in row or "127.0.0.1" in row for row in stored)
+
+
+def test_events_older_than_the_window_no_longer_count(
+    app: Flask, commenter: Commenter
+) -> None:
+    limit(app, per_address=1)
+    assert commenter.post(body="Long ago").status_code == 303
+    with get_db(app).engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE rate_event SET created_at = :t"),
+            {"t": "2000-01-01 00:00:00.000000"},
+        )
+    assert commenter.post(body="Now").status_code == 303
+
+
+# --- several workers: gunicorn, 20 posts at once ----------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(
+    built_site: Path, tmp: Path, database_url: str, **config: object
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = {
+        "SECRET_KEY": "limits test",
+        "DATABASE_URL": database_url,
+        "SITE_INDEX_PATH": str(built_site / "site.json"),
+        "OUTPUT_PATH": str(tmp / "output"),
+        "COMMENTS_PATH": str(tmp / "comments"),
+        "CONTENT_PATH": str(tmp / "content"),
+        "MAILDIR_PATH": str(tmp / "maildir"),
+        "COMMENTS_REBUILD": False,
+        "SITE_URL": url,
+        **config,
+    }
+    env = dict(os.environ, FEEDBACK_INSTANCE_PATH=str(tmp))
+    env.update({f"FEEDBACK_{k}": json.dumps(v) for k, v in settings.items()})
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "feedback_app", "db", "upgrade"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "-w", "4"),
+            *("-b", f"127.0.0.1:{port}", "--log-level", "warning"),
+            "feedback_app:create_app()",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/comments/posted/x", timeout=1)
+        except urllib.error.HTTPError:
+            return proc, url  # any HTTP answer: it is up
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def burst(url: str, n: int) -> list[tuple[int, str | None]]:
+    """Post ``n`` distinct comments at once; return (status, Retry-After)."""
+    barrier = threading.Barrier(n)
+    results: list[tuple[int, str | None]] = [(0, None)] * n
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+
+    def post(i: int) -> None:
+        data = urllib.parse.urlencode(
+            {"article": ARTICLE, "name": f"Reader {i}", "body": f"Comment {i}"}
+        ).encode()
+        request = urllib.request.Request(
+            f"{url}/comments", data=data, headers={"Origin": url}
+        )
+        barrier.wait()
+        try:
+            with opener.open(request, timeout=30) as response:
+                results[i] = (response.status, None)
+        except urllib.error.HTTPError as exc:
+            results[i] = (exc.code, exc.headers.get("Retry-After"))
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def rows(database_url: str) -> int:
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        found = connection.scalar(sa.text("SELECT count(*) FROM comment"))
+    engine.dispose()
+    return found
+
+
+def assert_exactly_five_of_twenty(built_site: Path, tmp: Path, url_db: str) -> None:
+    proc, url = start_gunicorn(built_site, tmp, url_db, POST_LIMIT_PER_ADDRESS=5)
+    try:
+        results = burst(url, 20)
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [303] * 5 + [429] * 15
+    assert all(after and int(after) >= 1 for status, after in results if status == 429)
+    assert rows(url_db) == 5
+
+
+@pytest.mark.slow
+def test_limit_is_exact_across_four_workers_on_sqlite(
+    built_site: Path, tmp_path: Path
+) -> None:
+    assert_exactly_five_of_twenty(
+        built_site, tmp_path, f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
+    )
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    import uuid
+
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"feedback_limits_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+    yield admin.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_limit_is_exact_across_four_workers_on_postgresql(
+    built_site: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    assert_exactly_five_of_twenty(built_site, tmp_path, postgres_url)
