@@ -68,14 +68,22 @@ def set_password(author: Author, password: str, min_length: int) -> None:
 
     :raise PasswordError: if it is too short, too long, or only spaces.
     """
+    author.password_hash = hash_password(password, min_length)
+    author.password_changed_at = utcnow()
+
+
+def hash_password(password: str, min_length: int) -> str:
+    """Return the stored form of a new password (slow: outside transactions).
+
+    :raise PasswordError: if it is too short, too long, or only spaces.
+    """
     if len(password) < min_length:
         raise PasswordError(f"Use at least {min_length} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PasswordError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
     if not password.strip():
         raise PasswordError("A password of only spaces is no password.")
-    author.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
-    author.password_changed_at = utcnow()
+    return generate_password_hash(password, method=PASSWORD_METHOD)
 
 
 def client_hash(address: str, key: str | bytes) -> str:
@@ -264,8 +272,15 @@ def start_session(author: Author) -> None:
     """
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    earlier = session.get("desk")
     with get_db().write() as s:
         s.execute(delete(DeskSession).where(DeskSession.expires_at <= now))
+        if isinstance(earlier, str):  # signing in again ends the session before
+            s.execute(
+                delete(DeskSession).where(
+                    DeskSession.token_hash == _token_hash(earlier)
+                )
+            )
         s.add(
             DeskSession(
                 token_hash=_token_hash(token),

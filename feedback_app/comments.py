@@ -238,8 +238,12 @@ def author_reply(
     body: str,
     parent_id: int | None,
     max_depth: int = 5,
+    html: str | None = None,
 ) -> Comment:
     """Publish the article's author's own comment, with the Author badge.
+
+    ``html`` is ``render_comment(body)``, if the caller rendered it before
+    opening the transaction.
 
     :raise CommentError: if ``author`` is not an author of the article, or
         ``parent_id`` names no approved comment of it.
@@ -253,7 +257,7 @@ def author_reply(
         depth=depth,
         name=author,
         body=body,
-        html=render_comment(body),
+        html=render_comment(body) if html is None else html,
         state="approved",
         is_author=True,
         fingerprint=fingerprint(article.slug, parent_id, author, None, body),

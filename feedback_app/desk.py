@@ -349,7 +349,8 @@ def feedback_state(feedback_id: int) -> Response:
         abort(400, "Unknown action.")
     with get_db().write() as session:
         feedback = _feedback_or_404(session, feedback_id)
-        feedback.state = target
+        feedback.state = _restored(feedback, target)
+        target = feedback.state
     flash(f"Feedback #{feedback_id} is now {target}.")
     back = request.form.get("back") == "inbox"
     return redirect(
@@ -374,7 +375,7 @@ def feedback_bulk() -> Response:
         if len(rows) != len(ids) or not all(_may_see(f.article_slug) for f in rows):
             abort(404, "Some of the selected feedback is not yours to change.")
         for feedback in rows:
-            feedback.state = target
+            feedback.state = _restored(feedback, target)
     flash(f"{len(rows)} feedback marked {target}.")
     return redirect(_back_to_list(".inbox"), 303)
 
@@ -382,53 +383,69 @@ def feedback_bulk() -> Response:
 @bp.post("/feedback/<int:feedback_id>/answer")
 @signed_in
 def answer(feedback_id: int) -> Response | tuple[str, int]:
-    """Answer privately (reply page, and mail if possible), in a post, or both."""
+    """Answer privately (reply page, and mail if possible), in a post, or both.
+
+    The draft file is written inside the transaction that records it; if that
+    transaction fails, the file is removed again, so no orphan is published.
+    """
     form = AnswerForm()
     if not form.validate():
         return feedback_item(feedback_id, answer_form=form), 422
     config = current_app.config
     site = current_app.extensions["site_index"].current()
     author = me()
-    done = []
-    with get_db().write() as session:
-        feedback = _feedback_or_404(session, feedback_id)
-        if form.public.data:
-            if feedback.post_source:
-                form.public.errors.append(
-                    "This feedback has a post already: edit that one."
+    done: list[str] = []
+    post: drafts.Post | None = None
+    try:
+        with get_db().write() as session:
+            feedback = _feedback_or_404(session, feedback_id)
+            if (
+                feedback.post_source
+                and not drafts.content_file(config, feedback.post_source).is_file()
+            ):
+                feedback.post_source = feedback.post_slug = None  # removed by hand
+            if form.public.data:
+                if feedback.post_source:
+                    form.public.errors.append(
+                        "This feedback has a post already: edit that one."
+                    )
+                    session.rollback()
+                    return feedback_item(feedback_id, answer_form=form), 422
+                try:
+                    post = drafts.new_post(
+                        config,
+                        site,
+                        feedback,
+                        site.articles.get(feedback.article_slug),
+                        author=author.name,
+                        title=form.title.data,
+                        answer=form.answer.data,
+                        summary=form.summary.data or "",
+                        category=form.category.data or "Reader mail",
+                        tags=form.tags.data or "",
+                    )
+                except drafts.DraftError as exc:
+                    form.summary.errors.append(str(exc))
+                    session.rollback()
+                    return feedback_item(feedback_id, answer_form=form), 422
+                feedback.post_slug = post.slug
+                feedback.post_source = post.source
+                if feedback.state == "new":
+                    feedback.state = "read"
+                done.append(f"a draft post, content/{post.source}")
+            if form.private.data:
+                notify.reply_to_feedback(
+                    session, feedback, author, form.answer.data, config
                 )
-                return feedback_item(feedback_id, answer_form=form), 422
-            try:
-                post = drafts.new_post(
-                    config,
-                    site,
-                    feedback,
-                    site.articles.get(feedback.article_slug),
-                    author=author.name,
-                    title=form.title.data,
-                    answer=form.answer.data,
-                    summary=form.summary.data or "",
-                    category=form.category.data or "Reader mail",
-                    tags=form.tags.data or "",
+                done.insert(
+                    0,
+                    "your answer on the reader's reply page"
+                    + (" and by e-mail" if feedback.email else ""),
                 )
-            except drafts.DraftError as exc:
-                form.summary.errors.append(str(exc))
-                session.rollback()
-                return feedback_item(feedback_id, answer_form=form), 422
-            feedback.post_slug = post.slug
-            feedback.post_source = post.source
-            if feedback.state == "new":
-                feedback.state = "read"
-            done.append(f"a draft post, content/{post.source}")
-        if form.private.data:
-            notify.reply_to_feedback(
-                session, feedback, author, form.answer.data, config
-            )
-            done.insert(
-                0,
-                "your answer on the reader's reply page"
-                + (" and by e-mail" if feedback.email else ""),
-            )
+    except BaseException:
+        if post is not None:
+            drafts.content_file(config, post.source).unlink(missing_ok=True)
+        raise
     flash("Done: " + " and ".join(done) + ".")
     if form.public.data:
         return redirect(url_for(".post", feedback_id=feedback_id), 303)
@@ -474,9 +491,16 @@ def post(feedback_id: int, post_form: PostForm | None = None) -> str:
 def save_post(feedback_id: int) -> Response | tuple[str, int]:
     """Save the edited post; a broken one is shown again, the file untouched."""
     form = PostForm()
-    _, the_post = _post_of(feedback_id)
+    feedback, the_post = _post_of(feedback_id)
     if form.validate():
         try:
+            drafts.check_desk_edit(
+                drafts.parse(the_post.source, form.text.data),
+                author=me().name,
+                editor=me().role == "editor",
+                site=current_app.extensions["site_index"].current(),
+                own_slug=feedback.post_slug,
+            )
             saved = drafts.save_post(
                 current_app.config, the_post.source, form.text.data
             )
@@ -501,10 +525,12 @@ def publish_post(feedback_id: int) -> Response | tuple[str, int]:
     try:
         build_site(app)
     except PublishError as exc:
+        # Back to the draft as it was: nothing half-published stays behind.
+        drafts.save_post(app.config, the_post.source, the_post.text)
         current_app.logger.error("publishing %s failed: %s", the_post.source, exc)
         flash(
-            "The post is marked published, but the site could not be built; "
-            "see the app's log. Fix the post and publish again."
+            "The site could not be built, so the post is still a draft; see the "
+            "app's log for Pelican's message, fix the post and publish again."
         )
         return redirect(url_for(".post", feedback_id=feedback_id), 303)
     author = me()
@@ -704,6 +730,7 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
             "Only an author of this article can reply with the Author badge."
         )
         return comment(comment_id, reply_form=form), 422
+    html = render_comment(form.body.data)  # before taking the write lock
     if the_comment.state != "approved":
         moderation.moderate([comment_id], "approved")
     with get_db().write() as session:
@@ -714,6 +741,7 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
             form.body.data,
             comment_id,
             site.comments.max_depth,
+            html=html,
         )
         subscriptions.reply_published(
             session, reply, article.title, article.url, current_app.config
@@ -794,11 +822,20 @@ def erase_reader() -> str | tuple[str, int]:
 # --- helpers ----------------------------------------------------------------------
 
 
+def _restored(feedback: Feedback, target: str) -> str:
+    """Return ``target``, or "answered" for answered feedback back from the
+    archive, from spam or marked read again."""
+    answered = any(m.sender == "author" for m in feedback.messages)
+    return "answered" if target == "read" and answered else target
+
+
 def _page() -> int:
+    """Return the page asked for (1 to 100,000; anything else is 1)."""
     try:
-        return max(1, int(request.args.get("page", "1")))
+        page = int(request.args.get("page", "1"))
     except ValueError:
         return 1
+    return page if 1 <= page <= 100_000 else 1
 
 
 def _ids() -> list[int]:

@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -89,8 +90,8 @@ def parse(source: str, text: str) -> Post:
     """
     meta: dict[str, str] = {}
     lines = text.replace("\r\n", "\n").split("\n")
-    i = 0
-    while i < len(lines) and lines[i].strip():
+    end = _header_end(lines)
+    for i in range(end):
         match = _META_LINE.match(lines[i])
         if not match:
             raise DraftError(
@@ -98,14 +99,21 @@ def parse(source: str, text: str) -> Post:
                 "with an empty line."
             )
         meta[match.group(1).strip().lower()] = match.group(2).strip()
-        i += 1
     if not meta.get("title"):
         raise DraftError("The post needs a “Title:” line at the top.")
     if meta.get("status", "published").lower() not in STATUSES:
         raise DraftError(f"“Status:” must be one of {', '.join(STATUSES)}.")
     if "slug" in meta and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", meta["slug"]):
         raise DraftError("“Slug:” takes lower-case letters, digits and hyphens.")
-    return Post(source, text, meta, "\n".join(lines[i:]).strip("\n"))
+    return Post(source, text, meta, "\n".join(lines[end + 1 :]).strip("\n"))
+
+
+def _header_end(lines: list[str]) -> int:
+    """Return the index of the line ending the metadata (blank, as Pelican)."""
+    for i, line in enumerate(lines):
+        if not line.strip():
+            return i
+    return len(lines)
 
 
 def content_file(config: Any, source: str) -> Path:
@@ -138,6 +146,86 @@ def save_post(config: Any, source: str, text: str) -> Post:
     post = parse(source, text)
     write_atomically(content_file(config, source), text)
     return post
+
+
+#: The metadata the desk lets an author set. Others (Save_as, Url,
+#: Template, ...) decide where and how a page is written: edit the file in
+#: content/ for those.
+DESK_METADATA = frozenset(
+    {"title", "date", "modified", "author", "category", "tags", "slug"}
+    | {"summary", "status", "lang"}
+)
+_TAGS = frozenset(
+    {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt"}
+    | {"em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i"}
+    | {"img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "small", "span"}
+    | {"strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead"}
+    | {"tr", "u", "ul"}
+)
+_ATTRIBUTES = frozenset(("href", "src", "alt", "title", "class", "id", "align"))
+_ALIGN = re.compile(r"text-align: ?(left|right|center);?")
+_SAFE_URL = re.compile(r"^(?:https?:|mailto:|[/#?.]|[^:/?#]+(?:[/?#]|$))", re.I)
+
+
+def check_desk_edit(
+    post: Post, *, author: str, editor: bool, site: Site, own_slug: str | None
+) -> None:
+    """Refuse what an edit in the desk may not publish.
+
+    The desk publishes Markdown with plain HTML, under the metadata above,
+    by the signed-in author (an editor may name another), at a slug no other
+    article has: a page of someone else's, the site's other pages and
+    script stay out of reach of a desk account.
+
+    :raise DraftError: saying what is refused.
+    """
+    other = sorted(set(post.meta) - DESK_METADATA)
+    if other:
+        raise DraftError(
+            f"The desk does not set “{other[0].capitalize()}:”; only "
+            + ", ".join(k.capitalize() for k in sorted(DESK_METADATA))
+            + ". Edit the file in content/ for anything else."
+        )
+    if not editor and post.meta.get("author", author) != author:
+        raise DraftError(f"“Author:” must be you, {author}.")
+    slug = post.slug
+    if slug and slug != own_slug and slug in site.articles:
+        raise DraftError(f"“Slug: {slug}” belongs to another article.")
+    finder = _MarkupFinder()
+    finder.feed(markdown.markdown(post.body, extensions=["extra"]))
+    if finder.refused:
+        raise DraftError(
+            f"The desk does not publish {finder.refused[0]}: only Markdown and "
+            "plain HTML (no script, styles, frames, forms or event handlers). "
+            "Edit the file in content/ if you really mean it."
+        )
+
+
+class _MarkupFinder(HTMLParser):
+    """Collect what in rendered HTML is not plain, safe markup."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.refused: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _TAGS:
+            self.refused.append(f"<{tag}>")
+        for name, value in attrs:
+            if name == "style" and _ALIGN.fullmatch(value or ""):
+                continue  # Markdown's table columns
+            if name not in _ATTRIBUTES:
+                self.refused.append(f"the attribute {name} on <{tag}>")
+            elif name in ("href", "src") and not _SAFE_URL.match(
+                (value or "").strip().replace("{filename}", "")
+            ):
+                self.refused.append(f"the address {value!r}")
+
+    handle_startendtag = handle_starttag
+
+    def handle_comment(self, data: str) -> None:
+        if "[if" in data:  # conditional comments hide markup from the check
+            self.refused.append("a conditional comment")
 
 
 def local_now(site: Site) -> datetime:
@@ -213,7 +301,7 @@ def mark_published(config: Any, site: Site, source: str) -> Post:
     """Set a draft's status to published and its date to now."""
     post = read_post(config, source)
     lines = post.text.split("\n")
-    header_end = lines.index("") if "" in lines else len(lines)
+    header_end = _header_end(lines)
     kept = [
         line
         for line in lines[:header_end]

@@ -68,9 +68,11 @@ def find_by_token(session: Session, token: str) -> Feedback | None:
 
 
 def add_follow_up(session: Session, feedback: Feedback, body: str) -> FeedbackMessage:
-    """Add a reader's follow-up to ``feedback``."""
+    """Add a reader's follow-up to ``feedback``; it is new on the desk again."""
     follow_up = FeedbackMessage(sender="reader", body=body)
     feedback.messages.append(follow_up)
+    if feedback.state != "spam":
+        feedback.state = "new"
     session.flush()
     return follow_up
 

@@ -150,6 +150,10 @@ class Feedback(Base):
     post_source: Mapped[str | None] = mapped_column(String(300))
     reply_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When it last changed (its state, above all): spam is purged by it.
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow
+    )
 
     messages: Mapped[list[FeedbackMessage]] = relationship(
         back_populates="feedback",

@@ -15,6 +15,7 @@ marked spam for longer than ``PURGE_AFTER_DAYS``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,14 +41,32 @@ def _same(column: Any, email: str) -> Any:
     return func.lower(column) == email.strip().lower()
 
 
-def _mail_about(email: str) -> Any:
-    """Mail to or from the address, or naming it (e.g. to an author about
-    the reader's comment)."""
-    return or_(
-        _same(OutboxMessage.recipient, email),
-        _same(OutboxMessage.reply_to, email),
-        OutboxMessage.body.icontains(email.strip(), autoescape=True),
-    )
+def _mail_about(session: Session, email: str) -> list[int]:
+    """Return the ids of mail to or from the address, or naming it (to an
+    author about the reader's comment): the whole address, not a part of
+    another one (``bob@x`` is not in ``jimbob@x``)."""
+    email = email.strip()
+    whole = re.compile(rf"(?<![\w.+-]){re.escape(email)}(?![\w-]|\.\w)", re.IGNORECASE)
+    candidates = session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.recipient,
+            OutboxMessage.reply_to,
+            OutboxMessage.body,
+        ).where(
+            or_(
+                _same(OutboxMessage.recipient, email),
+                _same(OutboxMessage.reply_to, email),
+                OutboxMessage.body.icontains(email, autoescape=True),
+            )
+        )
+    ).all()
+    return [
+        id_
+        for id_, to, reply_to, body in candidates
+        if email.lower() in ((to or "").lower(), (reply_to or "").lower())
+        or whole.search(body)
+    ]
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -69,7 +88,9 @@ def export(session: Session, email: str) -> dict[str, Any]:
         select(Subscription).where(_same(Subscription.email, email))
     )
     mail = session.scalars(
-        select(OutboxMessage).where(_mail_about(email)).order_by(OutboxMessage.id)
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(_mail_about(session, email)))
+        .order_by(OutboxMessage.id)
     ).all()
     return {
         "address": email,
@@ -197,7 +218,7 @@ def erase(session: Session, email: str) -> Erased:
         session.execute(delete(Subscription).where(_same(Subscription.email, email)))
     ).rowcount
     done.mail = session.execute(
-        delete(OutboxMessage).where(_mail_about(email))
+        delete(OutboxMessage).where(OutboxMessage.id.in_(_mail_about(session, email)))
     ).rowcount
     session.flush()
     return done
@@ -212,8 +233,8 @@ class Purged:
 def purge(session: Session, days: int) -> Purged:
     """Delete spam and trash comments, and spam feedback, older than ``days``.
 
-    Age counts from when a comment last changed (moved to spam or trash),
-    and from when feedback arrived. ``days`` of 0 purges nothing. Nothing
+    Age counts from when a comment or feedback last changed (was moved to
+    spam or trash), not from when it arrived. ``days`` of 0 purges nothing. Nothing
     published changes: replies to a purged comment move up to its parent,
     which is where the site already shows them.
     """
@@ -230,7 +251,7 @@ def purge(session: Session, days: int) -> Purged:
     for comment_id in old:
         delete_comment(session, comment_id)
     spam = session.execute(
-        delete(Feedback).where(Feedback.state == "spam", Feedback.created_at < before)
+        delete(Feedback).where(Feedback.state == "spam", Feedback.updated_at < before)
     ).rowcount
     session.flush()
     return Purged(len(old), spam)

@@ -708,6 +708,112 @@ def test_post_edits_are_saved_and_broken_ones_refused(
     assert drafts_in(app) == [draft]
 
 
+def test_the_desk_edits_only_what_an_author_may_publish(
+    app: Flask, reader: Reader, desk: Desk
+) -> None:
+    """No page of someone else's, no other pages, no script: an edit that
+    would is refused and the file stays as it was."""
+    feedback_id = send(reader, may_quote="y")
+    public_answer(desk, feedback_id)
+    [draft] = drafts_in(app)
+    saved = draft.read_text(encoding="utf-8")
+    url = f"/desk/feedback/{feedback_id}/post"
+    title = "Title: "
+    refused = {
+        "another article's slug": re.sub(
+            r"^Slug: .*$", f"Slug: {TOMAS_ARTICLE}", saved, flags=re.M
+        ),
+        "another page's place": saved.replace(title, "Save_as: index.html\n" + title),
+        "a template": saved.replace(title, "Template: page\n" + title),
+        "another author": saved.replace(f"Author: {MAYA}", f"Author: {TOMAS}"),
+        "a script": saved + "\n<script>alert(1)</script>\n",
+        "a handler": saved + '\n<p onmouseover="alert(1)">x</p>\n',
+        "a javascript link": saved + "\n[x](javascript:alert(1))\n",
+    }
+    for what, text in refused.items():
+        assert text != saved, what
+        response = desk.post(url, {"text": text})
+        assert response.status_code == 422, what
+        assert draft.read_text(encoding="utf-8") == saved, what
+    # Plain Markdown and HTML, a table, a link to an article: all fine.
+    fine = (
+        saved
+        + "\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n<em>yes</em> [it]({filename}/x.md)\n"
+    )
+    assert desk.post(url, {"text": fine}).status_code == 303
+
+
+def test_a_blank_line_of_spaces_ends_the_metadata_when_publishing(
+    app: Flask,
+) -> None:
+    """Publishing rewrites Status and Date in the metadata, never in the text."""
+    from feedback_app.drafts import mark_published, read_post
+
+    content = Path(app.config["CONTENT_PATH"])
+    content.mkdir(parents=True, exist_ok=True)
+    (content / "p.md").write_text(
+        "Title: T\nStatus: draft\n  \nFirst paragraph.\nStatus: stays\n\nSecond.\n",
+        encoding="utf-8",
+    )
+    site = app.extensions["site_index"].current()
+    mark_published(app.config, site, "p.md")
+    post = read_post(app.config, "p.md")
+    assert post.status == "published"
+    assert post.body == "First paragraph.\nStatus: stays\n\nSecond."
+
+
+def test_a_follow_up_makes_answered_feedback_new_again(
+    app: Flask, reader: Reader, desk: Desk
+) -> None:
+    token, _ = reader.send_and_follow(message="First words.")
+    [feedback] = all_feedback(app)
+    desk.post(f"/desk/feedback/{feedback.id}/answer", {"answer": "Hi.", "private": "y"})
+    assert one_feedback(app, feedback.id).state == "answered"
+    follow_up(reader.client, token, "And another thing.")
+    assert one_feedback(app, feedback.id).state == "new"
+    assert unread_badge(desk.get("/desk/").text) == 1
+
+
+def test_answered_feedback_stays_answered_through_the_archive(
+    app: Flask, desk: Desk
+) -> None:
+    [feedback_id] = store(app, 1)
+    url = f"/desk/feedback/{feedback_id}"
+    desk.post(f"{url}/answer", {"answer": "Hi.", "private": "y"})
+    for action in ("archive", "unarchive", "spam", "not-spam", "unread", "read"):
+        desk.post(f"{url}/state", {"action": action})
+    assert one_feedback(app, feedback_id).state == "answered"
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "-3", "0", "x"])
+def test_any_page_number_is_answered(desk: Desk, page: str) -> None:
+    assert desk.get(f"/desk/?page={page}").status_code == 200
+    assert desk.get(f"/desk/comments?page={page}").status_code == 200
+
+
+def test_erasing_an_address_keeps_mail_of_an_address_ending_like_it(
+    app: Flask, reader: Reader, desk: Desk
+) -> None:
+    """bob@example.org is not jimbob@example.org: neither export nor erase
+    touches the other's mail."""
+    from feedback_app.reader_data import erase, export
+
+    add_author(app, TOMAS, "tomas@example.org")
+    reader.send(
+        article=TOMAS_ARTICLE, message="From Jim Bob.", email="jimbob@example.org"
+    )
+    reader.send(article=TOMAS_ARTICLE, message="From Bob.", email="bob@example.org")
+    with get_db(app).read() as session:
+        mail = export(session, "bob@example.org")["mail"]
+    assert [m["reply_to"] for m in mail] == ["bob@example.org"]
+    with get_db(app).write() as session:
+        assert erase(session, "bob@example.org").mail == 1
+    with get_db(app).read() as session:
+        assert [
+            m["reply_to"] for m in export(session, "jimbob@example.org")["mail"]
+        ] == ["jimbob@example.org"]
+
+
 def test_a_feedback_gets_one_post_only(app: Flask, reader: Reader, desk: Desk) -> None:
     """A second public answer on the same feedback is refused."""
     feedback_id = send(reader, may_quote="y")
@@ -1223,7 +1329,7 @@ def aged(app: Flask, commenter: Commenter) -> dict[str, int]:
     }
     for key, (state, when) in feedback_ages.items():
         [ids[key]] = store(app, 1)
-        set_feedback(app, ids[key], state=state, created_at=when)
+        set_feedback(app, ids[key], state=state, created_at=when, updated_at=when)
     with get_db(app).write() as session:
         add_follow_up(session, session.get(Feedback, ids["fb_spam_old"]), "More spam.")
     return ids
@@ -1250,6 +1356,21 @@ def purge(app: Flask, runner: FlaskCliRunner, *options: str) -> str:
         result = runner.invoke(args=["purge", *options])
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def test_old_feedback_marked_spam_today_is_kept_until_its_time(
+    app: Flask, desk: Desk, runner: FlaskCliRunner
+) -> None:
+    """The age counts from the mark as spam, not from the arrival: a mistake
+    made today can still be undone tomorrow."""
+    app.config["PURGE_AFTER_DAYS"] = 30
+    [old] = store(app, 1)
+    set_feedback(app, old, created_at=utcnow() - timedelta(days=45))
+    assert (
+        desk.post(f"/desk/feedback/{old}/state", {"action": "spam"}).status_code == 303
+    )
+    assert "0 feedback" in purge(app, runner)
+    assert one_feedback(app, old).state == "spam"
 
 
 def test_purge_command_deletes_old_spam_and_trash_only(

@@ -85,6 +85,14 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("post_source", sa.String(length=300), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column(
+                "updated_at",
+                sa.DateTime(timezone=True),
+                nullable=False,
+                server_default=sa.func.now(),
+            )
+        )
         batch_op.create_index(batch_op.f("ix_feedback_state"), ["state"], unique=False)
         batch_op.drop_constraint(op.f("ck_feedback_state"), type_="check")
         batch_op.create_check_constraint("state", NEW_STATES)
@@ -108,6 +116,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_feedback_state"))
         batch_op.drop_constraint(op.f("ck_feedback_state"), type_="check")
         batch_op.create_check_constraint("state", OLD_STATES)
+        batch_op.drop_column("updated_at")
         batch_op.drop_column("post_source")
         batch_op.drop_column("post_slug")
 
