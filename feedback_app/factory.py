@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, Response, make_response, render_template
+from flask import Flask, Response, abort, make_response, render_template, request
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
@@ -69,6 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(_theme_context)
     app.add_template_filter(_site_time, "site_time")
     app.register_error_handler(HTTPException, _error_page)
+    app.before_request(_refuse_invalid_utf8)
     app.after_request(_security_headers)
     app.register_blueprint(readers_bp)
     app.register_blueprint(comments_bp)
@@ -128,6 +129,27 @@ def _error_page(error: HTTPException) -> Response:
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
+
+
+def _refuse_invalid_utf8() -> None:
+    """Refuse a form whose text is not valid UTF-8 (400).
+
+    Werkzeug keeps undecodable %-escapes as literal text ("%FF"), which would
+    be stored as if the reader had typed it.
+    """
+    if request.method != "POST" or request.mimetype != (
+        "application/x-www-form-urlencoded"
+    ):
+        return
+    try:
+        parse_qsl(
+            request.get_data(cache=True).decode("utf-8"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="strict",
+        )
+    except (UnicodeDecodeError, ValueError):
+        abort(400, "This form's text is not valid UTF-8, so nothing was stored.")
 
 
 #: The app's pages run no inline script and load nothing from elsewhere;

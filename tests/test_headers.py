@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from feedback_app.factory import CONTENT_SECURITY_POLICY
+from feedback_app.models import Comment, Feedback
 
 from .conftest import ROOT, Desk, Reader
 
@@ -76,3 +78,44 @@ def test_static_pages_get_the_same_policy_from_the_nginx_snippet(
         html = page.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), page
         assert not re.search(r"\son[a-z]+=", html), page
+
+
+# --- bad input: 4xx with a reason, never 500, nothing stored ----------------------
+
+URLENCODED = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize("path", ["/feedback", "/comments"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"article=inside-sales-without-the-script&name=Ana&message=a%FF%FEb&body=a%FFb",
+        b"article=inside-sales-without-the-script&name=Ana&message=%ED%A0%80&body=%ED%A0%80",
+        b"article=inside-sales-without-the-script&name=Ana&message=\xff&body=\xff",
+        b"article=inside-sales-without-the-script&name=%C3&message=x&body=x",
+    ],
+)
+def test_invalid_utf8_is_refused_and_nothing_stored(
+    app: Flask, path: str, body: bytes
+) -> None:
+    from feedback_app.db import get_db
+
+    response = app.test_client().post(
+        path, data=body, headers={"Origin": "http://localhost", **URLENCODED}
+    )
+    assert response.status_code == 400
+    assert "not valid UTF-8" in response.text
+    with get_db(app).read() as session:
+        stored = [
+            session.scalar(select(func.count()).select_from(m))
+            for m in (Feedback, Comment)
+        ]
+    assert stored == [0, 0]
+
+
+def test_valid_non_ascii_text_is_accepted(app: Flask) -> None:
+    body = "article=inside-sales-without-the-script&message=%C3%85sa+%E2%9C%93"
+    response = app.test_client().post(
+        "/feedback", data=body, headers={"Origin": "http://localhost", **URLENCODED}
+    )
+    assert response.status_code == 303
