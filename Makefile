@@ -9,14 +9,13 @@ BIN := $(VENV)/bin
 serve: $(VENV)/.installed
 	PORT=$(PORT) $(BIN)/invoke serve
 
-test: $(VENV)/.installed-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive feedback_app tasks.py
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .

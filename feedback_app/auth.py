@@ -43,7 +43,8 @@ from .db import get_db
 from .mail import queue_mail
 from .models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
 
-PASSWORD_METHOD = "scrypt"  # noqa: S105 (a hash method, not a password)
+# A hash method, not a password.
+PASSWORD_METHOD = "scrypt"  # noqa: S105  # nosec B105
 MAX_PASSWORD_LENGTH = 1024
 # Checked when no account matches, so that a wrong name costs as much time
 # as a wrong password and the answer's timing reveals nothing.

@@ -80,7 +80,8 @@ def quote_markdown(text: str) -> str:
         + "</p>"
         for p in paragraphs
     )
-    return f'<blockquote class="reader-quote">\n{body}\n</blockquote>'
+    # No empty line inside: it would end the HTML block for Markdown.
+    return f'<blockquote class="reader-quote">\n{body or "<p></p>"}\n</blockquote>'
 
 
 def parse(source: str, text: str) -> Post:

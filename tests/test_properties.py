@@ -1,0 +1,127 @@
+"""Property-based tests (hypothesis) of the sanitiser and the Unicode policy."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from feedback_app.drafts import quote_markdown
+from feedback_app.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_comment
+from feedback_app.text import REFUSED, STRIPPED, TextPolicyError, clean_text
+
+# Text with plenty of what attacks are made of: markup, quotes, schemes,
+# Markdown syntax, controls, bidi and zero-width characters.
+PIECES = st.sampled_from(
+    [
+        "<",
+        ">",
+        "&",
+        '"',
+        "'",
+        "`",
+        "[",
+        "]",
+        "(",
+        ")",
+        "*",
+        "_",
+        "!",
+        "#",
+        "\n",
+        "\n\n",
+        "    ",
+        "<script>",
+        "</script>",
+        "<img src=x onerror=1>",
+        "<a href='javascript:alert(1)'>",
+        "javascript:",
+        "data:text/html,",
+        "vbscript:",
+        "//evil.example/",
+        "https://ok.example/",
+        "mailto:a@b.c",
+        "[x](javascript:alert(1))",
+        "![i](http://x/i.png)",
+        "<!--",
+        "-->",
+        "<svg onload=alert(1)>",
+        "\u202e",
+        "\u2066",
+        "\u200b",
+        "\ufeff",
+        "\x00",
+        "\x1b",
+        "\x7f",
+        "é",
+        "✓",
+        "\u200d",
+    ]
+)
+HOSTILE = st.lists(st.one_of(PIECES, st.text(max_size=5)), max_size=30).map("".join)
+
+
+class Inventory(HTMLParser):
+    """Every tag and attribute of a piece of HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.comments = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+    def handle_comment(self, data: str) -> None:
+        self.comments += 1
+
+
+def inventory(html: str) -> Inventory:
+    found = Inventory()
+    found.feed(html)
+    found.close()
+    return found
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE)
+@example('<a href="javascript:alert(1)">x</a> [y](JAVASCRIPT:alert(1))')
+@example("[x](//evil.example/) <img src=x onerror=alert(1)>")
+def test_rendered_comments_hold_only_allowed_markup(text: str) -> None:
+    found = inventory(render_comment(text))
+    assert found.comments == 0
+    for tag, attrs in found.tags:
+        assert tag in ALLOWED_TAGS
+        for name, value in attrs:
+            assert name in ALLOWED_ATTRIBUTES.get(tag, set()) | {"rel"}
+            if name == "href":
+                assert re.match(r"(?i)(https?|mailto):", value or "")
+
+
+@settings(max_examples=300)
+@given(HOSTILE)
+def test_the_unicode_policy_strips_or_refuses(text: str) -> None:
+    try:
+        cleaned = clean_text(text)
+    except TextPolicyError:
+        assert REFUSED.search(text.replace("\r", "\n"))
+        return
+    assert not STRIPPED.search(cleaned)
+    assert not REFUSED.search(cleaned)
+    assert clean_text(cleaned) == cleaned  # stable: cleaning twice changes nothing
+    # Nothing else is lost: the text is the input without stripped characters.
+    assert cleaned == STRIPPED.sub("", text.replace("\r\n", "\n")).strip() or (
+        "\r" in text
+    )
+
+
+@settings(max_examples=200)
+@given(HOSTILE)
+def test_a_quote_in_a_draft_is_one_block_of_escaped_text(text: str) -> None:
+    quoted = quote_markdown(text)
+    found = inventory(quoted)
+    assert [t for t, _ in found.tags if t not in ("blockquote", "p", "br")] == []
+    assert [t for t, _ in found.tags].count("blockquote") == 1
+    assert "\n\n" not in quoted  # one HTML block: Markdown never looks inside
