@@ -45,8 +45,8 @@ def make_engine(
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
 
-    database = make_url(url).database
-    if database and database != ":memory:":
+    database = _sqlite_file(make_url(url).database)
+    if database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": busy_timeout})
 
@@ -71,6 +71,15 @@ def make_engine(
     return engine
 
 
+def _sqlite_file(database: str | None) -> str | None:
+    """Return the file of a SQLite database name (a path or a ``file:`` URI)."""
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):  # sqlite:///file:/path?mode=ro&uri=true
+        return database.removeprefix("file:").split("?", 1)[0] or None
+    return database
+
+
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
@@ -85,10 +94,10 @@ class Database:
             raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {SYNCHRONOUS}")
         self.engine = make_engine(url, busy_timeout, synchronous.upper())
         parsed = make_url(url)
+        database = _sqlite_file(parsed.database)
         self._write_lock = (
-            f"{parsed.database}.write-lock"
-            if parsed.get_backend_name() == "sqlite"
-            and parsed.database not in (None, "", ":memory:")
+            f"{database}.write-lock"
+            if parsed.get_backend_name() == "sqlite" and database
             else None
         )
         self._reading = sessionmaker(self.engine, expire_on_commit=False)

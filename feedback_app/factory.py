@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, Response, abort, make_response, render_template, request
 from jinja2 import ChoiceLoader, FileSystemLoader
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from . import commands, db
 from . import config as default_config
@@ -69,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(_theme_context)
     app.add_template_filter(_site_time, "site_time")
     app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(OperationalError, _storage_unavailable)
     app.before_request(_refuse_invalid_utf8)
     app.after_request(_security_headers)
     app.register_blueprint(readers_bp)
@@ -129,6 +131,21 @@ def _error_page(error: HTTPException) -> Response:
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
+
+
+def _storage_unavailable(error: OperationalError) -> Response:
+    """Answer 503 when the database cannot be written (read-only, disk full,
+    locked for too long): nothing was stored, and the reader is told so."""
+    from flask import current_app
+
+    current_app.logger.error("database unavailable: %s", error.orig)
+    return _error_page(
+        ServiceUnavailable(
+            "This site cannot store anything just now, so nothing you sent was "
+            "saved. Please go back and send it again in a few minutes.",
+            retry_after=60,
+        )
+    )
 
 
 def _refuse_invalid_utf8() -> None:
