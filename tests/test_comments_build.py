@@ -494,6 +494,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
             "COMMENTS_PATH": str(comments),
             "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(tmp_path / "cache")},
             "SITE_URL": "https://blog.example.org",
+            "POST_LIMIT_PER_ADDRESS": 0,  # one client posts every comment here
         }
     )
     app.instance_path = str(tmp_path)
