@@ -185,8 +185,16 @@ def free_port() -> int:
 
 
 def start_gunicorn(
-    built_site: Path, tmp: Path, database_url: str, **config: object
+    built_site: Path,
+    tmp: Path,
+    database_url: str,
+    *,
+    workers: int = 4,
+    migrate: bool = True,
+    **config: object,
 ) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the app under gunicorn, in a process group of its own (so that
+    ``os.killpg`` reaches the workers too); return it and its address."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = {
@@ -203,21 +211,23 @@ def start_gunicorn(
     }
     env = dict(os.environ, FEEDBACK_INSTANCE_PATH=str(tmp))
     env.update({f"FEEDBACK_{k}": json.dumps(v) for k, v in settings.items()})
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "feedback_app", "db", "upgrade"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    if migrate:
+        subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "feedback_app", "db", "upgrade"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "gunicorn", "-w", "4"),
+            *(sys.executable, "-m", "gunicorn", "-w", str(workers), "--preload"),
             *("-b", f"127.0.0.1:{port}", "--log-level", "warning"),
             "feedback_app:create_app()",
         ],
         env=env,
         cwd=ROOT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
