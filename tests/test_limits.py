@@ -17,7 +17,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,6 @@ from feedback_app.db import get_db
 from feedback_app.models import Comment, Feedback, RateEvent
 
 from .conftest import ARTICLE, ROOT, TOMAS_ARTICLE, Commenter, Reader
-from .test_db import POSTGRES_ADMIN_URL
 
 WINDOW = 60
 
@@ -302,25 +300,6 @@ def test_limit_is_exact_across_four_workers_on_sqlite(
     assert_exactly_five_of_twenty(
         built_site, tmp_path, f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
     )
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    import uuid
-
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"feedback_limits_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not reachable: {exc}")
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.dispose()
 
 
 @pytest.mark.slow
