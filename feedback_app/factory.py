@@ -56,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from .comment_views import bp as comments_bp
     from .desk import bp as desk_bp
+    from .health import bp as health_bp
     from .mail_links import bp as mail_links_bp
     from .publishing import Publisher
     from .readers import bp as readers_bp
@@ -77,6 +78,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(comments_bp)
     app.register_blueprint(mail_links_bp)
     app.register_blueprint(desk_bp)
+    app.register_blueprint(health_bp)
     return app
 
 

@@ -1,0 +1,46 @@
+"""``GET /health``: is this app host able to serve, for load balancers and probes.
+
+It answers 200 only when the database answers and its schema is the one this
+code expects (every migration applied), and 503 otherwise, naming which.
+It says nothing about readers and is never cached.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from alembic.script import ScriptDirectory
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from .db import alembic_config, get_db
+
+bp = Blueprint("health", __name__)
+
+
+@cache
+def expected_revision() -> str | None:
+    """The migration this code was written for (the head of the history)."""
+    return ScriptDirectory.from_config(alembic_config(get_db())).get_current_head()
+
+
+@bp.get("/health")
+def health() -> tuple[Response, int]:
+    """Check the database and its schema; 200 if both are right, else 503."""
+    try:
+        with get_db().read() as session:
+            revision = session.scalar(text("SELECT version_num FROM alembic_version"))
+    except SQLAlchemyError as exc:
+        status, database = 503, f"not ready ({type(exc).__name__})"
+    else:
+        expected = expected_revision()
+        if revision == expected:
+            status, database = 200, "ok"
+        else:
+            status, database = 503, f"schema at {revision}, code expects {expected}"
+    response = jsonify(
+        status="ok" if status == 200 else "unavailable", database=database
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
