@@ -29,10 +29,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
 from . import comments as cm
-from . import limits, subscriptions
+from . import limits, subscriptions, tickets
 from . import notifications as notify
 from .db import get_db
-from .forms import CommentForm
+from .forms import CommentForm, invalid_status
 from .guards import require_site_origin
 from .models import Comment
 from .readers import csrf
@@ -79,12 +79,17 @@ def post_comment() -> Response | tuple[str, int]:
     if not valid:
         reply_to = _approved(parent_id) if parent_id else None
         page = render_template(
-            "comment_page.html", article=article, cform=form, reply_to=reply_to
+            "comment_page.html",
+            article=article,
+            cform=form,
+            reply_to=reply_to,
+            ticket=tickets.carried(article.slug),
         )
-        return page, 422
+        return page, invalid_status()
 
     key = form.submission_key.data
     key = key if key and SUBMISSION_KEY.fullmatch(key) else None
+    screen = _screen(form, article.slug)
     html = render_comment(form.body.data)  # before taking the write lock
     buckets = limits.buckets_for(request, article.slug)
     try:
@@ -100,7 +105,7 @@ def post_comment() -> Response | tuple[str, int]:
                 submission_key=key,
                 rules=current_app.config,
                 max_depth=site.comments.max_depth,
-                spam=bool(form.homepage.data),
+                screen=screen,
                 html=html,
                 admit=lambda: limits.admit(session, buckets, current_app.config),
             )
@@ -164,8 +169,24 @@ def reply(comment_id: int) -> str:
         abort(404, "This article is not published.")
     form = CommentForm(formdata=None, data=_remembered())
     return render_template(
-        "comment_page.html", article=article, cform=form, reply_to=parent
+        "comment_page.html",
+        article=article,
+        cform=form,
+        reply_to=parent,
+        ticket=tickets.issue(article.slug),
     )
+
+
+def _screen(form: CommentForm, slug: str) -> cm.Verdict | None:
+    """What the form itself says of its sender: the honeypot, then the ticket."""
+    if form.homepage.data:  # a person never sees the honeypot
+        return cm.Verdict("spam", "filled in the hidden field")
+    finding = tickets.examine(request.form.get(tickets.FIELD), slug)
+    if finding.state == "spam" or (
+        finding.state == "pending" and current_app.config["FORM_TICKETS"]
+    ):
+        return cm.Verdict(finding.state, finding.reason)
+    return None
 
 
 def _parent_id(value: str) -> int | None:

@@ -126,7 +126,7 @@ def submit_comment(
     submission_key: str | None = None,
     rules: Mapping[str, Any],
     max_depth: int = 5,
-    spam: bool = False,
+    screen: Verdict | None = None,
     html: str | None = None,
     admit: Callable[[], None] | None = None,
 ) -> tuple[Comment, bool]:
@@ -135,9 +135,11 @@ def submit_comment(
     A comment already stored under the same ``submission_key``, or the same
     text from the same person on the same article moments ago, is returned
     instead of storing a second one. ``html`` is ``render_comment(body)``,
-    if the caller rendered it before opening the transaction. ``admit`` is
-    called before a new comment is stored (not for a duplicate): the rate
-    limit, which raises to refuse it.
+    if the caller rendered it before opening the transaction. ``screen`` is
+    what the form itself found (the honeypot, the form ticket): its spam
+    verdict wins, and its hold applies to a comment the rules would approve.
+    ``admit`` is called before a new comment is stored (not for a
+    duplicate): the rate limit, which raises to refuse it.
 
     :raise CommentError: if ``parent_id`` names no approved comment of the
         same article.
@@ -156,10 +158,10 @@ def submit_comment(
     parent_id, depth = place_reply(session, article.slug, parent_id, max_depth)
 
     html = render_comment(body) if html is None else html
-    verdict = (
-        Verdict("spam", "filled in the hidden field")
-        if spam
-        else moderate(
+    if screen is not None and screen.state == "spam":
+        verdict = screen
+    else:
+        verdict = moderate(
             session,
             name=name,
             email=email,
@@ -169,7 +171,8 @@ def submit_comment(
             authors=article.authors,
             html=html,
         )
-    )
+        if screen is not None and verdict.state == "approved":
+            verdict = screen
     comment = Comment(
         article_slug=article.slug,
         parent_id=parent_id,

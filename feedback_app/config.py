@@ -89,6 +89,17 @@ POST_LIMIT_PER_ARTICLE = 60
 #: X-Forwarded-For header changes nothing.
 TRUSTED_PROXIES: list[str] = []
 
+#: Form tickets. The article pages' script asks for a signed ticket when a
+#: reader starts writing; the app's own pages carry one. A form sent sooner
+#: than FORM_MIN_SECONDS after its ticket was issued was not typed by a
+#: person: it is stored as spam (and looks accepted to the sender). A
+#: comment sent without a valid ticket (no JavaScript, a ticket older than
+#: FORM_TICKET_HOURS, or one for another article) is held for moderation
+#: when FORM_TICKETS is on; feedback is private anyway and is stored as usual.
+FORM_TICKETS = True
+FORM_MIN_SECONDS = 3
+FORM_TICKET_HOURS = 24
+
 #: Longest answer an author writes in the desk (to feedback or a comment).
 MAX_REPLY_LENGTH = 20000
 

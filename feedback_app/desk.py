@@ -46,6 +46,7 @@ from .desk_forms import (
     ReplyForm,
     SignInForm,
 )
+from .forms import invalid_status
 from .models import COMMENT_STATES, Author, Comment, Feedback, FeedbackMessage
 from .publishing import PublishError, build_site
 from .rendering import render_comment
@@ -213,7 +214,7 @@ def sign_in() -> Response | tuple[str, int] | str:
             return redirect(_safe_next(form.next.data), 303)
         return render_template("desk/sign_in.html", form=form)
     if not form.validate():
-        return render_template("desk/sign_in.html", form=form), 422
+        return render_template("desk/sign_in.html", form=form), invalid_status()
     try:
         author = auth.sign_in(form.name.data, form.password.data, auth.client_address())
     except auth.SignInRefused as refused:
@@ -392,7 +393,7 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
     """
     form = AnswerForm()
     if not form.validate():
-        return feedback_item(feedback_id, answer_form=form), 422
+        return feedback_item(feedback_id, answer_form=form), invalid_status()
     config = current_app.config
     site = current_app.extensions["site_index"].current()
     author = me()
@@ -412,7 +413,9 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
                         "This feedback has a post already: edit that one."
                     )
                     session.rollback()
-                    return feedback_item(feedback_id, answer_form=form), 422
+                    return feedback_item(
+                        feedback_id, answer_form=form
+                    ), invalid_status()
                 try:
                     post = drafts.new_post(
                         config,
@@ -429,7 +432,9 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
                 except drafts.DraftError as exc:
                     form.summary.errors.append(str(exc))
                     session.rollback()
-                    return feedback_item(feedback_id, answer_form=form), 422
+                    return feedback_item(
+                        feedback_id, answer_form=form
+                    ), invalid_status()
                 feedback.post_slug = post.slug
                 feedback.post_source = post.source
                 if feedback.state == "new":
@@ -513,7 +518,7 @@ def save_post(feedback_id: int) -> Response | tuple[str, int]:
                 _feedback_or_404(session, feedback_id).post_slug = saved.slug
             flash("The post is saved.")
             return redirect(url_for(".post", feedback_id=feedback_id), 303)
-    return post(feedback_id, post_form=form), 422
+    return post(feedback_id, post_form=form), invalid_status()
 
 
 @bp.post("/feedback/<int:feedback_id>/post/publish")
@@ -696,7 +701,7 @@ def edit_comment(comment_id: int) -> Response | tuple[str, int]:
     """Correct a comment's name, website or text; republish it if public."""
     form = CommentEditForm()
     if not form.validate():
-        return comment(comment_id, edit_form=form), 422
+        return comment(comment_id, edit_form=form), invalid_status()
     html = render_comment(form.body.data)
     with get_db().write() as session:
         the_comment = _comment_or_404(session, comment_id)
@@ -721,7 +726,7 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
     """Approve a comment (if it is not yet) and publish the author's reply."""
     form = ReplyForm()
     if not form.validate():
-        return comment(comment_id, reply_form=form), 422
+        return comment(comment_id, reply_form=form), invalid_status()
     with get_db().read() as session:
         the_comment = _comment_or_404(session, comment_id)
     site = current_app.extensions["site_index"].current()
@@ -731,7 +736,7 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
         form.body.errors.append(
             "Only an author of this article can reply with the Author badge."
         )
-        return comment(comment_id, reply_form=form), 422
+        return comment(comment_id, reply_form=form), invalid_status()
     html = render_comment(form.body.data)  # before taking the write lock
     if the_comment.state != "approved":
         moderation.moderate([comment_id], "approved")
@@ -767,7 +772,9 @@ def readers() -> str | tuple[str, int]:
     found = None
     if request.method == "POST":
         if not form.validate():
-            return render_template("desk/readers.html", form=form, found=None), 422
+            return render_template(
+                "desk/readers.html", form=form, found=None
+            ), invalid_status()
         with get_db().read() as session:
             found = reader_data.export(session, form.email.data)
     return render_template(
@@ -784,7 +791,9 @@ def export_reader() -> Response | tuple[str, int]:
     """Download everything stored about an address, as JSON."""
     form = ReaderForm()
     if not form.validate():
-        return render_template("desk/readers.html", form=form, found=None), 422
+        return render_template(
+            "desk/readers.html", form=form, found=None
+        ), invalid_status()
     with get_db().read() as session:
         data = reader_data.export(session, form.email.data)
     response = current_app.response_class(
@@ -812,7 +821,7 @@ def erase_reader() -> str | tuple[str, int]:
             form=ReaderForm(formdata=None, email=form.email.data),
             found=found,
             erase_form=form,
-        ), 422
+        ), invalid_status()
     with get_db().write() as session:
         erased = reader_data.erase(session, form.email.data)
     current_app.extensions["publisher"].publish(erased.articles)

@@ -62,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .readers import bp as readers_bp
     from .readers import csrf
     from .site_index import SiteIndex
+    from .tickets import bp as tickets_bp
 
     db.init_app(app)
     commands.init_app(app)
@@ -79,6 +80,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(mail_links_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(tickets_bp)
     return app
 
 
@@ -98,6 +100,7 @@ def _theme_context() -> dict[str, Any]:
         "ARCHIVES_URL": site.archives_url,
         "FEEDBACK_URL": url_for("readers.send_feedback"),
         "FEEDBACK_COMMENTS_URL": url_for("comments.post_comment"),
+        "FEEDBACK_TICKET_URL": url_for("tickets.form_ticket"),
         "COMMENTS_REQUIRE_EMAIL": site.comments.require_email,
         "COMMENTS_MAX_DEPTH": site.comments.max_depth,
         "FEEDBACK_MAX_MESSAGE_LENGTH": cfg["MAX_MESSAGE_LENGTH"],

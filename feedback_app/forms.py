@@ -7,13 +7,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError
-from flask import current_app
+from flask import current_app, request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, ValidationError
 
 from .mail import ascii_address
-from .text import clean_text
+from .text import REFUSED, clean_text
 
 
 def _multiline(value: Any) -> Any:
@@ -22,6 +22,17 @@ def _multiline(value: Any) -> Any:
 
 def _single_line(value: Any) -> Any:
     return clean_text(value, single_line=True) if isinstance(value, str) else value
+
+
+def invalid_status() -> int:
+    """The status for a form shown again with its errors: 400 when the
+    request holds control characters (no keyboard types them: a broken or
+    hostile client), else 422. Either way the reader's text is kept."""
+    values = (
+        v.replace("\r\n", "\n").replace("\r", "\n")
+        for _, v in request.form.items(multi=True)
+    )
+    return 400 if any(REFUSED.search(v) for v in values) else 422
 
 
 class MaxLength:

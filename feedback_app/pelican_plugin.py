@@ -2,9 +2,10 @@
 
 Settings it reads (``pelicanconf.py``):
 
-``FEEDBACK_URL``, ``FEEDBACK_COMMENTS_URL``
-    Where the article pages' feedback and comment forms post. Default:
-    ``/app/feedback`` and ``/app/comments`` under the path of ``SITEURL``
+``FEEDBACK_URL``, ``FEEDBACK_COMMENTS_URL``, ``FEEDBACK_TICKET_URL``
+    Where the article pages' feedback and comment forms post, and where
+    their script fetches a form ticket. Default: ``/app/feedback``,
+    ``/app/comments`` and ``/app/form-ticket`` under the path of ``SITEURL``
     (the app shares the site's origin).
 ``FEEDBACK_SITE_INDEX``
     Path of the JSON file that tells the app which articles exist (slug,
@@ -20,7 +21,7 @@ Settings it reads (``pelicanconf.py``):
     A list of output paths. When set, only those files are written: the app's
     selective rebuild after a comment is approved or removed.
 
-Template variables it adds: ``FEEDBACK_URL``, ``FEEDBACK_COMMENTS_URL``,
+Template variables it adds: the three ``FEEDBACK_*_URL`` above,
 the field limits ``FEEDBACK_MAX_*`` (the app's own defaults, so ``maxlength``
 attributes and the app agree), and on each article ``comments`` (the thread:
 top-level comments, each with ``replies``), ``comment_count`` and
@@ -85,6 +86,7 @@ def add_defaults(pelican: Any) -> None:
     site_path = urlsplit(settings.get("SITEURL", "")).path.rstrip("/")
     settings.setdefault("FEEDBACK_URL", f"{site_path}/app/feedback")
     settings.setdefault("FEEDBACK_COMMENTS_URL", f"{site_path}/app/comments")
+    settings.setdefault("FEEDBACK_TICKET_URL", f"{site_path}/app/form-ticket")
     settings.setdefault("FEEDBACK_SITE_INDEX", None)
     settings.setdefault(
         "FEEDBACK_COMMENTS_PATH", os.path.join(settings["PATH"], "comments")

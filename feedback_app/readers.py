@@ -22,10 +22,16 @@ from flask import (
 from flask_wtf.csrf import CSRFProtect
 
 from . import feedback as fb
-from . import limits
+from . import limits, tickets
 from . import notifications as notify
 from .db import get_db
-from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
+from .forms import (
+    ContactForm,
+    DeleteForm,
+    FeedbackForm,
+    FollowUpForm,
+    invalid_status,
+)
 from .guards import require_site_origin
 from .models import Feedback
 
@@ -68,7 +74,18 @@ def send_feedback() -> Response | tuple[str, int]:
 
     form = FeedbackForm()
     if not form.validate():
-        return render_template("feedback_page.html", form=form, article=article), 422
+        page = render_template(
+            "feedback_page.html",
+            form=form,
+            article=article,
+            ticket=tickets.carried(article.slug),
+        )
+        return page, invalid_status()
+    # A hidden field filled in, or a form sent faster than a person types:
+    # stored as spam, and it looks accepted to the sender. Feedback is never
+    # published, so a post without a ticket is stored as usual.
+    finding = tickets.examine(request.form.get(tickets.FIELD), article.slug)
+    spam = bool(form.homepage.data) or finding.state == "spam"
 
     buckets = limits.buckets_for(request, article.slug)
     with get_db().write() as session:
@@ -80,7 +97,7 @@ def send_feedback() -> Response | tuple[str, int]:
             name=form.name.data,
             email=form.email.data,
             may_quote=form.may_quote.data,
-            spam=bool(form.homepage.data),  # a person never sees the honeypot
+            spam=spam,
         )
         if feedback.state != "spam":
             notify.feedback_received(session, feedback, article, current_app.config)
@@ -107,7 +124,9 @@ def change_contact(token: str) -> Response | tuple[str, int]:
     """Add, change or remove the reader's contact address."""
     form = ContactForm()
     if not form.validate():
-        return _render_reply_page(token, _load(token), contact_form=form), 422
+        return _render_reply_page(
+            token, _load(token), contact_form=form
+        ), invalid_status()
     with get_db().write() as session:
         feedback = _load(token, session)
         fb.set_contact(feedback, form.email.data)
@@ -124,7 +143,9 @@ def follow_up(token: str) -> Response | tuple[str, int]:
     """Add a reader's follow-up to their feedback."""
     form = FollowUpForm()
     if not form.validate():
-        return _render_reply_page(token, _load(token), follow_up_form=form), 422
+        return _render_reply_page(
+            token, _load(token), follow_up_form=form
+        ), invalid_status()
     with get_db().write() as session:
         feedback = _load(token, session)
         follow_up_message = fb.add_follow_up(session, feedback, form.message.data)

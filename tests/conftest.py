@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from feedback_app import create_app
+from feedback_app import create_app, tickets
 from feedback_app.db import get_db, upgrade
 from feedback_app.models import Comment, OutboxMessage
 
@@ -122,15 +123,29 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+def typed_ticket(app: Flask, slug: str = ARTICLE, seconds: float = 60) -> str:
+    """The form ticket of a reader who started writing ``seconds`` ago."""
+    with app.test_request_context():
+        return tickets.issue(slug, now=time.time() - seconds)
+
+
 class Reader:
-    """A reader sending feedback from an article page of the site."""
+    """A reader sending feedback from an article page of the site, whose
+    browser fetched a form ticket a minute before sending."""
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
     def send(self, origin: str | None = ORIGIN, **fields: str) -> TestResponse:
         """Post the feedback form as a browser on the site would."""
-        data = {"article": ARTICLE, "message": "Thanks for the article.", **fields}
+        data = {
+            "article": ARTICLE,
+            "message": "Thanks for the article.",
+            "ticket": typed_ticket(
+                self.client.application, fields.get("article", ARTICLE)
+            ),
+            **fields,
+        }
         headers = {"Origin": origin} if origin else {}
         return self.client.post("/feedback", data=data, headers=headers)
 
@@ -148,7 +163,8 @@ def reader(client: FlaskClient) -> Reader:
 
 
 class Commenter:
-    """A reader posting the "Leave a reply" form of an article page."""
+    """A reader posting the "Leave a reply" form of an article page, whose
+    browser fetched a form ticket a minute before posting."""
 
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
@@ -164,6 +180,9 @@ class Commenter:
             "name": "Ana",
             "email": "ana@example.org",
             "body": "A *thoughtful* comment.",
+            "ticket": typed_ticket(
+                self.client.application, fields.get("article", ARTICLE)
+            ),
             **fields,
         }
         sent = {"Origin": origin} if origin else {}

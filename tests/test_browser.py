@@ -131,6 +131,9 @@ def live_site(built_site: Path, tmp_path: Path) -> Iterator[LiveSite]:
             "SITE_INDEX_PATH": str(built_site / "site.json"),
             "OUTPUT_PATH": str(built_site / "output"),
             "SITE_URL": url,
+            # A test browser types faster than a person (test_tickets.py
+            # tests the pace check).
+            "FORM_MIN_SECONDS": 0,
             # One browser posts more than a reader would (test_limits.py
             # tests the limits).
             "POST_LIMIT_PER_ADDRESS": 0,

@@ -187,10 +187,10 @@ def scripts(html: Page) -> list[Element]:
 
 
 def assert_only_our_comment_script(html: Page, siteurl: str = "") -> None:
-    """The page's only script is the theme's own comments.js, deferred, no inline
+    """The page's only script is the theme's own article.js, deferred, no inline
     code: the pages work without it, and nothing from elsewhere runs."""
     (script,) = scripts(html)
-    assert script.attrs.get("src") == f"{siteurl}/theme/js/comments.js"
+    assert script.attrs.get("src") == f"{siteurl}/theme/js/article.js"
     assert "defer" in script.attrs
     assert script.text == ""
 
@@ -232,7 +232,7 @@ def test_every_page_is_built_in_the_theme(built_site: Path, page: str) -> None:
 @pytest.mark.parametrize("page", ARTICLE_PAGES)
 def test_article_pages_run_only_our_comment_script(built_site: Path, page: str) -> None:
     assert_only_our_comment_script(Page.load(built_site / "output" / page))
-    assert (built_site / "output/theme/js/comments.js").is_file()
+    assert (built_site / "output/theme/js/article.js").is_file()
 
 
 @pytest.mark.parametrize("page", OTHER_PAGES)
@@ -308,7 +308,12 @@ def test_article_page_ends_with_the_feedback_form(built_site: Path, slug: str) -
         "email",
         "may_quote",
         "homepage",
+        "ticket",
     }
+    # The ticket is left for the page's script to fetch; its address is on
+    # the form, for this article.
+    assert html.one("input", form, name="ticket").attrs.get("value") == ""
+    assert form.attrs.get("data-ticket-url") == f"/app/form-ticket?article={slug}"
 
     article = html.one("input", form, name="article")
     assert article.attrs.get("type") == "hidden"

@@ -123,6 +123,9 @@ def live(tmp_path: Path) -> Iterator[LiveBlog]:
             "COMMENTS_PATH": str(comments),
             "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(tmp_path / "cache")},
             "SITE_URL": url,
+            # A test browser types faster than a person (test_tickets.py
+            # tests the pace check).
+            "FORM_MIN_SECONDS": 0,
             # One browser posts more than a reader would (test_limits.py
             # tests the limits).
             "POST_LIMIT_PER_ADDRESS": 0,
@@ -271,7 +274,7 @@ def test_comment_without_javascript_is_approved_and_found_in_place(
     assert reply.state == "pending"
 
 
-# --- with JavaScript: the page's own comments.js ---------------------------------
+# --- with JavaScript: the page's own article.js ---------------------------------
 
 
 def test_reply_link_moves_the_form_under_the_comment(

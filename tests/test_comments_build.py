@@ -38,7 +38,7 @@ from feedback_app import create_app
 from feedback_app.db import get_db, upgrade
 from feedback_app.models import Comment
 
-from .conftest import ORIGIN, ROOT, build_site
+from .conftest import ORIGIN, ROOT, build_site, typed_ticket
 from .test_build import (
     ATOM,
     SLUGS,
@@ -304,11 +304,13 @@ def test_comment_form_is_the_leave_a_reply_form(thread_site: Path) -> None:
         "remember",
         "notify_replies",
         "homepage",
+        "ticket",
     }
     for hidden, value in (
         ("article", THREADED),
         ("parent", ""),
         ("submission_key", ""),
+        ("ticket", ""),
     ):
         assert fields[hidden].attrs.get("type") == "hidden"
         assert fields[hidden].attrs.get("value") == value
@@ -447,7 +449,13 @@ class Desk:
 
     def post(self, **fields: str) -> TestResponse:
         """Post the "Leave a reply" form as a browser on the site would."""
-        data = {"article": THREADED, "body": "Nice piece.", "name": "Sam", **fields}
+        data = {
+            "article": THREADED,
+            "body": "Nice piece.",
+            "name": "Sam",
+            "ticket": typed_ticket(self.app, fields.get("article", THREADED)),
+            **fields,
+        }
         return self.client.post("/comments", data=data, headers={"Origin": ORIGIN})
 
     def last_comment(self) -> Comment:
@@ -696,7 +704,7 @@ def test_selective_rebuild_equals_a_full_build_and_touches_nothing_else(
     assert (full / "output" / feed).read_bytes() == after[feed][1]
 
 
-THEME_FILES = ("theme/css/main.css", "theme/js/comments.js")
+THEME_FILES = ("theme/css/main.css", "theme/js/article.js")
 
 
 def test_selective_rebuild_leaves_the_theme_files_alone(desk: Desk) -> None:

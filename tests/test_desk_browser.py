@@ -94,6 +94,9 @@ def live(own_site: Path) -> Iterator[LiveDesk]:
             "MAILDIR_PATH": str(own_site / "maildir"),
             "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(own_site / "cache")},
             "SITE_URL": url,
+            # A test browser types faster than a person (test_tickets.py
+            # tests the pace check).
+            "FORM_MIN_SECONDS": 0,
             # One browser posts more than a reader would (test_limits.py
             # tests the limits).
             "POST_LIMIT_PER_ADDRESS": 0,

@@ -656,7 +656,8 @@ def test_hanging_server_never_slows_a_reader(
     started = time.monotonic()
     reader.send_and_follow(message="Fast please", email="rita@example.org")
     elapsed = time.monotonic() - started
-    assert elapsed < 0.5, elapsed  # sending happens outside the request
+    # Sending in the request would wait for the hanging server's timeout.
+    assert elapsed < TIMEOUT * 0.9, elapsed
     [message] = outbox(app)
 
     started = time.monotonic()

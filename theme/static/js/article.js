@@ -1,8 +1,45 @@
-// Progressive help for the comment form; everything works without it.
+// The article page's script. Everything works without it; it adds:
+// - form tickets for both forms (feedback and comments), fetched when the
+//   reader starts writing, so the app can tell a person's pace from a
+//   script's; without one a comment is held for moderation, never refused;
 // - an idempotency key per page load, so a double-click stores one comment;
 // - the name, e-mail and website the app remembered (only when the reader
 //   ticked "Save my name..."), filled in;
-// - Reply links move the form under the comment instead of leaving the page.
+// - Reply links move the comment form under the comment instead of leaving
+//   the page.
+(function () {
+  "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-ticket-url]"), function (form) {
+    var field = form.elements.ticket;
+    var asked = null;
+    function askTicket() {
+      if (!asked) {
+        asked = fetch(form.dataset.ticketUrl, {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" }
+        }).then(function (response) {
+          return response.ok ? response.json() : {};
+        }).then(function (data) {
+          if (data.ticket && !field.value) field.value = data.ticket;
+        }).catch(function () { /* offline: the post is held, not lost */ });
+      }
+      return asked;
+    }
+    form.addEventListener("focusin", askTicket);
+    // Sent before the ticket came back (a very quick paste): wait for it a
+    // moment, then send the form either way.
+    form.addEventListener("submit", function (event) {
+      if (field.value || form.dataset.ticketWaited) return;
+      event.preventDefault();
+      form.dataset.ticketWaited = "1";
+      var send = function () { form.submit(); };
+      Promise.race([askTicket(), new Promise(function (resolve) {
+        setTimeout(resolve, 3000);
+      })]).then(send, send);
+    });
+  });
+})();
+
 (function () {
   "use strict";
   var form = document.querySelector("form[data-comment-form]");

@@ -1,0 +1,112 @@
+"""Form tickets: when a form was shown to a reader, signed by the app.
+
+A static page cannot say when it was shown, so the article pages' script
+fetches a ticket from ``GET /form-ticket?article=<slug>`` when the reader
+starts writing, and the app's own form pages carry one. A ticket is the
+article's slug and the second it was issued, signed with the secret key
+(nothing is stored). On a post it gives the time the reader took:
+
+* too little (under ``FORM_MIN_SECONDS``): a script, so the post is spam;
+* none, a forged one, another article's or an expired one: the post may
+  come from a browser without JavaScript, so a comment is held for
+  moderation (``FORM_TICKETS``), never refused;
+* otherwise the post goes on to the usual moderation rules.
+
+Replaying one ticket many times is what the rate limits are for.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+bp = Blueprint("tickets", __name__)
+
+FIELD = "ticket"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a post's ticket says: ``state`` is None (a person's pace),
+    "pending" or "spam", with the reason shown to moderators."""
+
+    state: str | None
+    reason: str | None = None
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="form-ticket")
+
+
+def issue(slug: str, now: float | None = None) -> str:
+    """Return a ticket for the form of article ``slug``, issued ``now``."""
+    issued = int(time.time() if now is None else now)
+    return _serializer().dumps([slug, issued])
+
+
+def issued_at(ticket: str | None, slug: str) -> int | None:
+    """Return when ``ticket`` was issued for article ``slug``, or None if it
+    is missing, forged or for another article."""
+    if not ticket or len(ticket) > 200:
+        return None
+    try:
+        payload = _serializer().loads(ticket)
+    except BadSignature:
+        return None
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or payload[0] != slug
+        or not isinstance(payload[1], int)
+    ):
+        return None
+    return payload[1]
+
+
+def examine(ticket: str | None, slug: str, now: float | None = None) -> Finding:
+    """Judge a post's ticket (see the module's docstring)."""
+    config = current_app.config
+    now = time.time() if now is None else now
+    issued = issued_at(ticket, slug)
+    if issued is None:
+        if ticket:
+            return Finding("pending", "its form ticket was not valid")
+        return Finding("pending", "sent without a form ticket (no JavaScript?)")
+    took = now - issued
+    if took < config["FORM_MIN_SECONDS"]:
+        return Finding("spam", f"sent {max(took, 0):.0f} s after the form was shown")
+    if took > config["FORM_TICKET_HOURS"] * 3600:
+        hours = config["FORM_TICKET_HOURS"]
+        return Finding("pending", f"its form was shown more than {hours} hours ago")
+    return Finding(None)
+
+
+def carried(slug: str) -> str:
+    """The ticket for a form the app shows again with its errors.
+
+    The one it was sent with, if valid: the reader's time counts from the
+    first showing. Otherwise a new one dated ``FORM_MIN_SECONDS`` back: the
+    reader has written the form already, and fixing one field is quick.
+    """
+    ticket = request.form.get(FIELD)
+    if issued_at(ticket, slug) is not None:
+        return ticket
+    return issue(slug, now=time.time() - current_app.config["FORM_MIN_SECONDS"])
+
+
+@bp.get("/form-ticket")
+def form_ticket() -> Response:
+    """Give the article page's script a ticket for one article's forms.
+
+    :raise 404: if ``article`` names no published article.
+    """
+    slug = request.args.get("article", "")
+    if current_app.extensions["site_index"].article(slug) is None:
+        abort(404, "No such article.")
+    response = jsonify(ticket=issue(slug))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
