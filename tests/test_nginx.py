@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import re
+import runpy
 import signal
 import socket
 import subprocess
@@ -584,8 +585,12 @@ def test_access_logs_name_no_reader(stack: Stack) -> None:
             assert secret not in log, (secret, log)
 
 
-def test_the_example_environment_is_what_the_services_and_the_app_read() -> None:
-    """deploy/run sources app.env.example with sh, as systemd reads it."""
+def test_the_example_settings_agree_with_gunicorn_nginx_and_systemd(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """app.env.example, sourced by deploy/run with sh (as systemd reads it),
+    gives the app the proxy settings above and gunicorn the address nginx
+    proxies to."""
     env = dict(os.environ, BLOG_ENV=str(DEPLOY / "app.env.example"))
     out = subprocess.run(
         ["sh", str(DEPLOY / "run"), "env"],
@@ -597,12 +602,17 @@ def test_the_example_environment_is_what_the_services_and_the_app_read() -> None
     values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     assert json.loads(values["FEEDBACK_PROXY_COUNT"]) == 1
     assert json.loads(values["FEEDBACK_TRUSTED_PROXIES"]) == ["127.0.0.1"]
-    assert values["FEEDBACK_SITE_URL"] == SITE_URL.replace("http:", "https:")
+    assert values["FEEDBACK_SITE_URL"] == f"https://{PUBLIC_HOST}"
+    assert values["SITEURL"] == values["FEEDBACK_SITE_URL"]
     assert values["FLASK_APP"] == "feedback_app"
-    gunicorn_conf = (DEPLOY / "gunicorn.conf.py").read_text()
+    assert values["PATH"].startswith(f"{ROOT}/.venv/bin:")
     nginx_conf = (DEPLOY / "nginx" / "blog.conf").read_text()
     assert f"server {values['GUNICORN_BIND']};" in nginx_conf
-    assert f'"GUNICORN_BIND", "{values["GUNICORN_BIND"]}"' in gunicorn_conf
+    monkeypatch.delenv("GUNICORN_BIND", raising=False)
+    monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    gunicorn = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert gunicorn["bind"] == [values["GUNICORN_BIND"]]
+    assert 3 <= gunicorn["workers"] <= 8
     for unit in ("blog-app.service", "blog-outbox.service"):
         text = (DEPLOY / "systemd" / unit).read_text()
         assert "EnvironmentFile=/etc/blog/app.env" in text, unit

@@ -1,0 +1,92 @@
+"""gunicorn settings for the app behind nginx (deploy/systemd/blog-app.service).
+
+    gunicorn --config deploy/gunicorn.conf.py 'feedback_app:create_app()'
+
+From the environment (``/etc/blog/app.env`` under systemd):
+
+``GUNICORN_BIND``
+    Where to listen; default ``127.0.0.1:8001``, the upstream of
+    ``deploy/nginx/blog.conf``. Loopback only: nginx is the way in.
+``GUNICORN_WORKERS``
+    How many worker processes; default 2 x CPU cores + 1, at most 8 (SQLite
+    takes one writer at a time, so more buy little).
+
+Logs go to stdout (access) and stderr (errors), that is to journald. The
+access log names no reader: one line per request with the time, method,
+path (without the query string, and with secret tokens replaced by "-"),
+status, bytes sent and duration in ms; no client address, user agent or
+referer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from gunicorn import glogging
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+bind = [os.environ.get("GUNICORN_BIND") or "127.0.0.1:8001"]
+workers = int(os.environ.get("GUNICORN_WORKERS") or 0) or min(2 * _cores() + 1, 8)
+# Sync workers: nginx buffers requests and responses, so a slow client
+# never holds one.
+worker_class = "sync"
+# Load the app once in the master, then fork: workers start fast and a
+# broken configuration stops the start at once. A code upgrade therefore
+# needs a restart (systemctl restart), not a reload (HUP).
+preload_app = True
+# A worker silent this long is killed and replaced. Generous, because
+# publishing a post from the desk runs a whole Pelican build in the request.
+timeout = 60
+# On stop or restart, requests in progress get this long to finish.
+graceful_timeout = 30
+# Recycle workers now and then, so a slow leak never grows.
+max_requests = 2000
+max_requests_jitter = 200
+
+# Only nginx on this host may say the request came over https, and only with
+# the header nginx sets (and overwrites): X-Forwarded-Proto. The app's
+# ProxyFix (FEEDBACK_PROXY_COUNT=1) reads the same one, and X-Forwarded-For
+# is read by the app itself, from FEEDBACK_TRUSTED_PROXIES only.
+forwarded_allow_ips = "127.0.0.1,::1"
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+
+# No control socket (gunicornc): systemctl does what it would, and the
+# default path ($HOME/.gunicorn) is read-only under the service's hardening.
+control_socket_disable = True
+
+proc_name = "blog-app"
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+#: [time] "METHOD /path" status bytes duration
+access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+#: A path segment this long is a secret, not a name: the reply page's token
+#: (/r/<token>), the one-action and confirmation links in mail, a comment's
+#: ticket. The app's other segments are words and numbers.
+_SECRET_SEGMENT = re.compile(r"(?<=/)[^/]{20,}")
+
+
+def private_path(path: str | None) -> str:
+    """Return ``path`` with every secret-looking segment replaced by ``-``."""
+    return _SECRET_SEGMENT.sub("-", path or "-")
+
+
+class PrivateLogger(glogging.Logger):
+    """gunicorn's logger, with the path's secrets left out of the access log."""
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        atoms = super().atoms(resp, req, environ, request_time)
+        atoms["U"] = private_path(atoms["U"])
+        return atoms
+
+
+logger_class = PrivateLogger
