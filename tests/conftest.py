@@ -60,14 +60,56 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+#: A PostgreSQL database to run the suite on: every test that uses the
+#: app's database (the ``database_url`` fixture) runs there instead of on a
+#: SQLite file, and the tests that never touch it are not run twice.
+#: ``.ci/run`` runs the suite once without it and once with it.
+TEST_DATABASE_URL = os.environ.get("FEEDBACK_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def _test_postgres() -> Iterator[sa.Engine]:
+    """FEEDBACK_TEST_DATABASE_URL, migrated once for the whole session."""
+    assert TEST_DATABASE_URL is not None
+    migrating = create_app({"DATABASE_URL": TEST_DATABASE_URL, "SECRET_KEY": "k"})
+    upgrade(migrating)
+    get_db(migrating).dispose()
+    engine = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def app(built_site: Path, tmp_path: Path) -> Iterator[Flask]:
-    """An app on a fresh SQLite file, migrated, knowing the built site."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The app's database for one test: a new SQLite file, or, on
+    PostgreSQL, the test database emptied (every table but the schema
+    version; connections left by earlier tests are closed first)."""
+    if TEST_DATABASE_URL is None:
+        return f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
+    engine: sa.Engine = request.getfixturevalue("_test_postgres")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        tables = connection.exec_driver_sql(
+            "SELECT quote_ident(tablename) FROM pg_tables"
+            " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        ).scalars()
+        connection.exec_driver_sql(
+            f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
+        )
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture
+def app(built_site: Path, tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """An app on a fresh database, migrated, knowing the built site."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SITE_INDEX_PATH": str(built_site / "site.json"),
             "OUTPUT_PATH": str(built_site / "output"),
             "SITE_URL": "https://blog.example.org",
@@ -304,7 +346,7 @@ def own_site(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def publishing_app(own_site: Path) -> Iterator[Flask]:
+def publishing_app(own_site: Path, database_url: str) -> Iterator[Flask]:
     """An app whose content, output and site index are ``own_site``'s.
 
     Publishing (a draft post, approved comments) rebuilds that site for real.
@@ -313,7 +355,7 @@ def publishing_app(own_site: Path) -> Iterator[Flask]:
         {
             "TESTING": True,
             "SECRET_KEY": "test secret",
-            "DATABASE_URL": f"sqlite:///{own_site / 'feedback.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SITE_INDEX_PATH": str(own_site / "site.json"),
             "OUTPUT_PATH": str(own_site / "output"),
             "CONTENT_PATH": str(own_site / "content"),
@@ -338,11 +380,21 @@ def csrf_token(html: str) -> str:
 def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Mark tests by the real components they need."""
-    del config
+    """Mark tests by the real components they need; on PostgreSQL, run
+    only the tests that use the app's database, and skip SQLite's own."""
     for item in items:
-        if "browser" in item.nodeid.split("::")[0]:
+        if "browser" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
+    if TEST_DATABASE_URL is None:
+        return
+    on_sqlite = pytest.mark.skip(reason="about SQLite itself")
+    kept, dropped = [], []
+    for item in items:
+        (kept if "database_url" in item.fixturenames else dropped).append(item)
+        if item.get_closest_marker("sqlite"):
+            item.add_marker(on_sqlite)
+    config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")

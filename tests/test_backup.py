@@ -7,6 +7,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -16,6 +17,9 @@ from feedback_app.feedback import add_follow_up, submit_feedback
 from feedback_app.models import Feedback
 
 from .conftest import ARTICLE
+
+# Online backups and file faults are SQLite's own.
+pytestmark = pytest.mark.sqlite
 
 
 def keep_writing(app: Flask, stop: threading.Event, written: list[int]) -> None:

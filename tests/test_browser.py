@@ -119,7 +119,9 @@ def _not_ready(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
 
 
 @pytest.fixture
-def live_site(built_site: Path, tmp_path: Path) -> Iterator[LiveSite]:
+def live_site(
+    built_site: Path, tmp_path: Path, database_url: str
+) -> Iterator[LiveSite]:
     """The built site at / and the app at /app, served on a free local port."""
     # Bind first, so that the app's SITE_URL names the port really in use.
     server = make_server("127.0.0.1", 0, _not_ready, threaded=True)
@@ -127,7 +129,7 @@ def live_site(built_site: Path, tmp_path: Path) -> Iterator[LiveSite]:
     app = create_app(
         {
             "SECRET_KEY": "browser test secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SITE_INDEX_PATH": str(built_site / "site.json"),
             "OUTPUT_PATH": str(built_site / "output"),
             "SITE_URL": url,

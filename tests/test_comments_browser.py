@@ -107,7 +107,7 @@ class LiveBlog:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveBlog]:
+def live(tmp_path: Path, database_url: str) -> Iterator[LiveBlog]:
     """A site built into ``tmp_path`` at /, the app at /app, on a free port."""
     comments = tmp_path / "comments"
     comments.mkdir()
@@ -117,7 +117,7 @@ def live(tmp_path: Path) -> Iterator[LiveBlog]:
     app = create_app(
         {
             "SECRET_KEY": "browser test secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SITE_INDEX_PATH": str(index),
             "OUTPUT_PATH": str(tmp_path / "output"),
             "COMMENTS_PATH": str(comments),

@@ -488,7 +488,7 @@ class Desk:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
+def desk(tmp_path: Path, database_url: str) -> Iterator[Desk]:
     comments = tmp_path / "comments"
     comments.mkdir()
     index = build_site(tmp_path, extra={"FEEDBACK_COMMENTS_PATH": str(comments)})
@@ -496,7 +496,7 @@ def desk(tmp_path: Path) -> Iterator[Desk]:
         {
             "TESTING": True,
             "SECRET_KEY": "test secret",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SITE_INDEX_PATH": str(index),
             "OUTPUT_PATH": str(tmp_path / "output"),
             "COMMENTS_PATH": str(comments),

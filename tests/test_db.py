@@ -22,6 +22,7 @@ from feedback_app.site_index import Article
 ARTICLE = Article(slug="a", title="A", url="/a/", authors=("Maya",))
 
 
+@pytest.mark.sqlite
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(app: Flask) -> None:
     with get_db(app).read() as session:
         assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"

@@ -78,7 +78,7 @@ class LiveDesk:
 
 
 @pytest.fixture
-def live(own_site: Path) -> Iterator[LiveDesk]:
+def live(own_site: Path, database_url: str) -> Iterator[LiveDesk]:
     """``own_site`` at /, the app at /app, on a free port; Maya has a password."""
     # Bind first, so that the app's SITE_URL names the port really in use.
     server = make_server("127.0.0.1", 0, _not_ready, threaded=True)
@@ -86,7 +86,7 @@ def live(own_site: Path) -> Iterator[LiveDesk]:
     app = create_app(
         {
             "SECRET_KEY": "desk browser test secret",
-            "DATABASE_URL": f"sqlite:///{own_site / 'feedback.sqlite3'}",
+            "DATABASE_URL": database_url,
             "SITE_INDEX_PATH": str(own_site / "site.json"),
             "OUTPUT_PATH": str(own_site / "output"),
             "CONTENT_PATH": str(own_site / "content"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -14,6 +15,9 @@ from feedback_app.db import get_db
 from feedback_app.models import Feedback
 
 from .conftest import ARTICLE, ORIGIN, Reader
+
+# Online backups and file faults are SQLite's own.
+pytestmark = pytest.mark.sqlite
 
 
 def test_a_read_only_database_gives_503_and_stores_nothing(

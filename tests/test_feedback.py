@@ -62,6 +62,7 @@ def test_feedback_with_address_is_answered_by_mail_too(
     assert feedback.may_quote is True
 
 
+@pytest.mark.sqlite
 def test_only_a_hash_of_the_reply_token_is_stored(
     app: Flask, reader: Reader, tmp_path: Path
 ) -> None:
