@@ -311,6 +311,10 @@ def send_due(app: Flask, limit: int = 20) -> SendResult:
             )
             .order_by(OutboxMessage.id)
             .limit(limit)
+            # Senders on other hosts pass over rows being claimed instead of
+            # waiting for them or claiming them too (PostgreSQL; SQLite's
+            # writers take turns anyway and it has no FOR UPDATE).
+            .with_for_update(skip_locked=True)
         ).all()
         for message in due:
             message.state = "sending"
