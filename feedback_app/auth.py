@@ -17,7 +17,8 @@ A try is recorded as a failure *before* the password is checked, in the
 same write transaction as the count, and forgotten if the password was
 right: counts are exact across workers, and the slow password check never
 holds the database's write lock. A refused try is not checked at all, so a
-locked account cannot be probed.
+locked account cannot be probed. With ``RATELIMIT_STORAGE_URL``, the counts
+live in Redis, shared by every app host (``shared_limits.py``).
 
 A desk session is a row of ``desk_session``; the signed Flask session cookie
 holds only its random token (the table, its hash). It ends after
@@ -39,6 +40,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import shared_limits
 from .db import get_db
 from .mail import queue_mail
 from .models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
@@ -118,10 +120,23 @@ def find_account(session: Session, name: str) -> Author | None:
 
 @dataclass(frozen=True)
 class Attempt:
-    """A sign-in try that the throttle let through, recorded as a failure."""
+    """A sign-in try that the throttle let through, recorded as a failure
+    (a row's id in the database, or an event's in Redis)."""
 
-    failure_id: int
+    failure_id: int | str
     account: str
+    client: str
+
+
+def _refusal(seconds: int, locked: bool) -> SignInRefused:
+    return SignInRefused(
+        "Too many failed sign-ins: sign-in is locked for a while. "
+        f"Try again in {_duration(seconds)}."
+        if locked
+        else "Too many failed sign-ins in a row. "
+        f"Wait {_duration(seconds)} and try again.",
+        seconds,
+    )
 
 
 def begin_attempt(session: Session, name: str, client: str, config: Any) -> Attempt:
@@ -134,6 +149,18 @@ def begin_attempt(session: Session, name: str, client: str, config: Any) -> Atte
     # An existing account is counted as one, whether typed by name or address.
     author = find_account(session, name)
     account = f"#{author.id}" if author is not None else account_key(name)
+    shared = shared_limits.shared(config)
+    if shared is not None:
+        try:
+            failure_id, seconds, locked = shared.begin_signin(account, client, config)
+        except shared_limits.Unavailable:
+            raise SignInRefused(
+                "Sign-in is not available just now. Please try again in a minute.",
+                60,
+            ) from None
+        if seconds:
+            raise _refusal(seconds, locked)
+        return Attempt(failure_id, account, client)
     stale = delete(SignInFailure).where(SignInFailure.created_at < now - window)
     session.execute(stale)
     for column, value, limit in (
@@ -149,19 +176,11 @@ def begin_attempt(session: Session, name: str, client: str, config: Any) -> Atte
         )
         wait = _wait(times, now, window, limit, config["SIGNIN_SLOW_AFTER"])
         if wait is not None:
-            seconds, locked = wait
-            raise SignInRefused(
-                "Too many failed sign-ins: sign-in is locked for a while. "
-                f"Try again in {_duration(seconds)}."
-                if locked
-                else "Too many failed sign-ins in a row. "
-                f"Wait {_duration(seconds)} and try again.",
-                seconds,
-            )
+            raise _refusal(*wait)
     failure = SignInFailure(account=account, client_hash=client, created_at=now)
     session.add(failure)
     session.flush()
-    return Attempt(failure.id, account)
+    return Attempt(failure.id, account, client)
 
 
 def _wait(
@@ -203,6 +222,12 @@ def sign_in(name: str, password: str, client_address: str) -> Author:
         author = find_account(s, name)
     hashed = author.password_hash if author and author.password_hash else None
     ok = check_password_hash(hashed or _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+    shared = shared_limits.shared(config)
+    if ok and author is not None and hashed is not None and shared is not None:
+        shared.signin_succeeded(
+            attempt.account, attempt.client, str(attempt.failure_id)
+        )
+        return author
     if ok and author is not None and hashed is not None:
         with db.write() as s:
             # Right password: this try, and the account's earlier failures,
@@ -223,11 +248,15 @@ def _tell_author_if_locked(
     """Mail the author once when their account's failures reach the lock."""
     window = timedelta(minutes=config["SIGNIN_WINDOW_MINUTES"])
     since = utcnow() - window
-    failures = session.scalar(
-        select(func.count(SignInFailure.id)).where(
-            SignInFailure.account == account, SignInFailure.created_at >= since
+    shared = shared_limits.shared(config)
+    if shared is not None:
+        failures = shared.account_failures(account)
+    else:
+        failures = session.scalar(
+            select(func.count(SignInFailure.id)).where(
+                SignInFailure.account == account, SignInFailure.created_at >= since
+            )
         )
-    )
     if failures < config["SIGNIN_LOCK_AFTER"]:
         return
     told = session.scalar(

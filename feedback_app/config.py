@@ -89,6 +89,13 @@ POST_LIMIT_PER_ARTICLE = 60
 #: X-Forwarded-For header changes nothing.
 TRUSTED_PROXIES: list[str] = []
 
+#: Where several app hosts share their rate limits and sign-in throttle:
+#: a Redis URL (redis://host:6379/0). Unset, they are counted in the
+#: database, which is exact for one host (SQLite) or for every host of one
+#: PostgreSQL database. Keys start with RATELIMIT_KEY_PREFIX.
+RATELIMIT_STORAGE_URL: str | None = None
+RATELIMIT_KEY_PREFIX = "feedback:"
+
 #: Form tickets. The article pages' script asks for a signed ticket when a
 #: reader starts writing; the app's own pages carry one. A form sent sooner
 #: than FORM_MIN_SECONDS after its ticket was issued was not typed by a

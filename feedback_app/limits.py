@@ -6,7 +6,8 @@ stored) and its article. The count and the new event are written in the
 post's own write transaction, which SQLite serialises (``BEGIN
 IMMEDIATE``) and PostgreSQL does with a transaction-scoped advisory lock
 per bucket, so with any number of workers exactly the limit gets through.
-A limit of 0 turns a bucket off.
+A limit of 0 turns a bucket off. With ``RATELIMIT_STORAGE_URL`` set, the
+counts live in Redis instead, shared by every host (``shared_limits.py``).
 
 The client's address is the peer's, unless the peer is one of
 ``TRUSTED_PROXIES``: then ``X-Forwarded-For`` is read from the right,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -27,7 +29,10 @@ from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
+from . import shared_limits
 from .models import RateEvent, UTCDateTime, utcnow
+
+logger = logging.getLogger(__name__)
 
 _COUNT = select(func.count(RateEvent.id), func.min(RateEvent.created_at)).where(
     RateEvent.bucket == bindparam("bucket"),
@@ -89,9 +94,19 @@ def admit(session: Session, buckets: Iterable[tuple[str, int]], config: Any) -> 
 
     :raise RateLimited: if any bucket is full; nothing is counted then.
     """
+    active = sorted((b, n) for b, n in buckets if n > 0)
+    shared = shared_limits.shared(config)
+    if shared is not None:
+        try:
+            wait = shared.admit(active, config["POST_LIMIT_WINDOW"])
+        except shared_limits.Unavailable as exc:
+            logger.warning("rate limits not applied, Redis unavailable: %s", exc)
+            return
+        if wait:
+            raise RateLimited(wait, "posts")
+        return
     window = timedelta(seconds=config["POST_LIMIT_WINDOW"])
     now = utcnow()
-    active = sorted((b, n) for b, n in buckets if n > 0)
     if session.get_bind().dialect.name == "postgresql":
         for bucket, _ in active:  # always in the same order: no deadlock
             session.execute(

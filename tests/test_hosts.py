@@ -1,4 +1,4 @@
-"""Several app hosts on one PostgreSQL database: what they must share.
+"""Several app hosts: what they must share, and how.
 
 Each "host" is a process of its own, started as production starts it: the
 outbox sender as ``flask --app feedback_app outbox run`` (three at once),
@@ -9,6 +9,7 @@ database, Redis, the mail server), never memory.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import json
 import os
 import signal
@@ -16,12 +17,17 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select
@@ -31,10 +37,16 @@ from feedback_app.db import get_db, upgrade
 from feedback_app.mail import queue_mail, send_due
 from feedback_app.models import OutboxMessage
 
-from .conftest import ROOT
-from .test_limits import free_port
-
-pytestmark = pytest.mark.postgres
+from .conftest import (
+    MAYA,
+    PASSWORD,
+    ROOT,
+    Commenter,
+    Desk,
+    add_author,
+    csrf_token,
+)
+from .test_limits import burst, free_port, rows, start_gunicorn
 
 FLASK = [sys.executable, "-m", "flask", "--app", "feedback_app"]
 
@@ -101,6 +113,7 @@ def queue(app: Flask, count: int) -> list[str]:
     return [m.message_id for m in messages]
 
 
+@pytest.mark.postgres
 def test_three_sender_processes_send_each_message_once(
     postgres_url: str, tmp_path: Path, sink: tuple[Sink, int]
 ) -> None:
@@ -155,6 +168,7 @@ def test_three_sender_processes_send_each_message_once(
     assert len(by_host) == 3, by_host  # all three really took part
 
 
+@pytest.mark.postgres
 def test_a_sender_passes_over_rows_another_is_claiming(
     postgres_url: str, tmp_path: Path, sink: tuple[Sink, int]
 ) -> None:
@@ -186,3 +200,146 @@ def test_a_sender_passes_over_rows_another_is_claiming(
     assert finished, "the second sender waited for the first one's rows"
     assert len(held) == 3
     assert sent_meanwhile == set(ids[3:])
+
+
+# --- limits shared through Redis ---------------------------------------------------
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the Redis of this machine."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Redis is not reachable: {exc}")
+    prefix = f"feedback-test-{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def two_hosts(
+    built_site: Path, tmp: Path, prefix: str, **config: object
+) -> list[tuple[subprocess.Popen[bytes], str]]:
+    """Two app hosts on ports of their own, each with a SQLite database of
+    its own: only Redis can make them agree."""
+    hosts = []
+    for name in ("a", "b"):
+        folder = tmp / name
+        folder.mkdir()
+        hosts.append(
+            start_gunicorn(
+                built_site,
+                folder,
+                f"sqlite:///{folder / 'feedback.sqlite3'}",
+                workers=2,
+                RATELIMIT_STORAGE_URL=REDIS_URL,
+                RATELIMIT_KEY_PREFIX=prefix,
+                **config,
+            )
+        )
+    return hosts
+
+
+def stop(hosts: list[tuple[subprocess.Popen[bytes], str]]) -> None:
+    for proc, _ in hosts:
+        proc.terminate()
+    for proc, _ in hosts:
+        proc.wait(15)
+
+
+@pytest.mark.slow
+def test_post_limit_is_exact_across_two_hosts(
+    built_site: Path, tmp_path: Path, redis_prefix: str
+) -> None:
+    hosts = two_hosts(
+        built_site, tmp_path, redis_prefix, POST_LIMIT_PER_ADDRESS=5, FORM_TICKETS=False
+    )
+    try:
+        results = burst(hosts[0][1], 20, hosts[1][1])
+    finally:
+        stop(hosts)
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [303] * 5 + [429] * 15
+    assert all(after and int(after) >= 1 for status, after in results if status == 429)
+    stored = sum(rows(f"sqlite:///{tmp_path / h / 'feedback.sqlite3'}") for h in "ab")
+    assert stored == 5
+
+
+def sign_in(url: str, name: str, password: str) -> int:
+    """Sign in to one host's desk as a browser would; return the status."""
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect()
+    )
+    with opener.open(f"{url}/desk/sign-in", timeout=30) as page:
+        token = csrf_token(page.read().decode())
+    data = urllib.parse.urlencode(
+        {"csrf_token": token, "name": name, "password": password}
+    ).encode()
+    request = urllib.request.Request(
+        f"{url}/desk/sign-in", data=data, headers={"Origin": url}
+    )
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+@pytest.mark.slow
+def test_sign_in_lock_is_shared_by_two_hosts(
+    built_site: Path, tmp_path: Path, redis_prefix: str
+) -> None:
+    hosts = two_hosts(
+        built_site,
+        tmp_path,
+        redis_prefix,
+        SIGNIN_SLOW_AFTER=100,  # no slowing down: straight to the lock
+        SIGNIN_LOCK_AFTER=10,
+    )
+    try:
+        for name in "ab":
+            app = create_app(
+                {
+                    "SECRET_KEY": "k",
+                    "DATABASE_URL": f"sqlite:///{tmp_path / name / 'feedback.sqlite3'}",
+                }
+            )
+            add_author(app)
+            get_db(app).dispose()
+        urls = [url for _, url in hosts]
+        wrong = [sign_in(urls[i % 2], MAYA, "not the password") for i in range(10)]
+        # Five failures on each host: neither alone would lock the account.
+        locked = [sign_in(url, MAYA, PASSWORD) for url in urls]
+    finally:
+        stop(hosts)
+    assert wrong == [401] * 10
+    assert locked == [429, 429]
+
+
+def test_without_redis_posts_still_go_through_but_sign_in_waits(
+    app: Flask, commenter: Commenter
+) -> None:
+    add_author(app)
+    app.config.update(
+        RATELIMIT_STORAGE_URL=f"redis://127.0.0.1:{free_port()}/0",
+        POST_LIMIT_PER_ADDRESS=1,
+    )
+    assert commenter.post_ok(body="One.").state in ("pending", "approved")
+    assert commenter.post_ok(body="Two: no limit without Redis.")
+    refused = Desk(app.test_client()).sign_in()
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "60"
+    assert "not available just now" in refused.text

@@ -239,8 +239,10 @@ def start_gunicorn(
     raise RuntimeError("gunicorn did not start")
 
 
-def burst(url: str, n: int) -> list[tuple[int, str | None]]:
-    """Post ``n`` distinct comments at once; return (status, Retry-After)."""
+def burst(url: str, n: int, *others: str) -> list[tuple[int, str | None]]:
+    """Post ``n`` distinct comments at once, to ``url`` and ``others`` in
+    turn; return (status, Retry-After) of each."""
+    urls = [url, *others]
     barrier = threading.Barrier(n)
     results: list[tuple[int, str | None]] = [(0, None)] * n
 
@@ -254,8 +256,9 @@ def burst(url: str, n: int) -> list[tuple[int, str | None]]:
         data = urllib.parse.urlencode(
             {"article": ARTICLE, "name": f"Reader {i}", "body": f"Comment {i}"}
         ).encode()
+        host = urls[i % len(urls)]
         request = urllib.request.Request(
-            f"{url}/comments", data=data, headers={"Origin": url}
+            f"{host}/comments", data=data, headers={"Origin": host}
         )
         barrier.wait()
         try:
