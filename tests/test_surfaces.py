@@ -12,23 +12,20 @@ Comments are approved explicitly at the desk, never left to the rules (a
 comment without a form ticket may be held). Every payload, should it ever
 run, sets ``window.__pwned`` to the name of its field:
 
-=====  ==========================================  ==========================
-field  what                                        surfaces it reaches
-=====  ==========================================  ==========================
-cb cn  comment body and name (approved)            article page, comment feed,
-cw     comment website (http, with markup)         posted page, reply form,
-                                                   desk comment, mail
-cb2    a held comment's body and name              posted page, desk queue,
-cn2                                                moderation link page, mail
-fm fn  feedback message (may be quoted) and name   reply page, desk inbox and
-                                                   item, mail; fm also the post,
-                                                   its draft, lists and feeds
-fu     the reader's follow-up                      reply page, desk item, mail
-ap     the author's private answer                 reply page, desk item, mail
-ar     the author's public reply to a comment      article page, feed, desk
-pt     the title of the post answering feedback    post, lists, feeds, reply
-                                                   page, desk
-=====  ==========================================  ==========================
+    field     what                                   shown on
+    cb, cn    a reader's comment and name, approved  article page, comment feed,
+    cw        its website (http, markup in it)       posted page, reply form page,
+                                                     desk (approved, item), mail
+    cb2, cn2  a held comment and name                posted page, desk queue, the
+                                                     mailed moderation page, mail
+    fm, fn    private feedback (may be quoted), and  reply page, desk inbox and item,
+              the reader's name                      mail; fm also the post, its
+                                                     draft, the lists and feeds
+    fu        the reader's follow-up                 reply page, desk item, mail
+    ap        the author's private answer            reply page, desk item, mail
+    ar        the author's reply to the comment      article page, feed, desk
+    pt        the title of the post answering fm     post, lists, feeds, reply
+                                                     page, desk
 
 Each surface is checked twice: its HTML (or XML) with the standard library's
 parser (``tests.test_build.Page`` and ``tests.test_comments_build``'s
@@ -58,10 +55,11 @@ unticking it removes the cookie. The reply page's forms carry a CSRF token,
 which lives in a session cookie: it holds that token only, nothing about the
 reader, and expires with the browser session.
 
-Two bugs are shown by strict xfails at the end: what an author writes for a
-post in the desk's answer form, and a ``Summary:`` line edited in the desk's
-post editor, are published as live HTML (script, ``javascript:`` links),
-though the desk's own editor refuses both in the body.
+Bugs found are strict xfails at the end: what an author writes for a post in
+the desk's answer form, and a ``Summary:`` line edited in the desk's post
+editor, are published as live HTML (script, ``javascript:`` links), though
+the desk's own editor refuses both in the body; and a post title with "_"
+cannot be answered in a post at all (its slug is refused).
 """
 
 from __future__ import annotations
@@ -225,6 +223,12 @@ FEEDS = {
 
 @dataclass
 class World:
+    """The shared site and app, and what was written to them.
+
+    It has the ``url`` that ``test_browser.open_article`` and
+    ``test_desk_browser.sign_in`` take from their own live servers.
+    """
+
     url: str  # the live server: site at /, app at /app
     app: Flask
     site: Path  # content/, output/, site.json, cache/, the database, maildir/
@@ -554,6 +558,7 @@ def test_every_feed_carries_hostile_text_as_text(world: World) -> None:
             assert kind in ("text", "html"), f"{name}: type={kind}"
             if kind == "html":
                 fragment = assert_markup_inert(f"<div>{text}</div>", name)
+                assert scripts(fragment) == [], name
                 text = fragment.elements[0].text
             shown_in[name] = shown_in.get(name, "") + " " + text
     for tag in ("cb", "cn", "ar"):
@@ -735,7 +740,7 @@ def author_context(browser: Browser, world: World) -> Iterator[BrowserContext]:
     """Maya's browser, signed in to the desk through its form."""
     with watched_context(browser) as context:
         page = context.new_page()
-        sign_in(page, world)  # type: ignore[arg-type]
+        sign_in(page, world)
         page.close()
         yield context
 
@@ -790,7 +795,7 @@ def test_refused_forms_in_chromium_stay_inert(
     page = reader_context.new_page()
     try:
         watch = Watch(page)
-        open_article(page, world)  # type: ignore[arg-type]
+        open_article(page, world)
         form = reply_form(page)
         fill_comment(form, CB, CN, "sam@example.org", SCRIPT_URLS[0])
         page.eval_on_selector("form[data-comment-form]", "f => f.noValidate = true")
@@ -801,7 +806,7 @@ def test_refused_forms_in_chromium_stay_inert(
         touch_everything(page)
         assert_nothing_ran(page, watch, "the comment form again")
 
-        open_article(page, world)  # type: ignore[arg-type]
+        open_article(page, world)
         page.eval_on_selector(FEEDBACK_FORM, "f => f.noValidate = true")
         send_feedback(page, FM, email="not-an-address@")
         expect(page).to_have_url(re.compile(r"/app/feedback$"))
@@ -971,7 +976,7 @@ def test_remembering_the_commenter_needs_consent(
 ) -> None:
     mail, name, website = "ola.k7q@example.org", "Ola Nilsson", "https://ola.example/"
     with new_page(browser, **BROWSER) as page:
-        open_article(page, world)  # type: ignore[arg-type]
+        open_article(page, world)
         form = reply_form(page)
         expect(form.get_by_label(SAVE_ME)).not_to_be_checked()  # off by default
         form.get_by_label(re.compile(r"^Comment")).fill("First visit.")
@@ -980,7 +985,7 @@ def test_remembering_the_commenter_needs_consent(
         post_comment(form)  # the box left as it was
         assert page.context.cookies() == []
         assert storage(page) == [0, 0]
-        open_article(page, world)  # type: ignore[arg-type]
+        open_article(page, world)
         expect(reply_form(page).get_by_label(re.compile(r"^Name"))).to_have_value("")
         assert storage(page) == [0, 0]
 
@@ -989,7 +994,7 @@ def test_remembering_the_commenter_needs_consent(
         (cookie,) = [c for c in page.context.cookies() if c["name"] == COOKIE]
         assert cookie["sameSite"] == "Lax"
         assert cookie["expires"] > time.time() + 300 * 86400  # kept, as asked
-        open_article(page, world)  # type: ignore[arg-type]
+        open_article(page, world)
         form = reply_form(page)
         expect(form.get_by_label(re.compile(r"^Name"))).to_have_value(name)
         expect(form.get_by_label(re.compile(r"^E-mail"))).to_have_value(mail)
@@ -1000,7 +1005,7 @@ def test_remembering_the_commenter_needs_consent(
         fill_comment(form, "Third visit.", name, remember=False)
         post_comment(form)
         assert COOKIE not in cookie_names(page)
-        open_article(page, world)  # type: ignore[arg-type]
+        open_article(page, world)
         expect(reply_form(page).get_by_label(re.compile(r"^Name"))).to_have_value("")
 
 
@@ -1019,7 +1024,7 @@ def test_reading_and_sending_feedback_leave_nothing_in_the_browser(
             assert response.status == 200, path
         assert page.context.cookies() == []
 
-        open_article(page, world)  # type: ignore[arg-type]
+        open_article(page, world)
         send_feedback(page, "A private note, nothing more.")
         expect(page).to_have_url(THANKS_URL)
         assert page.context.cookies() == []
