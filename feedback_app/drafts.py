@@ -192,11 +192,24 @@ def check_desk_edit(
     slug = post.slug
     if slug and slug != own_slug and slug in site.articles:
         raise DraftError(f"“Slug: {slug}” belongs to another article.")
-    finder = _MarkupFinder()
-    finder.feed(markdown.markdown(post.body, extensions=["extra"]))
-    if finder.refused:
+    check_markup(post)
+
+
+def check_markup(post: Post) -> None:
+    """Refuse script and the like in what Pelican renders as Markdown with
+    raw HTML: the body, and the ``Summary:`` (shown on every list page).
+
+    :raise DraftError: naming the first thing refused.
+    """
+    refused: list[str] = []
+    for markdown_text in (post.body, post.meta.get("summary", "")):
+        finder = _MarkupFinder()
+        finder.feed(markdown.markdown(markdown_text, extensions=["extra"]))
+        finder.close()
+        refused += finder.refused
+    if refused:
         raise DraftError(
-            f"The desk does not publish {finder.refused[0]}: only Markdown and "
+            f"The desk does not publish {refused[0]}: only Markdown and "
             "plain HTML (no script, styles, frames, forms or event handlers). "
             "Edit the file in content/ if you really mean it."
         )
@@ -287,6 +300,7 @@ def new_post(
     header = "\n".join(f"{k}: {v}" for k, v in meta if v)
     text = f"{header}\n\n{body}"
     source = f"{slug}.md"
+    check_markup(parse(source, text))  # as the desk's editor would
     path = content_file(config, source)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -328,7 +342,8 @@ def preview_html(post: Post, site: Site) -> str:
 
 def _free_slug(config: Any, site: Site, title: str) -> str:
     base = slugify(title, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
-    base = base[:80].strip("-") or "reader-mail"
+    # Pelican's slugify keeps "_", which a Slug: line here may not hold.
+    base = re.sub(r"[^a-z0-9]+", "-", base)[:80].strip("-") or "reader-mail"
     root = Path(config["CONTENT_PATH"])
     slug, n = base, 1
     while slug in site.articles or (root / f"{slug}.md").exists():

@@ -55,11 +55,11 @@ unticking it removes the cookie. The reply page's forms carry a CSRF token,
 which lives in a session cookie: it holds that token only, nothing about the
 reader, and expires with the browser session.
 
-Bugs found are strict xfails at the end: what an author writes for a post in
-the desk's answer form, and a ``Summary:`` line edited in the desk's post
-editor, are published as live HTML (script, ``javascript:`` links), though
-the desk's own editor refuses both in the body; and a post title with "_"
-cannot be answered in a post at all (its slug is refused).
+At the end, three bugs this file found, now fixed: what an author writes for
+a post in the desk's answer form, and a ``Summary:`` line edited in the
+desk's post editor, were published as live HTML (script, ``javascript:``
+links); both are now refused as the body always was. And a post title with
+"_" could not be answered in a post at all (its slug was refused).
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def pwn(tag: str) -> str:
     """JavaScript that, should it ever run, names the field ``tag`` it came from.
 
     In a post's title the same identifier is written with escapes: the title
-    becomes the slug, which may hold no "_" (see the last xfail).
+    becomes the slug, which may hold no "_" (see the last test).
     """
     name = "\\u005f\\u005fpwned" if tag == "pt" else "__pwned"
     return f"window.{name}='{tag}'"
@@ -1044,7 +1044,7 @@ def test_reading_and_sending_feedback_leave_nothing_in_the_browser(
         assert storage(page) == [0, 0]
 
 
-# --- 5. known bugs: an author's text in a post is published as live HTML -------------
+# --- 5. found here and fixed: an author's text in a post as live HTML --------------
 
 
 def live_markup_in(output: Path) -> list[str]:
@@ -1064,15 +1064,6 @@ def a_quotable_feedback(app: Flask) -> int:
         return session.scalars(select(Feedback.id)).one()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: 'Answer in a post' writes the author's answer and summary into "
-        "the draft unchecked, and publishing checks nothing: a <script> or a "
-        "javascript: link in them is published live on the post, the front "
-        "page and every list, though the desk's post editor refuses them."
-    ),
-)
 def test_an_authors_answer_in_a_post_is_published_inert(
     publishing_app: Flask, pub_desk: Desk
 ) -> None:
@@ -1080,23 +1071,13 @@ def test_an_authors_answer_in_a_post_is_published_inert(
     drafted = public_answer(
         pub_desk, feedback_id, answer=hostile_text("pa"), summary=hostile_line("ps")
     )
-    assert drafted.status_code in (303, 422)
-    if drafted.status_code == 303:  # not refused: then it must come out inert
-        published = pub_desk.post(f"/desk/feedback/{feedback_id}/post/publish")
-        assert published.status_code == 303
-        assert len(drafts_in(publishing_app)) == 1
-        assert live_markup_in(Path(publishing_app.config["OUTPUT_PATH"])) == []
+    # Refused with the reason, as the post editor refuses it, and no file.
+    assert drafted.status_code == 422
+    assert "The desk does not publish" in drafted.text
+    assert drafts_in(publishing_app) == []
+    assert live_markup_in(Path(publishing_app.config["OUTPUT_PATH"])) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: the desk's post editor checks the Markdown body for script, "
-        "handlers and javascript: links but not the Summary: metadata, which "
-        "Pelican renders as Markdown with raw HTML and the theme shows with "
-        "|safe on the front page and every list."
-    ),
-)
 def test_a_summary_edited_in_the_desk_is_published_inert(
     publishing_app: Flask, pub_desk: Desk
 ) -> None:
@@ -1107,22 +1088,14 @@ def test_a_summary_edited_in_the_desk_is_published_inert(
         "Status: draft", f"Summary: {hostile_line('ps')}\nStatus: draft"
     )
     saved = pub_desk.post(f"/desk/feedback/{feedback_id}/post", {"text": text})
-    assert saved.status_code in (303, 422)
-    if saved.status_code == 303:  # not refused: then it must come out inert
-        published = pub_desk.post(f"/desk/feedback/{feedback_id}/post/publish")
-        assert published.status_code == 303
-        assert live_markup_in(Path(publishing_app.config["OUTPUT_PATH"])) == []
+    assert saved.status_code == 422
+    assert "The desk does not publish" in saved.text
+    assert "Summary" not in draft.read_text(encoding="utf-8")  # file untouched
+    published = pub_desk.post(f"/desk/feedback/{feedback_id}/post/publish")
+    assert published.status_code == 303
+    assert live_markup_in(Path(publishing_app.config["OUTPUT_PATH"])) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: 'Answer in a post' makes the slug with Pelican's slugify, which "
-        "keeps '_', then refuses its own draft ('Slug: takes lower-case "
-        "letters, digits and hyphens'): a title such as 'Why snake_case "
-        "names sell' cannot be answered in a post (422)."
-    ),
-)
 def test_a_title_with_an_underscore_can_be_answered_in_a_post(
     app: Flask, reader: Reader, desk: Desk
 ) -> None:
