@@ -23,13 +23,21 @@ DEV_SETTINGS = "pelicanconf.py"
 PUBLISH_SETTINGS = "publishconf.py"
 
 
-def _pelican(c: Context, settings: str, *extra: str) -> None:
+def _pelican(c: Context, settings: str, *extra: str, after: Any = None) -> None:
+    """Run Pelican under the app's publish lock (not while the app rebuilds a
+    page, on this host or, on PostgreSQL, any other), then ``after(app)``."""
+    from feedback_app import create_app
     from feedback_app.publishing import publish_lock
 
-    instance = os.environ.get("FEEDBACK_INSTANCE_PATH", HERE / "instance")
-    # Not while the app rebuilds a page after a comment changed.
-    with publish_lock(instance):
+    # The app's own settings (instance/config.py, FEEDBACK_*), for the site
+    # these tasks build: this folder's output/ with these settings.
+    app = create_app(
+        {"OUTPUT_PATH": str(HERE / "output"), "PELICAN_SETTINGS": str(HERE / settings)}
+    )
+    with publish_lock(app):
         c.run(f"{PELICAN} content -s {settings} {' '.join(extra)}", echo=True)
+        if after is not None:
+            after(app)
 
 
 @task
@@ -86,16 +94,25 @@ def preview(c: Context) -> None:
 
 
 @task(
-    help={"command": "run after the build, e.g. an rsync (default: $PUBLISH_COMMAND)"}
+    help={
+        "command": "run after the build, e.g. an rsync "
+        "(default: the app's PUBLISH_COMMAND, FEEDBACK_PUBLISH_COMMAND)"
+    }
 )
 def publish(c: Context, command: str = "") -> None:
-    """Build with the production settings, then run the publish command if any."""
-    preview(c)
-    command = command or os.environ.get("PUBLISH_COMMAND", "")
-    if command:
-        c.run(command, echo=True)
-    else:
-        print(f"Built {HERE / 'output'}; set PUBLISH_COMMAND to copy it elsewhere.")
+    """Build with the production settings, then run the publish command if any,
+    as the app does after each of its rebuilds (under the same lock)."""
+    from feedback_app.publishing import run_publish_command
+
+    def copy(app: Any) -> None:
+        chosen = command or app.config["PUBLISH_COMMAND"]
+        if not chosen:
+            print(f"Built {HERE / 'output'}; set PUBLISH_COMMAND to copy it elsewhere.")
+            return
+        print(f"Running {chosen}")
+        run_publish_command(app, chosen)
+
+    _pelican(c, PUBLISH_SETTINGS, after=copy)
 
 
 @task(

@@ -138,6 +138,14 @@ CONTENT_PATH: str | None = None
 #: Pelican settings file, and extra settings passed to it (as ``-e``).
 PELICAN_SETTINGS: str | None = None
 PELICAN_EXTRA_SETTINGS: dict[str, Any] = {}
+#: Run after every rebuild (pages after an approval, the whole site after a
+#: post is published) and by ``invoke publish``, for a site whose static
+#: files are served elsewhere: e.g. "rsync -a --delete output/ web:/srv/blog/".
+#: No shell; it runs in the project folder with OUTPUT_PATH in its
+#: environment, under the publish lock. Unset: nothing runs.
+PUBLISH_COMMAND: str | None = None
+PUBLISH_COMMAND_TIMEOUT = 300
+
 #: Rebuild pages automatically when comments change. Off, the JSON files are
 #: still written and the next build publishes them.
 COMMENTS_REBUILD = True

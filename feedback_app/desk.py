@@ -48,7 +48,7 @@ from .desk_forms import (
 )
 from .forms import invalid_status
 from .models import COMMENT_STATES, Author, Comment, Feedback, FeedbackMessage
-from .publishing import PublishError, build_site
+from .publishing import PublishCommandError, PublishError, build_site
 from .rendering import render_comment
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -531,6 +531,13 @@ def publish_post(feedback_id: int) -> Response | tuple[str, int]:
     published = drafts.mark_published(app.config, site, the_post.source)
     try:
         build_site(app)
+    except PublishCommandError as exc:
+        # Built and live here; only the copy elsewhere failed.
+        current_app.logger.error("publish command after %s: %s", the_post.source, exc)
+        flash(
+            "The post is published, but the publish command that copies the "
+            "site failed; see the app's log. The next publish copies it again."
+        )
     except PublishError as exc:
         # Back to the draft as it was: nothing half-published stays behind.
         drafts.save_post(app.config, the_post.source, the_post.text)

@@ -9,10 +9,15 @@ full build.
 
 Requests that arrive while a rebuild runs are coalesced: one background
 thread per process takes every slug asked for so far and publishes them in
-one run, so ten approvals in a burst cost one or two rebuilds, not ten. A
-lock file keeps two processes (app workers, the CLI) from running Pelican at
-the same time; each run writes the newest state, so the order does not
+one run, so ten approvals in a burst cost one or two rebuilds, not ten. One
+Pelican run at a time writes the site (``publish_lock``): a lock file for
+the processes of one host, and on PostgreSQL an advisory lock for every host
+of the database; each run writes the newest state, so the order does not
 matter.
+
+For sites whose static files are served elsewhere, ``PUBLISH_COMMAND`` (an
+rsync to a web root, a bucket sync, ...) runs after every rebuild, still
+under the lock, so two copies never interleave either.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ import fcntl
 import json
 import logging
 import os
+import shlex
 import subprocess  # nosec B404
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -41,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 class PublishError(RuntimeError):
     """Raised when Pelican fails to rebuild; carries its output."""
+
+
+class PublishCommandError(PublishError):
+    """Raised when the site was built but ``PUBLISH_COMMAND`` failed."""
 
 
 class Publisher:
@@ -103,7 +113,7 @@ class Publisher:
 
     def _publish_now(self, slugs: set[str]) -> None:
         config = self.app.config
-        with publish_lock(self.app.instance_path):
+        with publish_lock(self.app):
             folder = Path(config["COMMENTS_PATH"])
             with get_db(self.app).read() as session:
                 for slug in sorted(slugs):
@@ -126,6 +136,7 @@ class Publisher:
             return
         run_pelican(self.app, selected)
         self.builds += 1
+        run_publish_command(self.app)
 
 
 def write_comment_file(folder: Path, slug: str, comments: list[dict[str, Any]]) -> None:
@@ -185,17 +196,77 @@ def build_site(app: Flask) -> None:
 
     :raise PublishError: if Pelican fails.
     """
-    with publish_lock(app.instance_path):
+    with publish_lock(app):
         run_pelican(app)
+        run_publish_command(app)
 
 
-def publish_lock(instance_path: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
+def run_publish_command(app: Flask, command: str | None = None) -> None:
+    """Run ``command`` (default: ``PUBLISH_COMMAND``) after a build, if any.
+
+    It runs without a shell, in the folder of the Pelican settings (the
+    project), with ``OUTPUT_PATH`` in its environment.
+
+    :raise PublishCommandError: if it fails or outlasts
+        ``PUBLISH_COMMAND_TIMEOUT``.
+    """
+    config = app.config
+    command = command or config["PUBLISH_COMMAND"]
+    if not command:
+        return
+    started = time.monotonic()
+    try:
+        # The operator's own command from the settings, never from a request.
+        result = subprocess.run(  # nosec B603
+            shlex.split(command),
+            cwd=Path(config["PELICAN_SETTINGS"]).parent,
+            env={**os.environ, "OUTPUT_PATH": str(config["OUTPUT_PATH"])},
+            capture_output=True,
+            text=True,
+            timeout=config["PUBLISH_COMMAND_TIMEOUT"],
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PublishCommandError(f"The publish command failed: {exc}") from None
+    if result.returncode != 0:
+        raise PublishCommandError(
+            f"The publish command exited with {result.returncode}:\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
+    logger.info("publish command done in %.2f s", time.monotonic() - started)
+
+
+#: The PostgreSQL advisory lock that one host at a time holds to publish.
+PUBLISH_LOCK_KEY = 0x7075_626C_6973_68  # "publish"
+
+
+@contextmanager
+def publish_lock(app: Flask) -> Iterator[None]:
     """Hold the lock that lets one Pelican run at a time write the site.
 
     The app's rebuilds and ``invoke build``/``preview``/``publish`` take it,
-    so a full build never interleaves with a page rebuild.
+    so a full build never interleaves with a page rebuild: a lock file in
+    the instance folder for this host's processes, and on PostgreSQL a
+    session advisory lock, on a connection held for the build, for every
+    host of the database (it goes with the connection if a host dies).
     """
-    return _exclusive(Path(instance_path) / "publish.lock")
+    with _exclusive(Path(app.instance_path) / "publish.lock"):
+        engine = get_db(app).engine
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        with engine.connect() as connection:
+            connection.exec_driver_sql(
+                "SELECT pg_advisory_lock(%(key)s)", {"key": PUBLISH_LOCK_KEY}
+            )
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.exec_driver_sql(
+                    "SELECT pg_advisory_unlock(%(key)s)", {"key": PUBLISH_LOCK_KEY}
+                )
+                connection.commit()
 
 
 @contextmanager

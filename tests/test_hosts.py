@@ -12,6 +12,8 @@ import asyncio
 import http.cookiejar
 import json
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,8 +38,11 @@ from feedback_app import create_app
 from feedback_app.db import get_db, upgrade
 from feedback_app.mail import queue_mail, send_due
 from feedback_app.models import OutboxMessage
+from feedback_app.moderation import moderate
+from feedback_app.publishing import PublishCommandError, build_site, publish_lock
 
 from .conftest import (
+    ARTICLE,
     MAYA,
     PASSWORD,
     ROOT,
@@ -45,7 +50,9 @@ from .conftest import (
     Desk,
     add_author,
     csrf_token,
+    newest_comment,
 )
+from .test_browser import ARTICLE_PATH
 from .test_limits import burst, free_port, rows, start_gunicorn
 
 FLASK = [sys.executable, "-m", "flask", "--app", "feedback_app"]
@@ -343,3 +350,109 @@ def test_without_redis_posts_still_go_through_but_sign_in_waits(
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "60"
     assert "not available just now" in refused.text
+
+
+# --- publishing: one rebuild at a time, then the publish command -------------------
+
+
+@pytest.mark.postgres
+def test_hosts_of_one_database_publish_one_at_a_time(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Two hosts (instance folders of their own, so their lock files differ)
+    on one PostgreSQL database: the second waits for the first's build."""
+    first = pg_app(postgres_url, tmp_path)
+    first.instance_path = str(tmp_path / "host-a")
+    second = pg_app(postgres_url, tmp_path)
+    second.instance_path = str(tmp_path / "host-b")
+    entered = threading.Event()
+
+    def publish_on_second() -> None:
+        with publish_lock(second):
+            entered.set()
+
+    try:
+        with publish_lock(first):
+            waiter = threading.Thread(target=publish_on_second, daemon=True)
+            waiter.start()
+            assert not entered.wait(1.0), "both hosts held the publish lock"
+        assert entered.wait(10), "the second host never got the lock"
+        waiter.join(10)
+    finally:
+        get_db(first).dispose()
+        get_db(second).dispose()
+
+
+def copy_command(target: Path) -> str:
+    """A publish command copying the built site to ``target``, as rsync would."""
+    script = (
+        "import os, shutil, sys; "
+        "shutil.copytree(os.environ['OUTPUT_PATH'], sys.argv[1], dirs_exist_ok=True)"
+    )
+    return shlex.join([sys.executable, "-c", script, str(target)])
+
+
+def test_the_publish_command_runs_after_an_approval_rebuilds_the_page(
+    publishing_app: Flask, tmp_path: Path
+) -> None:
+    web_root = tmp_path / "web-root"
+    publishing_app.config.update(
+        PUBLISH_COMMAND=copy_command(web_root), FORM_TICKETS=False
+    )
+    client = publishing_app.test_client()
+    response = client.post(
+        "/comments",
+        data={"article": ARTICLE, "name": "Ana", "body": "Synced, I hope."},
+        headers={"Origin": "https://blog.example.org"},
+    )
+    assert response.status_code == 303
+    comment = newest_comment(publishing_app)
+    with publishing_app.app_context():
+        moderate([comment.id], "approved", wait=True)
+    page = web_root / ARTICLE_PATH.strip("/") / "index.html"
+    assert f'id="comment-{comment.id}"' in page.read_text(encoding="utf-8")
+
+
+def test_a_failing_publish_command_is_reported_and_the_site_still_built(
+    publishing_app: Flask,
+) -> None:
+    publishing_app.config["PUBLISH_COMMAND"] = shlex.join(
+        [sys.executable, "-c", "import sys; sys.exit('no route to the web server')"]
+    )
+    with pytest.raises(PublishCommandError, match="no route to the web server"):
+        build_site(publishing_app)
+    output = Path(publishing_app.config["OUTPUT_PATH"])
+    assert (output / ARTICLE_PATH.strip("/") / "index.html").is_file()
+
+
+@pytest.mark.build
+def test_invoke_publish_builds_for_production_then_runs_the_command(
+    tmp_path: Path,
+) -> None:
+    """``invoke publish`` in a copy of the project, as an operator runs it."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("tasks.py", "pelicanconf.py", "publishconf.py"):
+        shutil.copy(ROOT / name, project / name)
+    for name in ("content", "theme"):
+        shutil.copytree(ROOT / name, project / name)
+    web_root = tmp_path / "web-root"
+    env = dict(
+        os.environ,
+        SITEURL="https://blog.example.org",
+        FEEDBACK_INSTANCE_PATH=str(project / "instance"),
+        FEEDBACK_PUBLISH_COMMAND=json.dumps(copy_command(web_root)),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "invoke", "publish"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    page = (web_root / ARTICLE_PATH.strip("/") / "index.html").read_text("utf-8")
+    assert 'href="https://blog.example.org/' in page  # the production settings
+    assert (web_root / "feeds" / "all.atom.xml").is_file()
