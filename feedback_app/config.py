@@ -138,6 +138,11 @@ CONTENT_PATH: str | None = None
 #: Pelican settings file, and extra settings passed to it (as ``-e``).
 PELICAN_SETTINGS: str | None = None
 PELICAN_EXTRA_SETTINGS: dict[str, Any] = {}
+#: The app's log lines (mail sent or deferred, pages rebuilt, errors) go to
+#: standard error at this level and above; under gunicorn and systemd, to
+#: the journal. Requests are logged by gunicorn (deploy/gunicorn.conf.py).
+LOG_LEVEL = "INFO"
+
 #: Run after every rebuild (pages after an approval, the whole site after a
 #: post is published) and by ``invoke publish``, for a site whose static
 #: files are served elsewhere: e.g. "rsync -a --delete output/ web:/srv/blog/".

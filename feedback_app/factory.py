@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import datetime
@@ -36,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     default_config.finalize(app.config, app.instance_path)
+    _configure_logging(app.config["LOG_LEVEL"])
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -82,6 +84,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(tickets_bp)
     return app
+
+
+def _configure_logging(level: str) -> None:
+    """Send the app's own log lines (mail sent, pages rebuilt, errors) to
+    standard error, one line each, unless the host program set up logging
+    already. They name messages and pages by number and path, never readers.
+    """
+    package = logging.getLogger("feedback_app")
+    package.setLevel(level)
+    if logging.getLogger().handlers or package.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    package.addHandler(handler)
 
 
 def _theme_context() -> dict[str, Any]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import mailbox
+import re
 import smtplib
 import ssl
 import threading
@@ -355,11 +356,30 @@ def send_due(app: Flask, limit: int = 20) -> SendResult:
             logger.info("mail #%s sent (%s)", message.id, message.kind)
         elif state == "queued":
             result.retried += 1
-            logger.warning("mail #%s deferred: %s", message.id, message.last_error)
+            logger.warning(
+                "mail #%s (%s) deferred: %s",
+                message.id,
+                message.kind,
+                loggable(message.last_error),
+            )
         else:
             result.failed += 1
-            logger.error("mail #%s failed", message.id)
+            logger.error(
+                "mail #%s (%s) failed: %s",
+                message.id,
+                message.kind,
+                loggable(message.last_error),
+            )
     return result
+
+
+_ADDRESS = re.compile(r"[^\s<>\"'@,;:]+@[^\s<>\"'@,;:]+")
+
+
+def loggable(text: str | None) -> str:
+    """``text`` (a mail server's answer) without the addresses it may quote:
+    the logs name messages by number and kind, never by person."""
+    return _ADDRESS.sub("<address>", text or "")
 
 
 def _renew(db: Any, message_id: int, claim: str) -> bool:

@@ -12,6 +12,7 @@ import asyncio
 import http.cookiejar
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -163,16 +164,22 @@ def test_three_sender_processes_send_each_message_once(
                 sender.wait(15)
             except subprocess.TimeoutExpired:
                 sender.kill()
-    errors = [s.stderr.read().decode() for s in senders if s.stderr]
+    logs = [s.stderr.read().decode() for s in senders if s.stderr]
     with get_db(app).read() as session:
         states = Counter(session.scalars(select(OutboxMessage.state)))
     get_db(app).dispose()
 
     copies = Counter(message_id for _, message_id in handler.received)
-    assert copies == Counter({message_id: 1 for message_id in ids}), errors
+    assert copies == Counter({message_id: 1 for message_id in ids}), logs
     assert states == Counter({"sent": len(ids)})
     by_host = Counter(sender for sender, _ in handler.received)
     assert len(by_host) == 3, by_host  # all three really took part
+
+    # Each host logs one line per message it sent, naming no reader.
+    for n, log in enumerate(logs):
+        sent_lines = re.findall(r"mail #\d+ sent \(test\)", log)
+        assert len(sent_lines) == by_host[f"host{n}@blog.example.org"], log
+        assert "@" not in log
 
 
 @pytest.mark.postgres

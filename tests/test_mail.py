@@ -1039,3 +1039,18 @@ def test_an_idn_address_is_usable(
     [reply_to] = re.findall(rb"^Reply-To: (.*)$", notification.content, re.M)
     assert b"=?" not in reply_to
     assert result.sent == 2
+
+
+def test_log_lines_name_messages_never_readers(
+    app: Flask, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server's answer often quotes the address; the log line does not."""
+    [message] = queue(app, 1)
+    smtp.handler.rcpt_answer = "450 4.2.1 <reader0@example.org>: Mailbox busy"
+    with caplog.at_level("INFO", logger="feedback_app"):
+        send_due(app)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "feedback_app.mail"]
+    assert line == (
+        f"mail #{message.id} (test) deferred: 450 4.2.1 <<address>>: Mailbox busy"
+    )
+    assert "reader0@example.org" in row(app, message.id).last_error  # for `show`
