@@ -3,8 +3,8 @@
 A static page cannot say when it was shown, so the article pages' script
 fetches a ticket from ``GET /form-ticket?article=<slug>`` when the reader
 starts writing, and the app's own form pages carry one. A ticket is the
-article's slug and the second it was issued, signed with the secret key
-(nothing is stored). On a post it gives the time the reader took:
+article's slug and the millisecond it was issued, signed with the secret
+key (nothing is stored). On a post it gives the time the reader took:
 
 * too little (under ``FORM_MIN_SECONDS``): a script, so the post is spam;
 * none, a forged one, another article's or an expired one: the post may
@@ -43,13 +43,13 @@ def _serializer() -> URLSafeSerializer:
 
 def issue(slug: str, now: float | None = None) -> str:
     """Return a ticket for the form of article ``slug``, issued ``now``."""
-    issued = int(time.time() if now is None else now)
-    return _serializer().dumps([slug, issued])
+    issued_ms = round(1000 * (time.time() if now is None else now))
+    return _serializer().dumps([slug, issued_ms])
 
 
-def issued_at(ticket: str | None, slug: str) -> int | None:
-    """Return when ``ticket`` was issued for article ``slug``, or None if it
-    is missing, forged or for another article."""
+def issued_at(ticket: str | None, slug: str) -> float | None:
+    """Return when (seconds since the epoch) ``ticket`` was issued for
+    article ``slug``, or None if it is missing, forged or another article's."""
     if not ticket or len(ticket) > 1000:  # a slug is at most a few hundred
         return None
     try:
@@ -63,7 +63,7 @@ def issued_at(ticket: str | None, slug: str) -> int | None:
         or not isinstance(payload[1], int)
     ):
         return None
-    return payload[1]
+    return payload[1] / 1000
 
 
 def examine(ticket: str | None, slug: str, now: float | None = None) -> Finding:
@@ -77,7 +77,7 @@ def examine(ticket: str | None, slug: str, now: float | None = None) -> Finding:
         return Finding("pending", "sent without a form ticket (no JavaScript?)")
     took = now - issued
     if took < config["FORM_MIN_SECONDS"]:
-        return Finding("spam", f"sent {max(took, 0):.0f} s after the form was shown")
+        return Finding("spam", f"sent {max(took, 0):.1f} s after the form was shown")
     if took > config["FORM_TICKET_HOURS"] * 3600:
         hours = config["FORM_TICKET_HOURS"]
         return Finding("pending", f"its form was shown more than {hours} hours ago")
@@ -85,16 +85,12 @@ def examine(ticket: str | None, slug: str, now: float | None = None) -> Finding:
 
 
 def carried(slug: str) -> str:
-    """The ticket for a form the app shows again with its errors.
-
-    The one it was sent with, if valid: the reader's time counts from the
-    first showing. Otherwise a new one dated ``FORM_MIN_SECONDS`` back: the
-    reader has written the form already, and fixing one field is quick.
-    """
-    ticket = request.form.get(FIELD)
-    if issued_at(ticket, slug) is not None:
-        return ticket
-    return issue(slug, now=time.time() - current_app.config["FORM_MIN_SECONDS"])
+    """The ticket for a form the app shows again with its errors: the one it
+    was sent with, if valid (the reader's time counts from the first
+    showing), else none: a form sent without one stays without one, as a
+    post without JavaScript is held however often it is sent."""
+    ticket = request.form.get(FIELD, "")
+    return ticket if issued_at(ticket, slug) is not None else ""
 
 
 @bp.get("/form-ticket")
@@ -106,7 +102,9 @@ def form_ticket() -> Response:
     slug = request.args.get("article", "")
     if current_app.extensions["site_index"].article(slug) is None:
         abort(404, "No such article.")
-    response = jsonify(ticket=issue(slug))
+    # ``wait``: how long the script holds a quick submit, so that a person
+    # who writes fast is never taken for a script.
+    response = jsonify(ticket=issue(slug), wait=current_app.config["FORM_MIN_SECONDS"])
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -11,6 +11,7 @@
   "use strict";
   Array.prototype.forEach.call(document.querySelectorAll("form[data-ticket-url]"), function (form) {
     var field = form.elements.ticket;
+    var readyAt = 0;  // when the ticket is old enough to send (Date.now())
     var asked = null;
     function askTicket() {
       if (!asked) {
@@ -20,21 +21,29 @@
         }).then(function (response) {
           return response.ok ? response.json() : {};
         }).then(function (data) {
-          if (data.ticket && !field.value) field.value = data.ticket;
+          if (data.ticket && !field.value) {
+            field.value = data.ticket;
+            readyAt = Date.now() + 1000 * (data.wait || 0) + 250;
+          }
         }).catch(function () { /* offline: the post is held, not lost */ });
       }
       return asked;
     }
     form.addEventListener("focusin", askTicket);
-    // Sent before the ticket came back (a very quick paste): wait for it a
-    // moment, then send the form either way.
+    window.addEventListener("pageshow", function () { delete form.dataset.sending; });
+    // Sent very quickly (a paste, a short "Thanks!"): hold it until the
+    // ticket is old enough, a few seconds at most, then send it. Without a
+    // ticket after 5 s, send it anyway: it is held for moderation.
     form.addEventListener("submit", function (event) {
-      if (field.value || form.dataset.ticketWaited) return;
+      if (field.value && Date.now() >= readyAt) return;
       event.preventDefault();
-      form.dataset.ticketWaited = "1";
-      var send = function () { form.submit(); };
+      if (form.dataset.sending) return;  // a second click while it waits
+      form.dataset.sending = "1";
+      var send = function () {
+        setTimeout(function () { form.submit(); }, Math.max(0, readyAt - Date.now()));
+      };
       Promise.race([askTicket(), new Promise(function (resolve) {
-        setTimeout(resolve, 3000);
+        setTimeout(resolve, 5000);
       })]).then(send, send);
     });
   });
