@@ -149,7 +149,11 @@ LOG_LEVEL = "INFO"
 #: No shell; it runs in the project folder with OUTPUT_PATH in its
 #: environment, under the publish lock. Unset: nothing runs.
 PUBLISH_COMMAND: str | None = None
-PUBLISH_COMMAND_TIMEOUT = 300
+PUBLISH_COMMAND_TIMEOUT = 120
+#: How long a build waits for another host's to end (PostgreSQL), seconds.
+#: A post published from the desk waits in the request: gunicorn's timeout
+#: (deploy/gunicorn.conf.py) covers this, a build and the publish command.
+PUBLISH_LOCK_TIMEOUT = 120
 
 #: Rebuild pages automatically when comments change. Off, the JSON files are
 #: still written and the next build publishes them.

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .comments import published_comments
 from .db import get_db
@@ -247,8 +248,12 @@ def publish_lock(app: Flask) -> Iterator[None]:
     The app's rebuilds and ``invoke build``/``preview``/``publish`` take it,
     so a full build never interleaves with a page rebuild: a lock file in
     the instance folder for this host's processes, and on PostgreSQL a
-    session advisory lock, on a connection held for the build, for every
-    host of the database (it goes with the connection if a host dies).
+    transaction advisory lock, in a transaction kept open for the build, for
+    every host of the database. It ends with the transaction, whatever
+    happens: a host that dies or loses its connection frees it.
+
+    :raise PublishError: if another host held it longer than
+        ``PUBLISH_LOCK_TIMEOUT`` seconds.
     """
     with _exclusive(Path(app.instance_path) / "publish.lock"):
         engine = get_db(app).engine
@@ -256,17 +261,25 @@ def publish_lock(app: Flask) -> Iterator[None]:
             yield
             return
         with engine.connect() as connection:
-            connection.exec_driver_sql(
-                "SELECT pg_advisory_lock(%(key)s)", {"key": PUBLISH_LOCK_KEY}
-            )
-            connection.commit()
+            try:
+                connection.exec_driver_sql(
+                    "SELECT set_config('lock_timeout', %(ms)s, true)",
+                    {"ms": f"{int(app.config['PUBLISH_LOCK_TIMEOUT'] * 1000)}"},
+                )
+                connection.exec_driver_sql(
+                    "SELECT pg_advisory_xact_lock(%(key)s)", {"key": PUBLISH_LOCK_KEY}
+                )
+            except OperationalError as exc:
+                raise PublishError(
+                    "Another host has been publishing for too long; try again."
+                ) from exc
             try:
                 yield
             finally:
-                connection.exec_driver_sql(
-                    "SELECT pg_advisory_unlock(%(key)s)", {"key": PUBLISH_LOCK_KEY}
-                )
-                connection.commit()
+                try:
+                    connection.rollback()  # ends the transaction and the lock
+                except SQLAlchemyError:
+                    connection.invalidate()  # gone already, and the lock with it
 
 
 @contextmanager

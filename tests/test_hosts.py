@@ -40,7 +40,12 @@ from feedback_app.db import get_db, upgrade
 from feedback_app.mail import queue_mail, send_due
 from feedback_app.models import OutboxMessage
 from feedback_app.moderation import moderate
-from feedback_app.publishing import PublishCommandError, build_site, publish_lock
+from feedback_app.publishing import (
+    PublishCommandError,
+    PublishError,
+    build_site,
+    publish_lock,
+)
 
 from .conftest import (
     ARTICLE,
@@ -385,6 +390,30 @@ def test_hosts_of_one_database_publish_one_at_a_time(
             assert not entered.wait(1.0), "both hosts held the publish lock"
         assert entered.wait(10), "the second host never got the lock"
         waiter.join(10)
+    finally:
+        get_db(first).dispose()
+        get_db(second).dispose()
+
+
+@pytest.mark.postgres
+def test_a_host_waits_for_the_lock_only_so_long(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    first = pg_app(postgres_url, tmp_path)
+    first.instance_path = str(tmp_path / "host-a")
+    second = pg_app(postgres_url, tmp_path, PUBLISH_LOCK_TIMEOUT=0.5)
+    second.instance_path = str(tmp_path / "host-b")
+    try:
+        with publish_lock(first):
+            started = time.monotonic()
+            with (
+                pytest.raises(PublishError, match="publishing for too long"),
+                publish_lock(second),
+            ):
+                pass
+            assert time.monotonic() - started < 5
+        with publish_lock(second):  # free again once the first is done
+            pass
     finally:
         get_db(first).dispose()
         get_db(second).dispose()
