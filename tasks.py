@@ -105,7 +105,12 @@ def publish(c: Context, command: str = "") -> None:
     from feedback_app.publishing import run_publish_command
 
     def copy(app: Any) -> None:
-        chosen = command or app.config["PUBLISH_COMMAND"]
+        # PUBLISH_COMMAND in the environment: what earlier versions read.
+        chosen = (
+            command
+            or app.config["PUBLISH_COMMAND"]
+            or os.environ.get("PUBLISH_COMMAND", "")
+        )
         if not chosen:
             print(f"Built {HERE / 'output'}; set PUBLISH_COMMAND to copy it elsewhere.")
             return

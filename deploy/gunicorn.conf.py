@@ -43,8 +43,10 @@ worker_class = "sync"
 # needs a restart (systemctl restart), not a reload (HUP).
 preload_app = True
 # A worker silent this long is killed and replaced. Generous, because
-# publishing a post from the desk runs a whole Pelican build in the request.
-timeout = 60
+# publishing a post from the desk runs in the request: waiting for another
+# host's build (PUBLISH_LOCK_TIMEOUT, 120 s), a whole Pelican build, then
+# PUBLISH_COMMAND (PUBLISH_COMMAND_TIMEOUT, 120 s). nginx waits a bit longer.
+timeout = 300
 # On stop or restart, requests in progress get this long to finish.
 graceful_timeout = 30
 # Recycle workers now and then, so a slow leak never grows.
@@ -90,3 +92,12 @@ class PrivateLogger(glogging.Logger):
 
 
 logger_class = PrivateLogger
+
+
+def worker_exit(server, worker):  # type: ignore[no-untyped-def]
+    """Let a recycled or stopping worker finish the page rebuilds it queued
+    after approvals, which run in a thread of its own."""
+    app = getattr(worker, "wsgi", None)
+    publisher = getattr(app, "extensions", {}).get("publisher")
+    if publisher is not None:
+        publisher.wait_idle(timeout=graceful_timeout)

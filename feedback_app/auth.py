@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,8 @@ from . import shared_limits
 from .db import get_db
 from .mail import queue_mail
 from .models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
+
+logger = logging.getLogger(__name__)
 
 # A hash method, not a password.
 PASSWORD_METHOD = "scrypt"  # noqa: S105  # nosec B105
@@ -153,7 +156,8 @@ def begin_attempt(session: Session, name: str, client: str, config: Any) -> Atte
     if shared is not None:
         try:
             failure_id, seconds, locked = shared.begin_signin(account, client, config)
-        except shared_limits.Unavailable:
+        except shared_limits.Unavailable as exc:
+            logger.error("sign-in refused, Redis unavailable: %s", exc)
             raise SignInRefused(
                 "Sign-in is not available just now. Please try again in a minute.",
                 60,

@@ -228,8 +228,16 @@ PROXY_COUNT = 0
 
 
 def finalize(config: Any, instance_path: str) -> None:
-    """Fill in the defaults that depend on the instance folder."""
+    """Fill in the defaults that depend on the instance folder, and check
+    the settings a typo would turn into a locked door.
+
+    :raise ValueError: naming a setting that cannot work.
+    """
     instance = Path(instance_path)
+    for key in ("SIGNIN_SLOW_AFTER", "SIGNIN_LOCK_AFTER", "SIGNIN_LOCK_AFTER_CLIENT"):
+        if not isinstance(config[key], int) or config[key] < 1:
+            raise ValueError(f"{key} must be a whole number, 1 or more.")
+    config["LOG_LEVEL"] = str(config["LOG_LEVEL"]).upper()
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'feedback.sqlite3'}"
     if not config.get("SITE_INDEX_PATH"):

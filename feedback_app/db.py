@@ -43,12 +43,15 @@ def make_engine(
 ) -> Engine:
     """Create an engine for ``url``, tuned for concurrent writers on SQLite."""
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        # Errors name no reader: statement parameters stay out of messages.
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
     database = _sqlite_file(make_url(url).database)
     if database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": busy_timeout})
+    engine = create_engine(
+        url, connect_args={"timeout": busy_timeout}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

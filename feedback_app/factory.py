@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     default_config.finalize(app.config, app.instance_path)
     _configure_logging(app.config["LOG_LEVEL"])
+    app.log_exception = _log_exception  # type: ignore[method-assign]
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -100,6 +102,17 @@ def _configure_logging(level: str) -> None:
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     package.addHandler(handler)
+
+
+def _log_exception(exc_info: Any) -> None:
+    """Log an unhandled error as Flask does, but with the path's secrets
+    (the reply page's token, mail links) left out."""
+    from flask import current_app
+
+    path = re.sub(r"(?<=/)[^/]{20,}", "-", request.path)
+    current_app.logger.error(
+        "Exception on %s [%s]", path, request.method, exc_info=exc_info
+    )
 
 
 def _theme_context() -> dict[str, Any]:

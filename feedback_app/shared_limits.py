@@ -9,7 +9,8 @@ every process of every host. Keys expire with their window.
 
 If Redis cannot be reached, posts are let through (a warning is logged:
 readers keep being heard, the moderation rules still apply) but sign-in is
-refused, since an unthrottled sign-in is an open door.
+refused, since an unthrottled sign-in is an open door. Any other Redis
+error is a bug and raises.
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ class RedisLimits:
     """The shared counters of one Redis database (see the module's docstring)."""
 
     def __init__(self, url: str, prefix: str = "feedback:") -> None:
+        # A Redis on the local network answers in a millisecond; one that
+        # does not answer must not hold a post (and SQLite's write lock) long.
         self.client = redis.Redis.from_url(
-            url, socket_timeout=2, socket_connect_timeout=2
+            url, socket_timeout=0.5, socket_connect_timeout=0.5
         )
         self.prefix = prefix
         self._admit = self.client.register_script(_ADMIT)
@@ -106,7 +109,7 @@ class RedisLimits:
         args = [window * 1000, uuid.uuid4().hex, *(n for _, n in active)]
         try:
             wait_ms = int(self._admit(keys=keys, args=args))
-        except redis.RedisError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise Unavailable(str(exc)) from exc
         return -(-wait_ms // 1000)
 
@@ -134,7 +137,7 @@ class RedisLimits:
         ]
         try:
             wait_ms, locked = self._begin_signin(keys=keys, args=args)
-        except redis.RedisError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise Unavailable(str(exc)) from exc
         return attempt, -(-int(wait_ms) // 1000), bool(locked)
 

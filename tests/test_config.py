@@ -76,3 +76,56 @@ def test_cookies_are_secure_when_the_site_is_https(instance: Path) -> None:
 def test_an_empty_key_file_is_replaced(instance: Path) -> None:
     (instance / "secret_key").write_text("")
     assert len(create_app().config["SECRET_KEY"]) >= 40
+
+
+@pytest.mark.parametrize(
+    "key", ["SIGNIN_SLOW_AFTER", "SIGNIN_LOCK_AFTER", "SIGNIN_LOCK_AFTER_CLIENT"]
+)
+@pytest.mark.parametrize(("value", "works"), [(1, True), (0, False), ("3", False)])
+def test_sign_in_throttle_settings_are_checked_at_start(
+    instance: Path, key: str, value: object, works: bool
+) -> None:
+    if works:
+        assert create_app({key: value}).config[key] == value
+    else:
+        with pytest.raises(ValueError, match=f"{key} must be a whole number"):
+            create_app({key: value})
+
+
+def test_log_level_in_any_case(instance: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_LOG_LEVEL", "warning")
+    assert create_app().config["LOG_LEVEL"] == "WARNING"
+
+
+def test_unhandled_errors_are_logged_without_the_paths_secrets(
+    instance: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app({"PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/r/<token>/broken")
+    def broken(token: str) -> str:
+        raise RuntimeError("boom")
+
+    token = "k" * 43
+    response = app.test_client().get(f"/r/{token}/broken")
+    assert response.status_code == 500
+    [record] = [r for r in caplog.records if r.getMessage().startswith("Exception")]
+    assert record.getMessage() == "Exception on /r/-/broken [GET]"
+    assert token not in caplog.text
+
+
+def test_database_errors_do_not_carry_readers_data(instance: Path) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from feedback_app.db import get_db, upgrade
+
+    app = create_app()
+    upgrade(app)
+    insert = text("INSERT INTO author (id, name, email) VALUES (1, :name, :email)")
+    row = {"name": "Rita", "email": "rita.private@example.org"}
+    with pytest.raises(IntegrityError) as caught, get_db(app).write() as session:
+        session.execute(insert, row)
+        session.execute(insert, row)
+    assert "rita.private@example.org" not in str(caught.value)
+    get_db(app).dispose()
