@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -180,7 +181,32 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        **_revision(),
     }
+
+
+def _revision() -> dict[str, Any]:
+    """The commit the app's code was at, and the files changed since."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"commit": head, "changed_files": [line[3:] for line in changed]}
 
 
 def save_results(name: str, results: dict[str, Any]) -> Path:
@@ -227,3 +253,71 @@ def wait_quiet(threshold: float = 0.15, max_wait: float = 120.0) -> float:
             if busy > threshold:
                 print(f"  (machine still {busy:.0%} busy after {max_wait:.0f} s)")
             return busy
+
+
+def _processes() -> dict[int, tuple[int, str, int]]:
+    """Return every process: pid -> (parent pid, name, CPU jiffies used)."""
+    table = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        # fields[1] is the parent; fields[11:13] are utime and stime
+        table[int(stat.parent.name)] = (
+            int(fields[1]),
+            name,
+            int(fields[11]) + int(fields[12]),
+        )
+    return table
+
+
+def _reaped_jiffies() -> int:
+    """CPU jiffies of this process's children that ended and were waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round((usage.ru_utime + usage.ru_stime) * os.sysconf("SC_CLK_TCK"))
+
+
+class OthersMeter:
+    """How much of the machine processes other than the benchmark's used
+    between start and ``share()``, 0..1 of all cores.
+
+    The benchmark's are this process and its descendants (servers, their
+    workers, wrk) and the PostgreSQL server's processes (the database under
+    test). Whatever else ran (another engineer's test suite) skews the
+    figures: this says by how much, run by run.
+    """
+
+    def __init__(self, also: tuple[str, ...] = ("postgres",)) -> None:
+        self.also = also
+        self._start = _processes()
+        self._cpu = cpu_times()
+        self._reaped = _reaped_jiffies()
+
+    def _ours(self, table: dict[int, tuple[int, str, int]]) -> set[int]:
+        children: dict[int, list[int]] = {}
+        for pid, (parent, _, _) in table.items():
+            children.setdefault(parent, []).append(pid)
+        ours, todo = set(), [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            if pid not in ours:
+                ours.add(pid)
+                todo += children.get(pid, [])
+        return ours | {pid for pid, (_, name, _) in table.items() if name in self.also}
+
+    def share(self) -> float:
+        table = _processes()
+        busy, total = cpu_times()
+        ours = self._ours(table) | self._ours(self._start)
+        used = sum(
+            table[pid][2] - self._start.get(pid, (0, "", 0))[2]
+            for pid in ours
+            if pid in table
+        )
+        used += _reaped_jiffies() - self._reaped  # children that ended (wrk)
+        spent = total - self._cpu[1]
+        others = (busy - self._cpu[0]) - used
+        return max(others, 0) / spent if spent else 0.0

@@ -1,32 +1,47 @@
-"""Comment POST throughput under load: this app against Isso 0.14.
+"""Comment and feedback POST under load: this app against Isso 0.14.
 
     .venv/bin/python bench/post_load.py [--duration 10] [--warmup 2] [--clients 16]
+        [--database sqlite,postgres] [--kinds comment,feedback] [--seeded]
 
 Each server runs under gunicorn with 2 workers on 127.0.0.1, on a fresh
-SQLite database, first with sync workers, then with gthread workers
-(``--threads 4``). 16 concurrent clients (one asyncio loop in this process,
-stdlib only, keep-alive when the server allows it) post distinct comments
-for ``--warmup`` seconds (not counted) and then ``--duration`` seconds.
+database, first with sync workers, then with gthread workers (``--threads
+4``). 16 concurrent clients (one asyncio loop in this process, stdlib only,
+keep-alive when the server allows it) post distinct comments for
+``--warmup`` seconds (not counted) and then ``--duration`` seconds.
 Reported: accepted posts/s, p50/p99 latency of all requests, errors (any
-other answer, or none within 10 s), and whether the database then holds
-exactly one row per accepted post (warm-up included).
+other answer, or none within 10 s), whether the database then holds exactly
+one row per accepted post (warm-up included), and the resident memory
+(VmRSS) of each gunicorn worker right after the load.
 
-* This app: ``POST /comments``, the article page's form (form-encoded) with
-  every check on: Origin guard, honeypot (empty), form validation, Markdown
-  + nh3 rendering, moderation rules, duplicate check, idempotency key.
-  Names and addresses vary, so every comment is held for moderation (a first
-  comment from an address, or one without address): no rebuilds run.
-  Accepted = 303. The site index is the 1,000-article bench site's.
+* This app, on SQLite (a fresh file) and on PostgreSQL (a fresh database of
+  the server at ``--pg-url``, dropped afterwards), with every check on:
+  - ``POST /comments``, the article page's form (form-encoded): Origin
+    guard, honeypot (empty), a valid form ticket (``tickets.issue(slug,
+    now=time.time() - 60)``, as the page's script fetches one when the
+    reader starts typing), form validation, Markdown + nh3 rendering,
+    moderation rules, duplicate check, idempotency key, the authors'
+    notification (the two bench authors are registered, mail is queued in
+    the outbox). Names and addresses vary, so every comment is held for
+    moderation (a first comment from an address, or one without address):
+    no rebuilds run. Accepted = 303.
+  - ``POST /feedback``, the private feedback form: Origin guard, honeypot,
+    ticket, validation, the stored reply token, the authors' notification.
+    Accepted = 303.
+  The rate limits are off (``POST_LIMIT_PER_*`` = 0): every client here
+  shares one address, 127.0.0.1, so the per-address limit would refuse all
+  but 5 posts a minute. The site index is the 1,000-article bench site's.
 * Isso 0.14.0, installed from PyPI into ``bench/.isso-venv`` (made on first
   use): ``POST /new?uri=/bench/article-N/`` with a JSON comment, as its
   embed script sends it. Moderation on (held, like ours), its guard off (the
   guard is its rate limits, which load from one address would trip; rate
   limits are off for ours too). Threads are created on first use by fetching
   the article page from ``host``, a small static server in this process.
-  Accepted = 201 or 202.
+  Accepted = 201 or 202. Isso has SQLite only and no private feedback: both
+  of ours are compared with its comment POST in the same run.
 
 Goal: this app at least 1.5x Isso's accepted posts/s, p99 under 100 ms, no
-errors, exactly one row per accepted post.
+errors, exactly one row per accepted post, every worker under 100 MiB RSS
+(VmRSS as /proc gives it, in KiB; ``max_peak_MiB`` is the highest VmHWM).
 """
 
 from __future__ import annotations
@@ -36,6 +51,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -58,6 +74,7 @@ from common import (
     DEFAULT_SITE,
     ROOT,
     CpuMeter,
+    OthersMeter,
     SiteLayout,
     app_config,
     app_env,
@@ -68,7 +85,7 @@ from common import (
     save_results,
     wait_quiet,
 )
-from make_site import make_site
+from make_site import AUTHORS, make_site
 
 ISSO_VENV = BENCH / ".isso-venv"
 ISSO_VERSION = "0.14.0"
@@ -77,6 +94,9 @@ MAX_REQUESTS_PER_CLIENT = 50_000
 THREADS = 4
 APP_SPEC = "feedback_app:create_app()"
 ISSO_THREADS = 40  # article pages comments are spread over
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+KINDS = ("comment", "feedback")
+QUIET = 0.10  # a round is quiet if other processes used less of the machine
 
 BuildRequest = Callable[[int, int], bytes]
 
@@ -97,6 +117,7 @@ class Load:
     samples: list[str] = field(default_factory=list)  # a few error answers
     client_cpu_s: float = 0.0
     machine_busy: float = 0.0
+    others_busy: float = 0.0  # the part of it not ours (common.OthersMeter)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -112,6 +133,7 @@ class Load:
             "max_ms": max(self.latencies, default=float("nan")) * 1000,
             "client_cpu_s": self.client_cpu_s,
             "machine_busy": self.machine_busy,
+            "others_busy": self.others_busy,
             "error_samples": self.samples,
         }
 
@@ -195,6 +217,7 @@ def run_load(
     load = Load(seconds)
     cpu = time.process_time()
     meter = CpuMeter()
+    others = OthersMeter()
 
     async def everyone() -> None:
         deadline = time.perf_counter() + seconds
@@ -205,6 +228,7 @@ def run_load(
     asyncio.run(everyone())
     load.client_cpu_s = time.process_time() - cpu
     load.machine_busy = meter.busy()
+    load.others_busy = others.share()
     return load
 
 
@@ -253,41 +277,165 @@ def gunicorn_args(port: int, worker: str) -> list[str]:
     return args
 
 
+def worker_memory(master: int) -> list[dict[str, int]]:
+    """Return the memory of each child of process ``master`` (gunicorn's
+    workers), from /proc/<pid>/status: VmRSS, VmHWM (its peak) and RssAnon
+    (the part not shared with files), in kB."""
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != master:
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        values = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        entry = {"pid": int(stat.parent.name)}
+        for key in ("VmRSS", "VmHWM", "RssAnon"):
+            entry[f"{key}_kB"] = int(values.get(key, "0 kB").split()[0])
+        workers.append(entry)
+    return sorted(workers, key=lambda w: w["pid"])
+
+
+# --------------------------------------------------------------------------
+# Databases
+
+
+def pg_create(admin_url: str, name: str) -> str:
+    """Create database ``name`` on the server of ``admin_url``; return its URL."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as con:
+            con.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        engine.dispose()
+    url = make_url(admin_url).set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def pg_drop(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as con:
+            con.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        engine.dispose()
+
+
+COMMENT_COUNTS = """
+SELECT count(*), count(DISTINCT submission_key),
+       sum(CASE WHEN state = 'approved' THEN 1 ELSE 0 END),
+       sum(CASE WHEN state = 'spam' THEN 1 ELSE 0 END),
+       -- what tickets.examine says of a missing, forged or too quick ticket
+       sum(CASE WHEN reason LIKE '%ticket%' OR reason LIKE '%form was shown%'
+           THEN 1 ELSE 0 END)
+FROM comment
+"""
+COMMENT_COUNT_NAMES = ("rows", "distinct_keys", "approved", "spam", "ticket_findings")
+FEEDBACK_COUNTS = """
+SELECT count(*), sum(CASE WHEN state = 'spam' THEN 1 ELSE 0 END) FROM feedback
+"""
+
+
+def count_rows(url: str, kind: str) -> dict[str, int]:
+    """Count what a run left in the app's database at ``url``."""
+    from sqlalchemy import create_engine, text
+
+    if kind == "comment":
+        query, names = COMMENT_COUNTS, COMMENT_COUNT_NAMES
+    else:
+        query, names = FEEDBACK_COUNTS, ("rows", "spam")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as con:
+            counts = con.execute(text(query)).one()
+            (mail,) = con.execute(text("SELECT count(*) FROM outbox_message")).one()
+    finally:
+        engine.dispose()
+    rows = {name: int(value or 0) for name, value in zip(names, counts, strict=True)}
+    rows["mail_queued"] = int(mail)
+    return rows
+
+
 @dataclass
 class Target:
-    """A server under test: how to start it, ask it, and count its rows."""
+    """A server under test: how to start it, ask it, count its rows, and
+    clean up after it."""
 
     name: str
     start: Callable[[int, str, Path], subprocess.Popen[bytes]]
     build: Callable[[int, str], BuildRequest]
     accept: set[int]
     rows: Callable[[Path], dict[str, int]]
+    cleanup: Callable[[Path], None] = lambda tmp: None
 
 
-def ours(site: SiteLayout, app_spec: str = APP_SPEC, seeded: bool = False) -> Target:
-    """This app under gunicorn, on a fresh database (or, ``seeded``, on a copy
-    of the bench site's: 10,000 approved comments)."""
-    slugs = list(json.loads(site.site_index.read_text())["articles"])
+DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+
+def ours(
+    site: SiteLayout,
+    kind: str = "comment",
+    database: str = "sqlite",
+    *,
+    pg_url: str = PG_ADMIN_URL,
+    app_spec: str = APP_SPEC,
+    seeded: bool = False,
+) -> Target:
+    """This app under gunicorn, on a fresh database: a SQLite file, or a new
+    PostgreSQL database; ``seeded``: a copy of the bench site's SQLite file
+    (10,000 approved comments). ``kind`` is what the clients post:
+    "comment" or "feedback"."""
+    articles = list(json.loads(site.site_index.read_text())["articles"])
+    app_of: dict[int, Any] = {}  # by port: the app that signs its tickets
+
+    def db_name(tmp: Path) -> str:
+        return "bench_" + re.sub(r"[^a-z0-9_]", "_", tmp.name.lower())
+
+    def db_url(tmp: Path) -> str:
+        if database == "sqlite":
+            return f"sqlite:///{tmp / 'feedback.sqlite3'}"
+        from sqlalchemy.engine import make_url
+
+        url = make_url(pg_url).set(database=db_name(tmp))
+        return url.render_as_string(hide_password=False)
 
     def start(port: int, worker: str, tmp: Path) -> subprocess.Popen[bytes]:
+        from feedback_app.db import get_db, upgrade
+        from feedback_app.models import Author
+
+        if database == "postgres":
+            pg_create(pg_url, db_name(tmp))
+        elif seeded:
+            shutil.copyfile(site.database, tmp / "feedback.sqlite3")
         config = app_config(
             site,
-            DATABASE_URL=f"sqlite:///{tmp / 'feedback.sqlite3'}",
+            DATABASE_URL=db_url(tmp),
             SITE_URL=f"http://127.0.0.1:{port}",
             # Nothing is approved here; if something were, its rebuild must
             # not touch the bench site's comments.
             COMMENTS_PATH=str(tmp / "comments"),
             OUTPUT_PATH=str(tmp / "output"),
         )
-        from feedback_app.db import get_db, upgrade
-
-        instance = SiteLayout(tmp)
-        if seeded:
-            shutil.copyfile(site.database, tmp / "feedback.sqlite3")
-        app = make_app(instance, **config)
+        app = make_app(SiteLayout(tmp), **config)
         upgrade(app)
+        # The bench site's authors, told of every post as they would be.
+        with get_db(app).write() as session:
+            for n, author in enumerate(AUTHORS):
+                session.add(
+                    Author(
+                        name=author, email=f"author{n}@example.org", notify="immediate"
+                    )
+                )
         get_db(app).dispose()
-        env = app_env(instance, config)
+        app_of[port] = app
+        env = app_env(SiteLayout(tmp), config)
         # So that ``--app module:factory()`` can name a module in bench/.
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(BENCH), os.environ.get("PYTHONPATH")])
@@ -298,28 +446,51 @@ def ours(site: SiteLayout, app_spec: str = APP_SPEC, seeded: bool = False) -> Ta
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
 
     def build(port: int, run: str) -> BuildRequest:
+        from feedback_app import tickets
+
+        app = app_of[port]
         origin = f"http://127.0.0.1:{port}"
         rng = random.Random(run)  # noqa: S311 (test data, not secrets)
 
         def request(client: int, n: int) -> bytes:
-            article = slugs[rng.randrange(len(slugs))]
-            fields = {
-                "article": article["slug"],
-                "parent": "",
-                "submission_key": f"{run}-{client:02d}-{n:06d}",
-                "body": f"Comment {n} from client {client} ({run}): I *liked* the part "
-                f"about `notes`.\n\n> quoted line\n\nMore at https://example.org/{n}",
-                "name": f"Reader {client}-{n % 97}",
-                "email": f"reader{client}.{n}@example.org" if n % 3 else "",
-                "website": f"https://example.org/~r{client}" if n % 2 else "",
-                "homepage": "",
-            }
-            if n % 5 == 0:
-                fields["remember"] = "y"
+            slug = articles[rng.randrange(len(articles))]["slug"]
+            # As if the page's script had fetched it when the reader began
+            # typing a minute ago: past FORM_MIN_SECONDS, so no finding.
+            with app.app_context():
+                ticket = tickets.issue(slug, now=time.time() - 60)
+            if kind == "comment":
+                fields = {
+                    "article": slug,
+                    "parent": "",
+                    "submission_key": f"{run}-{client:02d}-{n:06d}",
+                    "body": f"Comment {n} from client {client} ({run}): I *liked* "
+                    "the part about `notes`.\n\n> quoted line\n\n"
+                    f"More at https://example.org/{n}",
+                    "name": f"Reader {client}-{n % 97}",
+                    "email": f"reader{client}.{n}@example.org" if n % 3 else "",
+                    "website": f"https://example.org/~r{client}" if n % 2 else "",
+                    "homepage": "",
+                    "ticket": ticket,
+                }
+                if n % 5 == 0:
+                    fields["remember"] = "y"
+            else:
+                fields = {
+                    "article": slug,
+                    "message": f"Feedback {n} from client {client} ({run}): the "
+                    "part about notes was useful.\n\nOne question: how do you keep "
+                    "them short?",
+                    "name": f"Reader {client}-{n % 97}" if n % 2 else "",
+                    "email": f"reader{client}.{n}@example.org" if n % 3 else "",
+                    "homepage": "",
+                    "ticket": ticket,
+                }
+                if n % 4 == 0:
+                    fields["may_quote"] = "y"
             body = urlencode(fields).encode()
             head = (
-                f"POST /comments HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                f"Origin: {origin}\r\n"
+                f"POST /{kind.replace('comment', 'comments')} HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{port}\r\nOrigin: {origin}\r\n"
                 "Content-Type: application/x-www-form-urlencoded\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
             )
@@ -328,15 +499,16 @@ def ours(site: SiteLayout, app_spec: str = APP_SPEC, seeded: bool = False) -> Ta
         return request
 
     def rows(tmp: Path) -> dict[str, int]:
-        with sqlite3.connect(tmp / "feedback.sqlite3") as con:
-            total, keys, approved = con.execute(
-                "SELECT count(*), count(DISTINCT submission_key), "
-                "coalesce(sum(state = 'approved'), 0) FROM comment"
-            ).fetchone()
-        return {"rows": total, "distinct_keys": keys, "approved": approved}
+        return count_rows(db_url(tmp), kind)
 
-    name = "talkback (this app)" + (", bench DB" if seeded else "")
-    return Target(name, start, build, {303}, rows)
+    def cleanup(tmp: Path) -> None:
+        app_of.clear()  # runs come one at a time
+        if database == "postgres":
+            pg_drop(pg_url, db_name(tmp))
+
+    name = f"talkback {kind}, {DATABASE_NAMES[database]}"
+    name += ", bench DB" if seeded else ""
+    return Target(name, start, build, {303}, rows, cleanup)
 
 
 class _ArticlePage(BaseHTTPRequestHandler):
@@ -386,6 +558,21 @@ def ensure_isso() -> Path:
     return gunicorn
 
 
+def init_isso(env: dict[str, str], tmp: Path) -> None:
+    """Create Isso's database before its workers start: two workers that both
+    find it missing race to fill its preferences table, and one of them dies
+    of "UNIQUE constraint failed: preferences.key", taking gunicorn down."""
+    python = ISSO_VENV / "bin" / "python"
+    subprocess.run(
+        [str(python), "-c", "import isso.run"],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+
+
 def isso(pages_port: int) -> Target:
     """Isso 0.14 under gunicorn (its own venv), on a fresh database."""
     host = f"http://127.0.0.1:{pages_port}"
@@ -404,6 +591,7 @@ def isso(pages_port: int) -> Target:
             f"[server]\nlisten = http://127.0.0.1:{port}\n"
         )
         env = {**os.environ, "ISSO_SETTINGS": str(cfg)}
+        init_isso(env, tmp)
         cmd = [str(gunicorn), *gunicorn_args(port, worker), "isso.run:application"]
         log = (tmp / "gunicorn.log").open("wb")
         return subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=log)
@@ -446,35 +634,54 @@ def isso(pages_port: int) -> Target:
 
 
 def measure(
-    target: Target, worker: str, clients: int, warmup: float, duration: float
+    target: Target,
+    worker: str,
+    clients: int,
+    warmup: float,
+    duration: float,
+    max_wait: float,
 ) -> dict[str, Any]:
     """Start ``target`` fresh, load it, stop it, check its rows."""
     with tempfile.TemporaryDirectory(prefix="post-load-") as folder:
         tmp = Path(folder)
         port = free_port()
-        proc = target.start(port, worker, tmp)
         try:
-            wait_http(port, proc)
-            before = target.rows(tmp)  # a seeded database has rows already
-            # Every phase its own run id: submission keys never repeat.
-            run = uuid.uuid4().hex[:12]
-            wait_quiet()
-            build = target.build(port, f"{run}-w")
-            warm = run_load(port, build, target.accept, clients, warmup)
-            build = target.build(port, f"{run}-m")
-            load = run_load(port, build, target.accept, clients, duration)
+            proc = target.start(port, worker, tmp)
+            try:
+                wait_http(port, proc)
+                before = target.rows(tmp)  # a seeded database has rows already
+                # Every phase its own run id: submission keys never repeat.
+                run = uuid.uuid4().hex[:12]
+                quiet = wait_quiet(max_wait=max_wait)
+                build = target.build(port, f"{run}-w")
+                warm = run_load(port, build, target.accept, clients, warmup)
+                build = target.build(port, f"{run}-m")
+                load = run_load(port, build, target.accept, clients, duration)
+                memory = worker_memory(proc.pid)
+            finally:
+                stop(proc)
+                log = (tmp / "gunicorn.log").read_text(errors="replace")
+            rows = target.rows(tmp)
         finally:
-            stop(proc)
-            log = (tmp / "gunicorn.log").read_text(errors="replace")
-        rows = target.rows(tmp)
+            target.cleanup(tmp)
     result = {"server": target.name, "worker": worker, **load.summary()}
+    result["busy_before"] = quiet
     result["warmup_accepted"] = warm.accepted
     result["warmup_errors"] = warm.errors
+    result["warmup_error_samples"] = warm.samples
+    result["workers_memory"] = memory
+    result["max_rss_MiB"] = max((w["VmRSS_kB"] for w in memory), default=0) / 1024
     expected = warm.accepted + load.accepted
     rows = {key: value - before.get(key, 0) for key, value in rows.items()}
     result["db"] = rows
-    result["exact_rows"] = rows["rows"] == expected
     result["expected_rows"] = expected
+    result["exact_rows"] = rows["rows"] == expected and (
+        rows.get("distinct_keys", rows["rows"]) == rows["rows"]
+    )
+    # Ours only: every post went the normal way (no spam, no ticket finding).
+    result["normal_path"] = (
+        rows.get("spam", 0) == 0 and rows.get("ticket_findings", 0) == 0
+    )
     if not result["exact_rows"] or load.errors or warm.errors:
         result["server_log_tail"] = log[-2000:]
     return result
@@ -491,57 +698,104 @@ def main(argv: list[str] | None = None) -> int:
         default="sync,gthread",
         help="gunicorn worker classes to try, comma-separated",
     )
+    parser.add_argument(
+        "--database",
+        default="sqlite,postgres",
+        help="this app's databases, comma-separated: sqlite, postgres",
+    )
+    parser.add_argument(
+        "--kinds",
+        default="comment,feedback",
+        help="what this app is sent, comma-separated: comment, feedback",
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=PG_ADMIN_URL,
+        help="a PostgreSQL database to connect to; each run creates (and "
+        "drops) a database of its own on that server",
+    )
     parser.add_argument("--only", choices=("ours", "isso"), help="run one server only")
     parser.add_argument(
         "--seeded",
         action="store_true",
-        help="also run this app (sync) on a copy of the bench site's database",
+        help="also run this app (sync, comments, SQLite) on a copy of the bench "
+        "site's database",
     )
     parser.add_argument("--rounds", type=int, default=3, help="repeat everything")
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=120.0,
+        help="seconds to wait, before each run, for the machine to go quiet",
+    )
     parser.add_argument("--app", default=APP_SPEC, help="gunicorn app spec to try")
     args = parser.parse_args(argv)
+    databases = [d for d in args.database.split(",") if d]
+    kinds = [k for k in args.kinds.split(",") if k]
+    for value, allowed in ((databases, DATABASE_NAMES), (kinds, KINDS)):
+        if not value or set(value) - set(allowed):
+            parser.error(f"choose from {', '.join(allowed)}")
     site = make_site(args.target)
 
     pages = ThreadingHTTPServer(("127.0.0.1", 0), _ArticlePage)
     threading.Thread(target=pages.serve_forever, daemon=True).start()
-    targets = [ours(site, args.app), isso(pages.server_address[1])]
-    if args.only:
-        targets = targets[:1] if args.only == "ours" else targets[1:]
-    seeded = ours(site, args.app, seeded=True)
+    mine = [
+        ours(site, kind, database, pg_url=args.pg_url, app_spec=args.app)
+        for database in databases
+        for kind in kinds
+    ]
+    theirs = [isso(pages.server_address[1])]
+    targets = {"ours": mine, "isso": theirs}.get(args.only or "", mine + theirs)
+    seeded = ours(site, app_spec=args.app, seeded=True)
     plan = []
     for _ in range(args.rounds):  # rounds interleaved, so drift hits all alike
         for worker in args.workers.split(","):
             plan += [(worker, t) for t in targets]
             if args.seeded and worker == "sync" and args.only != "isso":
                 plan.append((worker, seeded))
-    results: dict[str, Any] = {"machine": machine(), "clients": args.clients}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "command": " ".join(["bench/post_load.py", *(argv or sys.argv[1:])]),
+        "clients": args.clients,
+        "warmup_s": args.warmup,
+        "duration_s": args.duration,
+    }
     runs = []
+    started = time.monotonic()
     try:
         for worker, target in plan:
             print(f"{target.name}, gunicorn -w 2 {worker} ...", flush=True)
-            r = measure(target, worker, args.clients, args.warmup, args.duration)
+            r = measure(
+                target, worker, args.clients, args.warmup, args.duration, args.max_wait
+            )
             runs.append(r)
             print(
                 f"  {r['accepted_per_s']:.0f} accepted posts/s, p50 "
                 f"{r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, errors "
                 f"{r['errors']}, rows {r['db']['rows']}/{r['expected_rows']} "
                 f"({'exact' if r['exact_rows'] else 'NOT EXACT'}), "
-                f"client CPU {r['client_cpu_s']:.1f} s, machine busy "
-                f"{r['machine_busy']:.0%}",
+                f"{'' if r['normal_path'] else 'NOT ALL NORMAL, '}"
+                f"mail {r['db'].get('mail_queued', '-')}, worker RSS "
+                + "/".join(f"{w['VmRSS_kB'] / 1024:.0f}" for w in r["workers_memory"])
+                + f" MiB, client CPU {r['client_cpu_s']:.1f} s, machine busy "
+                f"{r['machine_busy']:.0%}, others {r['others_busy']:.0%} (before: "
+                f"{r['busy_before']:.0%})",
                 flush=True,
             )
             for sample in r["error_samples"]:
                 print(f"    error: {sample}")
     finally:
         pages.shutdown()
+    results["took_s"] = time.monotonic() - started
     results["runs"] = runs
     summary = aggregate(runs)
     results["summary"] = [
         {"server": server, "worker": worker, **a}
         for (server, worker), a in summary.items()
     ]
+    results["goals"] = goals(summary)
     path = save_results("post_load", results)
-    report(summary)
+    report(summary, results["goals"])
     print(f"\nresults: {path}")
     return 0
 
@@ -559,46 +813,95 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any
             "p50_ms": median([r["p50_ms"] for r in rs]),
             "p99_ms": median([r["p99_ms"] for r in rs]),
             "p99_ms_worst": max(r["p99_ms"] for r in rs),
+            "posts": sum(r["requests"] for r in rs),
             "errors": sum(r["errors"] + r["warmup_errors"] for r in rs),
             "exact_rows": all(r["exact_rows"] for r in rs),
+            "normal_path": all(r["normal_path"] for r in rs),
             "rows": sum(r["db"]["rows"] for r in rs),
+            "mail_queued": sum(r["db"].get("mail_queued", 0) for r in rs),
+            "max_rss_MiB": max(r["max_rss_MiB"] for r in rs),
+            "max_peak_MiB": max(
+                (w["VmHWM_kB"] for r in rs for w in r["workers_memory"]), default=0
+            )
+            / 1024,
+            "machine_busy_max": max(r["machine_busy"] for r in rs),
+            "others_busy": [round(r["others_busy"], 2) for r in rs],
+            # Rounds in which other processes used under 10 % of the machine
+            "quiet_rounds": sum(r["others_busy"] < QUIET for r in rs),
+            "accepted_per_s_quiet": median(
+                [r["accepted_per_s"] for r in rs if r["others_busy"] < QUIET]
+            ),
+            "p99_ms_quiet": median(
+                [r["p99_ms"] for r in rs if r["others_busy"] < QUIET]
+            ),
         }
         for key, rs in groups.items()
     }
 
 
-def report(summary: dict[tuple[str, str], dict[str, Any]]) -> None:
+def goals(summary: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Judge each of this app's variants against Isso with the same workers."""
+    verdicts = []
+    for (server, worker), a in summary.items():
+        if not server.startswith("talkback"):
+            continue
+        theirs = summary.get((f"Isso {ISSO_VERSION}", worker))
+        ratio = a["accepted_per_s"] / theirs["accepted_per_s"] if theirs else None
+        quiet = (
+            a["accepted_per_s_quiet"] / theirs["accepted_per_s_quiet"]
+            if theirs and a["quiet_rounds"] and theirs["quiet_rounds"]
+            else None
+        )
+        checks = {
+            "ratio >= 1.5": ratio is not None and ratio >= 1.5,
+            "p99 < 100 ms": a["p99_ms"] < 100,
+            "no errors": a["errors"] == 0,
+            "exact rows": a["exact_rows"],
+            "normal path": a["normal_path"],
+            "RSS < 100 MiB": a["max_rss_MiB"] < 100,
+        }
+        verdicts.append(
+            {
+                "server": server,
+                "worker": worker,
+                "ratio": ratio,
+                "ratio_quiet_rounds": quiet,
+                "checks": checks,
+                "met": all(checks.values()),
+            }
+        )
+    return verdicts
+
+
+def report(
+    summary: dict[tuple[str, str], dict[str, Any]], verdicts: list[dict[str, Any]]
+) -> None:
     """Print the figures against the goals."""
-    print("\n== Comment POST under load: medians over rounds ==")
+    print("\n== POST under load: medians over rounds ==")
     print(
-        f"{'server':<30} {'worker':<8} {'posts/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
-        f" {'worst p99':>9} {'errors':>6}  rows"
+        f"{'server':<40} {'worker':<8} {'posts/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'worst p99':>9} {'errors':>6} {'RSS MiB':>7} {'quiet':>5}  rows"
     )
     for (server, worker), a in summary.items():
         print(
-            f"{server:<30} {worker:<8} {a['accepted_per_s']:>8.0f} "
+            f"{server:<40} {worker:<8} {a['accepted_per_s']:>8.0f} "
             f"{a['p50_ms']:>7.1f} {a['p99_ms']:>7.1f} {a['p99_ms_worst']:>9.1f} "
-            f"{a['errors']:>6}  {a['rows']} "
+            f"{a['errors']:>6} {a['max_rss_MiB']:>7.1f} "
+            f"{a['quiet_rounds']:>2}/{a['rounds']:<2}  {a['rows']} "
             + ("exact" if a["exact_rows"] else "NOT EXACT")
         )
-    print("\nGoals: >= 1.5x Isso, p99 < 100 ms, no errors, one row per accepted post")
-    for worker in dict.fromkeys(w for _, w in summary):
-        mine = summary.get(("talkback (this app)", worker))
-        theirs = summary.get((f"Isso {ISSO_VERSION}", worker))
-        if mine is None:
-            continue
-        ratio = mine["accepted_per_s"] / theirs["accepted_per_s"] if theirs else None
-        checks = {
-            "ratio >= 1.5": ratio is not None and ratio >= 1.5,
-            "p99 < 100 ms": mine["p99_ms"] < 100,
-            "no errors": mine["errors"] == 0,
-            "exact rows": mine["exact_rows"],
-        }
-        shown = f"{ratio:.2f}x Isso" if ratio else "Isso not run"
-        verdicts = ", ".join(
-            f"{k}: {'met' if ok else 'MISSED'}" for k, ok in checks.items()
+    print(
+        "\nGoals: >= 1.5x Isso, p99 < 100 ms, no errors, one row per accepted "
+        "post, every post on the normal path, RSS per worker < 100 MiB"
+    )
+    for v in verdicts:
+        shown = f"{v['ratio']:.2f}x Isso" if v["ratio"] else "Isso not run"
+        if v["ratio_quiet_rounds"]:
+            shown += f" ({v['ratio_quiet_rounds']:.2f}x in quiet rounds)"
+        checks = ", ".join(
+            f"{k}: {'met' if ok else 'MISSED'}" for k, ok in v["checks"].items()
         )
-        print(f"{worker}: {shown}; {verdicts}")
+        print(f"{v['server']}, {v['worker']}: {shown}; {checks}")
 
 
 if __name__ == "__main__":
