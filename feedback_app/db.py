@@ -24,16 +24,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -153,6 +154,10 @@ def get_db(app: Flask | None = None) -> Database:
 
 def alembic_config(db: Database) -> AlembicConfig:
     """Return an Alembic configuration bound to ``db``'s engine."""
+    # Alembic is imported here, not at the top: workers never migrate, and
+    # it costs every one of them memory.
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = db.engine
@@ -161,6 +166,8 @@ def alembic_config(db: Database) -> AlembicConfig:
 
 def upgrade(app: Flask, revision: str = "head") -> None:
     """Migrate the app's database to ``revision``."""
+    from alembic import command
+
     command.upgrade(alembic_config(get_db(app)), revision)
 
 
@@ -189,6 +196,8 @@ def upgrade_command(revision: str) -> None:
 @db_cli.command("current")
 def current_command() -> None:
     """Show the database's current revision."""
+    from alembic import command
+
     command.current(alembic_config(get_db()))
 
 

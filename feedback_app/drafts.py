@@ -23,13 +23,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import markdown
 import nh3
-from pelican.settings import DEFAULT_CONFIG
-from pelican.utils import slugify
 
+from .files import write_atomically
 from .models import Feedback, utcnow
-from .pelican_plugin import write_atomically
 from .site_index import Article, Site
 
 STATUSES = ("draft", "published", "hidden")
@@ -204,7 +201,7 @@ def check_markup(post: Post) -> None:
     refused: list[str] = []
     for markdown_text in (post.body, post.meta.get("summary", "")):
         finder = _MarkupFinder()
-        finder.feed(markdown.markdown(markdown_text, extensions=["extra"]))
+        finder.feed(_markdown(markdown_text))
         finder.close()
         refused += finder.refused
     if refused:
@@ -336,11 +333,21 @@ def preview_html(post: Post, site: Site) -> str:
         return sources.get(match.group(1), match.group(0))
 
     body = re.sub(r"\{filename\}/?([^)\s]+)", link, post.body)
-    rendered = markdown.markdown(body, extensions=["extra"], output_format="html")
+    rendered = _markdown(body)
     return nh3.clean(rendered, link_rel="noopener")
 
 
+def _markdown(text: str) -> str:
+    """Render Markdown as Pelican does (Python-Markdown, extra)."""
+    import markdown  # only the desk's post pages need it
+
+    return markdown.markdown(text, extensions=["extra"], output_format="html")
+
+
 def _free_slug(config: Any, site: Site, title: str) -> str:
+    from pelican.settings import DEFAULT_CONFIG  # only the desk needs Pelican
+    from pelican.utils import slugify
+
     base = slugify(title, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
     # Pelican's slugify keeps "_", which a Slug: line here may not hold.
     base = re.sub(r"[^a-z0-9]+", "-", base)[:80].strip("-") or "reader-mail"

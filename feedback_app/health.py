@@ -7,22 +7,37 @@ It says nothing about readers and is never cached.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .db import alembic_config, get_db
+from .db import MIGRATIONS, get_db
 
 bp = Blueprint("health", __name__)
+
+_REVISION = re.compile(r'^revision[^=]*=\s*["\']([0-9a-f]+)["\']', re.M)
+_DOWN_REVISION = re.compile(r'^down_revision[^=]*=\s*["\']([0-9a-f]+)["\']', re.M)
 
 
 @cache
 def expected_revision() -> str | None:
-    """The migration this code was written for (the head of the history)."""
-    return ScriptDirectory.from_config(alembic_config(get_db())).get_current_head()
+    """The migration this code was written for: the one no other follows.
+
+    Read from the migration files' ``revision``/``down_revision`` lines,
+    not through Alembic, which would cost every worker its memory.
+    """
+    revisions, followed = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if found := _REVISION.search(text):
+            revisions.add(found.group(1))
+        if found := _DOWN_REVISION.search(text):
+            followed.add(found.group(1))
+    heads = revisions - followed
+    return heads.pop() if len(heads) == 1 else None
 
 
 @bp.get("/health")

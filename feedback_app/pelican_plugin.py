@@ -33,8 +33,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import posixpath
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +48,7 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.writers import Writer
 
 from . import config as app_config
+from .files import comment_feed_path, write_atomically, write_if_changed
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +96,6 @@ def add_defaults(pelican: Any) -> None:
     for name in ("MESSAGE", "NAME", "EMAIL", "WEBSITE"):
         key = f"MAX_{name}_LENGTH"
         settings.setdefault(f"FEEDBACK_{key}", getattr(app_config, key))
-
-
-def comment_feed_path(save_as: str) -> str:
-    """Return the output path of an article's comment feed."""
-    folder, name = posixpath.split(save_as)
-    if name == "index.html":
-        return posixpath.join(folder, "comments.atom.xml")
-    return posixpath.splitext(save_as)[0] + ".comments.atom.xml"
 
 
 def load_comments(folder: str, slug: str, tz: ZoneInfo) -> list[PublishedComment]:
@@ -309,42 +300,6 @@ def write_site_index(generators: list[Any]) -> None:
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         write_atomically(path, text)
     logger.info("Site index for the app: %d articles in %s", len(articles), target)
-
-
-def write_atomically(path: Path, text: str, *, durable: bool = True) -> None:
-    """Replace ``path`` with ``text`` so that readers see old or new, never half.
-
-    ``durable`` also waits for the disk: for data that exists nowhere else
-    (comment files, the site index), not for pages a build can make again.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def write_if_changed(path: Path, text: str) -> None:
-    """Write a built file atomically, unless it already holds ``text``.
-
-    A full build rewrites every comment feed; most are unchanged, and reading
-    one costs far less than replacing it.
-    """
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() == text:
-                return
-    except FileNotFoundError:
-        pass
-    write_atomically(path, text, durable=False)
 
 
 def register() -> None:

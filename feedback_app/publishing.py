@@ -41,7 +41,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .comments import published_comments
 from .db import get_db
-from .pelican_plugin import comment_feed_path, write_atomically
+from .files import comment_feed_path, write_atomically
 
 logger = logging.getLogger(__name__)
 

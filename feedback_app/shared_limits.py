@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-import redis
-
 logger = logging.getLogger(__name__)
 
 # KEYS: the buckets. ARGV: window (ms), a new event's id, then each bucket's
@@ -87,6 +85,9 @@ class RedisLimits:
     """The shared counters of one Redis database (see the module's docstring)."""
 
     def __init__(self, url: str, prefix: str = "feedback:") -> None:
+        import redis  # only hosts that share their limits load it
+
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
         # A Redis on the local network answers in a millisecond; one that
         # does not answer must not hold a post (and SQLite's write lock) long.
         self.client = redis.Redis.from_url(
@@ -109,7 +110,7 @@ class RedisLimits:
         args = [window * 1000, uuid.uuid4().hex, *(n for _, n in active)]
         try:
             wait_ms = int(self._admit(keys=keys, args=args))
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except self._errors as exc:
             raise Unavailable(str(exc)) from exc
         return -(-wait_ms // 1000)
 
@@ -137,7 +138,7 @@ class RedisLimits:
         ]
         try:
             wait_ms, locked = self._begin_signin(keys=keys, args=args)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except self._errors as exc:
             raise Unavailable(str(exc)) from exc
         return attempt, -(-int(wait_ms) // 1000), bool(locked)
 
@@ -148,14 +149,14 @@ class RedisLimits:
             pipe.delete(self._signin_key("account", account))
             pipe.zrem(self._signin_key("client", client), attempt)
             pipe.execute()
-        except redis.RedisError:
+        except self._errors:
             logger.warning("sign-in counts could not be reset in Redis")
 
     def account_failures(self, account: str) -> int:
         """How many failed tries of ``account`` are in the window now."""
         try:
             return int(self.client.zcard(self._signin_key("account", account)))
-        except redis.RedisError:
+        except self._errors:
             return 0
 
     def _signin_key(self, kind: str, value: str) -> str:

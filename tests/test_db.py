@@ -183,3 +183,31 @@ def test_migrations_and_feedback_on_postgresql(postgres_url: str) -> None:
 @pytest.mark.postgres
 def test_desk_migration_keeps_data_both_ways_on_postgresql(postgres_url: str) -> None:
     _desk_migration_round_trip(postgres_url)
+
+
+def test_health_is_ok_only_at_the_schema_the_code_expects(
+    tmp_path: Path, database_url: str
+) -> None:
+    from alembic.script import ScriptDirectory
+
+    from feedback_app.db import alembic_config
+    from feedback_app.health import expected_revision
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "k"})
+    head = ScriptDirectory.from_config(alembic_config(get_db(app))).get_current_head()
+    assert expected_revision() == head  # read from the files, without Alembic
+    client = app.test_client()
+    upgrade(app)
+    ok = client.get("/health")
+    assert (ok.status_code, ok.json) == (200, {"status": "ok", "database": "ok"})
+    assert ok.headers["Cache-Control"] == "no-store"
+    behind_by_one = "a005bb5a600b"
+    command.downgrade(alembic_config(get_db(app)), behind_by_one)
+    behind = client.get("/health")
+    assert behind.status_code == 503
+    assert behind.json == {
+        "status": "unavailable",
+        "database": f"schema at {behind_by_one}, code expects {head}",
+    }
+    upgrade(app)  # leave it at head for whatever runs next
+    get_db(app).dispose()

@@ -1,0 +1,56 @@
+"""Writing the files the site is built from and made of, atomically.
+
+Kept apart from the Pelican plugin so that the app's workers can write
+comment files and drafts without importing Pelican.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tempfile
+from pathlib import Path
+
+
+def comment_feed_path(save_as: str) -> str:
+    """Return the output path of an article's comment feed."""
+    folder, name = posixpath.split(save_as)
+    if name == "index.html":
+        return posixpath.join(folder, "comments.atom.xml")
+    return posixpath.splitext(save_as)[0] + ".comments.atom.xml"
+
+
+def write_atomically(path: Path, text: str, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``text`` so that readers see old or new, never half.
+
+    ``durable`` also waits for the disk: for data that exists nowhere else
+    (comment files, the site index), not for pages a build can make again.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write a built file atomically, unless it already holds ``text``.
+
+    A full build rewrites every comment feed; most are unchanged, and reading
+    one costs far less than replacing it.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            if fh.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    write_atomically(path, text, durable=False)
