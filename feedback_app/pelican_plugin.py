@@ -48,7 +48,13 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.writers import Writer
 
 from . import config as app_config
-from .files import comment_feed_path, write_atomically, write_if_changed
+from .files import (
+    COMPRESSED,
+    comment_feed_path,
+    write_atomically,
+    write_compressed,
+    write_if_changed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +308,26 @@ def write_site_index(generators: list[Any]) -> None:
     logger.info("Site index for the app: %d articles in %s", len(articles), target)
 
 
+def compress_output(pelican: Any) -> None:
+    """Give each text file of the build a ``.gz`` twin (``FEEDBACK_GZIP``,
+    on by default): all of them after a full build, only the selected ones
+    after the app's rebuild of an article."""
+    if not pelican.settings.get("FEEDBACK_GZIP", True):
+        return
+    output = Path(pelican.output_path)
+    selected = pelican.settings.get("FEEDBACK_WRITE_SELECTED")
+    if selected:
+        paths = [output / name for name in selected]
+    else:
+        paths = [p for p in output.rglob("*") if p.suffix in COMPRESSED]
+        # Twins of pages a build no longer makes go with them.
+        for twin in output.rglob("*.gz"):
+            if not twin.with_suffix("").exists():
+                twin.unlink()
+    written = write_compressed(p for p in paths if p.suffix in COMPRESSED)
+    logger.info("Compressed %d changed files for gzip_static", written)
+
+
 def register() -> None:
     """Connect the plugin's handlers (module-level: Pelican holds them weakly)."""
     signals.initialized.connect(add_defaults)
@@ -309,3 +335,4 @@ def register() -> None:
     signals.article_generator_finalized.connect(attach_comments)
     signals.article_writer_finalized.connect(write_comment_feeds)
     signals.all_generators_finalized.connect(write_site_index)
+    signals.finalized.connect(compress_output)

@@ -6,6 +6,7 @@ so these tests check the structure of the HTML, not its formatting.
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import json
 import re
@@ -703,3 +704,23 @@ def test_production_site_index_has_absolute_urls(production_site: Path) -> None:
     assert {a["url"] for a in index["articles"]} == {
         f"{PROD_URL}/2026/{slug}/" for slug in SLUGS
     }
+
+
+def test_every_text_file_gets_a_gzip_twin_and_stale_twins_go(tmp_path: Path) -> None:
+    """For nginx's gzip_static: each page, feed and theme file has a .gz of
+    the same bytes; a rebuild keeps unchanged twins and drops orphans."""
+    build_site(tmp_path)
+    output = tmp_path / "output"
+    texts = [p for p in output.rglob("*") if p.suffix in (".html", ".xml", ".css")]
+    assert texts
+    for path in texts:
+        twin = path.with_name(path.name + ".gz")
+        assert gzip.decompress(twin.read_bytes()) == path.read_bytes(), path
+    kept = output / "index.html.gz"
+    stamp = kept.stat().st_mtime_ns
+    orphan = output / "gone" / "index.html.gz"
+    orphan.parent.mkdir()
+    orphan.write_bytes(gzip.compress(b"an old page"))
+    build_site(tmp_path)
+    assert kept.stat().st_mtime_ns == stamp  # unchanged page: twin untouched
+    assert not orphan.exists()

@@ -415,12 +415,17 @@ def test_an_article_page_is_served_with_the_headers_and_gzip(stack: Stack) -> No
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert_static_headers(page)
     html = page.text
-    assert html == (stack.output / path.strip("/") / "index.html").read_text()
+    built = stack.output / path.strip("/") / "index.html"
+    assert html == built.read_text()
+    # The build's own .gz twin, sent as it is (gzip_static), not compressed
+    # again for every reader.
+    twin = built.with_name("index.html.gz")
+    assert int(page.headers["Content-Length"]) == twin.stat().st_size
     assert form_of(html, "/feedback").action == "/app/feedback"
     # Plain when not asked for gzip; revalidated with a 304.
     plain = browser.get(path)
     assert "Content-Encoding" not in plain.headers and plain.body.decode() == html
-    again = browser.get(path, {"If-None-Match": page.headers["ETag"]})
+    again = browser.get(path, {**GZIP, "If-None-Match": page.headers["ETag"]})
     assert again.status == 304
     # A folder without its slash: a relative redirect, no internal port.
     folder = browser.get(path.rstrip("/"))
