@@ -16,14 +16,9 @@ go quiet:
   ``tcp_nopush``, ``gzip on``) with its paths in the prefix. No request
   says ``Accept-Encoding``: the page is sent as built.
 * ``page-gzip``: the same with ``Accept-Encoding: gzip``, as browsers ask:
-  nginx compresses the page on every request (``gzip_comp_level 5``, no
-  precompressed files).
-* ``page-gzip-static`` (not the shipped config: what it would take): the
-  same request to a second nginx whose blog.conf differs from the shipped
-  one only by ``gzip_static on;`` next to ``gzip on;``, with the page also
-  written gzipped (``-9``) beside it as ``index.html.gz``, as a build step
-  could do: nginx then sends the precompressed file instead of compressing
-  on every request.
+  nginx sends the ``index.html.gz`` twin the build wrote beside the page
+  (``gzip_static on;`` in the shipped config), compressing nothing per
+  request.
 * ``ceiling``: a file of random bytes of the same size as the page, in the
   same folder and location, which nginx never compresses
   (application/octet-stream): the most nginx serves here.
@@ -86,23 +81,16 @@ SNIPPET = ROOT / "theme" / "security-headers.conf"
 CEILING = "bench-ceiling.bin"
 ISSO_URI = "/bench/article-50/"
 GOAL_RPS = 20_000
-VARIANTS = ("ceiling", "page", "page-gzip", "page-gzip-static", "isso-json")
+VARIANTS = ("ceiling", "page", "page-gzip", "isso-json")
 
 
 # --------------------------------------------------------------------------
 # nginx with the shipped site
 
 
-def site_conf(
-    tmp: Path, output: Path, port: int, app_port: int, gzip_static: bool = False
-) -> str:
-    """deploy/nginx/blog.conf with the operator's tokens set (as test_nginx);
-    ``gzip_static``: also with ``gzip_static on;`` (not shipped)."""
+def site_conf(tmp: Path, output: Path, port: int, app_port: int) -> str:
+    """deploy/nginx/blog.conf with the operator's tokens set (as test_nginx)."""
     text = (ROOT / "deploy" / "nginx" / "blog.conf").read_text()
-    if gzip_static:
-        if text.count("    gzip on;\n") != 1:
-            raise RuntimeError("blog.conf has no single server-level 'gzip on;'")
-        text = text.replace("    gzip on;\n", "    gzip on;\n    gzip_static on;\n")
     tokens = {
         "listen 80;": f"listen 127.0.0.1:{port};",
         "listen [::]:80;": "",
@@ -147,12 +135,10 @@ http {{
 """
 
 
-def start_nginx(
-    tmp: Path, output: Path, gzip_static: bool = False
-) -> tuple[subprocess.Popen[bytes], int]:
+def start_nginx(tmp: Path, output: Path) -> tuple[subprocess.Popen[bytes], int]:
     tmp.mkdir(exist_ok=True)
     port, app_port = free_port(), free_port()
-    conf = site_conf(tmp, output, port, app_port, gzip_static)
+    conf = site_conf(tmp, output, port, app_port)
     (tmp / "blog.conf").write_text(conf)
     (tmp / "nginx.conf").write_text(main_conf(tmp))
     cmd = [NGINX, "-p", str(tmp), "-c", str(tmp / "nginx.conf")]
@@ -310,8 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     page = page_file(site, article)
     size = page.stat().st_size
     (site.output / CEILING).write_bytes(os.urandom(size))
-    precompressed = page.with_name(page.name + ".gz")
-    precompressed.write_bytes(gzip.compress(page.read_bytes(), 9, mtime=0))
+    twin = page.with_name(page.name + ".gz")
+    if not twin.is_file() or gzip.decompress(twin.read_bytes()) != page.read_bytes():
+        raise SystemExit(
+            f"{twin} is missing or stale: delete bench/.site-read/ to rebuild it"
+        )
 
     results: dict[str, Any] = {
         "machine": machine(),
@@ -327,12 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="read-load-") as folder:
         tmp = Path(folder)
         (tmp / "isso").mkdir()
-        nginx = nginx_static = isso = None
+        nginx = isso = None
         try:
             nginx, port = start_nginx(tmp / "nginx", site.output)
-            nginx_static, static_port = start_nginx(
-                tmp / "nginx-static", site.output, gzip_static=True
-            )
             base = f"http://127.0.0.1:{port}"
             targets: dict[str, tuple[str, dict[str, str]]] = {
                 "ceiling": (f"{base}/{CEILING}", {"Host": PUBLIC_HOST}),
@@ -341,15 +327,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"{base}{article['url']}",
                     {"Host": PUBLIC_HOST, "Accept-Encoding": "gzip"},
                 ),
-                "page-gzip-static": (
-                    f"http://127.0.0.1:{static_port}{article['url']}",
-                    {"Host": PUBLIC_HOST, "Accept-Encoding": "gzip"},
-                ),
             }
             results["checks"] = {
                 "page": check_page(port, article["url"], False),
                 "page-gzip": check_page(port, article["url"], True),
-                "page-gzip-static": check_page(static_port, article["url"], True),
                 "ceiling": check_page(port, f"/{CEILING}", True),
             }
             if "isso-json" in variants:
@@ -379,12 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if isso is not None:
                 stop(isso)
-            for proc in (nginx, nginx_static):
-                if proc is not None:
-                    stop(proc)
+            if nginx is not None:
+                stop(nginx)
             pages.shutdown()
             (site.output / CEILING).unlink(missing_ok=True)
-            precompressed.unlink(missing_ok=True)
     results["took_s"] = time.monotonic() - started
     for r in runs:
         r.pop("raw")
@@ -425,7 +404,7 @@ def report(summary: dict[str, Any], results: dict[str, Any]) -> None:
             f"{s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms, errors {s['errors']}"
         )
     isso = summary.get("isso-json")
-    for v in ("page", "page-gzip", "page-gzip-static"):
+    for v in ("page", "page-gzip"):
         if v not in summary:
             continue
         ours = summary[v]["rps"]
@@ -434,10 +413,7 @@ def report(summary: dict[str, Any], results: dict[str, Any]) -> None:
         ceiling = summary.get("ceiling")
         if ceiling:
             extra += f", {ours / ceiling['rps']:.0%} of the ceiling"
-        shipped = "" if v != "page-gzip-static" else " [not the shipped config]"
-        print(
-            f"{v}: {ours:,.0f} req/s (goal >= {GOAL_RPS:,}: {verdict}){extra}{shipped}"
-        )
+        print(f"{v}: {ours:,.0f} req/s (goal >= {GOAL_RPS:,}: {verdict}){extra}")
 
 
 if __name__ == "__main__":
