@@ -17,9 +17,11 @@ Settings it reads (``pelicanconf.py``):
 ``COMMENTS_REQUIRE_EMAIL``, ``COMMENTS_MAX_DEPTH``
     Whether the comment form requires an address (default False), and how
     deep replies nest (default 5). Passed to the app through the site index.
-``FEEDBACK_WRITE_SELECTED``
-    A list of output paths. When set, only those files are written: the app's
-    selective rebuild after a comment is approved or removed.
+``FEEDBACK_WRITE_SELECTED``, ``FEEDBACK_SELECTED_SLUGS``
+    A list of output paths, and the articles they belong to. When set, only
+    those files are written, only those articles' comments are read, and the
+    site index is left as the last full build wrote it: the app's selective
+    rebuild after a comment is approved or removed.
 
 Template variables it adds: the three ``FEEDBACK_*_URL`` above,
 the field limits ``FEEDBACK_MAX_*`` (the app's own defaults, so ``maxlength``
@@ -148,7 +150,14 @@ def attach_comments(generator: ArticlesGenerator) -> None:
     settings = generator.settings
     folder = settings["FEEDBACK_COMMENTS_PATH"]
     tz = ZoneInfo(settings.get("TIMEZONE") or "UTC")
+    # The app's rebuild after an approval writes only these articles' pages:
+    # the others' comments are not read (nor their URLs worked out).
+    only = set(settings.get("FEEDBACK_SELECTED_SLUGS") or ())
     for article in [*generator.articles, *generator.translations, *generator.drafts]:
+        if only and article.slug not in only:
+            article.comments, article.comment_count = [], 0
+            article.comment_feed_url = ""
+            continue
         comments = load_comments(folder, article.slug, tz)
         article.comments = thread(comments)
         article.comment_count = len(comments)
@@ -266,8 +275,8 @@ def write_site_index(generators: list[Any]) -> None:
     """Record the site's published articles and menu pages for the app."""
     settings = generators[0].settings
     target = settings.get("FEEDBACK_SITE_INDEX")
-    if not target:
-        return
+    if not target or settings.get("FEEDBACK_WRITE_SELECTED"):
+        return  # the app's rebuild of a few pages changes no article
     siteurl = settings.get("SITEURL", "")
     articles: list[dict[str, Any]] = []
     pages: list[dict[str, str]] = []

@@ -127,6 +127,7 @@ class Publisher:
 
         :raise PublishError: if Pelican fails.
         """
+        slugs = sorted(set(slugs))
         site = self.app.extensions["site_index"].current()
         selected: list[str] = []
         for slug in slugs:
@@ -135,7 +136,7 @@ class Publisher:
                 selected += [article.save_as, comment_feed_path(article.save_as)]
         if not selected:
             return
-        run_pelican(self.app, selected)
+        run_pelican(self.app, selected, slugs=slugs)
         self.builds += 1
         run_publish_command(self.app)
 
@@ -152,7 +153,9 @@ def write_comment_file(folder: Path, slug: str, comments: list[dict[str, Any]]) 
     write_atomically(path, text + "\n")
 
 
-def run_pelican(app: Flask, selected: list[str] | None = None) -> None:
+def run_pelican(
+    app: Flask, selected: list[str] | None = None, slugs: list[str] | None = None
+) -> None:
     """Run Pelican with the app's settings; only ``selected`` paths if given.
 
     :raise PublishError: if Pelican fails.
@@ -170,6 +173,7 @@ def run_pelican(app: Flask, selected: list[str] | None = None) -> None:
     }
     if selected:
         extra["FEEDBACK_WRITE_SELECTED"] = selected
+        extra["FEEDBACK_SELECTED_SLUGS"] = slugs or []
         # Pelican's static copier rewrites files in place: readers fetching
         # the stylesheet during an approval could get half of it.
         extra["THEME_STATIC_PATHS"] = []
