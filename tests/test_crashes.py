@@ -23,15 +23,10 @@ from pathlib import Path
 import pytest
 
 from .conftest import ARTICLE
-from .test_limits import start_gunicorn
+from .test_limits import NoRedirect, start_gunicorn
 
 pytestmark = pytest.mark.slow
 NO_LIMITS = {"POST_LIMIT_PER_ADDRESS": 0, "POST_LIMIT_PER_ARTICLE": 0}
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
 
 
 OPENER = urllib.request.build_opener(NoRedirect)

@@ -37,7 +37,7 @@ from sqlalchemy import select
 
 from feedback_app import create_app
 from feedback_app.db import get_db, upgrade
-from feedback_app.mail import queue_mail, send_due
+from feedback_app.mail import send_due
 from feedback_app.models import OutboxMessage
 from feedback_app.moderation import moderate
 from feedback_app.publishing import (
@@ -59,7 +59,8 @@ from .conftest import (
     newest_comment,
 )
 from .test_browser import ARTICLE_PATH
-from .test_limits import burst, free_port, rows, start_gunicorn
+from .test_limits import NoRedirect, burst, free_port, rows, start_gunicorn
+from .test_mail import queue as queue_messages
 
 FLASK = [sys.executable, "-m", "flask", "--app", "feedback_app"]
 
@@ -111,19 +112,7 @@ def pg_app(postgres_url: str, tmp_path: Path, **config: object) -> Flask:
 
 def queue(app: Flask, count: int) -> list[str]:
     """Queue ``count`` messages; return their Message-IDs."""
-    with get_db(app).write() as session:
-        messages = [
-            queue_mail(
-                session,
-                kind="test",
-                to=f"reader{i}@example.org",
-                subject=f"Message {i}",
-                body=f"Body {i}\n",
-                site_url=app.config["SITE_URL"],
-            )
-            for i in range(count)
-        ]
-    return [m.message_id for m in messages]
+    return [m.message_id for m in queue_messages(app, count)]
 
 
 @pytest.mark.postgres
@@ -310,11 +299,6 @@ def sign_in(url: str, name: str, password: str) -> int:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
 
 
 @pytest.mark.slow

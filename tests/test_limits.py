@@ -246,16 +246,19 @@ def start_gunicorn(
     raise RuntimeError("gunicorn did not start")
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Keep a 303 as the answer, as a test reading it needs."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 def burst(url: str, n: int, *others: str) -> list[tuple[int, str | None]]:
     """Post ``n`` distinct comments at once, to ``url`` and ``others`` in
     turn; return (status, Retry-After) of each."""
     urls = [url, *others]
     barrier = threading.Barrier(n)
     results: list[tuple[int, str | None]] = [(0, None)] * n
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
 
     opener = urllib.request.build_opener(NoRedirect)
 

@@ -59,10 +59,6 @@ def known_commenter(app: Flask, commenter: Commenter) -> None:
         cm.set_state(session, first.id, "approved")
 
 
-def ticket_issued(app: Flask, seconds_ago: float, slug: str = ARTICLE) -> str:
-    return typed_ticket(app, slug, seconds_ago)
-
-
 # --- the ticket endpoint ---------------------------------------------------------
 
 
@@ -117,13 +113,16 @@ def test_with_tickets_off_a_post_without_one_is_judged_as_usual(
     ("make_ticket", "reason"),
     [
         # a forged signature
-        (lambda app: ticket_issued(app, 60)[:-4] + "AAAA", "not valid"),
+        (lambda app: typed_ticket(app, seconds=60)[:-4] + "AAAA", "not valid"),
         # another article's ticket
-        (lambda app: ticket_issued(app, 60, OTHER_ARTICLE), "not valid"),
+        (lambda app: typed_ticket(app, OTHER_ARTICLE, 60), "not valid"),
         # not a ticket at all
         (lambda app: "x" * 300, "not valid"),
         # one past the age limit
-        (lambda app: ticket_issued(app, 24 * HOUR + 60), "more than 24 hours ago"),
+        (
+            lambda app: typed_ticket(app, seconds=24 * HOUR + 60),
+            "more than 24 hours ago",
+        ),
     ],
     ids=["forged", "other-article", "garbage", "expired"],
 )
@@ -140,7 +139,7 @@ def test_a_ticket_just_inside_the_age_limit_counts(
     app: Flask, commenter: Commenter
 ) -> None:
     known_commenter(app, commenter)
-    ticket = ticket_issued(app, 24 * HOUR - 60)
+    ticket = typed_ticket(app, seconds=24 * HOUR - 60)
     assert commenter.post_ok(body="A day's thought.", ticket=ticket).state == "approved"
 
 
@@ -165,16 +164,20 @@ def test_the_minimum_time_is_exact(app: Flask, commenter: Commenter) -> None:
     known_commenter(app, commenter)
     limit = app.config["FORM_MIN_SECONDS"]
     assert limit == 3
-    at = commenter.post_ok(body="At the limit.", ticket=ticket_issued(app, limit))
+    at = commenter.post_ok(
+        body="At the limit.", ticket=typed_ticket(app, seconds=limit)
+    )
     assert at.state == "approved"
-    under = commenter.post_ok(body="Under it.", ticket=ticket_issued(app, limit - 1))
+    under = commenter.post_ok(
+        body="Under it.", ticket=typed_ticket(app, seconds=limit - 1)
+    )
     assert under.state == "spam"
 
 
 def test_a_form_shown_again_keeps_its_ticket(
     app: Flask, client: FlaskClient, commenter: Commenter
 ) -> None:
-    ticket = ticket_issued(app, 60)
+    ticket = typed_ticket(app, seconds=60)
     response = commenter.post(name="", ticket=ticket)
     assert response.status_code == 422
     assert f'name="ticket" value="{ticket}"' in response.text
@@ -243,7 +246,7 @@ def test_feedback_without_a_ticket_is_stored_as_usual(
 
 
 def test_feedback_at_a_persons_pace_is_new(app: Flask, reader: Reader) -> None:
-    reader.send_and_follow(ticket=ticket_issued(app, 3))
+    reader.send_and_follow(ticket=typed_ticket(app, seconds=3))
     assert stored_feedback(app)[0].state == "new"
 
 
