@@ -25,8 +25,9 @@ from flask import (
     request,
     url_for,
 )
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from . import comments as cm
 from . import limits, subscriptions, tickets
@@ -36,7 +37,6 @@ from .forms import CommentForm, invalid_status
 from .guards import require_site_origin
 from .models import Comment
 from .readers import csrf
-from .rendering import render_comment
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
 
@@ -89,34 +89,41 @@ def post_comment() -> Response | tuple[str, int]:
 
     key = form.submission_key.data
     key = key if key and SUBMISSION_KEY.fullmatch(key) else None
-    screen = _screen(form, article.slug)
-    html = render_comment(form.body.data)  # before taking the write lock
     buckets = limits.buckets_for(request, article.slug)
+    screen = _screen(form, article.slug)
+
+    def reads(session: Session) -> tuple[cm.NewComment, list[notify.Recipient]]:
+        new = cm.prepare_comment(
+            session,
+            article,
+            name=form.name.data,
+            body=form.body.data,
+            email=form.email.data,
+            website=form.website.data,
+            parent_id=parent_id,
+            rules=current_app.config,
+            max_depth=site.comments.max_depth,
+            screen=screen,
+        )
+        return new, notify.authors_to_notify(session, article.authors)
+
     try:
-        with get_db().write() as session:
-            comment, created = cm.submit_comment(
+        with get_db().write_after(reads) as (session, (new, authors)):
+            comment, created = cm.store_comment(
                 session,
-                article,
-                name=form.name.data,
-                body=form.body.data,
-                email=form.email.data,
-                website=form.website.data,
-                parent_id=parent_id,
+                new,
                 submission_key=key,
-                rules=current_app.config,
-                max_depth=site.comments.max_depth,
-                screen=screen,
-                html=html,
+                notify_replies=bool(form.notify_replies.data and new.email),
                 admit=lambda: limits.admit(session, buckets, current_app.config),
             )
             if created:
-                if form.notify_replies.data and comment.email:
-                    comment.notify_replies = True
-                    if comment.state != "spam":
-                        subscriptions.request_notifications(
-                            session, comment.email, current_app.config
-                        )
-                notify.comment_received(session, comment, article, current_app.config)
+                if comment.notify_replies and comment.state != "spam":
+                    subscriptions.request_notifications(
+                        session, comment.email, current_app.config
+                    )
+                notify.comment_received(
+                    session, comment, article, authors, current_app.config
+                )
                 if comment.state == "approved":
                     subscriptions.reply_published(
                         session, comment, article.title, article.url, current_app.config
@@ -143,9 +150,10 @@ def post_comment() -> Response | tuple[str, int]:
 def posted(ticket: str) -> str:
     """Show a reader the comment they just posted, as it will look."""
     try:
-        comment_id = _serializer().loads(ticket, max_age=TICKET_DAYS * 86400)
+        signed = _signer().unsign(ticket, max_age=TICKET_DAYS * 86400)
     except BadSignature:
         abort(404)
+    comment_id = int(signed)  # signed by us: the id we gave
     with get_db().read() as session:
         comment = session.get(Comment, comment_id)
     if comment is None:
@@ -207,12 +215,13 @@ def _approved(comment_id: int) -> Comment | None:
     return comment if comment is not None and comment.state == "approved" else None
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="comment-posted")
+def _signer() -> TimestampSigner:
+    # Plain text signed, not a Serializer's JSON and zlib: one per post.
+    return TimestampSigner(current_app.secret_key, salt="comment-posted")
 
 
 def _ticket(comment_id: int) -> str:
-    return _serializer().dumps(comment_id)
+    return _signer().sign(str(comment_id)).decode()
 
 
 def _remember(response: Response, form: CommentForm) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, desc, insert, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .models import COMMENT_STATES, Comment, UTCDateTime, utcnow
 from .rendering import count_links, render_comment
@@ -35,18 +35,22 @@ _KNOWN_COMMENTER = (
     .distinct()
     .limit(100)
 )
-# The same comment again: the same fingerprint, under the same idempotency
-# key (a retry, however late) or lately (a double click without JavaScript).
-# The id alone: almost every post finds nothing, and then this is cheap.
-_DUPLICATE = (
-    select(Comment.id)
+# What a new comment may repeat, in one query: the same comment again (the
+# same fingerprint, under the same idempotency key, however late, or lately:
+# a double click without JavaScript), or else another comment under its key.
+# Almost every post finds nothing, and then this is two index lookups.
+_EARLIER = (
+    select(Comment.id, (Comment.fingerprint == bindparam("fingerprint")).label("same"))
     .where(
-        Comment.fingerprint == bindparam("fingerprint"),
         or_(
             Comment.submission_key == bindparam("key"),
-            Comment.created_at >= bindparam("since", type_=UTCDateTime()),
-        ),
+            and_(
+                Comment.fingerprint == bindparam("fingerprint"),
+                Comment.created_at >= bindparam("since", type_=UTCDateTime()),
+            ),
+        )
     )
+    .order_by(desc("same"))
     .limit(1)
 )
 _KEY_TAKEN = select(Comment.id).where(Comment.submission_key == bindparam("key"))
@@ -100,7 +104,7 @@ def moderate(
         if rules["COMMENTS_HOLD_WITHOUT_EMAIL"]:
             return Verdict("pending", "has no e-mail address")
         return Verdict("approved")
-    names = session.scalars(_KNOWN_COMMENTER, {"email": email}).all()
+    names = session.connection().scalars(_KNOWN_COMMENTER, {"email": email}).all()
     if name.casefold() not in {n.casefold() for n in names}:
         return Verdict("pending", "first comment from this address")
     return Verdict("approved")
@@ -114,7 +118,31 @@ def fingerprint(
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def submit_comment(
+@dataclass(frozen=True)
+class NewComment:
+    """A reader's comment as the rules judged it, ready to store.
+
+    ``prepare_comment`` makes one with reads only; ``store_comment`` stores
+    it in a write transaction. ``refusal`` is why it cannot be stored (its
+    parent is not published), raised only once it is known not to be a
+    retry of a comment stored already.
+    """
+
+    article_slug: str
+    parent_id: int | None
+    depth: int
+    name: str
+    email: str | None
+    website: str | None
+    body: str
+    html: str
+    state: str
+    reason: str | None
+    fingerprint: str
+    refusal: str | None = None
+
+
+def prepare_comment(
     session: Session,
     article: Article,
     *,
@@ -123,40 +151,25 @@ def submit_comment(
     email: str | None = None,
     website: str | None = None,
     parent_id: int | None = None,
-    submission_key: str | None = None,
     rules: Mapping[str, Any],
     max_depth: int = 5,
     screen: Verdict | None = None,
     html: str | None = None,
-    admit: Callable[[], None] | None = None,
-) -> tuple[Comment, bool]:
-    """Store a reader's comment; return it and whether it is new.
+) -> NewComment:
+    """Judge a reader's comment and place it in its thread; store nothing.
 
-    A comment already stored under the same ``submission_key``, or the same
-    text from the same person on the same article moments ago, is returned
-    instead of storing a second one. ``html`` is ``render_comment(body)``,
-    if the caller rendered it before opening the transaction. ``screen`` is
-    what the form itself found (the honeypot, the form ticket): its spam
+    Only reads, so a read session will do: on SQLite that keeps the rules'
+    queries out of the write lock every writer waits for. ``html`` is
+    ``render_comment(body)``, if the caller rendered it already. ``screen``
+    is what the form itself found (the honeypot, the form ticket): its spam
     verdict wins, and its hold applies to a comment the rules would approve.
-    ``admit`` is called before a new comment is stored (not for a
-    duplicate): the rate limit, which raises to refuse it.
-
-    :raise CommentError: if ``parent_id`` names no approved comment of the
-        same article.
     """
-    print_ = fingerprint(article.slug, parent_id, name, email, body)
-    existing = find_duplicate(session, print_, submission_key)
-    if existing is not None:
-        return existing, False
-    if admit is not None:
-        admit()
-    if submission_key and session.scalar(_KEY_TAKEN, {"key": submission_key}):
-        # A new comment under a key already used (the form came back from the
-        # browser's history with it): a comment of its own, without the key.
-        submission_key = None
-
-    parent_id, depth = place_reply(session, article.slug, parent_id, max_depth)
-
+    email = email or None
+    refusal = None
+    try:
+        placed_parent, depth = place_reply(session, article.slug, parent_id, max_depth)
+    except CommentError as exc:
+        placed_parent, depth, refusal = parent_id, 1, str(exc)
     html = render_comment(body) if html is None else html
     if screen is not None and screen.state == "spam":
         verdict = screen
@@ -173,23 +186,122 @@ def submit_comment(
         )
         if screen is not None and verdict.state == "approved":
             verdict = screen
-    comment = Comment(
+    return NewComment(
         article_slug=article.slug,
-        parent_id=parent_id,
+        parent_id=placed_parent,
         depth=depth,
         name=name,
-        email=email or None,
+        email=email,
         website=website or None,
         body=body,
         html=html,
         state=verdict.state,
         reason=verdict.reason,
-        submission_key=submission_key or None,
-        fingerprint=print_,
+        # The parent the reader answered, not where the reply was placed.
+        fingerprint=fingerprint(article.slug, parent_id, name, email, body),
+        refusal=refusal,
     )
+
+
+_COMMENTS = Comment.__table__
+_PARENT_STATE = select(_COMMENTS.c.article_slug, _COMMENTS.c.state).where(
+    _COMMENTS.c.id == bindparam("id")
+)
+
+
+def store_comment(
+    session: Session,
+    new: NewComment,
+    *,
+    submission_key: str | None = None,
+    notify_replies: bool = False,
+    admit: Callable[[], None] | None = None,
+) -> tuple[Comment, bool]:
+    """Store a prepared comment in the caller's write transaction; return it
+    and whether it is new.
+
+    A comment already stored under the same ``submission_key``, or the same
+    text from the same person on the same article moments ago, is returned
+    instead of storing a second one. ``admit`` is called before a new
+    comment is stored (not for a duplicate): the rate limit, which raises to
+    refuse it. Every post runs this while holding the write lock, so it
+    speaks SQL directly; the comment returned is a persistent ORM object
+    all the same (``make_transient_to_detached``), for the caller's updates.
+
+    :raise CommentError: if the comment answers no approved comment of the
+        same article (checked again here: a moderator may have acted since
+        ``prepare_comment``).
+    """
+    connection = session.connection()
+    earlier = connection.execute(
+        _EARLIER,
+        {
+            "key": submission_key or "",
+            "fingerprint": new.fingerprint,
+            "since": utcnow() - DUPLICATE_WINDOW,
+        },
+    ).first()
+    if earlier is not None and earlier.same:
+        return session.get_one(Comment, earlier.id), False
+    if earlier is not None:
+        # A new comment under a key already used (the form came back from the
+        # browser's history with it): a comment of its own, without the key.
+        submission_key = None
+    if new.refusal:
+        raise CommentError(new.refusal)
+    if new.parent_id is not None:
+        parent = connection.execute(_PARENT_STATE, {"id": new.parent_id}).first()
+        if parent is None or (parent.article_slug, parent.state) != (
+            new.article_slug,
+            "approved",
+        ):
+            raise CommentError("The comment you are replying to is not published.")
+    if admit is not None:
+        admit()
+    now = utcnow()
+    values = {
+        field.name: getattr(new, field.name)
+        for field in fields(NewComment)
+        if field.name != "refusal"
+    }
+    values |= {
+        "submission_key": submission_key,
+        "notify_replies": notify_replies,
+        "is_author": False,
+        "reply_notified": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+    (comment_id,) = connection.execute(insert(_COMMENTS), values).inserted_primary_key
+    comment = Comment(id=comment_id, **values)
+    make_transient_to_detached(comment)
     session.add(comment)
-    session.flush()
     return comment, True
+
+
+def submit_comment(
+    session: Session,
+    article: Article,
+    *,
+    submission_key: str | None = None,
+    notify_replies: bool = False,
+    admit: Callable[[], None] | None = None,
+    **comment: Any,
+) -> tuple[Comment, bool]:
+    """Judge and store a reader's comment in one write transaction.
+
+    ``prepare_comment`` then ``store_comment``: for the CLI and scripts. The
+    web view prepares with a read session first, so the write lock is held
+    only while storing.
+    """
+    new = prepare_comment(session, article, **comment)
+    return store_comment(
+        session,
+        new,
+        submission_key=submission_key,
+        notify_replies=notify_replies,
+        admit=admit,
+    )
 
 
 def place_reply(
@@ -211,21 +323,6 @@ def place_reply(
     while parent.depth >= max_depth and parent.parent_id is not None:
         parent = session.get(Comment, parent.parent_id)
     return parent.id, parent.depth + 1
-
-
-def find_duplicate(
-    session: Session, print_: str, submission_key: str | None
-) -> Comment | None:
-    """Return the same comment if it is stored already (see ``_DUPLICATE``)."""
-    found = session.scalar(
-        _DUPLICATE,
-        {
-            "key": submission_key or "",
-            "fingerprint": print_,
-            "since": utcnow() - DUPLICATE_WINDOW,
-        },
-    )
-    return None if found is None else session.get(Comment, found)
 
 
 def by_submission_key(session: Session, key: str) -> Comment | None:

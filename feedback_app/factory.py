@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, Response, abort, make_response, render_template, request
@@ -195,13 +195,11 @@ def _refuse_invalid_utf8() -> None:
     ):
         return
     try:
-        parse_qsl(
-            request.get_data(cache=True).decode("utf-8"),
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="strict",
-        )
-    except (UnicodeDecodeError, ValueError):
+        # The whole body at once: "&" and "=" are ASCII, never part of a
+        # multi-byte character, so the body decodes if and only if every
+        # name and value does.
+        unquote_to_bytes(request.get_data(cache=True)).decode("utf-8")
+    except UnicodeDecodeError:
         abort(400, "This form's text is not valid UTF-8, so nothing was stored.")
 
 

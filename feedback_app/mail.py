@@ -32,18 +32,20 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .db import get_db
@@ -73,6 +75,7 @@ def _one_line(value: str, what: str) -> str:
     return value
 
 
+@lru_cache(maxsize=512)
 def checked_address(address: str) -> str:
     """Return ``address`` in its ASCII form, or raise HeaderError.
 
@@ -103,6 +106,126 @@ def new_message_id(site_url: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A message ready for the outbox (``draft`` checks one; see ``enqueue``).
+
+    ``recipient`` and ``reply_to`` are addresses as ``checked_address``
+    returns them. Every header value is one line: the constructor refuses a
+    line break, so no header can ever be split, however a draft was made.
+    """
+
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    reply_to: str | None = None
+    thread_key: str | None = None
+    list_unsubscribe: str | None = None
+
+    def __post_init__(self) -> None:
+        _one_line(self.recipient, "An address")
+        _one_line(self.subject, "A subject")
+        if self.reply_to:
+            _one_line(self.reply_to, "An address")
+        if self.list_unsubscribe:
+            _one_line(self.list_unsubscribe, "List-Unsubscribe")
+
+
+def draft(
+    *,
+    kind: str,
+    to: str,
+    subject: str,
+    body: str,
+    reply_to: str | None = None,
+    thread_key: str | None = None,
+    list_unsubscribe: str | None = None,
+) -> Draft:
+    """Return a Draft of a plain-text message, its addresses checked.
+
+    :raise HeaderError: if an address is invalid or a header value has a
+        line break.
+    """
+    return Draft(
+        kind=kind,
+        recipient=checked_address(to),
+        subject=subject,
+        body=body,
+        reply_to=checked_address(reply_to) if reply_to else None,
+        thread_key=thread_key,
+        list_unsubscribe=list_unsubscribe or None,
+    )
+
+
+_OUTBOX = OutboxMessage.__table__
+# Built once: runs for each threaded message queued.
+_THREAD_PARENT = (
+    select(_OUTBOX.c.message_id, _OUTBOX.c.references)
+    .where(
+        _OUTBOX.c.thread_key == bindparam("thread_key"),
+        _OUTBOX.c.recipient == bindparam("recipient"),
+    )
+    .order_by(_OUTBOX.c.id.desc())
+    .limit(1)
+)
+
+
+def enqueue(
+    session: Session,
+    drafts: Iterable[Draft],
+    site_url: str,
+    *,
+    new_thread: bool = False,
+) -> list[str]:
+    """Queue ``drafts`` in the caller's transaction, in one statement.
+
+    Messages with the same ``thread_key`` to the same recipient thread
+    together: each answers (In-Reply-To, References) the one before.
+    ``new_thread``: the drafts start their conversations (mail about a new
+    feedback), so there is nothing earlier to look up.
+
+    This runs inside writers' transactions on every reader's post, so it
+    speaks SQL directly: no ORM objects to build, track and flush. Returns
+    the messages' Message-IDs.
+    """
+    connection = session.connection()
+    now = utcnow()
+    rows = []
+    for message in drafts:
+        in_reply_to = references = None
+        if message.thread_key and not new_thread:
+            parent = connection.execute(
+                _THREAD_PARENT,
+                {"thread_key": message.thread_key, "recipient": message.recipient},
+            ).first()
+            if parent is not None:
+                # RFC 5322 3.6.4: the parent's References, then the parent.
+                in_reply_to = parent.message_id
+                references = " ".join(filter(None, (parent.references, in_reply_to)))
+        rows.append(
+            {
+                "kind": message.kind,
+                "recipient": message.recipient,
+                "reply_to": message.reply_to,
+                "subject": message.subject,
+                "body": message.body,
+                "message_id": new_message_id(site_url),
+                "in_reply_to": in_reply_to,
+                "references": references,
+                "thread_key": message.thread_key,
+                "list_unsubscribe": message.list_unsubscribe,
+                "state": "queued",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
+    if rows:
+        connection.execute(insert(_OUTBOX), rows)
+    return [row["message_id"] for row in rows]
+
+
 def queue_mail(
     session: Session,
     *,
@@ -115,49 +238,24 @@ def queue_mail(
     thread_key: str | None = None,
     list_unsubscribe: str | None = None,
 ) -> OutboxMessage:
-    """Queue a plain-text message in the caller's transaction.
-
-    Messages with the same ``thread_key`` to the same recipient thread
-    together: each answers (In-Reply-To, References) the one before.
+    """Queue one plain-text message in the caller's transaction; return it.
 
     :raise HeaderError: if an address is invalid or a header value has a
         line break.
     """
-    recipient = checked_address(to)
-    in_reply_to = references = None
-    if thread_key:
-        parent = session.execute(
-            select(OutboxMessage.message_id, OutboxMessage.references)
-            .where(
-                OutboxMessage.thread_key == thread_key,
-                OutboxMessage.recipient == recipient,
-            )
-            .order_by(OutboxMessage.id.desc())
-            .limit(1)
-        ).first()
-        if parent is not None:
-            # RFC 5322 3.6.4: the parent's References, then the parent.
-            in_reply_to = parent.message_id
-            references = " ".join(filter(None, (parent.references, in_reply_to)))
-    message = OutboxMessage(
+    message = draft(
         kind=kind,
-        recipient=recipient,
-        reply_to=checked_address(reply_to) if reply_to else None,
-        subject=_one_line(subject, "A subject"),
+        to=to,
+        subject=subject,
         body=body,
-        message_id=new_message_id(site_url),
-        in_reply_to=in_reply_to,
-        references=references,
+        reply_to=reply_to,
         thread_key=thread_key,
-        list_unsubscribe=(
-            _one_line(list_unsubscribe, "List-Unsubscribe")
-            if list_unsubscribe
-            else None
-        ),
+        list_unsubscribe=list_unsubscribe,
     )
-    session.add(message)
-    session.flush()
-    return message
+    (message_id,) = enqueue(session, [message], site_url)
+    return session.execute(
+        select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+    ).scalar_one()
 
 
 def build_email(message: OutboxMessage, sender: str) -> EmailMessage:

@@ -1,9 +1,14 @@
 """What the site tells people by mail, in its own voice.
 
-Each function queues mail in the caller's transaction (``mail.queue_mail``),
+Each function queues mail in the caller's transaction (``mail.enqueue``),
 so a notification exists exactly when the event that caused it does. Bodies
 are plain text: a reader's text is quoted as text, so no link or image in it
 can be dressed up by the mail.
+
+Mail about a reader's new post is queued inside the post's write
+transaction, which on SQLite every writer waits for. So who is told is read
+before it (``authors_to_notify``, with a read session), and the messages
+are queued in one statement.
 """
 
 from __future__ import annotations
@@ -17,14 +22,14 @@ from urllib.parse import urljoin
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from .mail import queue_mail
+from .mail import Draft, checked_address, enqueue, queue_mail
 from .models import Author, Comment, Feedback, FeedbackMessage, utcnow
 from .site_index import Article
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """An author to tell by mail."""
+    """An author to tell by mail, at an address ``checked_address`` gave."""
 
     name: str
     email: str
@@ -38,12 +43,15 @@ _IMMEDIATE_AUTHORS = select(Author.name, Author.email).where(
 
 
 def authors_to_notify(session: Session, names: Iterable[str]) -> list[Recipient]:
-    """Return the authors among ``names`` who want mail at once."""
+    """Return the authors among ``names`` who want mail at once.
+
+    :raise HeaderError: if an author's stored address is not usable.
+    """
     names = list(names)
     if not names:
         return []
-    rows = session.execute(_IMMEDIATE_AUTHORS, {"names": names}).all()
-    return [Recipient(name, email) for name, email in rows]
+    rows = session.connection().execute(_IMMEDIATE_AUTHORS, {"names": names})
+    return [Recipient(name, checked_address(email)) for name, email in rows]
 
 
 def absolute_url(url: str, config: Any) -> str:
@@ -67,9 +75,10 @@ def feedback_received(
     session: Session,
     feedback: Feedback,
     article: Article,
+    authors: Iterable[Recipient],
     config: Any,
 ) -> None:
-    """Tell the article's authors about new private feedback."""
+    """Tell ``authors`` (``authors_to_notify``) about new private feedback."""
     who = feedback.name or "A reader"
     reach = (
         f"{feedback.email} (reply by e-mail and on their reply page)"
@@ -77,25 +86,30 @@ def feedback_received(
         else "no address: you can answer only on their private reply page"
     )
     quote = "yes, without name or address" if feedback.may_quote else "no"
-    for author in authors_to_notify(session, article.authors):
-        queue_mail(
-            session,
+    body = (
+        f"{who} sent you private feedback on “{article.title}”\n"
+        f"<{absolute_url(article.url, config)}>:\n\n"
+        f"{quoted(feedback.message)}\n\n"
+        f"Reader's address: {reach}\n"
+        f"Quote publicly: {quote}\n\n"
+        f"Read and answer it on your desk:\n"
+        f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
+    )
+    # The reader's address was checked by the form; checked_address is
+    # cached, so this costs nothing more.
+    reply_to = checked_address(feedback.email) if feedback.email else None
+    drafts = [
+        Draft(
             kind="feedback-to-author",
-            to=author.email,
-            reply_to=feedback.email,
+            recipient=author.email,
+            reply_to=reply_to,
             subject=f"Feedback on “{article.title}”",
-            body=(
-                f"{who} sent you private feedback on “{article.title}”\n"
-                f"<{absolute_url(article.url, config)}>:\n\n"
-                f"{quoted(feedback.message)}\n\n"
-                f"Reader's address: {reach}\n"
-                f"Quote publicly: {quote}\n\n"
-                f"Read and answer it on your desk:\n"
-                f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
-            ),
-            site_url=config["SITE_URL"],
+            body=body,
             thread_key=f"feedback-{feedback.id}",
         )
+        for author in authors
+    ]
+    enqueue(session, drafts, config["SITE_URL"], new_thread=True)
 
 
 def follow_up_received(
@@ -128,13 +142,13 @@ def comment_received(
     session: Session,
     comment: Comment,
     article: Article,
+    authors: Iterable[Recipient],
     config: Any,
 ) -> None:
-    """Tell the article's authors about a new comment, held or published."""
-    if comment.state == "spam":
-        return
-    authors = authors_to_notify(session, article.authors)
-    if not authors:
+    """Tell ``authors`` (``authors_to_notify``) about a new comment, held or
+    published."""
+    authors = list(authors)
+    if comment.state == "spam" or not authors:
         return
     if comment.state == "approved":
         status = "It is published."
@@ -150,21 +164,19 @@ def comment_received(
             f"Trash:   {moderation_url(comment.id, 'trash')}"
         )
     address = comment.email or "no address"
-    for author in authors:
-        queue_mail(
-            session,
-            kind="comment-to-author",
-            to=author.email,
-            subject=f"Comment on “{article.title}” from {comment.name}",
-            body=(
-                f"{comment.name} ({address}) commented on “{article.title}”\n"
-                f"<{absolute_url(article.url, config)}#comment-{comment.id}>:\n\n"
-                f"{quoted(comment.body)}\n\n{status}\n\n"
-                f"Edit it, reply or moderate on your desk:\n"
-                f"{desk_url('desk.comment', comment_id=comment.id)}\n"
-            ),
-            site_url=config["SITE_URL"],
-        )
+    body = (
+        f"{comment.name} ({address}) commented on “{article.title}”\n"
+        f"<{absolute_url(article.url, config)}#comment-{comment.id}>:\n\n"
+        f"{quoted(comment.body)}\n\n{status}\n\n"
+        f"Edit it, reply or moderate on your desk:\n"
+        f"{desk_url('desk.comment', comment_id=comment.id)}\n"
+    )
+    subject = f"Comment on “{article.title}” from {comment.name}"
+    drafts = [
+        Draft(kind="comment-to-author", recipient=a.email, subject=subject, body=body)
+        for a in authors
+    ]
+    enqueue(session, drafts, config["SITE_URL"])
 
 
 def reply_to_feedback(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,53 @@ def test_health_is_ok_only_at_the_schema_the_code_expects(
     }
     upgrade(app)  # leave it at head for whatever runs next
     get_db(app).dispose()
+
+
+def _backend_pid(db: Database) -> int:
+    with db.read() as session:
+        return int(session.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _end_backend(postgres_url: str, pid: int) -> None:
+    """End one server process, as a restart or an idle timeout does; wait
+    until it is gone."""
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(200):
+            alive = connection.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                {"pid": pid},
+            ).scalar_one()
+            if not alive:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail(f"backend {pid} did not end")
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_connection_the_server_closed_is_replaced_at_checkout(
+    postgres_url: str,
+) -> None:
+    """The pooled connection's server process ends; the next transaction gets
+    a new connection instead of failing (without a round trip per checkout)."""
+    db = Database(postgres_url)
+    first = _backend_pid(db)
+    _end_backend(postgres_url, first)
+    second = _backend_pid(db)  # no OperationalError
+    assert second != first
+    with db.write() as session:  # and writing works on it
+        session.execute(sa.text("CREATE TABLE t (x int)"))
+    db.dispose()
+
+    # The same with SQLAlchemy's defaults (no check at checkout) fails: the
+    # check above is what keeps that request alive.
+    plain = sa.create_engine(postgres_url)
+    with plain.connect() as connection:
+        pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+    _end_backend(postgres_url, pid)
+    with pytest.raises(sa.exc.OperationalError), plain.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+    plain.dispose()
