@@ -92,8 +92,8 @@ def post_comment() -> Response | tuple[str, int]:
     buckets = limits.buckets_for(request, article.slug)
     screen = _screen(form, article.slug)
 
-    def reads(session: Session) -> tuple[cm.NewComment, list[notify.Recipient]]:
-        new = cm.prepare_comment(
+    def reads(session: Session) -> cm.NewComment:
+        return cm.prepare_comment(
             session,
             article,
             name=form.name.data,
@@ -105,10 +105,9 @@ def post_comment() -> Response | tuple[str, int]:
             max_depth=site.comments.max_depth,
             screen=screen,
         )
-        return new, notify.authors_to_notify(session, article.authors)
 
     try:
-        with get_db().write_after(reads) as (session, (new, authors)):
+        with get_db().write_after(reads) as (session, new):
             comment, created = cm.store_comment(
                 session,
                 new,
@@ -121,9 +120,7 @@ def post_comment() -> Response | tuple[str, int]:
                     subscriptions.request_notifications(
                         session, comment.email, current_app.config
                     )
-                notify.comment_received(
-                    session, comment, article, authors, current_app.config
-                )
+                notify.comment_received(session, comment, article, current_app.config)
                 if comment.state == "approved":
                     subscriptions.reply_published(
                         session, comment, article.title, article.url, current_app.config

@@ -204,6 +204,7 @@ def prepare_comment(
 
 
 _COMMENTS = Comment.__table__
+_INSERT = insert(_COMMENTS)
 _PARENT_STATE = select(_COMMENTS.c.article_slug, _COMMENTS.c.state).where(
     _COMMENTS.c.id == bindparam("id")
 )
@@ -272,7 +273,7 @@ def store_comment(
         "created_at": now,
         "updated_at": now,
     }
-    (comment_id,) = connection.execute(insert(_COMMENTS), values).inserted_primary_key
+    (comment_id,) = connection.execute(_INSERT, values).inserted_primary_key
     comment = Comment(id=comment_id, **values)
     make_transient_to_detached(comment)
     session.add(comment)

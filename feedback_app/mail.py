@@ -45,11 +45,24 @@ from urllib.parse import unquote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import (
+    Insert,
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    cast,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from .db import get_db
-from .models import OutboxMessage, utcnow
+from .models import OutboxMessage, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +172,7 @@ def draft(
 
 
 _OUTBOX = OutboxMessage.__table__
+_INSERT = insert(_OUTBOX)
 # Built once: runs for each threaded message queued.
 _THREAD_PARENT = (
     select(_OUTBOX.c.message_id, _OUTBOX.c.references)
@@ -222,8 +236,77 @@ def enqueue(
             }
         )
     if rows:
-        connection.execute(insert(_OUTBOX), rows)
+        connection.execute(_INSERT, rows)
     return [row["message_id"] for row in rows]
+
+
+def enqueue_each(
+    session: Session,
+    recipients: Select[tuple[int, str]],
+    params: dict[str, Any],
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    site_url: str,
+    reply_to: str | None = None,
+    thread_key: str | None = None,
+) -> None:
+    """Queue one message to each address ``recipients`` selects (an id and
+    an address, checked when stored; ``params`` are its parameters), in one
+    ``INSERT … SELECT``.
+
+    Who is told is decided by the database within the statement: nothing to
+    read first, one round trip on a reader's post. Each message's
+    Message-ID is fresh: a random part and the recipient's row id. The
+    messages start their threads (see ``enqueue``). ``recipients`` should
+    be built once (a module's constant): its statement is then built once.
+
+    :raise HeaderError: if ``reply_to`` is invalid or a header value has a
+        line break.
+    """
+    _one_line(subject, "A subject")
+    now = utcnow()
+    session.connection().execute(
+        _insert_each(recipients),
+        {
+            **params,
+            "kind": kind,
+            "reply_to": checked_address(reply_to) if reply_to else None,
+            "subject": subject,
+            "body": body,
+            "id_start": f"<{uuid.uuid4().hex}.",
+            "id_end": f"@{urlsplit(site_url).hostname or 'localhost'}>",
+            "thread_key": thread_key,
+            "now": now,
+        },
+    )
+
+
+@lru_cache(maxsize=16)
+def _insert_each(recipients: Select[tuple[int, str]]) -> Insert:
+    """The ``INSERT … SELECT`` of ``enqueue_each`` for one recipients query."""
+    row_id, address = recipients.selected_columns
+    now = bindparam("now", type_=UTCDateTime())
+    columns = {
+        "kind": bindparam("kind", type_=String()),
+        "recipient": address,
+        "reply_to": bindparam("reply_to", type_=String()),
+        "subject": bindparam("subject", type_=String()),
+        "body": bindparam("body", type_=Text()),
+        "message_id": bindparam("id_start", type_=String())
+        + cast(row_id, String())
+        + bindparam("id_end", type_=String()),
+        "thread_key": bindparam("thread_key", type_=String()),
+        "state": literal("queued", String()),
+        "attempts": literal(0, Integer()),
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    rows = recipients.with_only_columns(
+        *(value.label(name) for name, value in columns.items())
+    )
+    return insert(_OUTBOX).from_select(list(columns), rows)
 
 
 def queue_mail(

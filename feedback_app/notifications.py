@@ -1,14 +1,14 @@
 """What the site tells people by mail, in its own voice.
 
-Each function queues mail in the caller's transaction (``mail.enqueue``),
-so a notification exists exactly when the event that caused it does. Bodies
-are plain text: a reader's text is quoted as text, so no link or image in it
-can be dressed up by the mail.
+Each function queues mail in the caller's transaction, so a notification
+exists exactly when the event that caused it does. Bodies are plain text: a
+reader's text is quoted as text, so no link or image in it can be dressed
+up by the mail.
 
 Mail about a reader's new post is queued inside the post's write
-transaction, which on SQLite every writer waits for. So who is told is read
-before it (``authors_to_notify``, with a read session), and the messages
-are queued in one statement.
+transaction, which on SQLite every writer waits for: one ``INSERT …
+SELECT`` queues a message to each of the article's authors who wants one
+(``mail.enqueue_each``), with nothing to read first.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from urllib.parse import urljoin
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from .mail import Draft, checked_address, enqueue, queue_mail
+from .mail import enqueue_each, queue_mail
 from .models import Author, Comment, Feedback, FeedbackMessage, utcnow
 from .site_index import Article
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """An author to tell by mail, at an address ``checked_address`` gave."""
+    """An author to tell by mail."""
 
     name: str
     email: str
@@ -42,16 +42,22 @@ _IMMEDIATE_AUTHORS = select(Author.name, Author.email).where(
 )
 
 
-def authors_to_notify(session: Session, names: Iterable[str]) -> list[Recipient]:
-    """Return the authors among ``names`` who want mail at once.
+# Each author among "names" who wants mail at once: the recipients of
+# ``mail.enqueue_each`` for a reader's new post (built once, like its
+# statement).
+_TOLD_AT_ONCE = select(Author.id, Author.email).where(
+    Author.name.in_(bindparam("names", expanding=True)),
+    Author.notify == "immediate",
+)
 
-    :raise HeaderError: if an author's stored address is not usable.
-    """
+
+def authors_to_notify(session: Session, names: Iterable[str]) -> list[Recipient]:
+    """Return the authors among ``names`` who want mail at once."""
     names = list(names)
     if not names:
         return []
-    rows = session.connection().execute(_IMMEDIATE_AUTHORS, {"names": names})
-    return [Recipient(name, checked_address(email)) for name, email in rows]
+    rows = session.execute(_IMMEDIATE_AUTHORS, {"names": names}).all()
+    return [Recipient(name, email) for name, email in rows]
 
 
 def absolute_url(url: str, config: Any) -> str:
@@ -75,10 +81,9 @@ def feedback_received(
     session: Session,
     feedback: Feedback,
     article: Article,
-    authors: Iterable[Recipient],
     config: Any,
 ) -> None:
-    """Tell ``authors`` (``authors_to_notify``) about new private feedback."""
+    """Tell the article's authors about new private feedback."""
     who = feedback.name or "A reader"
     reach = (
         f"{feedback.email} (reply by e-mail and on their reply page)"
@@ -95,21 +100,17 @@ def feedback_received(
         f"Read and answer it on your desk:\n"
         f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
     )
-    # The reader's address was checked by the form; checked_address is
-    # cached, so this costs nothing more.
-    reply_to = checked_address(feedback.email) if feedback.email else None
-    drafts = [
-        Draft(
-            kind="feedback-to-author",
-            recipient=author.email,
-            reply_to=reply_to,
-            subject=f"Feedback on “{article.title}”",
-            body=body,
-            thread_key=f"feedback-{feedback.id}",
-        )
-        for author in authors
-    ]
-    enqueue(session, drafts, config["SITE_URL"], new_thread=True)
+    enqueue_each(
+        session,
+        _TOLD_AT_ONCE,
+        {"names": list(article.authors)},
+        kind="feedback-to-author",
+        reply_to=feedback.email,
+        subject=f"Feedback on “{article.title}”",
+        body=body,
+        site_url=config["SITE_URL"],
+        thread_key=f"feedback-{feedback.id}",
+    )
 
 
 def follow_up_received(
@@ -142,13 +143,10 @@ def comment_received(
     session: Session,
     comment: Comment,
     article: Article,
-    authors: Iterable[Recipient],
     config: Any,
 ) -> None:
-    """Tell ``authors`` (``authors_to_notify``) about a new comment, held or
-    published."""
-    authors = list(authors)
-    if comment.state == "spam" or not authors:
+    """Tell the article's authors about a new comment, held or published."""
+    if comment.state == "spam":
         return
     if comment.state == "approved":
         status = "It is published."
@@ -171,12 +169,15 @@ def comment_received(
         f"Edit it, reply or moderate on your desk:\n"
         f"{desk_url('desk.comment', comment_id=comment.id)}\n"
     )
-    subject = f"Comment on “{article.title}” from {comment.name}"
-    drafts = [
-        Draft(kind="comment-to-author", recipient=a.email, subject=subject, body=body)
-        for a in authors
-    ]
-    enqueue(session, drafts, config["SITE_URL"])
+    enqueue_each(
+        session,
+        _TOLD_AT_ONCE,
+        {"names": list(article.authors)},
+        kind="comment-to-author",
+        subject=f"Comment on “{article.title}” from {comment.name}",
+        body=body,
+        site_url=config["SITE_URL"],
+    )
 
 
 def reply_to_feedback(

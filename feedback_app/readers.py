@@ -20,7 +20,6 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import Session
 
 from . import feedback as fb
 from . import limits, tickets
@@ -89,11 +88,7 @@ def send_feedback() -> Response | tuple[str, int]:
     spam = bool(form.homepage.data) or finding.state == "spam"
 
     buckets = limits.buckets_for(request, article.slug)
-
-    def reads(session: Session) -> list[notify.Recipient]:
-        return [] if spam else notify.authors_to_notify(session, article.authors)
-
-    with get_db().write_after(reads) as (session, authors):
+    with get_db().write() as session:
         limits.admit(session, buckets, current_app.config)
         feedback, token = fb.submit_feedback(
             session,
@@ -105,9 +100,7 @@ def send_feedback() -> Response | tuple[str, int]:
             spam=spam,
         )
         if feedback.state != "spam":
-            notify.feedback_received(
-                session, feedback, article, authors, current_app.config
-            )
+            notify.feedback_received(session, feedback, article, current_app.config)
     return redirect(url_for(".thanks", token=token), 303)
 
 

@@ -262,3 +262,43 @@ def test_a_connection_the_server_closed_is_replaced_at_checkout(
     with pytest.raises(sa.exc.OperationalError), plain.connect() as connection:
         connection.execute(sa.text("SELECT 1"))
     plain.dispose()
+
+
+def test_write_after_reads_outside_sqlites_write_lock(tmp_path: Path) -> None:
+    """On SQLite the reads a write depends on run before the write lock is
+    taken (another writer may commit meanwhile); the write then holds it."""
+    url = f"sqlite:///{tmp_path / 'w.sqlite3'}"
+    db = Database(url)
+    Base.metadata.create_all(db.engine)
+    other = sqlite3.connect(tmp_path / "w.sqlite3", isolation_level=None)
+
+    def reads(session: sa.orm.Session) -> int:
+        other.execute("BEGIN IMMEDIATE")  # no lock held by this process yet
+        other.rollback()
+        return int(session.execute(sa.text("SELECT 41")).scalar_one())
+
+    with db.write_after(reads) as (session, found):
+        assert found == 41
+        session.execute(sa.text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.close()
+    db.dispose()
+
+
+@pytest.mark.postgres
+def test_write_after_reads_inside_the_write_transaction_on_postgresql(
+    postgres_url: str,
+) -> None:
+    """Elsewhere the reads open the write transaction itself: one
+    transaction, one connection, no round trips for a second one."""
+    db = Database(postgres_url)
+
+    def reads(session: sa.orm.Session) -> tuple[int, int]:
+        row = session.execute(sa.text("SELECT pg_backend_pid(), txid_current()")).one()
+        return int(row[0]), int(row[1])
+
+    with db.write_after(reads) as (session, (pid, txid)):
+        row = session.execute(sa.text("SELECT pg_backend_pid(), txid_current()")).one()
+        assert (int(row[0]), int(row[1])) == (pid, txid)
+    db.dispose()

@@ -11,9 +11,12 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import update
 
 from feedback_app import comments as cm
+from feedback_app import notifications as notify
 from feedback_app.db import get_db
+from feedback_app.feedback import submit_feedback
 from feedback_app.mail import build_email
 from feedback_app.models import Author, utcnow
+from feedback_app.site_index import Article
 
 from .conftest import (
     Commenter,
@@ -167,6 +170,55 @@ def test_authors_are_told_unless_they_chose_otherwise(
     assert len(outbox(app, "feedback-to-author")) == 1
     reader.send_and_follow(message="Spam", homepage="x")  # never for spam
     assert len(outbox(app, "feedback-to-author")) == 1
+
+
+def test_each_author_of_an_article_who_wants_mail_is_told_once(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """One INSERT … SELECT queues the mail: one message for each of the
+    article's authors who wants mail at once, each with its own Message-ID;
+    nothing for an author who chose the digest or for other articles'."""
+    for name, email in (
+        (MAYA, "maya@example.org"),
+        ("Ana Bell", "ana@example.org"),
+        ("Tomás Ferreira", "tomas@example.org"),
+        ("Lee Other", "lee@example.org"),
+    ):
+        result = runner.invoke(args=["authors", "add", name, email])
+        assert result.exit_code == 0, result.output
+    runner.invoke(args=["authors", "set", "Tomás Ferreira", "--notify", "digest"])
+    article = Article(
+        slug="two-voices",
+        title="Two voices",
+        url="/2026/two-voices/",
+        authors=(MAYA, "Ana Bell", "Tomás Ferreira"),
+    )
+    with app.test_request_context(), get_db(app).write() as session:
+        new = cm.prepare_comment(
+            session, article, name="Rita", body="Hello", rules=app.config
+        )
+        comment, _ = cm.store_comment(session, new)
+        notify.comment_received(session, comment, article, app.config)
+        feedback, _ = submit_feedback(session, article, message="Private word")
+        notify.feedback_received(session, feedback, article, app.config)
+
+    for kind in ("comment-to-author", "feedback-to-author"):
+        mails = outbox(app, kind)
+        assert sorted(m.recipient for m in mails) == [
+            "ana@example.org",
+            "maya@example.org",
+        ]
+        assert len({m.message_id for m in mails}) == 2
+        assert mails[0].body == mails[1].body
+        assert (mails[0].state, mails[0].attempts) == ("queued", 0)
+    comment_mail, feedback_mail = (
+        outbox(app, "comment-to-author")[0],
+        outbox(app, "feedback-to-author")[0],
+    )
+    assert f"/2026/two-voices/#comment-{comment.id}>" in comment_mail.body
+    assert comment_mail.subject == "Comment on “Two voices” from Rita"
+    assert "> Private word" in feedback_mail.body
+    assert feedback_mail.thread_key == f"feedback-{feedback.id}"
 
 
 def test_digest_collects_what_arrived_since_the_last(
