@@ -27,7 +27,6 @@ from flask import (
 )
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from . import comments as cm
 from . import limits, subscriptions, tickets
@@ -90,27 +89,24 @@ def post_comment() -> Response | tuple[str, int]:
     key = form.submission_key.data
     key = key if key and SUBMISSION_KEY.fullmatch(key) else None
     buckets = limits.buckets_for(request, article.slug)
-    screen = _screen(form, article.slug)
-
-    def reads(session: Session) -> cm.NewComment:
-        return cm.prepare_comment(
-            session,
-            article,
-            name=form.name.data,
-            body=form.body.data,
-            email=form.email.data,
-            website=form.website.data,
-            parent_id=parent_id,
-            rules=current_app.config,
-            max_depth=site.comments.max_depth,
-            screen=screen,
-        )
-
+    # Rendered and judged before the write transaction: on SQLite every
+    # writer waits for the one holding the write lock.
+    new = cm.prepare_comment(
+        article,
+        name=form.name.data,
+        body=form.body.data,
+        email=form.email.data,
+        website=form.website.data,
+        parent_id=parent_id,
+        rules=current_app.config,
+        screen=_screen(form, article.slug),
+    )
     try:
-        with get_db().write_after(reads) as (session, new):
+        with get_db().write() as session:
             comment, created = cm.store_comment(
                 session,
                 new,
+                max_depth=site.comments.max_depth,
                 submission_key=key,
                 notify_replies=bool(form.notify_replies.data and new.email),
                 admit=lambda: limits.admit(session, buckets, current_app.config),

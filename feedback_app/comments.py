@@ -9,11 +9,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, desc, insert, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    insert,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from .models import COMMENT_STATES, Comment, UTCDateTime, utcnow
@@ -26,33 +39,35 @@ from .text import name_skeleton
 DUPLICATE_WINDOW = timedelta(minutes=10)
 
 
-# Statements run on every post, built once. The address is compared as
-# stored (normalised by email-validator) so the (email, state) index serves;
-# names are compared casefolded in Python (SQL's lower() is ASCII-only).
-_KNOWN_COMMENTER = (
-    select(Comment.name)
+# What a new comment may repeat, and whose it is, in one query run in the
+# post's write transaction (built once): the same comment again (the same
+# fingerprint, under the same idempotency key, however late, or lately: a
+# double click without JavaScript), or another comment under its key; then
+# the names its address has had approved, for the rule that approves a known
+# commenter. The address is compared as stored (normalised by
+# email-validator) so the (email, state) index serves; names are compared
+# casefolded in Python (SQL's lower() is ASCII-only). Almost every post
+# finds nothing, and then this is three index lookups.
+_EARLIER = select(
+    Comment.id.label("id"),
+    (Comment.fingerprint == bindparam("fingerprint")).label("same"),
+    cast(null(), String).label("name"),
+).where(
+    or_(
+        Comment.submission_key == bindparam("key"),
+        and_(
+            Comment.fingerprint == bindparam("fingerprint"),
+            Comment.created_at >= bindparam("since", type_=UTCDateTime()),
+        ),
+    )
+)
+_KNOWN_NAMES = (
+    # Typed NULLs: PostgreSQL resolves a DISTINCT's untyped NULL to text.
+    select(cast(null(), Integer), cast(null(), Boolean), Comment.name)
     .where(Comment.email == bindparam("email"), Comment.state == "approved")
     .distinct()
-    .limit(100)
 )
-# What a new comment may repeat, in one query: the same comment again (the
-# same fingerprint, under the same idempotency key, however late, or lately:
-# a double click without JavaScript), or else another comment under its key.
-# Almost every post finds nothing, and then this is two index lookups.
-_EARLIER = (
-    select(Comment.id, (Comment.fingerprint == bindparam("fingerprint")).label("same"))
-    .where(
-        or_(
-            Comment.submission_key == bindparam("key"),
-            and_(
-                Comment.fingerprint == bindparam("fingerprint"),
-                Comment.created_at >= bindparam("since", type_=UTCDateTime()),
-            ),
-        )
-    )
-    .order_by(desc("same"))
-    .limit(1)
-)
+_EARLIER_AND_KNOWN = union_all(_EARLIER, _KNOWN_NAMES)
 _KEY_TAKEN = select(Comment.id).where(Comment.submission_key == bindparam("key"))
 
 
@@ -69,7 +84,6 @@ class Verdict:
 
 
 def moderate(
-    session: Session,
     *,
     name: str,
     email: str | None,
@@ -82,10 +96,12 @@ def moderate(
     """Apply the moderation rules (see config.py) to a new comment.
 
     Spam words win over everything; then any hold rule holds; otherwise a
-    comment is approved when an earlier one with the same address and name
-    was approved, as WordPress does. A reader whose name looks like one of
-    the article's authors is always held: the Author badge cannot be had by
-    name (only ``author_reply`` gives it), but readers could still be misled.
+    comment is approved, and one with an address only if an earlier one with
+    the same address and name was approved, as WordPress does: that last
+    rule needs the database, so ``store_comment`` applies it (see
+    ``NewComment.if_known``). A reader whose name looks like one of the
+    article's authors is always held: the Author badge cannot be had by name
+    (only ``author_reply`` gives it), but readers could still be misled.
     """
     haystack = " ".join(filter(None, (name, email, website, body))).casefold()
     for word in rules["COMMENTS_SPAM_WORDS"]:
@@ -100,14 +116,13 @@ def moderate(
     links = count_links(body, html)
     if links > rules["COMMENTS_MAX_LINKS"]:
         return Verdict("pending", f"has {links} links")
-    if not email:
-        if rules["COMMENTS_HOLD_WITHOUT_EMAIL"]:
-            return Verdict("pending", "has no e-mail address")
-        return Verdict("approved")
-    names = session.connection().scalars(_KNOWN_COMMENTER, {"email": email}).all()
-    if name.casefold() not in {n.casefold() for n in names}:
-        return Verdict("pending", "first comment from this address")
+    if not email and rules["COMMENTS_HOLD_WITHOUT_EMAIL"]:
+        return Verdict("pending", "has no e-mail address")
     return Verdict("approved")
+
+
+#: A comment with an address its sender never had approved under its name.
+FIRST_FROM_ADDRESS = Verdict("pending", "first comment from this address")
 
 
 def fingerprint(
@@ -122,15 +137,15 @@ def fingerprint(
 class NewComment:
     """A reader's comment as the rules judged it, ready to store.
 
-    ``prepare_comment`` makes one with reads only; ``store_comment`` stores
-    it in a write transaction. ``refusal`` is why it cannot be stored (its
-    parent is not published), raised only once it is known not to be a
-    retry of a comment stored already.
+    ``prepare_comment`` makes one without the database; ``store_comment``
+    stores it in a write transaction. ``parent_id`` is the comment it
+    answers, as the reader asked. ``if_known``: approved only if its address
+    had a comment approved under its name (the one rule that needs the
+    database), else held.
     """
 
     article_slug: str
     parent_id: int | None
-    depth: int
     name: str
     email: str | None
     website: str | None
@@ -139,11 +154,10 @@ class NewComment:
     state: str
     reason: str | None
     fingerprint: str
-    refusal: str | None = None
+    if_known: bool = False
 
 
 def prepare_comment(
-    session: Session,
     article: Article,
     *,
     name: str,
@@ -152,30 +166,24 @@ def prepare_comment(
     website: str | None = None,
     parent_id: int | None = None,
     rules: Mapping[str, Any],
-    max_depth: int = 5,
     screen: Verdict | None = None,
     html: str | None = None,
 ) -> NewComment:
-    """Judge a reader's comment and place it in its thread; store nothing.
+    """Render a reader's comment and judge it by the rules; store nothing.
 
-    Only reads, so a read session will do: on SQLite that keeps the rules'
-    queries out of the write lock every writer waits for. ``html`` is
-    ``render_comment(body)``, if the caller rendered it already. ``screen``
-    is what the form itself found (the honeypot, the form ticket): its spam
-    verdict wins, and its hold applies to a comment the rules would approve.
+    Needs no database, so the web view runs it before its write
+    transaction: on SQLite every writer waits for the one holding the write
+    lock. ``html`` is ``render_comment(body)``, if the caller rendered it
+    already. ``screen`` is what the form itself found (the honeypot, the
+    form ticket): its spam verdict wins, and its hold applies to a comment
+    the rules would approve.
     """
     email = email or None
-    refusal = None
-    try:
-        placed_parent, depth = place_reply(session, article.slug, parent_id, max_depth)
-    except CommentError as exc:
-        placed_parent, depth, refusal = parent_id, 1, str(exc)
     html = render_comment(body) if html is None else html
     if screen is not None and screen.state == "spam":
         verdict = screen
     else:
         verdict = moderate(
-            session,
             name=name,
             email=email,
             website=website,
@@ -188,8 +196,7 @@ def prepare_comment(
             verdict = screen
     return NewComment(
         article_slug=article.slug,
-        parent_id=placed_parent,
-        depth=depth,
+        parent_id=parent_id,
         name=name,
         email=email,
         website=website or None,
@@ -197,23 +204,21 @@ def prepare_comment(
         html=html,
         state=verdict.state,
         reason=verdict.reason,
-        # The parent the reader answered, not where the reply was placed.
         fingerprint=fingerprint(article.slug, parent_id, name, email, body),
-        refusal=refusal,
+        if_known=verdict.state == "approved" and email is not None,
     )
 
 
 _COMMENTS = Comment.__table__
 _INSERT = insert(_COMMENTS)
-_PARENT_STATE = select(_COMMENTS.c.article_slug, _COMMENTS.c.state).where(
-    _COMMENTS.c.id == bindparam("id")
-)
+_STORED = ("article_slug", "name", "email", "website", "body", "html", "fingerprint")
 
 
 def store_comment(
     session: Session,
     new: NewComment,
     *,
+    max_depth: int = 5,
     submission_key: str | None = None,
     notify_replies: bool = False,
     admit: Callable[[], None] | None = None,
@@ -223,49 +228,48 @@ def store_comment(
 
     A comment already stored under the same ``submission_key``, or the same
     text from the same person on the same article moments ago, is returned
-    instead of storing a second one. ``admit`` is called before a new
-    comment is stored (not for a duplicate): the rate limit, which raises to
-    refuse it. Every post runs this while holding the write lock, so it
-    speaks SQL directly; the comment returned is a persistent ORM object
-    all the same (``make_transient_to_detached``), for the caller's updates.
+    instead of storing a second one. A reply is placed in its thread (see
+    ``place_reply``). ``admit`` is called before a new comment is stored
+    (not for a duplicate): the rate limit, which raises to refuse it. Every
+    post runs this while holding the write lock, so it speaks SQL directly
+    (one query, then the insert); the comment returned is a persistent ORM
+    object all the same (``make_transient_to_detached``), for the caller's
+    updates.
 
     :raise CommentError: if the comment answers no approved comment of the
-        same article (checked again here: a moderator may have acted since
-        ``prepare_comment``).
+        same article.
     """
     connection = session.connection()
-    earlier = connection.execute(
-        _EARLIER,
+    rows = connection.execute(
+        _EARLIER_AND_KNOWN if new.if_known else _EARLIER,
         {
             "key": submission_key or "",
             "fingerprint": new.fingerprint,
             "since": utcnow() - DUPLICATE_WINDOW,
+            "email": new.email,
         },
-    ).first()
-    if earlier is not None and earlier.same:
-        return session.get_one(Comment, earlier.id), False
-    if earlier is not None:
+    ).all()
+    earlier = sorted((r for r in rows if r.id is not None), key=lambda r: not r.same)
+    if earlier and earlier[0].same:
+        return session.get_one(Comment, earlier[0].id), False
+    if earlier:
         # A new comment under a key already used (the form came back from the
         # browser's history with it): a comment of its own, without the key.
         submission_key = None
-    if new.refusal:
-        raise CommentError(new.refusal)
-    if new.parent_id is not None:
-        parent = connection.execute(_PARENT_STATE, {"id": new.parent_id}).first()
-        if parent is None or (parent.article_slug, parent.state) != (
-            new.article_slug,
-            "approved",
-        ):
-            raise CommentError("The comment you are replying to is not published.")
+    parent_id, depth = place_reply(session, new.article_slug, new.parent_id, max_depth)
+    state, reason = new.state, new.reason
+    if new.if_known:
+        names = {r.name.casefold() for r in rows if r.name is not None}
+        if new.name.casefold() not in names:
+            state, reason = FIRST_FROM_ADDRESS.state, FIRST_FROM_ADDRESS.reason
     if admit is not None:
         admit()
     now = utcnow()
-    values = {
-        field.name: getattr(new, field.name)
-        for field in fields(NewComment)
-        if field.name != "refusal"
-    }
-    values |= {
+    values = {field: getattr(new, field) for field in _STORED} | {
+        "parent_id": parent_id,
+        "depth": depth,
+        "state": state,
+        "reason": reason,
         "submission_key": submission_key,
         "notify_replies": notify_replies,
         "is_author": False,
@@ -284,21 +288,18 @@ def submit_comment(
     session: Session,
     article: Article,
     *,
+    max_depth: int = 5,
     submission_key: str | None = None,
     notify_replies: bool = False,
     admit: Callable[[], None] | None = None,
     **comment: Any,
 ) -> tuple[Comment, bool]:
-    """Judge and store a reader's comment in one write transaction.
-
-    ``prepare_comment`` then ``store_comment``: for the CLI and scripts. The
-    web view prepares with a read session first, so the write lock is held
-    only while storing.
-    """
-    new = prepare_comment(session, article, **comment)
+    """Judge and store a reader's comment: ``prepare_comment`` then
+    ``store_comment``, for the CLI and scripts."""
     return store_comment(
         session,
-        new,
+        prepare_comment(article, **comment),
+        max_depth=max_depth,
         submission_key=submission_key,
         notify_replies=notify_replies,
         admit=admit,

@@ -22,10 +22,10 @@ from __future__ import annotations
 import fcntl
 import os
 import select
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask, current_app
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-T = TypeVar("T")
 
 
 def make_engine(
@@ -146,25 +145,6 @@ class Database:
         """Yield a session in a write transaction, committed on success."""
         with self._queue(), self._writing.begin() as session:
             yield session
-
-    @contextmanager
-    def write_after(self, reads: Callable[[Session], T]) -> Iterator[tuple[Session, T]]:
-        """Yield a write session and what ``reads(session)`` returned.
-
-        For a write that depends on reads: on SQLite ``reads`` runs in a read
-        transaction of its own, before this process queues for the write
-        lock, so the lock is held only for the writes; elsewhere it runs at
-        the start of the write transaction, saving a transaction's round
-        trips to the server.
-        """
-        if self._write_lock is not None:
-            with self.read() as session:
-                found = reads(session)
-            with self.write() as session:
-                yield session, found
-        else:
-            with self.write() as session:
-                yield session, reads(session)
 
     def _queue(self):  # type: ignore[no-untyped-def]
         """Wait for this database's writers' lock file (SQLite only)."""

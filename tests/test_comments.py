@@ -299,58 +299,60 @@ def test_same_comment_twice_without_key_stores_one(
     assert count(app) == 2
 
 
-def test_a_reply_is_refused_if_its_parent_is_unpublished_before_it_is_stored(
+def test_a_reply_is_checked_against_its_parent_when_stored(
     app: Flask, commenter: Commenter
 ) -> None:
-    """The rules and the thread are read before the write transaction (on
-    SQLite, before the write lock); the parent is checked again inside it.
-    A retry of the reply, stored before, is still answered with it."""
+    """The comment is rendered and judged before the write transaction; its
+    parent is looked up inside it, after the duplicate check: a reply whose
+    parent was unpublished meanwhile is refused, a retry of one stored
+    before is still answered with it."""
     parent = commenter.post_ok()
     approve(app, parent.id)
     article = app.extensions["site_index"].article(ARTICLE)
     fields = {"name": "Rita", "body": "A reply", "email": "rita@example.org"}
-    with app.test_request_context(), get_db(app).read() as session:
-        early = cm.prepare_comment(
-            session, article, parent_id=parent.id, rules=app.config, **fields
+    with app.test_request_context():
+        new = cm.prepare_comment(
+            article, parent_id=parent.id, rules=app.config, **fields
         )
-        retry = cm.prepare_comment(
-            session, article, parent_id=parent.id, rules=app.config, **fields
-        )
-    assert (early.parent_id, early.refusal) == (parent.id, None)
     with get_db(app).write() as session:
-        stored, created = cm.store_comment(session, early, submission_key="k-early")
-    assert created
+        stored, created = cm.store_comment(session, new, submission_key="k-1")
+    assert created and (stored.parent_id, stored.depth) == (parent.id, 2)
     with get_db(app).write() as session:
         cm.set_state(session, parent.id, "trash")  # a moderator, meanwhile
 
-    # A new reply prepared while the parent was published is refused...
-    late = replace(early, body="Another", fingerprint="another")
+    with get_db(app).write() as session:  # the retry
+        again, created = cm.store_comment(session, new, submission_key="k-1")
+    assert (again.id, created) == (stored.id, False)
+    other = replace(new, body="Another", fingerprint="another")
     with (
         pytest.raises(cm.CommentError, match="not published"),
         get_db(app).write() as session,
     ):
-        cm.store_comment(session, late, submission_key="k-late")
-    # ... a retry of the stored one is answered with it, as before ...
-    with get_db(app).write() as session:
-        again, created = cm.store_comment(session, retry, submission_key="k-early")
-    assert (again.id, created) == (stored.id, False)
-    # ... and one prepared now carries the refusal, raised only when new.
-    with app.test_request_context(), get_db(app).read() as session:
-        now = cm.prepare_comment(
-            session, article, parent_id=parent.id, rules=app.config, **fields
-        )
-    assert now.refusal and "not published" in now.refusal
-    with get_db(app).write() as session:
-        again, created = cm.store_comment(session, now, submission_key="k-early")
-    assert (again.id, created) == (stored.id, False)
-    other = replace(now, body="Other", fingerprint="other")
-    with pytest.raises(cm.CommentError), get_db(app).write() as session:
-        cm.store_comment(session, other, submission_key="k-other")
+        cm.store_comment(session, other, submission_key="k-2")
     with get_db(app).read() as session:
         replies = session.scalars(
             select(Comment.id).where(Comment.parent_id == parent.id)
         ).all()
     assert replies == [stored.id]
+
+
+def test_a_known_commenter_is_approved_by_name_and_address(
+    app: Flask, commenter: Commenter
+) -> None:
+    """The one rule that needs the database (an address with a comment
+    approved under the same name) is applied in the write transaction."""
+    first = commenter.post_ok(name="Åsa Berg", email="asa@example.org")
+    assert (first.state, first.reason) == (
+        "pending",
+        "first comment from this address",
+    )
+    approve(app, first.id)
+    again = commenter.post_ok(name="ÅSA BERG", email="asa@example.org", body="2")
+    assert again.state == "approved"
+    other_name = commenter.post_ok(name="Someone", email="asa@example.org", body="3")
+    assert other_name.state == "pending"
+    other_address = commenter.post_ok(name="Åsa Berg", email="b@example.org", body="4")
+    assert other_address.state == "pending"
 
 
 def test_malformed_submission_key_is_ignored(app: Flask, commenter: Commenter) -> None:
