@@ -32,7 +32,6 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
@@ -88,7 +87,6 @@ def _one_line(value: str, what: str) -> str:
     return value
 
 
-@lru_cache(maxsize=512)
 def checked_address(address: str) -> str:
     """Return ``address`` in its ASCII form, or raise HeaderError.
 
@@ -119,58 +117,6 @@ def new_message_id(site_url: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-@dataclass(frozen=True)
-class Draft:
-    """A message ready for the outbox (``draft`` checks one; see ``enqueue``).
-
-    ``recipient`` and ``reply_to`` are addresses as ``checked_address``
-    returns them. Every header value is one line: the constructor refuses a
-    line break, so no header can ever be split, however a draft was made.
-    """
-
-    kind: str
-    recipient: str
-    subject: str
-    body: str
-    reply_to: str | None = None
-    thread_key: str | None = None
-    list_unsubscribe: str | None = None
-
-    def __post_init__(self) -> None:
-        _one_line(self.recipient, "An address")
-        _one_line(self.subject, "A subject")
-        if self.reply_to:
-            _one_line(self.reply_to, "An address")
-        if self.list_unsubscribe:
-            _one_line(self.list_unsubscribe, "List-Unsubscribe")
-
-
-def draft(
-    *,
-    kind: str,
-    to: str,
-    subject: str,
-    body: str,
-    reply_to: str | None = None,
-    thread_key: str | None = None,
-    list_unsubscribe: str | None = None,
-) -> Draft:
-    """Return a Draft of a plain-text message, its addresses checked.
-
-    :raise HeaderError: if an address is invalid or a header value has a
-        line break.
-    """
-    return Draft(
-        kind=kind,
-        recipient=checked_address(to),
-        subject=subject,
-        body=body,
-        reply_to=checked_address(reply_to) if reply_to else None,
-        thread_key=thread_key,
-        list_unsubscribe=list_unsubscribe or None,
-    )
-
-
 _OUTBOX = OutboxMessage.__table__
 _INSERT = insert(_OUTBOX)
 # Built once: runs for each threaded message queued.
@@ -183,61 +129,6 @@ _THREAD_PARENT = (
     .order_by(_OUTBOX.c.id.desc())
     .limit(1)
 )
-
-
-def enqueue(
-    session: Session,
-    drafts: Iterable[Draft],
-    site_url: str,
-    *,
-    new_thread: bool = False,
-) -> list[str]:
-    """Queue ``drafts`` in the caller's transaction, in one statement.
-
-    Messages with the same ``thread_key`` to the same recipient thread
-    together: each answers (In-Reply-To, References) the one before.
-    ``new_thread``: the drafts start their conversations (mail about a new
-    feedback), so there is nothing earlier to look up.
-
-    This runs inside writers' transactions on every reader's post, so it
-    speaks SQL directly: no ORM objects to build, track and flush. Returns
-    the messages' Message-IDs.
-    """
-    connection = session.connection()
-    now = utcnow()
-    rows = []
-    for message in drafts:
-        in_reply_to = references = None
-        if message.thread_key and not new_thread:
-            parent = connection.execute(
-                _THREAD_PARENT,
-                {"thread_key": message.thread_key, "recipient": message.recipient},
-            ).first()
-            if parent is not None:
-                # RFC 5322 3.6.4: the parent's References, then the parent.
-                in_reply_to = parent.message_id
-                references = " ".join(filter(None, (parent.references, in_reply_to)))
-        rows.append(
-            {
-                "kind": message.kind,
-                "recipient": message.recipient,
-                "reply_to": message.reply_to,
-                "subject": message.subject,
-                "body": message.body,
-                "message_id": new_message_id(site_url),
-                "in_reply_to": in_reply_to,
-                "references": references,
-                "thread_key": message.thread_key,
-                "list_unsubscribe": message.list_unsubscribe,
-                "state": "queued",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-        )
-    if rows:
-        connection.execute(_INSERT, rows)
-    return [row["message_id"] for row in rows]
 
 
 def enqueue_each(
@@ -259,20 +150,24 @@ def enqueue_each(
     Who is told is decided by the database within the statement: nothing to
     read first, one round trip on a reader's post. Each message's
     Message-ID is fresh: a random part and the recipient's row id. The
-    messages start their threads (see ``enqueue``). ``recipients`` should
-    be built once (a module's constant): its statement is then built once.
+    messages start their threads: nothing earlier is looked up.
+    ``recipients`` should be built once (a module's constant): its
+    statement is then built once. ``reply_to`` is an address as the forms
+    keep it (``ascii_address``): this runs inside the write transaction, so
+    it is not validated again, only kept to one line.
 
-    :raise HeaderError: if ``reply_to`` is invalid or a header value has a
-        line break.
+    :raise HeaderError: if a header value has a line break.
     """
     _one_line(subject, "A subject")
+    if reply_to:
+        _one_line(reply_to, "An address")
     now = utcnow()
     session.connection().execute(
         _insert_each(recipients),
         {
             **params,
             "kind": kind,
-            "reply_to": checked_address(reply_to) if reply_to else None,
+            "reply_to": reply_to or None,
             "subject": subject,
             "body": body,
             "id_start": f"<{uuid.uuid4().hex}.",
@@ -323,19 +218,48 @@ def queue_mail(
 ) -> OutboxMessage:
     """Queue one plain-text message in the caller's transaction; return it.
 
+    Messages with the same ``thread_key`` to the same recipient thread
+    together: each answers (In-Reply-To, References) the one before.
+
     :raise HeaderError: if an address is invalid or a header value has a
         line break.
     """
-    message = draft(
-        kind=kind,
-        to=to,
-        subject=subject,
-        body=body,
-        reply_to=reply_to,
-        thread_key=thread_key,
-        list_unsubscribe=list_unsubscribe,
+    recipient = checked_address(to)
+    connection = session.connection()
+    in_reply_to = references = None
+    if thread_key:
+        parent = connection.execute(
+            _THREAD_PARENT, {"thread_key": thread_key, "recipient": recipient}
+        ).first()
+        if parent is not None:
+            # RFC 5322 3.6.4: the parent's References, then the parent.
+            in_reply_to = parent.message_id
+            references = " ".join(filter(None, (parent.references, in_reply_to)))
+    now = utcnow()
+    message_id = new_message_id(site_url)
+    connection.execute(
+        _INSERT,
+        {
+            "kind": kind,
+            "recipient": recipient,
+            "reply_to": checked_address(reply_to) if reply_to else None,
+            "subject": _one_line(subject, "A subject"),
+            "body": body,
+            "message_id": message_id,
+            "in_reply_to": in_reply_to,
+            "references": references,
+            "thread_key": thread_key,
+            "list_unsubscribe": (
+                _one_line(list_unsubscribe, "List-Unsubscribe")
+                if list_unsubscribe
+                else None
+            ),
+            "state": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
     )
-    (message_id,) = enqueue(session, [message], site_url)
     return session.execute(
         select(OutboxMessage).where(OutboxMessage.message_id == message_id)
     ).scalar_one()
