@@ -558,6 +558,27 @@ def ensure_isso() -> Path:
     return gunicorn
 
 
+def isso_env(tmp: Path, host: str, port: int, *, moderation: bool) -> dict[str, str]:
+    """Write Isso's settings into ``tmp`` (its database there, threads
+    titled from pages at ``host``, listening on ``port``, its guard off),
+    create its database (see ``init_isso``); return the environment that
+    points Isso at them."""
+    cfg = tmp / "isso.cfg"
+    cfg.write_text(
+        "[general]\n"
+        f"dbpath = {tmp / 'isso.db'}\n"
+        f"host = {host}/\n"
+        "notify = stdout\n"
+        "gravatar = false\n"
+        f"[moderation]\nenabled = {str(moderation).lower()}\n"
+        "[guard]\nenabled = false\n"
+        f"[server]\nlisten = http://127.0.0.1:{port}\n"
+    )
+    env = {**os.environ, "ISSO_SETTINGS": str(cfg)}
+    init_isso(env, tmp)
+    return env
+
+
 def init_isso(env: dict[str, str], tmp: Path) -> None:
     """Create Isso's database before its workers start: two workers that both
     find it missing race to fill its preferences table, and one of them dies
@@ -579,19 +600,7 @@ def isso(pages_port: int) -> Target:
 
     def start(port: int, worker: str, tmp: Path) -> subprocess.Popen[bytes]:
         gunicorn = ensure_isso()
-        cfg = tmp / "isso.cfg"
-        cfg.write_text(
-            "[general]\n"
-            f"dbpath = {tmp / 'isso.db'}\n"
-            f"host = {host}/\n"
-            "notify = stdout\n"
-            "gravatar = false\n"
-            "[moderation]\nenabled = true\n"
-            "[guard]\nenabled = false\n"
-            f"[server]\nlisten = http://127.0.0.1:{port}\n"
-        )
-        env = {**os.environ, "ISSO_SETTINGS": str(cfg)}
-        init_isso(env, tmp)
+        env = isso_env(tmp, host, port, moderation=True)
         cmd = [str(gunicorn), *gunicorn_args(port, worker), "isso.run:application"]
         log = (tmp / "gunicorn.log").open("wb")
         return subprocess.Popen(cmd, cwd=tmp, env=env, stdout=log, stderr=log)

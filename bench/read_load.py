@@ -69,7 +69,7 @@ from post_load import (
     _ArticlePage,
     ensure_isso,
     free_port,
-    init_isso,
+    isso_env,
     stop,
     wait_http,
 )
@@ -161,19 +161,7 @@ def start_isso(
     gunicorn = ensure_isso()
     port = free_port()
     host = f"http://127.0.0.1:{pages_port}"
-    cfg = tmp / "isso.cfg"
-    cfg.write_text(
-        "[general]\n"
-        f"dbpath = {tmp / 'isso.db'}\n"
-        f"host = {host}/\n"
-        "notify = stdout\n"
-        "gravatar = false\n"
-        "[moderation]\nenabled = false\n"
-        "[guard]\nenabled = false\n"
-        f"[server]\nlisten = http://127.0.0.1:{port}\n"
-    )
-    env = {**os.environ, "ISSO_SETTINGS": str(cfg)}
-    init_isso(env, tmp)
+    env = isso_env(tmp, host, port, moderation=False)
     cmd = [str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}"]
     cmd += ["--log-level", "warning", "isso.run:application"]
     log = (tmp / "isso.log").open("wb")

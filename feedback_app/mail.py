@@ -46,14 +46,12 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from sqlalchemy import (
     Insert,
-    Integer,
     Select,
     String,
     Text,
     bindparam,
     cast,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -61,7 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from .db import get_db
-from .models import OutboxMessage, UTCDateTime, utcnow
+from .models import OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +111,11 @@ def ascii_address(address: str, *, check_deliverability: bool = False) -> str:
 
 def new_message_id(site_url: str) -> str:
     """Return a fresh, globally unique Message-ID on the site's domain."""
-    domain = urlsplit(site_url).hostname or "localhost"
-    return f"<{uuid.uuid4().hex}@{domain}>"
+    return f"<{uuid.uuid4().hex}@{_domain(site_url)}>"
+
+
+def _domain(site_url: str) -> str:
+    return urlsplit(site_url).hostname or "localhost"
 
 
 _OUTBOX = OutboxMessage.__table__
@@ -161,7 +162,6 @@ def enqueue_each(
     _one_line(subject, "A subject")
     if reply_to:
         _one_line(reply_to, "An address")
-    now = utcnow()
     session.connection().execute(
         _insert_each(recipients),
         {
@@ -171,18 +171,17 @@ def enqueue_each(
             "subject": subject,
             "body": body,
             "id_start": f"<{uuid.uuid4().hex}.",
-            "id_end": f"@{urlsplit(site_url).hostname or 'localhost'}>",
+            "id_end": f"@{_domain(site_url)}>",
             "thread_key": thread_key,
-            "now": now,
         },
     )
 
 
 @lru_cache(maxsize=16)
 def _insert_each(recipients: Select[tuple[int, str]]) -> Insert:
-    """The ``INSERT … SELECT`` of ``enqueue_each`` for one recipients query."""
+    """The ``INSERT … SELECT`` of ``enqueue_each`` for one recipients query
+    (the state, attempts and times: the columns' defaults)."""
     row_id, address = recipients.selected_columns
-    now = bindparam("now", type_=UTCDateTime())
     columns = {
         "kind": bindparam("kind", type_=String()),
         "recipient": address,
@@ -193,10 +192,6 @@ def _insert_each(recipients: Select[tuple[int, str]]) -> Insert:
         + cast(row_id, String())
         + bindparam("id_end", type_=String()),
         "thread_key": bindparam("thread_key", type_=String()),
-        "state": literal("queued", String()),
-        "attempts": literal(0, Integer()),
-        "next_attempt_at": now,
-        "created_at": now,
     }
     rows = recipients.with_only_columns(
         *(value.label(name) for name, value in columns.items())
@@ -235,7 +230,6 @@ def queue_mail(
             # RFC 5322 3.6.4: the parent's References, then the parent.
             in_reply_to = parent.message_id
             references = " ".join(filter(None, (parent.references, in_reply_to)))
-    now = utcnow()
     message_id = new_message_id(site_url)
     connection.execute(
         _INSERT,
@@ -254,10 +248,6 @@ def queue_mail(
                 if list_unsubscribe
                 else None
             ),
-            "state": "queued",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
         },
     )
     return session.execute(
