@@ -22,17 +22,19 @@ def comment_feed_path(save_as: str) -> str:
     return posixpath.splitext(save_as)[0] + ".comments.atom.xml"
 
 
-def write_atomically(path: Path, text: str, *, durable: bool = True) -> None:
-    """Replace ``path`` with ``text`` so that readers see old or new, never half.
+def write_atomically(path: Path, text: str | bytes, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``text`` (UTF-8 if a str) so that readers see old
+    or new, never half.
 
     ``durable`` also waits for the disk: for data that exists nowhere else
     (comment files, the site index), not for pages a build can make again.
     """
+    data = text.encode("utf-8") if isinstance(text, str) else text
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -80,18 +82,7 @@ def write_compressed(paths: Iterable[Path]) -> int:
         except (FileNotFoundError, OSError, EOFError):
             pass
         # mtime 0: the same page always gives the same bytes.
-        _replace_bytes(twin, gzip.compress(data, compresslevel=9, mtime=0))
+        compressed = gzip.compress(data, compresslevel=9, mtime=0)
+        write_atomically(twin, compressed, durable=False)
         written += 1
     return written
-
-
-def _replace_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
