@@ -10,10 +10,10 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
-from .models import Feedback, FeedbackMessage
+from .models import Feedback, FeedbackMessage, utcnow
 from .site_index import Article
 
 # 32 random bytes, URL-safe base64 without padding.
@@ -37,23 +37,36 @@ def submit_feedback(
 ) -> tuple[Feedback, str]:
     """Store a reader's feedback; return it and its new reply token.
 
-    The token is returned once and never stored: only its hash is.
+    The token is returned once and never stored: only its hash is. Every
+    reader's post runs this in its write transaction, so it is a Core
+    ``INSERT`` (the ORM's flush costs a third more); the feedback returned
+    is a persistent ORM object all the same.
     """
     token = secrets.token_urlsafe(32)
-    feedback = Feedback(
-        article_slug=article.slug,
-        article_title=article.title,
-        article_url=article.url,
-        message=message,
-        name=name or None,
-        email=email or None,
-        may_quote=may_quote,
-        state="spam" if spam else "new",
-        reply_token_hash=hash_token(token),
-    )
+    now = utcnow()
+    values = {
+        "article_slug": article.slug,
+        "article_title": article.title,
+        "article_url": article.url,
+        "message": message,
+        "name": name or None,
+        "email": email or None,
+        "may_quote": may_quote,
+        "state": "spam" if spam else "new",
+        "post_slug": None,
+        "post_source": None,
+        "reply_token_hash": hash_token(token),
+        "created_at": now,
+        "updated_at": now,
+    }
+    (feedback_id,) = session.connection().execute(_INSERT, values).inserted_primary_key
+    feedback = Feedback(id=feedback_id, **values)
+    make_transient_to_detached(feedback)
     session.add(feedback)
-    session.flush()
     return feedback, token
+
+
+_INSERT = insert(Feedback.__table__)
 
 
 def find_by_token(session: Session, token: str) -> Feedback | None:
