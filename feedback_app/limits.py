@@ -22,10 +22,11 @@ import ipaddress
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import Request, current_app
-from sqlalchemy import bindparam, delete, func, select, text
+from sqlalchemy import Delete, Select, bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
@@ -34,14 +35,32 @@ from .models import RateEvent, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 
-_COUNT = select(func.count(RateEvent.id), func.min(RateEvent.created_at)).where(
-    RateEvent.bucket == bindparam("bucket"),
-    RateEvent.created_at > bindparam("since", type_=UTCDateTime()),
+# PostgreSQL: one transaction-scoped lock per bucket, taken in the order
+# given (volatile functions in the select list run after ORDER BY).
+_LOCK = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(b, 0)) "
+    "FROM unnest(CAST(:buckets AS text[])) WITH ORDINALITY AS t(b, n) ORDER BY n"
 )
-_FORGET = delete(RateEvent).where(
-    RateEvent.bucket == bindparam("bucket"),
-    RateEvent.created_at <= bindparam("since", type_=UTCDateTime()),
-)
+_COUNT_IN = insert(RateEvent)
+
+
+@lru_cache(maxsize=4)
+def _for_buckets(n: int) -> tuple[Delete, Select[Any]]:
+    """The statements that forget and count the events of ``n`` buckets
+    (``b0`` … ``b<n-1>``), all in one statement each; built once per ``n``
+    (a post has two buckets), with plain parameters: an expanding ``IN``
+    costs each post a new SQL string."""
+    buckets = RateEvent.bucket.in_([bindparam(f"b{i}") for i in range(n)])
+    since = bindparam("since", type_=UTCDateTime())
+    forget = delete(RateEvent).where(buckets, RateEvent.created_at <= since)
+    count = (
+        select(
+            RateEvent.bucket, func.count(RateEvent.id), func.min(RateEvent.created_at)
+        )
+        .where(buckets, RateEvent.created_at > since)
+        .group_by(RateEvent.bucket)
+    )
+    return forget, count
 
 
 class RateLimited(TooManyRequests):
@@ -55,10 +74,17 @@ class RateLimited(TooManyRequests):
         )
 
 
-def _networks(config: Any) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [
-        ipaddress.ip_network(n, strict=False) for n in config["TRUSTED_PROXIES"] or ()
-    ]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(config: Any) -> tuple[Network, ...]:
+    return _parsed(tuple(config["TRUSTED_PROXIES"] or ()))
+
+
+@lru_cache(maxsize=8)
+def _parsed(networks: tuple[str, ...]) -> tuple[Network, ...]:
+    # Parsed once, not on every post.
+    return tuple(ipaddress.ip_network(n, strict=False) for n in networks)
 
 
 def client_address(request: Request, config: Any | None = None) -> str:
@@ -105,23 +131,25 @@ def admit(session: Session, buckets: Iterable[tuple[str, int]], config: Any) -> 
         if wait:
             raise RateLimited(wait, "posts")
         return
+    if not active:
+        return
     window = timedelta(seconds=config["POST_LIMIT_WINDOW"])
     now = utcnow()
-    if session.get_bind().dialect.name == "postgresql":
-        for bucket, _ in active:  # always in the same order: no deadlock
-            session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:b, 0))"),
-                {"b": bucket},
-            )
+    names = [b for b, _ in active]
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # Always in the same (sorted) order: no deadlock.
+        connection.execute(_LOCK, {"buckets": names})
+    forget, count_them = _for_buckets(len(names))
+    params = {f"b{i}": b for i, b in enumerate(names)} | {"since": now - window}
+    connection.execute(forget, params)
+    counts = {b: (n, first) for b, n, first in connection.execute(count_them, params)}
     for bucket, limit in active:
-        session.execute(_FORGET, {"bucket": bucket, "since": now - window})
-        count, oldest = session.execute(
-            _COUNT, {"bucket": bucket, "since": now - window}
-        ).one()
+        count, oldest = counts.get(bucket, (0, None))
         if count >= limit:
             wait = (oldest + window - now).total_seconds() if oldest else 1
             raise RateLimited(max(1, int(wait) + 1), "posts")
-    session.add_all(RateEvent(bucket=b, created_at=now) for b, _ in active)
+    connection.execute(_COUNT_IN, [{"bucket": b, "created_at": now} for b in names])
 
 
 def buckets_for(request: Request, article_slug: str) -> list[tuple[str, int]]:

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from feedback_app.db import get_db
-from feedback_app.models import Comment, Feedback, RateEvent
+from feedback_app.models import Comment, Feedback, RateEvent, utcnow
 
 from .conftest import ARTICLE, ROOT, TOMAS_ARTICLE, Commenter, Reader, newest_comment
 
@@ -178,6 +179,30 @@ def test_events_older_than_the_window_no_longer_count(
             {"t": "2000-01-01 00:00:00.000000"},
         )
     assert commenter.post(body="Now").status_code == 303
+
+
+def test_an_event_counts_for_the_window_and_is_then_forgotten(
+    app: Flask, commenter: Commenter
+) -> None:
+    limit(app, per_address=1)
+    assert commenter.post(body="First").status_code == 303
+
+    def age_events(seconds: int) -> None:
+        with get_db(app).write() as session:
+            session.execute(
+                sa.update(RateEvent).values(
+                    created_at=utcnow() - timedelta(seconds=seconds)
+                )
+            )
+
+    age_events(WINDOW - 5)  # still inside the window
+    assert commenter.post(body="Too soon").status_code == 429
+    age_events(WINDOW + 1)  # just past it
+    assert commenter.post(body="Later").status_code == 303
+    # The expired event was deleted, not just left out of the count.
+    with get_db(app).read() as session:
+        ages = [utcnow() - t for t in session.scalars(sa.select(RateEvent.created_at))]
+    assert len(ages) == 1 and ages[0] < timedelta(seconds=5)
 
 
 # --- several workers: gunicorn, 20 posts at once ----------------------------------
