@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/post_load.py [--duration 10] [--warmup 2] [--clients 16]
         [--database sqlite,postgres] [--kinds comment,feedback] [--seeded]
+        [--limits off,database,redis]
 
 Each server runs under gunicorn with 2 workers on 127.0.0.1, on a fresh
 database, first with sync workers, then with gthread workers (``--threads
@@ -29,7 +30,14 @@ one row per accepted post (warm-up included), and the resident memory
     Accepted = 303.
   The rate limits are off (``POST_LIMIT_PER_*`` = 0): every client here
   shares one address, 127.0.0.1, so the per-address limit would refuse all
-  but 5 posts a minute. The site index is the 1,000-article bench site's.
+  but 5 posts a minute. ``--limits database`` and ``--limits redis`` run
+  the same loads with the limits as shipped (5 posts a minute per address,
+  60 per article), counted in the post's write transaction or in the Redis
+  of 127.0.0.1:6379 (under a key prefix of the run's own): 127.0.0.1 is
+  then a trusted proxy and every post says, in ``X-Forwarded-For``, that it
+  comes from an address of its own, as readers' posts do. The 1,000
+  articles get about 17 posts a minute each, so none is refused: what the
+  limits cost. The site index is the 1,000-article bench site's.
 * Isso 0.14.0, installed from PyPI into ``bench/.isso-venv`` (made on first
   use): ``POST /new?uri=/bench/article-N/`` with a JSON comment, as its
   embed script sends it. Moderation on (held, like ours), its guard off (the
@@ -379,6 +387,29 @@ class Target:
 DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
+def _shipped_limits() -> dict[str, Any]:
+    """The rate limits as shipped, behind a proxy on 127.0.0.1."""
+    from feedback_app import config
+
+    return {
+        "POST_LIMIT_PER_ADDRESS": config.POST_LIMIT_PER_ADDRESS,
+        "POST_LIMIT_PER_ARTICLE": config.POST_LIMIT_PER_ARTICLE,
+        "TRUSTED_PROXIES": ["127.0.0.1"],
+    }
+
+
+#: Each ``--limits``' settings, given the run's folder.
+LIMITS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "off": lambda tmp: {},
+    "database": lambda tmp: _shipped_limits(),
+    "redis": lambda tmp: {
+        **_shipped_limits(),
+        "RATELIMIT_STORAGE_URL": "redis://127.0.0.1:6379/0",
+        "RATELIMIT_KEY_PREFIX": f"talkback-bench:{tmp.name}:",
+    },
+}
+
+
 def ours(
     site: SiteLayout,
     kind: str = "comment",
@@ -387,6 +418,7 @@ def ours(
     pg_url: str = PG_ADMIN_URL,
     app_spec: str = APP_SPEC,
     seeded: bool = False,
+    limits: str = "off",
 ) -> Target:
     """This app under gunicorn, on a fresh database: a SQLite file, or a new
     PostgreSQL database; ``seeded``: a copy of the bench site's SQLite file
@@ -422,6 +454,7 @@ def ours(
             # not touch the bench site's comments.
             COMMENTS_PATH=str(tmp / "comments"),
             OUTPUT_PATH=str(tmp / "output"),
+            **LIMITS[limits](tmp),
         )
         app = make_app(SiteLayout(tmp), **config)
         upgrade(app)
@@ -488,9 +521,12 @@ def ours(
                 if n % 4 == 0:
                     fields["may_quote"] = "y"
             body = urlencode(fields).encode()
+            # Behind the "proxy" (--limits), each post from an address of its own.
+            sender = f"10.{client}.{n >> 8 & 255}.{n & 255}"
             head = (
                 f"POST /{kind.replace('comment', 'comments')} HTTP/1.1\r\n"
                 f"Host: 127.0.0.1:{port}\r\nOrigin: {origin}\r\n"
+                f"X-Forwarded-For: {sender}\r\n"
                 "Content-Type: application/x-www-form-urlencoded\r\n"
                 f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
             )
@@ -508,6 +544,7 @@ def ours(
 
     name = f"talkback {kind}, {DATABASE_NAMES[database]}"
     name += ", bench DB" if seeded else ""
+    name += f", limits in {limits}" if limits != "off" else ""
     return Target(name, start, build, {303}, rows, cleanup)
 
 
@@ -718,6 +755,13 @@ def main(argv: list[str] | None = None) -> int:
         help="what this app is sent, comma-separated: comment, feedback",
     )
     parser.add_argument(
+        "--limits",
+        default="off",
+        help="this app's rate limits, comma-separated: off, database (counted "
+        "in the post's transaction), redis (counted in Redis); on, they are "
+        "as shipped and every post comes from an address of its own",
+    )
+    parser.add_argument(
         "--pg-url",
         default=PG_ADMIN_URL,
         help="a PostgreSQL database to connect to; each run creates (and "
@@ -741,7 +785,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     databases = [d for d in args.database.split(",") if d]
     kinds = [k for k in args.kinds.split(",") if k]
-    for value, allowed in ((databases, DATABASE_NAMES), (kinds, KINDS)):
+    limits = [v for v in args.limits.split(",") if v]
+    for value, allowed in (
+        (databases, DATABASE_NAMES),
+        (kinds, KINDS),
+        (limits, LIMITS),
+    ):
         if not value or set(value) - set(allowed):
             parser.error(f"choose from {', '.join(allowed)}")
     site = make_site(args.target)
@@ -749,7 +798,8 @@ def main(argv: list[str] | None = None) -> int:
     pages = ThreadingHTTPServer(("127.0.0.1", 0), _ArticlePage)
     threading.Thread(target=pages.serve_forever, daemon=True).start()
     mine = [
-        ours(site, kind, database, pg_url=args.pg_url, app_spec=args.app)
+        ours(site, kind, database, pg_url=args.pg_url, app_spec=args.app, limits=lim)
+        for lim in limits
         for database in databases
         for kind in kinds
     ]
