@@ -35,13 +35,14 @@ from .models import RateEvent, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 
-# PostgreSQL: one transaction-scoped lock per bucket, taken in the order
-# given (volatile functions in the select list run after ORDER BY).
+# PostgreSQL: one transaction-scoped lock per bucket, taken in the array's
+# order (output expressions are evaluated after ORDER BY: the SELECT
+# reference page, "SELECT List").
 _LOCK = text(
     "SELECT pg_advisory_xact_lock(hashtextextended(b, 0)) "
     "FROM unnest(CAST(:buckets AS text[])) WITH ORDINALITY AS t(b, n) ORDER BY n"
 )
-_COUNT_IN = insert(RateEvent)
+_RECORD = insert(RateEvent)
 
 
 @lru_cache(maxsize=4)
@@ -149,7 +150,7 @@ def admit(session: Session, buckets: Iterable[tuple[str, int]], config: Any) -> 
         if count >= limit:
             wait = (oldest + window - now).total_seconds() if oldest else 1
             raise RateLimited(max(1, int(wait) + 1), "posts")
-    connection.execute(_COUNT_IN, [{"bucket": b, "created_at": now} for b in names])
+    connection.execute(_RECORD, [{"bucket": b, "created_at": now} for b in names])
 
 
 def buckets_for(request: Request, article_slug: str) -> list[tuple[str, int]]:
