@@ -196,7 +196,7 @@ def _insert_each(recipients: Select[tuple[int, str]]) -> Insert:
     rows = recipients.with_only_columns(
         *(value.label(name) for name, value in columns.items())
     )
-    return insert(_OUTBOX).from_select(list(columns), rows)
+    return _INSERT.from_select(list(columns), rows)
 
 
 def queue_mail(

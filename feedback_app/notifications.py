@@ -35,20 +35,14 @@ class Recipient:
     email: str
 
 
-# Built once: it runs on every reader's post.
-_IMMEDIATE_AUTHORS = select(Author.name, Author.email).where(
-    Author.name.in_(bindparam("names", expanding=True)),
-    Author.notify == "immediate",
-)
-
-
 # Each author among "names" who wants mail at once: the recipients of
 # ``mail.enqueue_each`` for a reader's new post (built once, like its
-# statement).
+# statement), and, by name, of ``authors_to_notify``.
 _TOLD_AT_ONCE = select(Author.id, Author.email).where(
     Author.name.in_(bindparam("names", expanding=True)),
     Author.notify == "immediate",
 )
+_IMMEDIATE_AUTHORS = _TOLD_AT_ONCE.with_only_columns(Author.name, Author.email)
 
 
 def authors_to_notify(session: Session, names: Iterable[str]) -> list[Recipient]:
