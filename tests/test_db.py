@@ -17,7 +17,7 @@ from flask import Flask
 from feedback_app import create_app
 from feedback_app.db import Database, alembic_config, get_db, upgrade
 from feedback_app.feedback import find_by_token, submit_feedback
-from feedback_app.models import Base, Feedback
+from feedback_app.models import Base, Feedback, utcnow
 from feedback_app.site_index import Article
 
 ARTICLE = Article(slug="a", title="A", url="/a/", authors=("Maya",))
@@ -262,3 +262,56 @@ def test_a_connection_the_server_closed_is_replaced_at_checkout(
     with pytest.raises(sa.exc.OperationalError), plain.connect() as connection:
         connection.execute(sa.text("SELECT 1"))
     plain.dispose()
+
+
+@pytest.mark.postgres
+def test_statements_are_planned_for_the_table_as_it_is_now(postgres_url: str) -> None:
+    """A statement a connection first ran on an empty table still uses the
+    indexes once the table has grown: PostgreSQL would otherwise keep the
+    generic plan it made for the empty table (a scan of every row, on every
+    post) until the next ANALYZE."""
+    from feedback_app.comments import _EARLIER
+
+    app = create_app({"DATABASE_URL": postgres_url, "SECRET_KEY": "k"})
+    upgrade(app)
+    db = get_db(app)
+    params = {"key": "k" * 20, "fingerprint": "f" * 64, "since": utcnow()}
+    with db.engine.connect() as connection:
+        # No ANALYZE behind the test's back: the table's statistics stay
+        # those of the empty table, as in the minute after a site starts.
+        connection.execute(
+            sa.text("ALTER TABLE comment SET (autovacuum_enabled = false)")
+        )
+        connection.commit()
+        for _ in range(12):  # prepared, and a plan cached, on the empty table
+            connection.execute(_EARLIER, params).all()
+        connection.commit()
+        connection.execute(
+            sa.text(
+                "INSERT INTO comment (article_slug, depth, name, body, html, state,"
+                " is_author, fingerprint, created_at, updated_at)"
+                " SELECT 'a', 1, 'n', 'b', 'b', 'pending', false, md5(i::text),"
+                " now(), now() FROM generate_series(1, 20000) AS i"
+            )
+        )
+        connection.commit()
+        before = _scans(connection)
+        for _ in range(5):
+            assert connection.execute(_EARLIER, params).all() == []
+        after = _scans(connection)
+        connection.commit()
+    db.dispose()
+    assert after[0] == before[0]  # no scan of the whole table
+    assert after[1] >= before[1] + 5
+
+
+def _scans(connection: sa.Connection) -> tuple[int, int]:
+    """This backend's sequential and index scans of ``comment`` so far
+    (pg_stat_xact_user_tables: its own counts, not yet reported)."""
+    row = connection.execute(
+        sa.text(
+            "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
+            " WHERE relname = 'comment'"
+        )
+    ).one()
+    return row.seq_scan, row.idx_scan
