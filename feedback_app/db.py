@@ -85,9 +85,10 @@ def make_engine(
 def _custom_plans(dbapi_connection: Any, _record: Any) -> None:
     """Plan every statement for its own parameters, at the tables' size now.
 
-    psycopg prepares a statement the sixth time a connection runs it, and
-    PostgreSQL then keeps one generic plan for it, costed at the tables'
-    size of that moment, until the next ANALYZE. On a new site, or for the
+    psycopg prepares a statement once a connection has run it five times;
+    five runs later PostgreSQL may settle on one generic plan for it,
+    costed at the tables' size of that moment, and keep it until the next
+    ANALYZE (the PREPARE reference page, "Notes"). On a new site, or for the
     rate limits' events, which come and go, that moment is an empty table:
     the duplicate check and the limits' count kept scanning the whole table
     on every post, and PostgreSQL's time per comment grew with the number
