@@ -20,15 +20,15 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    insert,
     null,
     or_,
     select,
     union_all,
     update,
 )
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
+from .db import insert_row
 from .models import COMMENT_STATES, Comment, UTCDateTime, utcnow
 from .rendering import count_links, render_comment
 from .site_index import Article
@@ -209,8 +209,6 @@ def prepare_comment(
     )
 
 
-_COMMENTS = Comment.__table__
-_INSERT = insert(_COMMENTS)
 _STORED = ("article_slug", "name", "email", "website", "body", "html", "fingerprint")
 
 
@@ -232,9 +230,8 @@ def store_comment(
     ``place_reply``). ``admit`` is called before a new comment is stored
     (not for a duplicate): the rate limit, which raises to refuse it. Every
     post runs this while holding the write lock, so it speaks SQL directly
-    (one query, then the insert); the comment returned is a persistent ORM
-    object all the same (``make_transient_to_detached``), for the caller's
-    updates.
+    (one query, then ``db.insert_row``); the comment returned is a
+    persistent ORM object all the same, for the caller's updates.
 
     :raise CommentError: if the comment answers no approved comment of the
         same article.
@@ -277,11 +274,7 @@ def store_comment(
         "created_at": now,
         "updated_at": now,
     }
-    (comment_id,) = connection.execute(_INSERT, values).inserted_primary_key
-    comment = Comment(id=comment_id, **values)
-    make_transient_to_detached(comment)
-    session.add(comment)
-    return comment, True
+    return insert_row(session, Comment, values), True
 
 
 def submit_comment(
