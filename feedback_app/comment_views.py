@@ -101,25 +101,34 @@ def post_comment() -> Response | tuple[str, int]:
         rules=current_app.config,
         screen=_screen(form, article.slug),
     )
+    config = current_app.config
+    notify_replies = bool(form.notify_replies.data and new.email)
+    # Most posts write the comment and its authors' mail, one statement
+    # (db.insert_row); asking for replies by mail, answering a comment when
+    # approved (its author may be told) and limits counted in the database
+    # write more, in a transaction.
+    one_statement = not (
+        notify_replies
+        or (new.parent_id is not None and new.state == "approved")
+        or limits.counted_in_database(buckets, config)
+    )
     try:
-        with get_db().write() as session:
+        with get_db().write(one_statement=one_statement) as session:
             comment, created = cm.store_comment(
                 session,
                 new,
                 max_depth=site.comments.max_depth,
                 submission_key=key,
-                notify_replies=bool(form.notify_replies.data and new.email),
-                admit=lambda: limits.admit(session, buckets, current_app.config),
+                notify_replies=notify_replies,
+                admit=lambda: limits.admit(session, buckets, config),
+                then=lambda c: notify.comment_received_mail(c, article, config),
             )
             if created:
                 if comment.notify_replies and comment.state != "spam":
-                    subscriptions.request_notifications(
-                        session, comment.email, current_app.config
-                    )
-                notify.comment_received(session, comment, article, current_app.config)
+                    subscriptions.request_notifications(session, comment.email, config)
                 if comment.state == "approved":
                     subscriptions.reply_published(
-                        session, comment, article.title, article.url, current_app.config
+                        session, comment, article.title, article.url, config
                     )
     except cm.CommentError as exc:
         abort(400, str(exc))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    func,
     null,
     or_,
     select,
@@ -28,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .db import insert_row
+from .db import Statement, insert_row
 from .models import COMMENT_STATES, Comment, UTCDateTime, utcnow
 from .rendering import count_links, render_comment
 from .site_index import Article
@@ -67,7 +68,21 @@ _KNOWN_NAMES = (
     .where(Comment.email == bindparam("email"), Comment.state == "approved")
     .distinct()
 )
-_EARLIER_AND_KNOWN = union_all(_EARLIER, _KNOWN_NAMES)
+# On PostgreSQL, with the authors' mail to store in the comment's own
+# statement (``db.insert_row``): the new comment's id too, which the mail's
+# links need before the row exists. A duplicate wastes it; ids may have gaps.
+_NEXT_ID = select(
+    func.nextval(func.pg_get_serial_sequence("comment", "id")),
+    cast(null(), Boolean),
+    cast(null(), String),
+)
+_QUERIES = {
+    # (if_known, with the next id): the statement, built once.
+    (False, False): _EARLIER,
+    (True, False): union_all(_EARLIER, _KNOWN_NAMES),
+    (False, True): union_all(_EARLIER, _NEXT_ID),
+    (True, True): union_all(_EARLIER, _KNOWN_NAMES, _NEXT_ID),
+}
 _KEY_TAKEN = select(Comment.id).where(Comment.submission_key == bindparam("key"))
 
 
@@ -220,6 +235,7 @@ def store_comment(
     submission_key: str | None = None,
     notify_replies: bool = False,
     admit: Callable[[], None] | None = None,
+    then: Callable[[Comment], Statement | None] | None = None,
 ) -> tuple[Comment, bool]:
     """Store a prepared comment in the caller's write transaction; return it
     and whether it is new.
@@ -231,14 +247,18 @@ def store_comment(
     (not for a duplicate): the rate limit, which raises to refuse it. Every
     post runs this while holding the write lock, so it speaks SQL directly
     (one query, then ``db.insert_row``); the comment returned is a
-    persistent ORM object all the same, for the caller's updates.
+    persistent ORM object all the same, for the caller's updates. ``then``
+    makes the statement stored with a new comment (its authors' mail): on
+    PostgreSQL the two are one statement (``Database.write``'s
+    ``one_statement``), the comment's id taken beforehand by the query.
 
     :raise CommentError: if the comment answers no approved comment of the
         same article.
     """
     connection = session.connection()
+    take_id = then is not None and connection.dialect.name == "postgresql"
     rows = connection.execute(
-        _EARLIER_AND_KNOWN if new.if_known else _EARLIER,
+        _QUERIES[new.if_known, take_id],
         {
             "key": submission_key or "",
             "fingerprint": new.fingerprint,
@@ -246,7 +266,8 @@ def store_comment(
             "email": new.email,
         },
     ).all()
-    earlier = sorted((r for r in rows if r.id is not None), key=lambda r: not r.same)
+    # Rows: earlier comments (id, same), approved names (name), the next id.
+    earlier = sorted((r for r in rows if r.same is not None), key=lambda r: not r.same)
     if earlier and earlier[0].same:
         return session.get_one(Comment, earlier[0].id), False
     if earlier:
@@ -274,7 +295,9 @@ def store_comment(
         "created_at": now,
         "updated_at": now,
     }
-    return insert_row(session, Comment, values), True
+    if take_id:
+        values["id"] = next(r.id for r in rows if r.id is not None and r.same is None)
+    return insert_row(session, Comment, values, then=then), True
 
 
 def submit_comment(

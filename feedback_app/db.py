@@ -22,16 +22,24 @@ from __future__ import annotations
 import fcntl
 import os
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import Engine, Insert, create_engine, event, insert
+from sqlalchemy import (
+    Engine,
+    Executable,
+    Insert,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
@@ -45,14 +53,24 @@ Model = TypeVar("Model")
 
 
 def make_engine(
-    url: str, busy_timeout: float = 5.0, synchronous: str = "FULL"
+    url: str,
+    busy_timeout: float = 5.0,
+    synchronous: str = "FULL",
+    *,
+    autocommit: bool = False,
 ) -> Engine:
-    """Create an engine for ``url``, tuned for concurrent writers on SQLite."""
+    """Create an engine for ``url``, tuned for concurrent writers on SQLite.
+
+    ``autocommit`` (PostgreSQL): every statement commits on its own; an
+    engine, and a pool, of its own rather than an execution option, which
+    would switch each connection to autocommit and back on every use.
+    """
     if make_url(url).get_backend_name() != "sqlite":
         # Errors name no reader: statement parameters stay out of messages.
         if make_url(url).get_backend_name() != "postgresql":
             return create_engine(url, pool_pre_ping=True, hide_parameters=True)
-        engine = create_engine(url, hide_parameters=True, pool_recycle=3600)
+        options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+        engine = create_engine(url, hide_parameters=True, pool_recycle=3600, **options)
         event.listen(engine, "checkout", _drop_if_closed)
         event.listen(engine, "connect", _custom_plans)
         return engine
@@ -159,6 +177,17 @@ class Database:
         self._writing = sessionmaker(
             self.engine.execution_options(write=True), expire_on_commit=False
         )
+        # PostgreSQL: the sessions of Database.write(one_statement=True).
+        self.autocommit_engine = (
+            make_engine(url, autocommit=True)
+            if parsed.get_backend_name() == "postgresql"
+            else None
+        )
+        self._committing = (
+            sessionmaker(self.autocommit_engine, expire_on_commit=False)
+            if self.autocommit_engine is not None
+            else self._writing
+        )
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -167,9 +196,21 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """Yield a session in a write transaction, committed on success."""
-        with self._queue(), self._writing.begin() as session:
+    def write(self, *, one_statement: bool = False) -> Iterator[Session]:
+        """Yield a session in a write transaction, committed on success.
+
+        ``one_statement``: the caller writes with one statement at most,
+        after any reads (a reader's new comment and its mail, stored
+        together by ``insert_row``). On PostgreSQL that statement then
+        commits on its own, as every statement outside a transaction does,
+        and the reads before it run outside one: ``BEGIN`` and ``COMMIT``
+        were two of a comment's five round trips (bench/README.md). Its
+        reads are then no more isolated from other writers than in a READ
+        COMMITTED transaction, PostgreSQL's default. Ignored on SQLite,
+        where writers take turns at the write lock.
+        """
+        sessions = self._committing if one_statement else self._writing
+        with self._queue(), sessions.begin() as session:
             yield session
 
     def _queue(self):  # type: ignore[no-untyped-def]
@@ -181,6 +222,8 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self.autocommit_engine is not None:
+            self.autocommit_engine.dispose()
 
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -198,7 +241,20 @@ def _flock(path: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def insert_row(session: Session, model: type[Model], values: dict[str, Any]) -> Model:
+class Statement(NamedTuple):
+    """A statement and its parameters, to be run later or with another."""
+
+    sql: Executable
+    params: dict[str, Any]
+
+
+def insert_row(
+    session: Session,
+    model: type[Model],
+    values: dict[str, Any],
+    *,
+    then: Callable[[Model], Statement | None] | None = None,
+) -> Model:
     """Insert one row of ``model`` (whose key is ``id``) with a Core
     ``INSERT`` in the session's transaction; return it as a persistent ORM
     object, for the caller's updates.
@@ -206,10 +262,32 @@ def insert_row(session: Session, model: type[Model], values: dict[str, Any]) -> 
     A reader's post stores its row this way while it holds the write lock,
     where the ORM's flush would cost more. ``values`` should name every
     column the caller will read, so that none is loaded again.
+
+    ``then`` makes, from the new row, an ``INSERT`` that goes with it (the
+    authors' mail about a new comment). If ``values`` gives the row's
+    ``id`` (taken from its sequence beforehand), PostgreSQL stores both with
+    one statement, the row's ``INSERT`` in a ``WITH`` clause: one round
+    trip, and atomic on its own (see ``Database.write``). Otherwise they
+    run one after the other.
     """
-    result = session.connection().execute(_insert(model), values)
-    (row_id,) = result.inserted_primary_key
-    row = model(id=row_id, **values)
+    connection = session.connection()
+    if then is not None and "id" in values and connection.dialect.name == "postgresql":
+        row = model(**values)
+        follow = then(row)
+        if follow is None:
+            connection.execute(_insert(model), values)
+        else:
+            together = _insert_with(model, tuple(values), follow.sql)
+            connection.execute(
+                together, {f"row_{k}": v for k, v in values.items()} | follow.params
+            )
+    else:
+        result = connection.execute(_insert(model), values)
+        (row_id,) = result.inserted_primary_key
+        row = model(**(values | {"id": row_id}))
+        follow = then(row) if then is not None else None
+        if follow is not None:
+            connection.execute(follow.sql, follow.params)
     make_transient_to_detached(row)
     session.add(row)
     return row
@@ -218,6 +296,18 @@ def insert_row(session: Session, model: type[Model], values: dict[str, Any]) -> 
 @lru_cache(maxsize=8)
 def _insert(model: type) -> Insert:
     return insert(model.__table__)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=8)
+def _insert_with(model: type, columns: tuple[str, ...], follow: Executable) -> Any:
+    """``follow`` with the ``INSERT`` of a ``model`` row in its ``WITH``
+    clause (a data-modifying CTE, run once whether referenced or not), the
+    row's parameters named ``row_<column>``; built once per statement."""
+    table = model.__table__  # type: ignore[attr-defined]
+    row = insert(table).values(
+        {name: bindparam(f"row_{name}", type_=table.c[name].type) for name in columns}
+    )
+    return follow.add_cte(row.cte("new_row"))  # type: ignore[attr-defined]
 
 
 def get_db(app: Flask | None = None) -> Database:

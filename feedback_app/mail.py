@@ -46,20 +46,22 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Flask
 from sqlalchemy import (
     Insert,
+    Integer,
     Select,
     String,
     Text,
     bindparam,
     cast,
     insert,
+    literal,
     or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
-from .db import get_db
-from .models import OutboxMessage, utcnow
+from .db import Statement, get_db
+from .models import OutboxMessage, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +138,20 @@ def enqueue_each(
     session: Session,
     recipients: Select[tuple[int, str]],
     params: dict[str, Any],
+    **message: Any,
+) -> None:
+    """Queue one message to each address ``recipients`` selects (an id and
+    an address, checked when stored; ``params`` are its parameters), in one
+    ``INSERT … SELECT``: ``mail_each``'s statement, run now.
+
+    :raise HeaderError: if a header value has a line break.
+    """
+    session.connection().execute(*mail_each(recipients, params, **message))
+
+
+def mail_each(
+    recipients: Select[tuple[int, str]],
+    params: dict[str, Any],
     *,
     kind: str,
     subject: str,
@@ -143,10 +159,10 @@ def enqueue_each(
     site_url: str,
     reply_to: str | None = None,
     thread_key: str | None = None,
-) -> None:
-    """Queue one message to each address ``recipients`` selects (an id and
-    an address, checked when stored; ``params`` are its parameters), in one
-    ``INSERT … SELECT``.
+) -> Statement:
+    """Return the ``INSERT … SELECT`` that queues one message to each
+    address ``recipients`` selects, for ``enqueue_each`` or to be run with
+    another statement (``db.insert_row``).
 
     Who is told is decided by the database within the statement: nothing to
     read first, one round trip on a reader's post. Each message's
@@ -162,7 +178,7 @@ def enqueue_each(
     _one_line(subject, "A subject")
     if reply_to:
         _one_line(reply_to, "An address")
-    session.connection().execute(
+    return Statement(
         _insert_each(recipients),
         {
             **params,
@@ -173,14 +189,14 @@ def enqueue_each(
             "id_start": f"<{uuid.uuid4().hex}.",
             "id_end": f"@{_domain(site_url)}>",
             "thread_key": thread_key,
+            "queued_at": utcnow(),
         },
     )
 
 
 @lru_cache(maxsize=16)
 def _insert_each(recipients: Select[tuple[int, str]]) -> Insert:
-    """The ``INSERT … SELECT`` of ``enqueue_each`` for one recipients query
-    (the state, attempts and times: the columns' defaults)."""
+    """The ``INSERT … SELECT`` of ``mail_each`` for one recipients query."""
     row_id, address = recipients.selected_columns
     columns = {
         "kind": bindparam("kind", type_=String()),
@@ -192,6 +208,13 @@ def _insert_each(recipients: Select[tuple[int, str]]) -> Insert:
         + cast(row_id, String())
         + bindparam("id_end", type_=String()),
         "thread_key": bindparam("thread_key", type_=String()),
+        # The columns' defaults, given: SQLAlchemy fills in Python-side
+        # defaults of an INSERT … SELECT itself, but not once it has a WITH
+        # clause of another INSERT (db.insert_row).
+        "state": literal("queued", String()),
+        "attempts": literal(0, Integer()),
+        "next_attempt_at": bindparam("queued_at", type_=UTCDateTime()),
+        "created_at": bindparam("queued_at", type_=UTCDateTime()),
     }
     rows = recipients.with_only_columns(
         *(value.label(name) for name, value in columns.items())

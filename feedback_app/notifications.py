@@ -8,7 +8,8 @@ up by the mail.
 Mail about a reader's new post is queued inside the post's write
 transaction, which on SQLite every writer waits for: one ``INSERT …
 SELECT`` queues a message to each of the article's authors who wants one
-(``mail.enqueue_each``), with nothing to read first.
+(``mail.enqueue_each``), with nothing to read first; for a comment, in the
+same statement as the comment itself on PostgreSQL (``db.insert_row``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from urllib.parse import urljoin
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from .mail import enqueue_each, queue_mail
+from .db import Statement
+from .mail import enqueue_each, mail_each, queue_mail
 from .models import Author, Comment, Feedback, FeedbackMessage, utcnow
 from .site_index import Article
 
@@ -140,8 +142,19 @@ def comment_received(
     config: Any,
 ) -> None:
     """Tell the article's authors about a new comment, held or published."""
+    mail = comment_received_mail(comment, article, config)
+    if mail is not None:
+        session.connection().execute(*mail)
+
+
+def comment_received_mail(
+    comment: Comment, article: Article, config: Any
+) -> Statement | None:
+    """Return the statement that tells the article's authors about a new
+    comment (``comment_received``), to be run with the comment's own
+    ``INSERT`` (``db.insert_row``); None for spam, which nobody is told of."""
     if comment.state == "spam":
-        return
+        return None
     if comment.state == "approved":
         status = "It is published."
     else:
@@ -163,8 +176,7 @@ def comment_received(
         f"Edit it, reply or moderate on your desk:\n"
         f"{desk_url('desk.comment', comment_id=comment.id)}\n"
     )
-    enqueue_each(
-        session,
+    return mail_each(
         _TOLD_AT_ONCE,
         {"names": list(article.authors)},
         kind="comment-to-author",

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import update
+from sqlalchemy import Connection, event, update
+from sqlalchemy import exc as sa_exc
 
 from feedback_app import comments as cm
 from feedback_app import notifications as notify
@@ -217,6 +218,92 @@ def test_each_author_of_an_article_who_wants_mail_is_told_once(
     assert comment_mail.subject == "Comment on “Two voices” from Rita"
     assert "> Private word" in feedback_mail.body
     assert feedback_mail.thread_key == f"feedback-{feedback.id}"
+
+
+def _on_postgresql(app: Flask) -> None:
+    if get_db(app).engine.dialect.name != "postgresql":
+        pytest.skip(
+            "about PostgreSQL (the suite's pass with FEEDBACK_TEST_DATABASE_URL)"
+        )
+
+
+def _statements(app: Flask) -> list[tuple[str, bool]]:
+    """Record each statement the app sends from now on, and whether its
+    connection was in autocommit (outside a transaction)."""
+    seen: list[tuple[str, bool]] = []
+
+    def record(
+        connection: Connection, _cursor: object, statement: str, *_: object
+    ) -> None:
+        seen.append((statement, connection.connection.dbapi_connection.autocommit))
+
+    db = get_db(app)
+    for engine in filter(None, (db.engine, db.autocommit_engine)):
+        event.listen(engine, "before_cursor_execute", record)
+    return seen
+
+
+def _writes(seen: list[tuple[str, bool]]) -> list[str]:
+    return [s for s, _ in seen if not s.lstrip().upper().startswith("SELECT")]
+
+
+def test_on_postgresql_a_comment_and_its_mail_are_one_statement(
+    app: Flask, client: FlaskClient, maya: None
+) -> None:
+    """A comment post writes the comment and the authors' mail with one
+    statement, outside a transaction: its id, which the mail's links carry,
+    is taken from the sequence by the query before it."""
+    _on_postgresql(app)
+    seen = _statements(app)
+    assert Commenter(client).post(body="One *statement*").status_code == 303
+    [write] = _writes(seen)
+    assert "INSERT INTO comment" in write
+    assert "INSERT INTO outbox_message" in write
+    assert all(autocommit for _, autocommit in seen)
+    comment = newest_comment(app)
+    [mail] = outbox(app, "comment-to-author")
+    assert f"/desk/comments/{comment.id}" in mail.body
+    assert f"#comment-{comment.id}>" in mail.body
+    assert (mail.state, mail.attempts) == ("queued", 0)
+    assert mail.next_attempt_at <= utcnow()
+
+    # Asking for replies by mail writes more: a transaction, as before.
+    seen.clear()
+    response = Commenter(client).post(body="And tell me", notify_replies="y")
+    assert response.status_code == 303
+    assert len(_writes(seen)) > 1
+    assert not any(autocommit for _, autocommit in seen)
+    assert len(outbox(app, "confirm-subscription")) == 1
+    assert len(outbox(app, "comment-to-author")) == 2
+
+
+def test_on_postgresql_a_comment_whose_mail_fails_is_not_stored(
+    app: Flask, client: FlaskClient, maya: None
+) -> None:
+    """The one statement is atomic: if the mail cannot be queued, the
+    comment is not stored either (the reader gets an error and may send it
+    again), as in a transaction."""
+    _on_postgresql(app)
+    engine = get_db(app).engine
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "CREATE FUNCTION refuse_mail() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'the outbox refuses'; END $$"
+        )
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox_message"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_mail()"
+        )
+    try:
+        with pytest.raises(sa_exc.DBAPIError, match="the outbox refuses"):
+            Commenter(client).post(body="Lost with its mail")
+        assert newest_comment(app) is None
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP TRIGGER refuse_mail ON outbox_message")
+            connection.exec_driver_sql("DROP FUNCTION refuse_mail()")
+    Commenter(client).post_ok(body="Lost with its mail")
+    assert len(outbox(app, "comment-to-author")) == 1
 
 
 def test_digest_collects_what_arrived_since_the_last(
