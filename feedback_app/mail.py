@@ -168,7 +168,7 @@ def mail_each(
     read first, one round trip on a reader's post. Each message's
     Message-ID is fresh: a random part and the recipient's row id. The
     messages start their threads: nothing earlier is looked up.
-    ``recipients`` should be built once (a module's constant): its
+    ``recipients`` should be built once (a constant, or cached): its
     statement is then built once. ``reply_to`` is an address as the forms
     keep it (``ascii_address``): this runs inside the write transaction, so
     it is not validated again, only kept to one line.

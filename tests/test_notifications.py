@@ -220,6 +220,25 @@ def test_each_author_of_an_article_who_wants_mail_is_told_once(
     assert feedback_mail.thread_key == f"feedback-{feedback.id}"
 
 
+def test_a_post_on_an_article_without_authors_tells_nobody(
+    app: Flask, maya: None
+) -> None:
+    """An article whose page names no author: the post is stored, and no
+    author (not even one of another article) is mailed."""
+    article = Article(slug="nobodys", title="Nobody's", url="/nobodys/", authors=())
+    with app.test_request_context(), get_db(app).write() as session:
+        new = cm.prepare_comment(article, name="Rita", body="Hello", rules=app.config)
+        cm.store_comment(
+            session,
+            new,
+            then=lambda c: notify.comment_received_mail(c, article, app.config),
+        )
+        feedback, _ = submit_feedback(session, article, message="Private word")
+        notify.feedback_received(session, feedback, article, app.config)
+    assert newest_comment(app).article_slug == "nobodys"
+    assert outbox(app) == []
+
+
 def _on_postgresql(app: Flask) -> None:
     if get_db(app).engine.dialect.name != "postgresql":
         pytest.skip(
