@@ -134,21 +134,6 @@ _THREAD_PARENT = (
 )
 
 
-def enqueue_each(
-    session: Session,
-    recipients: Select[tuple[int, str]],
-    params: dict[str, Any],
-    **message: Any,
-) -> None:
-    """Queue one message to each address ``recipients`` selects (an id and
-    an address, checked when stored; ``params`` are its parameters), in one
-    ``INSERT … SELECT``: ``mail_each``'s statement, run now.
-
-    :raise HeaderError: if a header value has a line break.
-    """
-    session.connection().execute(*mail_each(recipients, params, **message))
-
-
 def mail_each(
     recipients: Select[tuple[int, str]],
     params: dict[str, Any],
@@ -161,8 +146,9 @@ def mail_each(
     thread_key: str | None = None,
 ) -> Statement:
     """Return the ``INSERT … SELECT`` that queues one message to each
-    address ``recipients`` selects, for ``enqueue_each`` or to be run with
-    another statement (``db.insert_row``).
+    address ``recipients`` selects (an id and an address, checked when
+    stored; ``params`` are its parameters), to run alone or with another
+    statement (``db.insert_row``).
 
     Who is told is decided by the database within the statement: nothing to
     read first, one round trip on a reader's post. Each message's

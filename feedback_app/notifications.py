@@ -8,8 +8,8 @@ up by the mail.
 Mail about a reader's new post is queued inside the post's write
 transaction, which on SQLite every writer waits for: one ``INSERT …
 SELECT`` queues a message to each of the article's authors who wants one
-(``mail.enqueue_each``), with nothing to read first; for a comment, in the
-same statement as the comment itself on PostgreSQL (``db.insert_row``).
+(``mail.mail_each``), with nothing to read first; for a comment on
+PostgreSQL, in the same statement as the comment itself (``db.insert_row``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from .db import Statement
-from .mail import enqueue_each, mail_each, queue_mail
+from .mail import mail_each, queue_mail
 from .models import Author, Comment, Feedback, FeedbackMessage, utcnow
 from .site_index import Article
 
@@ -113,8 +113,7 @@ def feedback_received(
         f"Read and answer it on your desk:\n"
         f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
     )
-    enqueue_each(
-        session,
+    mail = mail_each(
         *_authors_of(article),
         kind="feedback-to-author",
         reply_to=feedback.email,
@@ -123,6 +122,7 @@ def feedback_received(
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
     )
+    session.connection().execute(*mail)
 
 
 def follow_up_received(
