@@ -156,8 +156,8 @@ def mail_each(
     messages start their threads: nothing earlier is looked up.
     ``recipients`` should be built once (a constant, or cached): its
     statement is then built once. ``reply_to`` is an address as the forms
-    keep it (``ascii_address``): this runs inside the write transaction, so
-    it is not validated again, only kept to one line.
+    keep it (``ascii_address``): this runs while a reader's post is being
+    stored, so it is not validated again, only kept to one line.
 
     :raise HeaderError: if a header value has a line break.
     """
