@@ -268,7 +268,10 @@ def insert_row(
     ``id`` (taken from its sequence beforehand), PostgreSQL stores both with
     one statement, the row's ``INSERT`` in a ``WITH`` clause: one round
     trip, and atomic on its own (see ``Database.write``). Otherwise they
-    run one after the other.
+    run one after the other. Both statements should then give every column
+    themselves: SQLAlchemy left the outer ``INSERT``'s Python-side defaults
+    out once another ``INSERT`` was in its ``WITH`` (``mail.mail_each``
+    gives its own).
     """
     connection = session.connection()
     if then is not None and "id" in values and connection.dialect.name == "postgresql":
