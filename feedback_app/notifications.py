@@ -151,24 +151,13 @@ def follow_up_received(
         )
 
 
-def comment_received(
-    session: Session,
-    comment: Comment,
-    article: Article,
-    config: Any,
-) -> None:
-    """Tell the article's authors about a new comment, held or published."""
-    mail = comment_received_mail(comment, article, config)
-    if mail is not None:
-        session.connection().execute(*mail)
-
-
 def comment_received_mail(
     comment: Comment, article: Article, config: Any
 ) -> Statement | None:
     """Return the statement that tells the article's authors about a new
-    comment (``comment_received``), to be run with the comment's own
-    ``INSERT`` (``db.insert_row``); None for spam, which nobody is told of."""
+    comment, held or published, to be run with the comment's own ``INSERT``
+    (``comments.store_comment``'s ``then``); None for spam, which nobody is
+    told of."""
     if comment.state == "spam":
         return None
     if comment.state == "approved":

@@ -196,8 +196,11 @@ def test_each_author_of_an_article_who_wants_mail_is_told_once(
     )
     with app.test_request_context(), get_db(app).write() as session:
         new = cm.prepare_comment(article, name="Rita", body="Hello", rules=app.config)
-        comment, _ = cm.store_comment(session, new)
-        notify.comment_received(session, comment, article, app.config)
+        comment, _ = cm.store_comment(
+            session,
+            new,
+            then=lambda c: notify.comment_received_mail(c, article, app.config),
+        )
         feedback, _ = submit_feedback(session, article, message="Private word")
         notify.feedback_received(session, feedback, article, app.config)
 
