@@ -36,6 +36,7 @@ from .forms import CommentForm, invalid_status
 from .guards import require_site_origin
 from .models import Comment
 from .readers import csrf
+from .signing import timestamp_signer
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
 
@@ -219,7 +220,7 @@ def _approved(comment_id: int) -> Comment | None:
 
 def _signer() -> TimestampSigner:
     # Plain text signed, not a Serializer's JSON and zlib: one per post.
-    return TimestampSigner(current_app.secret_key, salt="comment-posted")
+    return timestamp_signer("comment-posted")
 
 
 def _ticket(comment_id: int) -> str:

@@ -35,6 +35,7 @@ from . import moderation, subscriptions
 from .db import get_db
 from .models import Comment
 from .readers import csrf
+from .signing import timestamp_signer
 
 bp = Blueprint("mail_links", __name__)
 
@@ -86,15 +87,24 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 def _moderation_signer() -> TimestampSigner:
     # Plain text signed, not a Serializer's JSON and zlib: three links go
-    # out with every held comment, built while its writer holds the lock.
-    return TimestampSigner(current_app.secret_key, salt=SALT_MODERATE)
+    # out with every held comment.
+    return timestamp_signer(SALT_MODERATE)
 
 
-def moderation_url(comment_id: int, action: str) -> str:
-    """Return the one-action link for ``action`` on one held comment:
-    ``<id>.<action>.<time>.<signature>``."""
-    token = _moderation_signer().sign(f"{comment_id}.{action}").decode()
-    return external_url("mail_links.moderate", token=token)
+def moderation_urls(comment_id: int) -> dict[str, str]:
+    """Return the one-action links of one held comment, by action: each
+    token is ``<id>.<action>.<time>.<signature>``; the address is built once
+    and each token put in it."""
+    # A token is the id, the action and URL-safe base64 (letters, digits,
+    # "-" and "_"), joined by ".": url_for would not quote it, so the
+    # address ends with the token as given.
+    placeholder = "-"  # a path segment
+    prefix = external_url("mail_links.moderate", token=placeholder)[:-1]
+    signer = _moderation_signer()
+    return {
+        action: prefix + signer.sign(f"{comment_id}.{action}").decode()
+        for action in ACTIONS
+    }
 
 
 def confirm_url(email: str) -> str:

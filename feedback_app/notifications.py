@@ -163,15 +163,16 @@ def comment_received_mail(
     if comment.state == "approved":
         status = "It is published."
     else:
-        from .mail_links import moderation_url
+        from .mail_links import moderation_urls
 
         days = config["MAIL_LINK_DAYS"]
+        links = moderation_urls(comment.id)
         status = (
             f"It is held for moderation ({comment.reason}). Each link below shows\n"
             f"the comment and asks you to confirm; they work for {days} days.\n\n"
-            f"Approve: {moderation_url(comment.id, 'approve')}\n"
-            f"Spam:    {moderation_url(comment.id, 'spam')}\n"
-            f"Trash:   {moderation_url(comment.id, 'trash')}"
+            f"Approve: {links['approve']}\n"
+            f"Spam:    {links['spam']}\n"
+            f"Trash:   {links['trash']}"
         )
     address = comment.email or "no address"
     body = (

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from itsdangerous import BadSignature, Signer
 
+from .signing import signer
+
 bp = Blueprint("tickets", __name__)
 
 FIELD = "ticket"
@@ -40,7 +42,7 @@ class Finding:
 def _signer() -> Signer:
     # A Signer over plain text, not a Serializer: every post checks one, and
     # a Serializer's JSON and zlib cost twenty times as much (bench/).
-    return Signer(current_app.secret_key, salt="form-ticket")
+    return signer("form-ticket")
 
 
 def issue(slug: str, now: float | None = None) -> str:
