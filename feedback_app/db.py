@@ -72,7 +72,7 @@ def make_engine(
         options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
         engine = create_engine(url, hide_parameters=True, pool_recycle=3600, **options)
         event.listen(engine, "checkout", _drop_if_closed)
-        event.listen(engine, "connect", _custom_plans)
+        event.listen(engine, "connect", _index_plans if autocommit else _custom_plans)
         return engine
 
     database = _sqlite_file(make_url(url).database)
@@ -115,13 +115,34 @@ def _custom_plans(dbapi_connection: Any, _record: Any) -> None:
     on every post, and PostgreSQL's time per comment grew with the number
     of comments (0.7 ms at 2,000 rows, 3.2 ms at 12,000; bench/README.md).
     These statements take microseconds to plan; a wrong plan costs more.
-    The recipe for per-connection settings from SQLAlchemy's PostgreSQL
-    dialect documentation (autocommit around the ``SET``).
+    (The comment's own pool plans otherwise: ``_index_plans``.)
     """
+    _setting(dbapi_connection, "SET plan_cache_mode = force_custom_plan")
+
+
+def _index_plans(dbapi_connection: Any, _record: Any) -> None:
+    """Keep cached plans, and let none of them scan a whole table.
+
+    For the autocommit pool, which runs a reader's comment and nothing
+    else: a few statements, each an index lookup or an insert, run on every
+    post. Planning them anew (``_custom_plans``) was a third of
+    PostgreSQL's CPU per comment (bench/README.md), so their prepared
+    statements keep the plan PostgreSQL caches. That plan may have been made
+    on an empty table, where a sequential scan looks cheapest and would then
+    stay until the next ANALYZE; with sequential scans off, the planner takes
+    the indexes whatever the table's size (it still scans a table that has
+    no usable index, at a cost it then counts as huge).
+    """
+    _setting(dbapi_connection, "SET enable_seqscan = off")
+
+
+def _setting(dbapi_connection: Any, statement: str) -> None:
+    """Run a ``SET`` for the connection's whole life, outside a transaction
+    (the recipe of SQLAlchemy's PostgreSQL dialect documentation)."""
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
     with dbapi_connection.cursor() as cursor:
-        cursor.execute("SET plan_cache_mode = force_custom_plan")
+        cursor.execute(statement)
     dbapi_connection.autocommit = autocommit
 
 
@@ -275,7 +296,7 @@ def insert_row(
     """
     connection = session.connection()
     if then is not None and "id" in values and connection.dialect.name == "postgresql":
-        row = model(**values)
+        row = _loaded(model, values)
         follow = then(row)
         if follow is None:
             connection.execute(_insert(model), values)
@@ -287,12 +308,26 @@ def insert_row(
     else:
         result = connection.execute(_insert(model), values)
         (row_id,) = result.inserted_primary_key
-        row = model(**(values | {"id": row_id}))
+        row = _loaded(model, values | {"id": row_id})
         follow = then(row) if then is not None else None
         if follow is not None:
             connection.execute(follow.sql, follow.params)
     make_transient_to_detached(row)
     session.add(row)
+    return row
+
+
+def _loaded(model: type[Model], values: dict[str, Any]) -> Model:
+    """Make a ``model`` object holding ``values`` as if loaded from its row.
+
+    The values go straight into the object's ``__dict__``, as the ORM's own
+    loading does, rather than through the constructor, whose attribute events
+    (one per column, 18 for a comment) are work for changes that will not be
+    flushed: the row is already written. ``make_transient_to_detached`` then
+    gives it its identity and expires any column not given.
+    """
+    row = model.__mapper__.class_manager.new_instance()  # type: ignore[attr-defined]
+    row.__dict__.update(values)
     return row
 
 
