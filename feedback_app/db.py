@@ -42,7 +42,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import (
+    Session,
+    class_mapper,
+    make_transient_to_detached,
+    sessionmaker,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -326,7 +331,9 @@ def _loaded(model: type[Model], values: dict[str, Any]) -> Model:
     flushed: the row is already written. ``make_transient_to_detached`` then
     gives it its identity and expires any column not given.
     """
-    row = model.__mapper__.class_manager.new_instance()  # type: ignore[attr-defined]
+    # class_mapper, not __mapper__: it configures the mappers first, as the
+    # constructor would (the first row of a model may be made here).
+    row = class_mapper(model).class_manager.new_instance()
     row.__dict__.update(values)
     return row
 

@@ -42,6 +42,7 @@ def test_backup_while_posts_arrive_is_whole_and_consistent(
     writer.start()
     try:
         while len(written) < 20:
+            assert writer.is_alive(), "the writer stopped: see its exception"
             time.sleep(0.01)
         copies = []
         for i in range(3):
