@@ -8,9 +8,12 @@ and a held comment's mail signs three moderation links.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypeVar
 
 from flask import current_app
 from itsdangerous import Signer, TimestampSigner
+
+AnySigner = TypeVar("AnySigner", bound=Signer)
 
 
 def signer(salt: str) -> Signer:
@@ -24,5 +27,5 @@ def timestamp_signer(salt: str) -> TimestampSigner:
 
 
 @lru_cache(maxsize=16)
-def _made(kind: type[Signer], key: str | bytes, salt: str) -> Signer:
+def _made(kind: type[AnySigner], key: str | bytes, salt: str) -> AnySigner:
     return kind(key, salt=salt)
