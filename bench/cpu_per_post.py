@@ -42,13 +42,13 @@ from urllib.parse import urlencode
 
 from common import DEFAULT_SITE, SiteLayout, make_app
 from make_site import AUTHORS
-from post_load import PG_ADMIN_URL, pg_create, pg_drop
+from post_load import PG_ADMIN_URL, form_fields, pg_create, pg_drop
 
 ORIGIN = "http://127.0.0.1:9"
 
 
 def forms(site: SiteLayout, app: Any, kind: str, count: int) -> list[bytes]:
-    """Return ``count`` distinct form bodies of ``kind``, as post_load.py sends."""
+    """Return ``count`` distinct form bodies of ``kind``, post_load.py's own."""
     from feedback_app import tickets
 
     articles = list(json.loads(site.site_index.read_text())["articles"])
@@ -58,30 +58,7 @@ def forms(site: SiteLayout, app: Any, kind: str, count: int) -> list[bytes]:
         for n in range(count):
             slug = articles[rng.randrange(len(articles))]["slug"]
             ticket = tickets.issue(slug, now=time.time() - 60)
-            if kind == "comment":
-                fields = {
-                    "article": slug,
-                    "parent": "",
-                    "submission_key": f"cpu-{n:06d}",
-                    "body": f"Comment {n}: I *liked* the part about `notes`.\n\n"
-                    f"> quoted line\n\nMore at https://example.org/{n}",
-                    "name": f"Reader {n % 97}",
-                    "email": f"reader.{n}@example.org" if n % 3 else "",
-                    "website": f"https://example.org/~r{n}" if n % 2 else "",
-                    "homepage": "",
-                    "ticket": ticket,
-                }
-                if n % 5 == 0:
-                    fields["remember"] = "y"
-            else:
-                fields = {
-                    "article": slug,
-                    "message": f"Feedback {n}: the part about notes was useful.",
-                    "name": f"Reader {n % 97}" if n % 2 else "",
-                    "email": f"reader.{n}@example.org" if n % 3 else "",
-                    "homepage": "",
-                    "ticket": ticket,
-                }
+            fields = form_fields(kind, slug, ticket, run="cpu", client=0, n=n)
             bodies.append(urlencode(fields).encode())
     return bodies
 

@@ -410,6 +410,44 @@ LIMITS: dict[str, Callable[[Path], dict[str, Any]]] = {
 }
 
 
+def form_fields(
+    kind: str, slug: str, ticket: str, *, run: str, client: int, n: int
+) -> dict[str, str]:
+    """Return the form of ``kind`` ("comment" or "feedback") that client
+    ``client`` of run ``run`` posts ``n``-th, on article ``slug``: distinct
+    text, names and addresses (a third without one), submission keys."""
+    if kind == "comment":
+        fields = {
+            "article": slug,
+            "parent": "",
+            "submission_key": f"{run}-{client:02d}-{n:06d}",
+            "body": f"Comment {n} from client {client} ({run}): I *liked* "
+            "the part about `notes`.\n\n> quoted line\n\n"
+            f"More at https://example.org/{n}",
+            "name": f"Reader {client}-{n % 97}",
+            "email": f"reader{client}.{n}@example.org" if n % 3 else "",
+            "website": f"https://example.org/~r{client}" if n % 2 else "",
+            "homepage": "",
+            "ticket": ticket,
+        }
+        if n % 5 == 0:
+            fields["remember"] = "y"
+    else:
+        fields = {
+            "article": slug,
+            "message": f"Feedback {n} from client {client} ({run}): the "
+            "part about notes was useful.\n\nOne question: how do you keep "
+            "them short?",
+            "name": f"Reader {client}-{n % 97}" if n % 2 else "",
+            "email": f"reader{client}.{n}@example.org" if n % 3 else "",
+            "homepage": "",
+            "ticket": ticket,
+        }
+        if n % 4 == 0:
+            fields["may_quote"] = "y"
+    return fields
+
+
 def ours(
     site: SiteLayout,
     kind: str = "comment",
@@ -491,35 +529,7 @@ def ours(
             # typing a minute ago: past FORM_MIN_SECONDS, so no finding.
             with app.app_context():
                 ticket = tickets.issue(slug, now=time.time() - 60)
-            if kind == "comment":
-                fields = {
-                    "article": slug,
-                    "parent": "",
-                    "submission_key": f"{run}-{client:02d}-{n:06d}",
-                    "body": f"Comment {n} from client {client} ({run}): I *liked* "
-                    "the part about `notes`.\n\n> quoted line\n\n"
-                    f"More at https://example.org/{n}",
-                    "name": f"Reader {client}-{n % 97}",
-                    "email": f"reader{client}.{n}@example.org" if n % 3 else "",
-                    "website": f"https://example.org/~r{client}" if n % 2 else "",
-                    "homepage": "",
-                    "ticket": ticket,
-                }
-                if n % 5 == 0:
-                    fields["remember"] = "y"
-            else:
-                fields = {
-                    "article": slug,
-                    "message": f"Feedback {n} from client {client} ({run}): the "
-                    "part about notes was useful.\n\nOne question: how do you keep "
-                    "them short?",
-                    "name": f"Reader {client}-{n % 97}" if n % 2 else "",
-                    "email": f"reader{client}.{n}@example.org" if n % 3 else "",
-                    "homepage": "",
-                    "ticket": ticket,
-                }
-                if n % 4 == 0:
-                    fields["may_quote"] = "y"
+            fields = form_fields(kind, slug, ticket, run=run, client=client, n=n)
             body = urlencode(fields).encode()
             # Behind the "proxy" (--limits), each post from an address of its own.
             sender = f"10.{client}.{n >> 8 & 255}.{n & 255}"
