@@ -150,6 +150,11 @@ LOG_LEVEL = "INFO"
 #: environment, under the publish lock. Unset: nothing runs.
 PUBLISH_COMMAND: str | None = None
 PUBLISH_COMMAND_TIMEOUT = 120
+#: A Pelican build (a page's or the whole site's) is stopped after this
+#: many seconds and reported as failed, so that a hung build cannot hold the
+#: publish lock: a gthread worker, unlike a sync one, is not killed when one
+#: of its requests outlasts gunicorn's timeout.
+BUILD_TIMEOUT = 600
 #: How long a build waits for another host's to end (PostgreSQL), seconds.
 #: A post published from the desk waits in the request: gunicorn's timeout
 #: (deploy/gunicorn.conf.py) covers this, a build and the publish command.

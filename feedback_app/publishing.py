@@ -98,7 +98,9 @@ class Publisher:
         while True:
             with self._condition:
                 while not self._pending:
-                    if not self._condition.wait(timeout=60):
+                    # A publish() may add slugs between the wait's timeout
+                    # and its taking the lock back: look again before ending.
+                    if not self._condition.wait(timeout=60) and not self._pending:
                         self._thread = None  # idle for a minute: let it end
                         return
                 slugs, self._pending = self._pending, set()
@@ -158,7 +160,7 @@ def run_pelican(
 ) -> None:
     """Run Pelican with the app's settings; only ``selected`` paths if given.
 
-    :raise PublishError: if Pelican fails.
+    :raise PublishError: if Pelican fails, or outlasts ``BUILD_TIMEOUT``.
     """
     config = app.config
     settings = Path(config["PELICAN_SETTINGS"])
@@ -184,9 +186,20 @@ def run_pelican(
     started = time.monotonic()
     # No shell; the program is this Python running Pelican, and the
     # arguments come from the app's own settings, never from a request.
-    result = subprocess.run(  # nosec B603
-        cmd, cwd=settings.parent, capture_output=True, text=True, check=False
-    )
+    try:
+        result = subprocess.run(  # nosec B603
+            cmd,
+            cwd=settings.parent,
+            capture_output=True,
+            text=True,
+            timeout=config["BUILD_TIMEOUT"],
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise PublishError(
+            f"Pelican took longer than BUILD_TIMEOUT ({config['BUILD_TIMEOUT']} s)"
+            " and was stopped."
+        ) from None
     if result.returncode != 0:
         raise PublishError(f"Pelican failed:\n{result.stdout}\n{result.stderr}")
     logger.info(

@@ -46,6 +46,12 @@ LINK_REL = "nofollow ugc noopener"
 _markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).disable(
     ["table", "hr", "heading", "lheading", "image", "html_block", "html_inline"]
 )
+# markdown-it builds its rule chains on the first render after a change, in
+# place: a second thread rendering meanwhile (gthread workers) could find
+# them half built and store a comment rendered wrong. Build them now, once,
+# at import (in gunicorn's master, before it forks); render() is then safe
+# from several threads, each call making its own state.
+_markdown.render("*a* [b](http://c)\n\n> d\n\n- e\n\n    f")
 _LINK = re.compile(r"(?i)\b(?:https?://|www\.)")
 
 

@@ -445,6 +445,24 @@ def test_a_failing_publish_command_is_reported_and_the_site_still_built(
     assert (output / ARTICLE_PATH.strip("/") / "index.html").is_file()
 
 
+def test_a_build_past_build_timeout_is_stopped_and_frees_the_lock(
+    publishing_app: Flask,
+) -> None:
+    """A hung Pelican must not hold the publish lock: a gthread worker is not
+    killed for a request that outlasts gunicorn's timeout."""
+    publishing_app.config["BUILD_TIMEOUT"] = 0.1  # Pelican's start alone is longer
+    started = time.monotonic()
+    with pytest.raises(PublishError, match=r"longer than BUILD_TIMEOUT \(0.1 s\)"):
+        build_site(publishing_app)
+    assert time.monotonic() - started < 5
+    with publish_lock(publishing_app):  # free again
+        pass
+    publishing_app.config["BUILD_TIMEOUT"] = 120
+    build_site(publishing_app)
+    output = Path(publishing_app.config["OUTPUT_PATH"])
+    assert (output / ARTICLE_PATH.strip("/") / "index.html").is_file()
+
+
 @pytest.mark.build
 def test_invoke_publish_builds_for_production_then_runs_the_command(
     tmp_path: Path,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 from hypothesis import HealthCheck, example, given, settings
@@ -125,3 +127,19 @@ def test_a_quote_in_a_draft_is_one_block_of_escaped_text(text: str) -> None:
     assert [t for t, _ in found.tags if t not in ("blockquote", "p", "br")] == []
     assert [t for t, _ in found.tags].count("blockquote") == 1
     assert "\n\n" not in quoted  # one HTML block: Markdown never looks inside
+
+
+def test_the_renderer_is_ready_for_threads_once_imported() -> None:
+    """markdown-it builds its rule chains, in place, on the first render
+    after they change; two threads of a gthread worker must never find them
+    half built. The module builds them at import, before gunicorn forks."""
+    check = (
+        "from feedback_app import rendering as r\n"
+        "md = r._markdown\n"
+        "rulers = [md.core.ruler, md.block.ruler, md.inline.ruler, md.inline.ruler2]\n"
+        "print(sum(ruler.__cache__ is None for ruler in rulers))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "0"
