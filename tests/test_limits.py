@@ -220,11 +220,14 @@ def start_gunicorn(
     database_url: str,
     *,
     workers: int = 4,
+    threads: int = 1,
     migrate: bool = True,
     **config: object,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start the app under gunicorn, in a process group of its own (so that
-    ``os.killpg`` reaches the workers too); return it and its address."""
+    ``os.killpg`` reaches the workers too); return it and its address.
+    ``threads`` over 1: gthread workers, as deploy/gunicorn.conf.py runs
+    them on PostgreSQL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = {
@@ -252,6 +255,7 @@ def start_gunicorn(
     proc = subprocess.Popen(
         [
             *(sys.executable, "-m", "gunicorn", "-w", str(workers), "--preload"),
+            *(("-k", "gthread", "--threads", str(threads)) if threads > 1 else ()),
             *("-b", f"127.0.0.1:{port}", "--log-level", "warning"),
             "feedback_app:create_app()",
         ],
@@ -318,8 +322,12 @@ def rows(database_url: str) -> int:
     return found
 
 
-def assert_exactly_five_of_twenty(built_site: Path, tmp: Path, url_db: str) -> None:
-    proc, url = start_gunicorn(built_site, tmp, url_db, POST_LIMIT_PER_ADDRESS=5)
+def assert_exactly_five_of_twenty(
+    built_site: Path, tmp: Path, url_db: str, threads: int = 1
+) -> None:
+    proc, url = start_gunicorn(
+        built_site, tmp, url_db, threads=threads, POST_LIMIT_PER_ADDRESS=5
+    )
     try:
         results = burst(url, 20)
     finally:
@@ -342,7 +350,10 @@ def test_limit_is_exact_across_four_workers_on_sqlite(
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.parametrize("threads", [1, 4], ids=["sync", "gthread"])
 def test_limit_is_exact_across_four_workers_on_postgresql(
-    built_site: Path, tmp_path: Path, postgres_url: str
+    built_site: Path, tmp_path: Path, postgres_url: str, threads: int
 ) -> None:
-    assert_exactly_five_of_twenty(built_site, tmp_path, postgres_url)
+    """Also with 4 threads a worker, as deploy/gunicorn.conf.py runs the app
+    on PostgreSQL: 16 requests at once."""
+    assert_exactly_five_of_twenty(built_site, tmp_path, postgres_url, threads)

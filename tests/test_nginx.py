@@ -615,9 +615,28 @@ def test_the_example_settings_agree_with_gunicorn_nginx_and_systemd(
     assert f"server {values['GUNICORN_BIND']};" in nginx_conf
     monkeypatch.delenv("GUNICORN_BIND", raising=False)
     monkeypatch.delenv("GUNICORN_WORKERS", raising=False)
+    monkeypatch.delenv("GUNICORN_WORKER_CLASS", raising=False)
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
     gunicorn = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert gunicorn["bind"] == [values["GUNICORN_BIND"]]
     assert 3 <= gunicorn["workers"] <= 8
+    # The example's database (SQLite): sync workers, one thread each.
+    monkeypatch.setenv("FEEDBACK_DATABASE_URL", values["FEEDBACK_DATABASE_URL"])
+    assert values["FEEDBACK_DATABASE_URL"].startswith("sqlite:")
+    gunicorn = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert (gunicorn["worker_class"], gunicorn["threads"]) == ("sync", 1)
+    # Its commented-out PostgreSQL line, as systemd reads it (quotes removed)
+    # and as JSON (the app's own reading of FEEDBACK_* values): gthread.
+    example = (DEPLOY / "app.env.example").read_text()
+    postgres = re.search(r"^#FEEDBACK_DATABASE_URL='(.+)'$", example, re.M)
+    assert postgres is not None
+    for url in (postgres[1], json.dumps(postgres[1])):
+        monkeypatch.setenv("FEEDBACK_DATABASE_URL", url)
+        gunicorn = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+        assert (gunicorn["worker_class"], gunicorn["threads"]) == ("gthread", 4)
+    monkeypatch.setenv("GUNICORN_WORKER_CLASS", "sync")
+    gunicorn = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert (gunicorn["worker_class"], gunicorn["threads"]) == ("sync", 1)
     for unit in ("blog-app.service", "blog-outbox.service"):
         text = (DEPLOY / "systemd" / unit).read_text()
         assert "EnvironmentFile=/etc/blog/app.env" in text, unit
