@@ -909,20 +909,28 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any
 
 
 def goals(summary: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
-    """Judge each of this app's variants against Isso with the same workers."""
+    """Judge each of this app's variants against Isso: with the same workers,
+    and against Isso with whichever workers served it best in this run. The
+    goal's ratio is the second, the stricter when the two differ: each server
+    as it runs best."""
+    isso = {w: a for (s, w), a in summary.items() if s.startswith("Isso")}
+    best = max(isso, key=lambda w: isso[w]["accepted_per_s"], default=None)
     verdicts = []
     for (server, worker), a in summary.items():
         if not server.startswith("talkback"):
             continue
-        theirs = summary.get((f"Isso {ISSO_VERSION}", worker))
+        theirs = isso.get(worker)
         ratio = a["accepted_per_s"] / theirs["accepted_per_s"] if theirs else None
+        ratio_best = (
+            a["accepted_per_s"] / isso[best]["accepted_per_s"] if best else None
+        )
         quiet = (
             a["accepted_per_s_quiet"] / theirs["accepted_per_s_quiet"]
             if theirs and a["quiet_rounds"] and theirs["quiet_rounds"]
             else None
         )
         checks = {
-            "ratio >= 1.5": ratio is not None and ratio >= 1.5,
+            "ratio >= 1.5": ratio_best is not None and ratio_best >= 1.5,
             "p99 < 100 ms": a["p99_ms"] < 100,
             "no errors": a["errors"] == 0,
             "exact rows": a["exact_rows"],
@@ -935,6 +943,8 @@ def goals(summary: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]
                 "worker": worker,
                 "ratio": ratio,
                 "ratio_quiet_rounds": quiet,
+                "ratio_to_best_isso": ratio_best,
+                "best_isso_worker": best,
                 "checks": checks,
                 "met": all(checks.values()),
             }
@@ -960,13 +970,21 @@ def report(
             + ("exact" if a["exact_rows"] else "NOT EXACT")
         )
     print(
-        "\nGoals: >= 1.5x Isso, p99 < 100 ms, no errors, one row per accepted "
-        "post, every post on the normal path, RSS per worker < 100 MiB"
+        "\nGoals: >= 1.5x Isso (with the workers that served it best), "
+        "p99 < 100 ms, no errors, one row per accepted post, every post on the "
+        "normal path, RSS per worker < 100 MiB"
     )
     for v in verdicts:
-        shown = f"{v['ratio']:.2f}x Isso" if v["ratio"] else "Isso not run"
+        shown = (
+            f"{v['ratio']:.2f}x Isso {v['worker']}" if v["ratio"] else "Isso not run"
+        )
         if v["ratio_quiet_rounds"]:
             shown += f" ({v['ratio_quiet_rounds']:.2f}x in quiet rounds)"
+        if v["ratio_to_best_isso"] and v["best_isso_worker"] != v["worker"]:
+            shown += (
+                f", {v['ratio_to_best_isso']:.2f}x Isso at its best"
+                f" ({v['best_isso_worker']})"
+            )
         checks = ", ".join(
             f"{k}: {'met' if ok else 'MISSED'}" for k, ok in v["checks"].items()
         )
