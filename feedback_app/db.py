@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import lru_cache
@@ -192,6 +193,7 @@ class Database:
         if synchronous.upper() not in SYNCHRONOUS:
             raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {SYNCHRONOUS}")
         self.engine = make_engine(url, busy_timeout, synchronous.upper())
+        _DATABASES.add(self)
         parsed = make_url(url)
         database = _sqlite_file(parsed.database)
         self._write_lock = (
@@ -253,6 +255,25 @@ class Database:
 
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+#: Every Database of this process, for ``_forget_inherited_connections``.
+_DATABASES: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    """In a forked child (a gunicorn worker of a preloaded app), drop the
+    pooled connections inherited from the parent without closing them: they
+    are the parent's sockets and SQLite handles, and two processes using one
+    would corrupt each other's conversations (SQLAlchemy's "Using Connection
+    Pools with Multiprocessing"). The child opens its own on first use.
+    """
+    for db in list(_DATABASES):
+        db.engine.dispose(close=False)
+        if db.autocommit_engine is not None:
+            db.autocommit_engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -375,3 +376,42 @@ def _scans(connection: sa.Connection) -> tuple[int, int]:
         )
     ).one()
     return row.seq_scan, row.idx_scan
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_forked_child_opens_connections_of_its_own(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """gunicorn forks workers from a preloaded app: a connection the parent
+    pooled must not be used by a child as well."""
+    url = (
+        request.getfixturevalue("postgres_url")
+        if backend == "postgresql"
+        else f"sqlite:///{tmp_path / 'fork.sqlite3'}"
+    )
+    db = Database(url)
+    engines = [e for e in (db.engine, db.autocommit_engine) if e is not None]
+    try:
+        for engine in engines:
+            with engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        assert [e.pool.checkedin() for e in engines] == [1] * len(engines)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report, then leave at once
+            try:
+                pooled = [e.pool.checkedin() for e in engines]
+                os.write(write_end, repr(pooled).encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        reported = os.read(read_end, 100).decode()
+        os.close(read_end)
+        os.waitpid(pid, 0)
+        assert reported == repr([0] * len(engines))
+        # The parent's own connections are untouched, and still work.
+        assert [e.pool.checkedin() for e in engines] == [1] * len(engines)
+        with db.engine.connect() as connection:
+            assert connection.scalar(sa.text("SELECT 1")) == 1
+    finally:
+        db.dispose()
