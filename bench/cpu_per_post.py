@@ -41,8 +41,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from common import DEFAULT_SITE, SiteLayout, make_app
-from make_site import AUTHORS
-from post_load import PG_ADMIN_URL, form_fields, pg_create, pg_drop
+from post_load import PG_ADMIN_URL, add_authors, form_fields, pg_create, pg_drop
 
 ORIGIN = "http://127.0.0.1:9"
 
@@ -134,7 +133,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from feedback_app.db import get_db, upgrade
-    from feedback_app.models import Author
 
     site = SiteLayout(DEFAULT_SITE)
     tmp = Path(tempfile.mkdtemp(prefix="cpu-per-post-"))
@@ -153,13 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             OUTPUT_PATH=str(tmp / "output"),
         )
         upgrade(app)
-        with get_db(app).write() as session:
-            for n, author in enumerate(AUTHORS):
-                session.add(
-                    Author(
-                        name=author, email=f"author{n}@example.org", notify="immediate"
-                    )
-                )
+        add_authors(app)
         path = "/comments" if args.kind == "comment" else "/feedback"
         bodies = forms(site, app, args.kind, args.posts + 100)
         for body in bodies[:100]:

@@ -448,6 +448,19 @@ def form_fields(
     return fields
 
 
+def add_authors(app: Any) -> None:
+    """Register the bench site's authors in ``app``'s database, told of
+    every post at once, as they would be."""
+    from feedback_app.db import get_db
+    from feedback_app.models import Author
+
+    with get_db(app).write() as session:
+        for n, author in enumerate(AUTHORS):
+            session.add(
+                Author(name=author, email=f"author{n}@example.org", notify="immediate")
+            )
+
+
 def ours(
     site: SiteLayout,
     kind: str = "comment",
@@ -478,7 +491,6 @@ def ours(
 
     def start(port: int, worker: str, tmp: Path) -> subprocess.Popen[bytes]:
         from feedback_app.db import get_db, upgrade
-        from feedback_app.models import Author
 
         if database == "postgres":
             pg_create(pg_url, db_name(tmp))
@@ -496,14 +508,7 @@ def ours(
         )
         app = make_app(SiteLayout(tmp), **config)
         upgrade(app)
-        # The bench site's authors, told of every post as they would be.
-        with get_db(app).write() as session:
-            for n, author in enumerate(AUTHORS):
-                session.add(
-                    Author(
-                        name=author, email=f"author{n}@example.org", notify="immediate"
-                    )
-                )
+        add_authors(app)
         get_db(app).dispose()
         app_of[port] = app
         env = app_env(SiteLayout(tmp), config)
