@@ -12,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import auth, moderation, reader_data, subscriptions
+from . import auth, moderation, ownership, reader_data, subscriptions
 from . import comments as cm
 from . import notifications as notify
 from .db import get_db
@@ -37,13 +37,16 @@ from .models import (
     OutboxMessage,
     utcnow,
 )
+from .ownership import decode_authors
 from .text import TextPolicyError, clean_text
 
 feedback_cli = AppGroup("feedback", help="Read what readers sent privately.")
 
 
 @feedback_cli.command("list")
-@click.option("--article", help="Only feedback about this article (its slug).")
+@click.option(
+    "--article", help="Only feedback about this article (its URL, as `2026/slug/`)."
+)
 @click.option(
     "--state",
     type=click.Choice(FEEDBACK_STATES),
@@ -56,7 +59,7 @@ def list_command(article: str | None, state: str, limit: int) -> None:
     """List feedback, newest first."""
     query = select(Feedback).where(Feedback.state == state)
     if article:
-        query = query.where(Feedback.article_slug == article)
+        query = query.where(Feedback.article_page_url == article)
     query = query.order_by(Feedback.id.desc()).limit(limit)
     with get_db().read() as session:
         rows = session.scalars(query).all()
@@ -69,7 +72,7 @@ def list_command(article: str | None, state: str, limit: int) -> None:
         snippet = first_line[:60] + ("…" if more else "")
         click.echo(
             f"#{feedback.id}  {feedback.created_at:%Y-%m-%d %H:%M}  "
-            f"{feedback.article_slug}  [{reach}]  {snippet}"
+            f"{feedback.article_page_url}  [{reach}]  {snippet}"
         )
 
 
@@ -111,7 +114,9 @@ comments_cli = AppGroup("comments", help="Moderate public comments.")
     multiple=True,
     help="Only comments in this state (repeatable; default: pending).",
 )
-@click.option("--article", help="Only comments on this article (its slug).")
+@click.option(
+    "--article", help="Only comments on this article (its URL, as `2026/slug/`)."
+)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 def comments_list(states: tuple[str, ...], article: str | None, limit: int) -> None:
     """List comments, newest first."""
@@ -123,7 +128,8 @@ def comments_list(states: tuple[str, ...], article: str | None, limit: int) -> N
         why = f"  ({c.reason})" if c.reason and c.state != "approved" else ""
         first_line = c.body.splitlines()[0] if c.body else ""
         click.echo(
-            f"#{c.id}  {c.state:<8}  {c.created_at:%Y-%m-%d %H:%M}  {c.article_slug}"
+            f"#{c.id}  {c.state:<8}  {c.created_at:%Y-%m-%d %H:%M}  "
+            f"{c.article_page_url}"
             f"  {c.name}: {first_line[:50]}{why}"
         )
 
@@ -137,7 +143,8 @@ def comments_show(comment_id: int) -> None:
     if c is None:
         raise click.ClickException(f"No comment #{comment_id}.")
     click.echo(f"Comment #{c.id} ({c.state}{', ' + c.reason if c.reason else ''})")
-    click.echo(f"Article: {c.article_slug}")
+    click.echo(f"Article: {c.article_page_url}")
+    click.echo(f"Authors: {', '.join(decode_authors(c.article_authors)) or '(none)'}")
     if c.parent_id:
         click.echo(f"Answers: #{c.parent_id}")
     click.echo(f"From:    {c.name}" + (f" <{c.email}>" if c.email else " (no address)"))
@@ -191,9 +198,9 @@ def comments_reply(comment_id: int, author: str, message: str | None) -> None:
         if parent is None:
             raise click.ClickException(f"No comment #{comment_id}.")
         site = current_app.extensions["site_index"].current()
-        article = site.articles.get(parent.article_slug)
+        article = site.articles.get(parent.article_page_url)
         if article is None:
-            raise click.ClickException(f"{parent.article_slug} is not published.")
+            raise click.ClickException(f"{parent.article_page_url} is not published.")
         try:
             reply = cm.author_reply(
                 session,
@@ -208,7 +215,7 @@ def comments_reply(comment_id: int, author: str, message: str | None) -> None:
         subscriptions.reply_published(
             session, reply, article.title, article.url, current_app.config
         )
-    current_app.extensions["publisher"].publish({article.slug}, wait=True)
+    current_app.extensions["publisher"].publish({article.page_url}, wait=True)
     click.echo(f"Reply #{reply.id} published under comment #{comment_id}.")
 
 
@@ -235,7 +242,7 @@ def feedback_reply(
         feedback = session.get(Feedback, feedback_id)
         if feedback is None:
             raise click.ClickException(f"No feedback #{feedback_id}.")
-        author = _author(session, author_name, feedback.article_slug)
+        author = _author(session, author_name, decode_authors(feedback.article_authors))
         notify.reply_to_feedback(session, feedback, author, body, current_app.config)
         by_mail = bool(feedback.email)
     click.echo(
@@ -244,18 +251,17 @@ def feedback_reply(
     )
 
 
-def _author(session: Any, name: str | None, slug: str) -> Author:
-    """Return the answering author: by name, else the article's, else the only one."""
+def _author(session: Any, name: str | None, recorded: tuple[str, ...]) -> Author:
+    """Return the answering author: by name, else the one recorded with the
+    feedback (``recorded``), else the only one."""
     if name:
         author = session.scalar(select(Author).where(Author.name == name))
         if author is None:
             raise click.ClickException(f"No author {name!r}; see `authors list`.")
         return author
-    article = current_app.extensions["site_index"].article(slug)
     candidates = list(session.scalars(select(Author)))
-    if article:
-        mine = [a for a in candidates if a.name in article.authors]
-        candidates = mine or candidates
+    mine = [a for a in candidates if a.name in recorded]
+    candidates = mine or candidates
     if len(candidates) != 1:
         raise click.ClickException("Say who answers: --as NAME (see `authors list`).")
     return candidates[0]
@@ -340,6 +346,33 @@ def authors_set(
             f"{author.name} <{author.email}>  {author.role}, "
             f"notifications: {author.notify}"
         )
+
+
+@authors_cli.command("reassign")
+@click.argument("page_url")
+@click.argument("names", nargs=-1)
+def authors_reassign(page_url: str, names: tuple[str, ...]) -> None:
+    """Give the feedback and comments of the article at PAGE_URL (its URL on
+    the site, as `2026/slug/`) the authors NAMES; without NAMES, the authors
+    the last build names.
+
+    Who may read and answer what readers sent is recorded when it arrives;
+    a later change of the article's Author metadata moves nothing until an
+    editor does it here (or on the desk's article page).
+    """
+    if not names:
+        article = current_app.extensions["site_index"].article(page_url)
+        if article is None:
+            raise click.ClickException(
+                f"{page_url} is not a published article: name its authors."
+            )
+        names = article.authors
+    with get_db().write() as session:
+        changed = ownership.reassign(session, page_url, names)
+    click.echo(
+        f"{changed} feedback and comments on {page_url} now belong to "
+        f"{', '.join(names) or 'no author (editors only)'}."
+    )
 
 
 @authors_cli.command("set-password")

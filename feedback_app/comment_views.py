@@ -83,13 +83,13 @@ def post_comment() -> Response | tuple[str, int]:
             article=article,
             cform=form,
             reply_to=reply_to,
-            ticket=tickets.carried(article.slug),
+            ticket=tickets.carried(article.page_url),
         )
         return page, invalid_status()
 
     key = form.submission_key.data
     key = key if key and SUBMISSION_KEY.fullmatch(key) else None
-    buckets = limits.buckets_for(request, article.slug)
+    buckets = limits.buckets_for(request, article.page_url)
     # Rendered and judged before the write transaction: on SQLite every
     # writer waits for the one holding the write lock.
     new = cm.prepare_comment(
@@ -100,7 +100,7 @@ def post_comment() -> Response | tuple[str, int]:
         website=form.website.data,
         parent_id=parent_id,
         rules=current_app.config,
-        screen=_screen(form, article.slug),
+        screen=_screen(form, article.page_url),
     )
     config = current_app.config
     notify_replies = bool(form.notify_replies.data and new.email)
@@ -142,7 +142,7 @@ def post_comment() -> Response | tuple[str, int]:
             raise
         created = False
     if created and comment.state == "approved":
-        current_app.extensions["publisher"].publish({article.slug})
+        current_app.extensions["publisher"].publish({article.page_url})
 
     response = redirect(url_for(".posted", ticket=_ticket(comment.id)), 303)
     _remember(response, form)
@@ -162,7 +162,7 @@ def posted(ticket: str) -> str:
     if comment is None:
         abort(404, "This comment is no longer here.")
     site = current_app.extensions["site_index"].current()
-    article = site.articles.get(comment.article_slug)
+    article = site.articles.get(comment.article_page_url)
     return render_template("comment_posted.html", comment=comment, article=article)
 
 
@@ -175,7 +175,7 @@ def reply(comment_id: int) -> str:
     parent = _approved(comment_id)
     if parent is None:
         abort(404, "This comment is not published.")
-    article = current_app.extensions["site_index"].article(parent.article_slug)
+    article = current_app.extensions["site_index"].article(parent.article_page_url)
     if article is None:
         abort(404, "This article is not published.")
     form = CommentForm(formdata=None, data=_remembered())
@@ -184,15 +184,15 @@ def reply(comment_id: int) -> str:
         article=article,
         cform=form,
         reply_to=parent,
-        ticket=tickets.issue(article.slug),
+        ticket=tickets.issue(article.page_url),
     )
 
 
-def _screen(form: CommentForm, slug: str) -> cm.Verdict | None:
+def _screen(form: CommentForm, page_url: str) -> cm.Verdict | None:
     """What the form itself says of its sender: the honeypot, then the ticket."""
     if form.homepage.data:  # a person never sees the honeypot
         return cm.Verdict("spam", "filled in the hidden field")
-    finding = tickets.examine(request.form.get(tickets.FIELD), slug)
+    finding = tickets.examine(request.form.get(tickets.FIELD), page_url)
     if finding.state == "spam" or (
         finding.state == "pending" and current_app.config["FORM_TICKETS"]
     ):

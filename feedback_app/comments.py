@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from .db import Statement, insert_row
 from .models import COMMENT_STATES, Comment, UTCDateTime, utcnow
+from .ownership import decode_authors, encode_authors
 from .rendering import count_links, render_comment
 from .site_index import Article
 from .text import name_skeleton
@@ -151,10 +152,11 @@ FIRST_FROM_ADDRESS = Verdict("pending", "first comment from this address")
 
 
 def fingerprint(
-    slug: str, parent_id: int | None, name: str, email: str | None, body: str
+    page_url: str, parent_id: int | None, name: str, email: str | None, body: str
 ) -> str:
-    """Return what identifies the same comment sent twice."""
-    text = "\0".join((slug, str(parent_id or ""), name, email or "", body))
+    """Return what identifies the same comment sent twice (on the article
+    at ``page_url``)."""
+    text = "\0".join((page_url, str(parent_id or ""), name, email or "", body))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -170,6 +172,8 @@ class NewComment:
     """
 
     article_slug: str
+    article_page_url: str
+    article_authors: str  # ownership.encode_authors
     parent_id: int | None
     name: str
     email: str | None
@@ -221,6 +225,8 @@ def prepare_comment(
             verdict = screen
     return NewComment(
         article_slug=article.slug,
+        article_page_url=article.page_url,
+        article_authors=encode_authors(article.authors),
         parent_id=parent_id,
         name=name,
         email=email,
@@ -229,12 +235,22 @@ def prepare_comment(
         html=html,
         state=verdict.state,
         reason=verdict.reason,
-        fingerprint=fingerprint(article.slug, parent_id, name, email, body),
+        fingerprint=fingerprint(article.page_url, parent_id, name, email, body),
         if_known=verdict.state == "approved" and email is not None,
     )
 
 
-_STORED = ("article_slug", "name", "email", "website", "body", "html", "fingerprint")
+_STORED = (
+    "article_slug",
+    "article_page_url",
+    "article_authors",
+    "name",
+    "email",
+    "website",
+    "body",
+    "html",
+    "fingerprint",
+)
 
 
 def store_comment(
@@ -284,7 +300,9 @@ def store_comment(
         # A new comment under a key already used (the form came back from the
         # browser's history with it): a comment of its own, without the key.
         submission_key = None
-    parent_id, depth = place_reply(session, new.article_slug, new.parent_id, max_depth)
+    parent_id, depth = place_reply(
+        session, new.article_page_url, new.parent_id, max_depth
+    )
     state, reason = new.state, new.reason
     if new.if_known:
         names = {r.name.casefold() for r in rows if r.name is not None}
@@ -333,7 +351,7 @@ def submit_comment(
 
 
 def place_reply(
-    session: Session, slug: str, parent_id: int | None, max_depth: int
+    session: Session, page_url: str, parent_id: int | None, max_depth: int
 ) -> tuple[int | None, int]:
     """Return where a reply to ``parent_id`` goes: its parent and its depth.
 
@@ -341,12 +359,16 @@ def place_reply(
     does, so threads never nest deeper than ``max_depth``.
 
     :raise CommentError: if ``parent_id`` names no approved comment of the
-        article ``slug``.
+        article at ``page_url``.
     """
     if parent_id is None:
         return None, 1
     parent = session.get(Comment, parent_id)
-    if parent is None or parent.article_slug != slug or parent.state != "approved":
+    if (
+        parent is None
+        or parent.article_page_url != page_url
+        or parent.state != "approved"
+    ):
         raise CommentError("The comment you are replying to is not published.")
     while parent.depth >= max_depth and parent.parent_id is not None:
         parent = session.get(Comment, parent.parent_id)
@@ -371,16 +393,30 @@ def author_reply(
     """Publish the article's author's own comment, with the Author badge.
 
     ``html`` is ``render_comment(body)``, if the caller rendered it before
-    opening the transaction.
+    opening the transaction. A reply gets the badge only from an author
+    recorded with the comment it answers (``ownership.py``), whoever the
+    site index names today; a top-level comment, from an author the index
+    names. The reply records the same authors.
 
     :raise CommentError: if ``author`` is not an author of the article, or
         ``parent_id`` names no approved comment of it.
     """
-    if author not in article.authors:
+    if parent_id is None:
+        owners = article.authors
+    else:
+        answered = session.get(Comment, parent_id)
+        owners = (
+            decode_authors(answered.article_authors)
+            if answered is not None and answered.article_page_url == article.page_url
+            else ()
+        )
+    if author not in owners:
         raise CommentError(f"{author} is not an author of “{article.title}”.")
-    parent_id, depth = place_reply(session, article.slug, parent_id, max_depth)
+    parent_id, depth = place_reply(session, article.page_url, parent_id, max_depth)
     comment = Comment(
         article_slug=article.slug,
+        article_page_url=article.page_url,
+        article_authors=encode_authors(owners),
         parent_id=parent_id,
         depth=depth,
         name=author,
@@ -388,7 +424,7 @@ def author_reply(
         html=render_comment(body) if html is None else html,
         state="approved",
         is_author=True,
-        fingerprint=fingerprint(article.slug, parent_id, author, None, body),
+        fingerprint=fingerprint(article.page_url, parent_id, author, None, body),
     )
     session.add(comment)
     session.flush()
@@ -412,7 +448,7 @@ def set_state(session: Session, comment_id: int, state: str) -> Comment:
 
 
 def delete_comment(session: Session, comment_id: int) -> str:
-    """Delete a comment for good; return its article's slug.
+    """Delete a comment for good; return its article's ``page_url``.
 
     Its replies move up to its own parent, so a thread keeps its answers.
 
@@ -437,10 +473,10 @@ def delete_comment(session: Session, comment_id: int) -> str:
         session.execute(
             update(Comment).where(Comment.id.in_(below)).values(depth=Comment.depth - 1)
         )
-    slug = comment.article_slug
+    page_url = comment.article_page_url
     session.delete(comment)
     session.flush()
-    return slug
+    return page_url
 
 
 def list_comments(
@@ -449,15 +485,17 @@ def list_comments(
     article: str | None = None,
     limit: int = 50,
 ) -> list[Comment]:
-    """Return comments in ``states``, newest first."""
+    """Return comments in ``states``, newest first (on the article at
+    ``article``, a ``page_url``, if given)."""
     query = select(Comment).where(Comment.state.in_(tuple(states)))
     if article:
-        query = query.where(Comment.article_slug == article)
+        query = query.where(Comment.article_page_url == article)
     return list(session.scalars(query.order_by(Comment.id.desc()).limit(limit)))
 
 
-def published_comments(session: Session, slug: str) -> list[dict[str, Any]]:
-    """Return what the site publishes of an article's approved comments.
+def published_comments(session: Session, page_url: str) -> list[dict[str, Any]]:
+    """Return what the site publishes of the approved comments of the article
+    at ``page_url``.
 
     Only public fields: never the address, the moderation reason or the
     Markdown source. A reply whose parent is not approved is shown at its
@@ -465,7 +503,7 @@ def published_comments(session: Session, slug: str) -> list[dict[str, Any]]:
     """
     rows = session.scalars(
         select(Comment)
-        .where(Comment.article_slug == slug, Comment.state == "approved")
+        .where(Comment.article_page_url == page_url, Comment.state == "approved")
         .order_by(Comment.created_at, Comment.id)
     ).all()
     approved = {c.id: c for c in rows}

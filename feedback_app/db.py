@@ -397,7 +397,10 @@ def upgrade(app: Flask, revision: str = "head") -> None:
     """Migrate the app's database to ``revision``."""
     from alembic import command
 
-    command.upgrade(alembic_config(get_db(app)), revision)
+    cfg = alembic_config(get_db(app))
+    # Migrations that record what the site says of existing rows read it here.
+    cfg.attributes["site_index_path"] = app.config["SITE_INDEX_PATH"]
+    command.upgrade(cfg, revision)
 
 
 def init_app(app: Flask) -> None:

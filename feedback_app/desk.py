@@ -4,8 +4,11 @@ Served by the app on the site's origin under ``/desk``, in the site's look,
 without JavaScript. Every page needs a signed-in author; every change is a
 POST with a CSRF token (the app-wide ``CSRFProtect``), and no GET changes
 anything. An author sees and acts on what readers sent about their own
-articles (matched by the articles' ``Author`` metadata); an editor on
-everything. Anything out of reach answers 404, as if it did not exist.
+articles: the feedback and comments whose recorded authors (the article's
+``Author`` metadata when each arrived, ``ownership.py``) include them, not
+whatever the site index says today; an editor on everything, and only an
+editor changes what was recorded (``flask authors reassign``). Anything out of
+reach answers 404, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -32,7 +34,7 @@ from flask import (
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import auth, drafts, moderation, reader_data, subscriptions
+from . import auth, drafts, moderation, ownership, reader_data, subscriptions
 from . import comments as cm
 from . import notifications as notify
 from .db import get_db
@@ -133,41 +135,41 @@ def me() -> Author:
     return author
 
 
-def scope() -> list[str] | None:
-    """Return the article slugs the signed-in author may see (None: all)."""
-    if "desk_scope" not in g:
-        author = me()
-        site = current_app.extensions["site_index"].current()
-        g.desk_scope = (
-            None
-            if author.role == "editor"
-            else [s for s, a in site.articles.items() if author.name in a.authors]
-        )
-    return g.desk_scope
+def scope() -> str | None:
+    """Return the author name whose recorded articles the signed-in author
+    may see: their own (None: an editor, who sees all)."""
+    author = me()
+    return None if author.role == "editor" else author.name
 
 
-def _in_scope(query: Any, column: Any) -> Any:
-    slugs = scope()
-    return query if slugs is None else query.where(column.in_(slugs))
+def _in_scope(query: Any, authors_column: Any) -> Any:
+    """Keep ``query`` to rows whose ``authors_column`` records the signed-in
+    author (``ownership.written_by``), unless an editor is signed in."""
+    name = scope()
+    return (
+        query
+        if name is None
+        else query.where(ownership.written_by(authors_column, name))
+    )
 
 
-def _may_see(slug: str) -> bool:
-    slugs = scope()
-    return slugs is None or slug in slugs
+def _may_see(row: Feedback | Comment) -> bool:
+    name = scope()
+    return name is None or ownership.is_author(row, name)
 
 
 def _feedback_or_404(session: Session, feedback_id: int) -> Feedback:
     feedback = session.get(
         Feedback, feedback_id, options=[selectinload(Feedback.messages)]
     )
-    if feedback is None or not _may_see(feedback.article_slug):
+    if feedback is None or not _may_see(feedback):
         abort(404, "There is no such feedback, or it is not about your articles.")
     return feedback
 
 
 def _comment_or_404(session: Session, comment_id: int) -> Comment:
     comment = session.get(Comment, comment_id)
-    if comment is None or not _may_see(comment.article_slug):
+    if comment is None or not _may_see(comment):
         abort(404, "There is no such comment, or it is not on your articles.")
     return comment
 
@@ -184,13 +186,13 @@ def desk_context() -> dict[str, Any]:
         new_feedback = session.scalar(
             _in_scope(
                 select(func.count(Feedback.id)).where(Feedback.state == "new"),
-                Feedback.article_slug,
+                Feedback.article_authors,
             )
         )
         pending = session.scalar(
             _in_scope(
                 select(func.count(Comment.id)).where(Comment.state == "pending"),
-                Comment.article_slug,
+                Comment.article_authors,
             )
         )
     return {
@@ -273,10 +275,10 @@ def inbox() -> str:
     page = _page()
     query = _in_scope(
         select(Feedback).where(Feedback.state.in_(FEEDBACK_VIEWS[view])),
-        Feedback.article_slug,
+        Feedback.article_authors,
     )
     if article:
-        query = query.where(Feedback.article_slug == article)
+        query = query.where(Feedback.article_page_url == article)
     if q:
         query = query.where(
             or_(
@@ -317,7 +319,7 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
     with get_db().read() as session:
         feedback = _feedback_or_404(session, feedback_id)
     site = current_app.extensions["site_index"].current()
-    article = site.articles.get(feedback.article_slug)
+    article = site.articles.get(feedback.article_page_url)
     if answer_form is None:
         answer_form = AnswerForm(formdata=None)
         answer_form.title.data = f"Reader mail: on “{feedback.article_title}”"
@@ -337,7 +339,7 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
         feedback=feedback,
         article=article,
         post=post,
-        post_live=site.articles.get(feedback.post_slug or ""),
+        post_live=site.article_with_slug(feedback.post_slug or ""),
         answer_form=answer_form,
         form=ActionForm(formdata=None),
     )
@@ -375,7 +377,7 @@ def feedback_bulk() -> Response:
         return redirect(_back_to_list(".inbox"), 303)
     with get_db().write() as session:
         rows = session.scalars(select(Feedback).where(Feedback.id.in_(ids))).all()
-        if len(rows) != len(ids) or not all(_may_see(f.article_slug) for f in rows):
+        if len(rows) != len(ids) or not all(_may_see(f) for f in rows):
             abort(404, "Some of the selected feedback is not yours to change.")
         for feedback in rows:
             feedback.state = _restored(feedback, target)
@@ -421,7 +423,7 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
                         config,
                         site,
                         feedback,
-                        site.articles.get(feedback.article_slug),
+                        site.articles.get(feedback.article_page_url),
                         author=author.name,
                         title=form.title.data,
                         answer=form.answer.data,
@@ -487,7 +489,7 @@ def post(feedback_id: int, post_form: PostForm | None = None) -> str:
         feedback=feedback,
         post=the_post,
         preview=drafts.preview_html(the_post, site),
-        live=site.articles.get(the_post.slug),
+        live=site.article_with_slug(the_post.slug),
         post_form=post_form,
         form=ActionForm(formdata=None),
     )
@@ -562,7 +564,7 @@ def publish_post(feedback_id: int) -> Response | tuple[str, int]:
             )
         if feedback.state != "spam":
             feedback.state = "answered"
-    live = app.extensions["site_index"].article(published.slug)
+    live = app.extensions["site_index"].current().article_with_slug(published.slug)
     flash(
         f"Published: “{published.title}” is on the site"
         + (f" at {live.url}" if live else "")
@@ -586,10 +588,10 @@ def comments() -> str:
     states = COMMENT_VIEWS[view]
     order = case({s: i for i, s in enumerate(states)}, value=Comment.state)
     query = _in_scope(
-        select(Comment).where(Comment.state.in_(states)), Comment.article_slug
+        select(Comment).where(Comment.state.in_(states)), Comment.article_authors
     )
     if article:
-        query = query.where(Comment.article_slug == article)
+        query = query.where(Comment.article_page_url == article)
     with get_db().read() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
@@ -608,7 +610,7 @@ def comments() -> str:
                     select(Comment.state, func.count(Comment.id)).group_by(
                         Comment.state
                     ),
-                    Comment.article_slug,
+                    Comment.article_authors,
                 )
             ).all()
         )
@@ -652,7 +654,9 @@ def comment(
         comment=the_comment,
         parent=parent,
         replies=replies,
-        article=current_app.extensions["site_index"].article(the_comment.article_slug),
+        article=current_app.extensions["site_index"].article(
+            the_comment.article_page_url
+        ),
         edit_form=edit_form,
         reply_form=reply_form or ReplyForm(formdata=None),
         form=ActionForm(formdata=None),
@@ -688,9 +692,7 @@ def comments_bulk() -> Response:
 def _change_comments(ids: list[int], action: str) -> None:
     state = COMMENT_ACTIONS[action]
     try:
-        changed = moderation.moderate(
-            ids, state, allowed=lambda c: _may_see(c.article_slug)
-        )
+        changed = moderation.moderate(ids, state, allowed=_may_see)
     except cm.CommentError:
         abort(404, "There is no such comment, or it is not on your articles.")
     what = "deleted for good" if state is None else state
@@ -717,9 +719,9 @@ def edit_comment(comment_id: int) -> Response | tuple[str, int]:
         the_comment.body = form.body.data
         the_comment.html = html
         public = the_comment.state == "approved"
-        slug = the_comment.article_slug
+        page_url = the_comment.article_page_url
     if public:
-        current_app.extensions["publisher"].publish({slug})
+        current_app.extensions["publisher"].publish({page_url})
     flash(
         "The comment is saved."
         + (" The page is updated in a moment." if public else "")
@@ -737,9 +739,11 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
     with get_db().read() as session:
         the_comment = _comment_or_404(session, comment_id)
     site = current_app.extensions["site_index"].current()
-    article = site.articles.get(the_comment.article_slug)
+    article = site.articles.get(the_comment.article_page_url)
     author = me()
-    if article is None or author.name not in article.authors:
+    # Recorded with the comment, not read from today's index: a co-author
+    # who became an Author of the article since (or took its slug) is not.
+    if article is None or not ownership.is_author(the_comment, author.name):
         form.body.errors.append(
             "Only an author of this article can reply with the Author badge."
         )
@@ -760,7 +764,7 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
         subscriptions.reply_published(
             session, reply, article.title, article.url, current_app.config
         )
-    current_app.extensions["publisher"].publish({article.slug})
+    current_app.extensions["publisher"].publish({article.page_url})
     flash("Approved, and your reply is published. The page is updated in a moment.")
     return redirect(url_for(".comment", comment_id=comment_id), 303)
 
@@ -874,14 +878,25 @@ def _back_to_list(endpoint: str) -> str:
 
 
 def _my_articles() -> list[tuple[str, str]]:
-    """Return (slug, title) of the articles the signed-in author may see."""
+    """Return (page URL, title) of the articles the signed-in author may
+    filter by: for an editor every published one, for an author those that
+    feedback or comments recorded as theirs."""
     site = current_app.extensions["site_index"].current()
-    slugs = scope()
-    return sorted(
-        (
-            (slug, a.title)
-            for slug, a in site.articles.items()
-            if slugs is None or slug in slugs
-        ),
-        key=lambda pair: pair[1].casefold(),
-    )
+    if scope() is None:
+        urls = set(site.articles)
+    else:
+        with get_db().read() as session:
+            urls = {
+                url
+                for model in (Feedback, Comment)
+                for url in session.scalars(
+                    _in_scope(
+                        select(model.article_page_url).distinct(),
+                        model.article_authors,
+                    )
+                )
+            }
+    titles = {
+        url: site.articles[url].title if url in site.articles else url for url in urls
+    }
+    return sorted(titles.items(), key=lambda pair: (pair[1].casefold(), pair[0]))

@@ -187,7 +187,7 @@ def check_desk_edit(
     if not editor and post.meta.get("author", author) != author:
         raise DraftError(f"“Author:” must be you, {author}.")
     slug = post.slug
-    if slug and slug != own_slug and slug in site.articles:
+    if slug and slug != own_slug and slug in site.slugs:
         raise DraftError(f"“Slug: {slug}” belongs to another article.")
     check_markup(post)
 
@@ -353,7 +353,7 @@ def _free_slug(config: Any, site: Site, title: str) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", base)[:80].strip("-") or "reader-mail"
     root = Path(config["CONTENT_PATH"])
     slug, n = base, 1
-    while slug in site.articles or (root / f"{slug}.md").exists():
+    while slug in site.slugs or (root / f"{slug}.md").exists():
         n += 1
         slug = f"{base}-{n}"
     return slug

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .db import insert_row
 from .models import Feedback, FeedbackMessage, utcnow
+from .ownership import encode_authors
 from .site_index import Article
 
 # 32 random bytes, URL-safe base64 without padding.
@@ -50,6 +51,9 @@ def submit_feedback(
         "article_slug": article.slug,
         "article_title": article.title,
         "article_url": article.url,
+        # Whose it is, from now on: the article's authors as it arrives.
+        "article_page_url": article.page_url,
+        "article_authors": encode_authors(article.authors),
         "message": message,
         "name": name or None,
         "email": email or None,

@@ -12,6 +12,7 @@ import posixpath
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 
 def comment_feed_path(save_as: str) -> str:
@@ -20,6 +21,20 @@ def comment_feed_path(save_as: str) -> str:
     if name == "index.html":
         return posixpath.join(folder, "comments.atom.xml")
     return posixpath.splitext(save_as)[0] + ".comments.atom.xml"
+
+
+def comment_file_name(page_url: str) -> str:
+    """Return the name of the file holding the published comments of the
+    article at ``page_url`` (Pelican's site-relative ``article.url``).
+
+    Percent-encoding every character but letters, digits and ``_.-~`` is
+    one-to-one, so two articles with the same slug in different years get
+    two files, and no URL can name a file outside the folder (``/`` becomes
+    ``%2F``): ``2026/inside-sales/`` is ``2026%2Finside-sales%2F.json``.
+    Sites from before this kept ``<slug>.json``; the plugin still reads
+    those (``pelican_plugin.load_comments``).
+    """
+    return quote(page_url, safe="") + ".json"
 
 
 def write_atomically(path: Path, text: str | bytes, *, durable: bool = True) -> None:

@@ -159,11 +159,12 @@ def counted_in_database(buckets: Iterable[tuple[str, int]], config: Any) -> bool
     return shared_limits.shared(config) is None and any(n > 0 for _, n in buckets)
 
 
-def buckets_for(request: Request, article_slug: str) -> list[tuple[str, int]]:
-    """Return the buckets a reader's post on ``article_slug`` counts against."""
+def buckets_for(request: Request, page_url: str) -> list[tuple[str, int]]:
+    """Return the buckets a reader's post on the article at ``page_url``
+    counts against."""
     config = current_app.config
     who = address_key(client_address(request), current_app.secret_key)
     return [
         (f"address:{who}", config["POST_LIMIT_PER_ADDRESS"]),
-        (f"article:{article_slug}", config["POST_LIMIT_PER_ARTICLE"]),
+        (f"article:{page_url}", config["POST_LIMIT_PER_ARTICLE"]),
     ]

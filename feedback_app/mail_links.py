@@ -146,7 +146,7 @@ def moderate(token: str) -> str:
         comment = session.get(Comment, comment_id)
     if comment is None:
         abort(404, "This comment is gone.")
-    article = current_app.extensions["site_index"].article(comment.article_slug)
+    article = current_app.extensions["site_index"].article(comment.article_page_url)
     return render_template(
         "moderate.html",
         comment=comment,

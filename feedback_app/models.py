@@ -7,6 +7,10 @@
     SHA-256 hash is stored, so a copy of the database does not open anyone's
     reply page.
     ``email`` is optional: without it the author can answer only on that page.
+    ``article_page_url`` is the article it was sent from (Pelican's
+    site-relative URL, unique where a slug is not) and ``article_authors``
+    that article's authors when it arrived: who may read and answer it
+    (``ownership.py``). ``article_slug`` is kept for people to read.
     ``post_slug`` and ``post_source`` name the post drafted to answer it in
     public (its slug, and its Markdown file under ``content/``); the reply
     page links to it once the site publishes it.
@@ -23,7 +27,9 @@
     ``website`` are plain text; the address is never published. ``parent_id``
     is the comment it answers (approved, same article); ``depth`` is 1 for a
     top-level comment. ``is_author`` is set only for the author's own replies
-    from the desk or CLI, never from anything a reader sends.
+    from the desk or CLI, never from anything a reader sends, and only for
+    an author recorded in ``article_authors``: like feedback, a comment
+    records its article's URL and authors when it arrives.
     ``submission_key`` is the form's idempotency key: a retried or
     double-clicked post finds the comment it already stored; ``fingerprint``
     does the same for posts without one.
@@ -141,6 +147,9 @@ class Feedback(Base):
     # The title and URL when it was sent, so the reply page survives a rename.
     article_title: Mapped[str] = mapped_column(String(500))
     article_url: Mapped[str] = mapped_column(String(1000))
+    # The article it was sent from, and its authors then (ownership.py).
+    article_page_url: Mapped[str] = mapped_column(String(1000), index=True)
+    article_authors: Mapped[str] = mapped_column(Text, default="[]")
     message: Mapped[str] = mapped_column(Text)
     name: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
@@ -194,6 +203,9 @@ class Comment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_slug: Mapped[str] = mapped_column(String(200), index=True)
+    # The article it was sent from, and its authors then (ownership.py).
+    article_page_url: Mapped[str] = mapped_column(String(1000), index=True)
+    article_authors: Mapped[str] = mapped_column(Text, default="[]")
     parent_id: Mapped[int | None] = mapped_column(
         ForeignKey("comment.id", ondelete="SET NULL"), index=True
     )

@@ -38,7 +38,7 @@ def moderate(
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     site = app.extensions["site_index"]
     changed: list[Comment] = []
-    slugs: set[str] = set()
+    page_urls: set[str] = set()
     with get_db().write() as session:
         for comment_id in ids:
             comment = session.get(Comment, comment_id)
@@ -49,13 +49,13 @@ def moderate(
                 cm.delete_comment(session, comment_id)
             else:
                 cm.set_state(session, comment_id, state)
-                article = site.article(comment.article_slug)
+                article = site.article(comment.article_page_url)
                 if state == "approved" and not was_public and article is not None:
                     subscriptions.reply_published(
                         session, comment, article.title, article.url, app.config
                     )
             if was_public or state == "approved":
-                slugs.add(comment.article_slug)
+                page_urls.add(comment.article_page_url)
             changed.append(comment)
-    app.extensions["publisher"].publish(slugs, wait=wait)
+    app.extensions["publisher"].publish(page_urls, wait=wait)
     return changed

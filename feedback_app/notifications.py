@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from .db import Statement
 from .mail import mail_each, queue_mail
 from .models import Author, Comment, Feedback, FeedbackMessage, utcnow
+from .ownership import decode_authors, written_by
 from .site_index import Article
 
 
@@ -128,12 +129,9 @@ def feedback_received(
 def follow_up_received(
     session: Session, feedback: Feedback, follow_up: FeedbackMessage, config: Any
 ) -> None:
-    """Tell the article's authors that a reader added to their feedback."""
-    from flask import current_app
-
-    article = current_app.extensions["site_index"].article(feedback.article_slug)
-    names = article.authors if article else ()
-    for author in authors_to_notify(session, names):
+    """Tell the authors recorded with the feedback that a reader added to it
+    (``ownership.py``: never whoever the site index names today)."""
+    for author in authors_to_notify(session, decode_authors(feedback.article_authors)):
         queue_mail(
             session,
             kind="follow-up-to-author",
@@ -250,8 +248,9 @@ def digests_wanted(app: Any) -> bool:
 def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
     """Queue the daily digest for each author who chose it and is due.
 
-    A digest lists the feedback and comments (not spam) that arrived on the
-    author's articles since the last one; with nothing new, none is sent.
+    A digest lists the feedback and comments (not spam) that arrived since
+    the last one on articles the author was recorded as writing when they
+    arrived (``ownership.py``); with nothing new, none is sent.
     Returns how many digests were queued.
     """
     from flask import current_app
@@ -263,17 +262,16 @@ def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
         since = author.digest_sent_at or author.created_at
         if not force and now - since < DIGEST_EVERY:
             continue
-        slugs = [s for s, a in site.articles.items() if author.name in a.authors]
         feedback = session.scalars(
             select(Feedback).where(
-                Feedback.article_slug.in_(slugs),
+                written_by(Feedback.article_authors, author.name),
                 Feedback.state != "spam",
                 Feedback.created_at > since,
             )
         ).all()
         comments = session.scalars(
             select(Comment).where(
-                Comment.article_slug.in_(slugs),
+                written_by(Comment.article_authors, author.name),
                 Comment.state != "spam",
                 Comment.is_author.is_(False),
                 Comment.created_at > since,
@@ -284,11 +282,12 @@ def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
             continue
         lines = [f"Hello {author.name},", "", "Since your last digest:", ""]
         for f in feedback:
-            title = site.articles[f.article_slug].title
+            title = f.article_title
             first = f.message.splitlines()[0][:100]
             lines.append(f"- Feedback #{f.id} on “{title}”: {first}")
         for c in comments:
-            title = site.articles[c.article_slug].title
+            known = site.articles.get(c.article_page_url)
+            title = known.title if known else c.article_page_url
             first = c.body.splitlines()[0][:100] if c.body else ""
             lines.append(
                 f"- Comment #{c.id} ({c.state}) by {c.name} on “{title}”: {first}"

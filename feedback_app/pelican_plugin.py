@@ -9,23 +9,31 @@ Settings it reads (``pelicanconf.py``):
     (the app shares the site's origin).
 ``FEEDBACK_SITE_INDEX``
     Path of the JSON file that tells the app which articles exist (slug,
-    title, URL, output path, authors), the site's name and its menu pages.
+    title, URL, site-relative ``page_url`` by which the app knows an article,
+    output path, authors), the site's name and its menu pages.
     Written atomically after every build; ``None`` writes nothing.
 ``FEEDBACK_COMMENTS_PATH``
-    Folder of the approved comments the app publishes, one
-    ``<article-slug>.json`` each. Default: ``comments`` in the content folder.
+    Folder of the approved comments the app publishes, one file per article
+    named after its URL (``files.comment_file_name``), so two articles with
+    the same slug in different years each have their own. A site's older
+    ``<article-slug>.json`` is still read for an article that has no file
+    of its own yet, if no other article has that slug. Default:
+    ``comments`` in the content folder.
 ``COMMENTS_REQUIRE_EMAIL``, ``COMMENTS_MAX_DEPTH``
     Whether the comment form requires an address (default False), and how
     deep replies nest (default 5). Passed to the app through the site index.
-``FEEDBACK_WRITE_SELECTED``, ``FEEDBACK_SELECTED_SLUGS``
-    A list of output paths, and the articles they belong to. When set, only
+``FEEDBACK_WRITE_SELECTED``, ``FEEDBACK_SELECTED_URLS``
+    A list of output paths, and the articles they belong to (their
+    site-relative URLs). When set, only
     those files are written, only those articles' comments are read, and the
     site index is left as the last full build wrote it: the app's selective
     rebuild after a comment is approved or removed.
 
 Template variables it adds: the three ``FEEDBACK_*_URL`` above,
 the field limits ``FEEDBACK_MAX_*`` (the app's own defaults, so ``maxlength``
-attributes and the app agree), and on each article ``comments`` (the thread:
+attributes and the app agree), and on each article ``page_url`` (the
+site-relative URL its forms send as ``article``: the app's name for it),
+``comments`` (the thread:
 top-level comments, each with ``replies``), ``comment_count`` and
 ``comment_feed_url``. Each article also gets an Atom feed of its comments.
 """
@@ -35,6 +43,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +62,7 @@ from . import config as app_config
 from .files import (
     COMPRESSED,
     comment_feed_path,
+    comment_file_name,
     write_atomically,
     write_compressed,
     write_if_changed,
@@ -106,12 +116,28 @@ def add_defaults(pelican: Any) -> None:
         settings.setdefault(f"FEEDBACK_{key}", getattr(app_config, key))
 
 
-def load_comments(folder: str, slug: str, tz: ZoneInfo) -> list[PublishedComment]:
-    """Read an article's published comments, oldest first."""
-    try:
-        with open(os.path.join(folder, f"{slug}.json"), encoding="utf-8") as fh:
-            rows = json.load(fh)["comments"]
-    except FileNotFoundError:
+def load_comments(
+    folder: str, page_url: str, tz: ZoneInfo, legacy_slug: str | None = None
+) -> list[PublishedComment]:
+    """Read the published comments of the article at ``page_url``, oldest first.
+
+    Without a file of its own, the article gets ``<legacy_slug>.json``, a
+    file of a site from before comment files were named by URL (the app
+    names them so from its next publish of that article on). The caller
+    passes ``legacy_slug`` only when no other article has that slug: a
+    shared slug's old file cannot say which article it was for.
+    """
+    names = [comment_file_name(page_url)]
+    if legacy_slug:
+        names.append(f"{legacy_slug}.json")
+    for name in names:
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as fh:
+                rows = json.load(fh)["comments"]
+            break
+        except FileNotFoundError:
+            continue
+    else:
         return []
     return [
         PublishedComment(
@@ -152,13 +178,19 @@ def attach_comments(generator: ArticlesGenerator) -> None:
     tz = ZoneInfo(settings.get("TIMEZONE") or "UTC")
     # The app's rebuild after an approval writes only these articles' pages:
     # the others' comments are not read (nor their URLs worked out).
-    only = set(settings.get("FEEDBACK_SELECTED_SLUGS") or ())
-    for article in [*generator.articles, *generator.translations, *generator.drafts]:
-        if only and article.slug not in only:
+    only = set(settings.get("FEEDBACK_SELECTED_URLS") or ())
+    everything = [*generator.articles, *generator.translations, *generator.drafts]
+    # A translation shares its original's slug, as the old files did.
+    per_slug = Counter(article.slug for article in generator.articles)
+    for article in everything:
+        # What the forms send back to name the article (the app's key).
+        article.page_url = article.url
+        if only and article.url not in only:
             article.comments, article.comment_count = [], 0
             article.comment_feed_url = ""
             continue
-        comments = load_comments(folder, article.slug, tz)
+        legacy = article.slug if per_slug[article.slug] <= 1 else None
+        comments = load_comments(folder, article.url, tz, legacy)
         article.comments = thread(comments)
         article.comment_count = len(comments)
         url = article.url
@@ -287,6 +319,7 @@ def write_site_index(generators: list[Any]) -> None:
                     "slug": article.slug,
                     "title": article.title,
                     "url": f"{siteurl}/{article.url}",
+                    "page_url": article.url,
                     "save_as": article.save_as,
                     "source": article.relative_source_path,
                     "authors": [author.name for author in article.authors],

@@ -1,14 +1,17 @@
 """Publishing approved comments: the JSON files, then the pages that show them.
 
-When comments of an article change state, ``Publisher.publish(slugs)``
-writes ``<COMMENTS_PATH>/<slug>.json`` from the database (approved comments
-only, public fields only) and rebuilds just the pages those files feed: each
+When comments of an article change state, ``Publisher.publish(page_urls)``
+writes the article's file in ``COMMENTS_PATH``, named after its URL
+(``files.comment_file_name``: ``2026%2Finside-sales%2F.json``), from the
+database (approved comments only, public fields only; an older
+``<slug>.json`` of the same article goes, once the new file is there) and
+rebuilds just the pages those files feed: each
 article's page and its comment feed. The rebuild is a Pelican run with the
 plugin's selective writer and the content cache, so it costs a fraction of a
 full build.
 
 Requests that arrive while a rebuild runs are coalesced: one background
-thread per process takes every slug asked for so far and publishes them in
+thread per process takes every article asked for so far and publishes them in
 one run, so ten approvals in a burst cost one or two rebuilds, not ten. One
 Pelican run at a time writes the site (``publish_lock``): a lock file for
 the processes of one host, and on PostgreSQL an advisory lock for every host
@@ -41,7 +44,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from .comments import published_comments
 from .db import get_db
-from .files import comment_feed_path, write_atomically
+from .files import comment_feed_path, comment_file_name, write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -66,16 +69,17 @@ class Publisher:
         self.builds = 0  # how many Pelican runs this process made
         self.last_error: str | None = None
 
-    def publish(self, slugs: Iterable[str], *, wait: bool = False) -> None:
-        """Publish the comments of ``slugs``: now if ``wait``, else soon."""
-        slugs = set(slugs)
-        if not slugs:
+    def publish(self, page_urls: Iterable[str], *, wait: bool = False) -> None:
+        """Publish the comments of the articles at ``page_urls`` (their
+        site-relative URLs): now if ``wait``, else soon."""
+        page_urls = set(page_urls)
+        if not page_urls:
             return
         if wait:
-            self._publish_now(slugs)
+            self._publish_now(page_urls)
             return
         with self._condition:
-            self._pending |= slugs
+            self._pending |= page_urls
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._work, name="comment-publisher", daemon=True
@@ -98,65 +102,94 @@ class Publisher:
         while True:
             with self._condition:
                 while not self._pending:
-                    # A publish() may add slugs between the wait's timeout
+                    # A publish() may add articles between the wait's timeout
                     # and its taking the lock back: look again before ending.
                     if not self._condition.wait(timeout=60) and not self._pending:
                         self._thread = None  # idle for a minute: let it end
                         return
-                slugs, self._pending = self._pending, set()
+                page_urls, self._pending = self._pending, set()
                 self._busy = True
             try:
-                self._publish_now(slugs)
+                self._publish_now(page_urls)
             except Exception:
-                logger.exception("publishing comments of %s failed", sorted(slugs))
+                logger.exception("publishing comments of %s failed", sorted(page_urls))
             finally:
                 with self._condition:
                     self._busy = False
                     self._condition.notify_all()
 
-    def _publish_now(self, slugs: set[str]) -> None:
+    def _publish_now(self, page_urls: set[str]) -> None:
         config = self.app.config
         with publish_lock(self.app):
             folder = Path(config["COMMENTS_PATH"])
+            site = self.app.extensions["site_index"].current()
             with get_db(self.app).read() as session:
-                for slug in sorted(slugs):
-                    write_comment_file(folder, slug, published_comments(session, slug))
+                for page_url in sorted(page_urls):
+                    write_comment_file(
+                        folder, page_url, published_comments(session, page_url)
+                    )
+                    article = site.articles.get(page_url)
+                    if article is not None and f"{article.slug}.json" != (
+                        comment_file_name(page_url)  # ARTICLE_URL = "{slug}"
+                    ):
+                        _retire_slug_file(folder, article.slug)
             if config["COMMENTS_REBUILD"]:
-                self.rebuild(slugs)
+                self.rebuild(page_urls)
 
-    def rebuild(self, slugs: Iterable[str]) -> None:
-        """Rebuild the pages of ``slugs`` (articles the site index knows).
+    def rebuild(self, page_urls: Iterable[str]) -> None:
+        """Rebuild the pages of the articles at ``page_urls`` (those the site
+        index knows).
 
         :raise PublishError: if Pelican fails.
         """
-        slugs = sorted(set(slugs))
+        page_urls = sorted(set(page_urls))
         site = self.app.extensions["site_index"].current()
         selected: list[str] = []
-        for slug in slugs:
-            article = site.articles.get(slug)
+        for page_url in page_urls:
+            article = site.articles.get(page_url)
             if article is not None and article.save_as:
                 selected += [article.save_as, comment_feed_path(article.save_as)]
         if not selected:
             return
-        run_pelican(self.app, selected, slugs=slugs)
+        run_pelican(self.app, selected, page_urls=page_urls)
         self.builds += 1
         run_publish_command(self.app)
 
 
-def write_comment_file(folder: Path, slug: str, comments: list[dict[str, Any]]) -> None:
-    """Write an article's published comments, or remove the file if none."""
-    path = folder / f"{slug}.json"
+def write_comment_file(
+    folder: Path, page_url: str, comments: list[dict[str, Any]]
+) -> None:
+    """Write the published comments of the article at ``page_url``, or
+    remove its file if none."""
+    path = folder / comment_file_name(page_url)
     if not comments:
         path.unlink(missing_ok=True)
         return
     text = json.dumps(
-        {"article": slug, "comments": comments}, indent=1, ensure_ascii=False
+        {"article": page_url, "comments": comments}, indent=1, ensure_ascii=False
     )
     write_atomically(path, text + "\n")
 
 
+def _retire_slug_file(folder: Path, slug: str) -> None:
+    """Remove ``<slug>.json``, an article's file from before files were named
+    by URL, once its own file (or its having no comments) replaces it.
+
+    Only a file in the old form (it names the slug as its article) goes;
+    the build reads it only for an article whose slug no other shares.
+    """
+    path = folder / f"{slug}.json"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old = json.load(fh)
+    except (OSError, ValueError):
+        return
+    if isinstance(old, dict) and old.get("article") == slug:
+        path.unlink(missing_ok=True)
+
+
 def run_pelican(
-    app: Flask, selected: list[str] | None = None, slugs: list[str] | None = None
+    app: Flask, selected: list[str] | None = None, page_urls: list[str] | None = None
 ) -> None:
     """Run Pelican with the app's settings; only ``selected`` paths if given.
 
@@ -175,7 +208,7 @@ def run_pelican(
     }
     if selected:
         extra["FEEDBACK_WRITE_SELECTED"] = selected
-        extra["FEEDBACK_SELECTED_SLUGS"] = slugs or []
+        extra["FEEDBACK_SELECTED_URLS"] = page_urls or []
         # Pelican's static copier rewrites files in place: readers fetching
         # the stylesheet during an approval could get half of it.
         extra["THEME_STATIC_PATHS"] = []

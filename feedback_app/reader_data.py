@@ -204,10 +204,14 @@ def erase(session: Session, email: str) -> Erased:
             comment.submission_key = None
             # The old fingerprint was a hash of the address too.
             comment.fingerprint = fingerprint(
-                comment.article_slug, comment.parent_id, ANONYMOUS, None, comment.body
+                comment.article_page_url,
+                comment.parent_id,
+                ANONYMOUS,
+                None,
+                comment.body,
             )
             done.comments_anonymised += 1
-            done.articles.add(comment.article_slug)
+            done.articles.add(comment.article_page_url)
         else:
             # Unpublished: nothing of it needs to stay. Replies it had while
             # it was published move up, as with any deleted comment.

@@ -78,16 +78,16 @@ def send_feedback() -> Response | tuple[str, int]:
             "feedback_page.html",
             form=form,
             article=article,
-            ticket=tickets.carried(article.slug),
+            ticket=tickets.carried(article.page_url),
         )
         return page, invalid_status()
     # A hidden field filled in, or a form sent faster than a person types:
     # stored as spam, and it looks accepted to the sender. Feedback is never
     # published, so a post without a ticket is stored as usual.
-    finding = tickets.examine(request.form.get(tickets.FIELD), article.slug)
+    finding = tickets.examine(request.form.get(tickets.FIELD), article.page_url)
     spam = bool(form.homepage.data) or finding.state == "spam"
 
-    buckets = limits.buckets_for(request, article.slug)
+    buckets = limits.buckets_for(request, article.page_url)
     with get_db().write() as session:
         limits.admit(session, buckets, current_app.config)
         feedback, token = fb.submit_feedback(
@@ -209,7 +209,9 @@ def _render_reply_page(
         reply_url=_reply_url(token),
         masked_email=fb.mask_email(feedback.email) if feedback.email else None,
         # The post answering it in public, once the site publishes it.
-        post=current_app.extensions["site_index"].article(feedback.post_slug or ""),
+        post=current_app.extensions["site_index"]
+        .current()
+        .article_with_slug(feedback.post_slug or ""),
         contact_form=contact_form,
         follow_up_form=follow_up_form or FollowUpForm(formdata=None),
     )

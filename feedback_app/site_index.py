@@ -5,6 +5,15 @@ the site's name, its menu pages and every published article. The app reads
 it to refuse feedback for articles that do not exist and to dress its own
 pages like the site. The file is re-read when it changes, so a rebuild is
 seen without restarting the app.
+
+An article is known by its ``page_url``: Pelican's site-relative
+``article.url`` (``2026/inside-sales-without-the-script/``), never by its
+slug alone. Pelican lets two articles share a slug (in different years,
+with ``ARTICLE_URL = "{date:%Y}/{slug}/"``), and an author who can publish
+a post can choose its slug: keyed by slug, the second article would take
+the first one's place, and with it whatever the app finds by the key.
+The index says who wrote each article *now*; who owns what readers sent is
+recorded with each message when it arrives (``ownership.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +32,8 @@ logger = logging.getLogger(__name__)
 class Article:
     slug: str
     title: str
-    url: str
+    url: str  # as the site links it (with SITEURL)
+    page_url: str = ""  # Pelican's article.url: what the app knows it by
     authors: tuple[str, ...] = ()
     date: str = ""
     save_as: str = ""
@@ -48,7 +58,19 @@ class Site:
     timezone: str = "UTC"
     comments: CommentSettings = CommentSettings()
     pages: tuple[dict[str, str], ...] = ()
+    #: Every published article, by its ``page_url``.
     articles: dict[str, Article] = field(default_factory=dict)
+
+    @property
+    def slugs(self) -> frozenset[str]:
+        """Return the slugs the site's articles use (taken for a new post)."""
+        return frozenset(a.slug for a in self.articles.values())
+
+    def article_with_slug(self, slug: str) -> Article | None:
+        """Return the one article with ``slug``; None if none, or several
+        (a slug names no article for sure: see the module's docstring)."""
+        found = [a for a in self.articles.values() if a.slug == slug]
+        return found[0] if len(found) == 1 else None
 
 
 class SiteIndex:
@@ -74,9 +96,9 @@ class SiteIndex:
                     self._stamp = stamp
         return self._site
 
-    def article(self, slug: str) -> Article | None:
-        """Return the published article called ``slug``, or None."""
-        return self.current().articles.get(slug)
+    def article(self, page_url: str) -> Article | None:
+        """Return the published article at ``page_url``, or None."""
+        return self.current().articles.get(page_url)
 
     def _load(self) -> Site:
         try:
@@ -85,11 +107,13 @@ class SiteIndex:
         except (OSError, ValueError) as exc:
             logger.error("cannot read site index %s: %s", self.path, exc)
             return Site()
+        siteurl = data.get("siteurl", "")
         articles = {
-            a["slug"]: Article(
+            page_url: Article(
                 slug=a["slug"],
                 title=a["title"],
                 url=a["url"],
+                page_url=page_url,
                 authors=tuple(a.get("authors", ())),
                 date=a.get("date", ""),
                 save_as=a.get("save_as", ""),
@@ -98,6 +122,7 @@ class SiteIndex:
                 source=a.get("source", ""),
             )
             for a in data.get("articles", ())
+            for page_url in [a.get("page_url") or _page_url(a["url"], siteurl)]
         }
         return Site(
             name=data.get("sitename", "Blog"),
@@ -108,3 +133,10 @@ class SiteIndex:
             pages=tuple(data.get("pages", ())),
             articles=articles,
         )
+
+
+def _page_url(url: str, siteurl: str) -> str:
+    """Return the site-relative URL of an index written before ``page_url``."""
+    if siteurl and url.startswith(siteurl + "/"):
+        url = url[len(siteurl) + 1 :]
+    return url.lstrip("/")

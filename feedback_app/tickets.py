@@ -1,9 +1,10 @@
 """Form tickets: when a form was shown to a reader, signed by the app.
 
 A static page cannot say when it was shown, so the article pages' script
-fetches a ticket from ``GET /form-ticket?article=<slug>`` when the reader
-starts writing, and the app's own form pages carry one. A ticket is the
-article's slug and the millisecond it was issued, signed with the secret
+fetches a ticket from ``GET /form-ticket?article=<page URL>`` when the
+reader starts writing, and the app's own form pages carry one. A ticket is
+the article's site-relative URL (``site_index.Article.page_url``) and the
+millisecond it was issued, signed with the secret
 key (nothing is stored). On a post it gives the time the reader took:
 
 * too little (under ``FORM_MIN_SECONDS``): a script, so the post is spam;
@@ -45,33 +46,33 @@ def _signer() -> Signer:
     return signer("form-ticket")
 
 
-def issue(slug: str, now: float | None = None) -> str:
-    """Return a ticket for the form of article ``slug``, issued ``now``:
-    ``<slug>.<millisecond>.<signature>``."""
+def issue(page_url: str, now: float | None = None) -> str:
+    """Return a ticket for the form of the article at ``page_url``, issued
+    ``now``: ``<page_url>.<millisecond>.<signature>``."""
     issued_ms = round(1000 * (time.time() if now is None else now))
-    return _signer().sign(f"{slug}.{issued_ms}").decode()
+    return _signer().sign(f"{page_url}.{issued_ms}").decode()
 
 
-def issued_at(ticket: str | None, slug: str) -> float | None:
+def issued_at(ticket: str | None, page_url: str) -> float | None:
     """Return when (seconds since the epoch) ``ticket`` was issued for
-    article ``slug``, or None if it is missing, forged or another article's."""
-    if not ticket or len(ticket) > 1000:  # a slug is at most a few hundred
+    article at ``page_url``, or None if it is missing, forged or another article's."""
+    if not ticket or len(ticket) > 1000:  # a URL is at most a few hundred
         return None
     try:
         value = _signer().unsign(ticket).decode()
     except (BadSignature, UnicodeDecodeError):
         return None
-    signed_slug, _, issued_ms = value.rpartition(".")
-    if signed_slug != slug or not issued_ms.isdigit():
+    signed_url, _, issued_ms = value.rpartition(".")
+    if signed_url != page_url or not issued_ms.isdigit():
         return None
     return int(issued_ms) / 1000
 
 
-def examine(ticket: str | None, slug: str, now: float | None = None) -> Finding:
+def examine(ticket: str | None, page_url: str, now: float | None = None) -> Finding:
     """Judge a post's ticket (see the module's docstring)."""
     config = current_app.config
     now = time.time() if now is None else now
-    issued = issued_at(ticket, slug)
+    issued = issued_at(ticket, page_url)
     if issued is None:
         if ticket:
             return Finding("pending", "its form ticket was not valid")
@@ -85,13 +86,13 @@ def examine(ticket: str | None, slug: str, now: float | None = None) -> Finding:
     return Finding(None)
 
 
-def carried(slug: str) -> str:
+def carried(page_url: str) -> str:
     """The ticket for a form the app shows again with its errors: the one it
     was sent with, if valid (the reader's time counts from the first
     showing), else none: a form sent without one stays without one, as a
     post without JavaScript is held however often it is sent."""
     ticket = request.form.get(FIELD, "")
-    return ticket if issued_at(ticket, slug) is not None else ""
+    return ticket if issued_at(ticket, page_url) is not None else ""
 
 
 @bp.get("/form-ticket")
@@ -100,12 +101,14 @@ def form_ticket() -> Response:
 
     :raise 404: if ``article`` names no published article.
     """
-    slug = request.args.get("article", "")
-    if current_app.extensions["site_index"].article(slug) is None:
+    page_url = request.args.get("article", "")
+    if current_app.extensions["site_index"].article(page_url) is None:
         abort(404, "No such article.")
     # ``wait``: how long the script holds a quick submit, so that a person
     # who writes fast is never taken for a script.
-    response = jsonify(ticket=issue(slug), wait=current_app.config["FORM_MIN_SECONDS"])
+    response = jsonify(
+        ticket=issue(page_url), wait=current_app.config["FORM_MIN_SECONDS"]
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response

@@ -141,7 +141,7 @@ def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
 
-ARTICLE = "inside-sales-without-the-script"
+ARTICLE = "2026/inside-sales-without-the-script/"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -262,7 +262,7 @@ def outbox(app: Flask, kind: str | None = None) -> list[OutboxMessage]:
 PASSWORD = "correct horse battery staple"
 MAYA = "Maya Lindqvist"  # author of ARTICLE and of the reader-mail post
 TOMAS = "Tomás Ferreira"  # author of follow-up-emails-that-get-answered
-TOMAS_ARTICLE = "follow-up-emails-that-get-answered"
+TOMAS_ARTICLE = "2026/follow-up-emails-that-get-answered/"
 
 
 def add_author(

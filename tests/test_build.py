@@ -314,11 +314,14 @@ def test_article_page_ends_with_the_feedback_form(built_site: Path, slug: str) -
     # The ticket is left for the page's script to fetch; its address is on
     # the form, for this article.
     assert html.one("input", form, name="ticket").attrs.get("value") == ""
-    assert form.attrs.get("data-ticket-url") == f"/app/form-ticket?article={slug}"
+    # Both name the article by its URL, never by its slug alone.
+    assert form.attrs.get("data-ticket-url") == (
+        f"/app/form-ticket?article=2026/{slug}/"
+    )
 
     article = html.one("input", form, name="article")
     assert article.attrs.get("type") == "hidden"
-    assert article.attrs.get("value") == slug
+    assert article.attrs.get("value") == f"2026/{slug}/"
 
     message = html.one("textarea", form, name="message")
     assert "required" in message.attrs
@@ -392,6 +395,7 @@ def test_site_index_lists_the_published_articles(built_site: Path) -> None:
     assert set(articles) == set(SLUGS)
     for slug, article in articles.items():
         assert article["url"] == f"/2026/{slug}/"
+        assert article["page_url"] == f"2026/{slug}/"
         assert article["authors"] == AUTHORS[slug]
         page = built_site / "output" / article["url"].strip("/") / "index.html"
         assert Page.load(page).one("h1").text == article["title"]
@@ -669,8 +673,11 @@ def test_production_article_links_are_absolute(
     # Both forms post to the app on the blog's own origin (nginx proxies
     # /app/): same origin as the page, under the path of SITEURL.
     comment_form, form = the_forms(html)
-    assert html.one("input", form, name="article").attrs.get("value") == slug
-    assert html.one("input", comment_form, name="article").attrs.get("value") == slug
+    page_url = f"2026/{slug}/"
+    assert html.one("input", form, name="article").attrs.get("value") == page_url
+    assert (
+        html.one("input", comment_form, name="article").attrs.get("value") == page_url
+    )
     stylesheet = html.one("link", rel="stylesheet").attrs["href"]
     assert stylesheet == f"{PROD_URL}/theme/css/main.css"
     assert_only_our_comment_script(html, PROD_URL)

@@ -15,12 +15,13 @@ from werkzeug.test import TestResponse
 
 from feedback_app import comments as cm
 from feedback_app.db import get_db
+from feedback_app.files import comment_file_name
 from feedback_app.models import Comment
 from feedback_app.publishing import Publisher
 
 from .conftest import ARTICLE, ROOT, Commenter, build_site, newest_comment
 
-OTHER_ARTICLE = "follow-up-emails-that-get-answered"
+OTHER_ARTICLE = "2026/follow-up-emails-that-get-answered/"
 
 
 def newest(app: Flask) -> Comment:
@@ -467,7 +468,7 @@ def test_posted_page_of_an_approved_comment_links_to_it(
     comment = newest(app)
     assert comment.state == "approved"
     assert "Your comment is published" in page.text
-    assert f"/2026/{ARTICLE}/#comment-{comment.id}" in page.text
+    assert f"/{ARTICLE}#comment-{comment.id}" in page.text
 
 
 # --- what is published ---
@@ -539,7 +540,7 @@ def test_cli_moderates_and_publishes(
     result = runner.invoke(args=["comments", "approve", str(comment.id)])
     assert result.exit_code == 0, result.output
     assert "approved" in result.output
-    published = Path(app.config["COMMENTS_PATH"]) / f"{ARTICLE}.json"
+    published = Path(app.config["COMMENTS_PATH"]) / comment_file_name(ARTICLE)
     data = json.loads(published.read_text())
     assert [c["id"] for c in data["comments"]] == [comment.id]
     assert "<em>me</em>" in data["comments"][0]["html"]
@@ -588,7 +589,7 @@ def test_concurrent_publishes_coalesce_into_few_rebuilds(
         PELICAN_EXTRA_SETTINGS={"CACHE_PATH": str(out / "cache")},
     )
     app.extensions["site_index"].path = str(index)
-    slugs = [ARTICLE, OTHER_ARTICLE, "reader-mail-easy-to-say-without-a-quota"]
+    slugs = [ARTICLE, OTHER_ARTICLE, "2026/reader-mail-easy-to-say-without-a-quota/"]
     ids = []
     for slug in slugs:
         comment = commenter.post_ok(article=slug, body=f"On {slug}")
@@ -601,7 +602,7 @@ def test_concurrent_publishes_coalesce_into_few_rebuilds(
     assert publisher.wait_idle(timeout=60)
     assert 1 <= publisher.builds <= 2
     for slug, comment_id in zip(slugs, ids, strict=True):
-        html = (out / "output" / "2026" / slug / "index.html").read_text()
+        html = (out / "output" / slug / "index.html").read_text()
         assert f'id="comment-{comment_id}"' in html
 
 
@@ -656,7 +657,7 @@ def test_author_reply_carries_the_badge(
         parent.id,
     )
     data = json.loads(
-        (Path(app.config["COMMENTS_PATH"]) / f"{ARTICLE}.json").read_text()
+        (Path(app.config["COMMENTS_PATH"]) / comment_file_name(ARTICLE)).read_text()
     )
     assert [c["author"] for c in data["comments"]] == [False, True]
 

@@ -308,7 +308,7 @@ def test_comment_form_is_the_leave_a_reply_form(thread_site: Path) -> None:
         "ticket",
     }
     for hidden, value in (
-        ("article", THREADED),
+        ("article", f"2026/{THREADED}/"),
         ("parent", ""),
         ("submission_key", ""),
         ("ticket", ""),
@@ -451,10 +451,12 @@ class Desk:
     def post(self, **fields: str) -> TestResponse:
         """Post the "Leave a reply" form as a browser on the site would."""
         data = {
-            "article": THREADED,
+            "article": f"2026/{THREADED}/",
             "body": "Nice piece.",
             "name": "Sam",
-            "ticket": typed_ticket(self.app, fields.get("article", THREADED)),
+            "ticket": typed_ticket(
+                self.app, fields.get("article", f"2026/{THREADED}/")
+            ),
             **fields,
         }
         return self.client.post("/comments", data=data, headers={"Origin": ORIGIN})
@@ -741,11 +743,11 @@ def test_unapproving_the_last_comment_empties_the_page(desk: Desk) -> None:
     cid = desk.post_held(name="Ana Berg", email="ana@example.org", body="Hello.")
     desk.moderate("approve", cid)
     assert set(comment_items(Page.load(desk.page_path()))) == {cid}
-    assert (desk.comments / f"{THREADED}.json").is_file()
+    assert (desk.comments / f"2026%2F{THREADED}%2F.json").is_file()
 
     desk.moderate("unapprove", cid)
     html = Page.load(desk.page_path())
     assert comment_items(html) == {}
     assert html.one("h2", id="comments-title").text.startswith("No comments yet")
     assert read_feed(desk.feed_path()).findall(f"{ATOM}entry") == []
-    assert not (desk.comments / f"{THREADED}.json").exists()
+    assert not (desk.comments / f"2026%2F{THREADED}%2F.json").exists()

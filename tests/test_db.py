@@ -289,9 +289,11 @@ def test_statements_are_planned_for_the_table_as_it_is_now(postgres_url: str) ->
         connection.commit()
         connection.execute(
             sa.text(
-                "INSERT INTO comment (article_slug, depth, name, body, html, state,"
+                "INSERT INTO comment (article_slug, article_page_url, article_authors,"
+                " depth, name, body, html, state,"
                 " is_author, fingerprint, created_at, updated_at)"
-                " SELECT 'a', 1, 'n', 'b', 'b', 'pending', false, md5(i::text),"
+                " SELECT 'a', 'a/', '[]', 1, 'n', 'b', 'b', 'pending', false,"
+                " md5(i::text),"
                 " now(), now() FROM generate_series(1, 20000) AS i"
             )
         )
@@ -338,9 +340,11 @@ def test_the_comment_pool_keeps_its_plans_on_the_indexes(
         with db.engine.connect() as admin:
             admin.execute(
                 sa.text(
-                    "INSERT INTO comment (article_slug, depth, name, email, body,"
+                    "INSERT INTO comment (article_slug, article_page_url,"
+                    " article_authors, depth, name, email, body,"
                     " html, state, is_author, fingerprint, created_at, updated_at)"
-                    " SELECT 'a', 1, 'n', 'reader' || (i % 5000) || '@example.org',"
+                    " SELECT 'a', 'a/', '[]', 1, 'n',"
+                    " 'reader' || (i % 5000) || '@example.org',"
                     " 'b', 'b', 'approved', false, md5(i::text), now(), now()"
                     " FROM generate_series(1, 20000) AS i"
                 )

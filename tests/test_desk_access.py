@@ -280,7 +280,7 @@ def world(app: Flask, commenter: Commenter, tmp_path: Path) -> Iterator[World]:
     make_author(app, EDITOR, "edith@example.org", role="editor")
     maya = Items(
         new_feedback(app, ARTICLE, MAYA_TEXT, email=READER, post=True),
-        new_feedback(app, "reader-mail-easy-to-say-without-a-quota", MAYA_TEXT),
+        new_feedback(app, "2026/reader-mail-easy-to-say-without-a-quota/", MAYA_TEXT),
         commenter.post_ok(article=ARTICLE, body=MAYA_TEXT).id,
     )
     tomas = Items(

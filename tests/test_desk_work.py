@@ -23,6 +23,7 @@ from werkzeug.test import TestResponse
 
 from feedback_app.db import get_db
 from feedback_app.feedback import add_follow_up, submit_feedback
+from feedback_app.files import comment_file_name
 from feedback_app.mail import OutboxWorker
 from feedback_app.models import (
     Comment,
@@ -48,7 +49,7 @@ from .conftest import (
 )
 
 EDA = "Eda Editor"
-READER_MAIL = "reader-mail-easy-to-say-without-a-quota"  # Maya's other article
+READER_MAIL = "2026/reader-mail-easy-to-say-without-a-quota/"  # Maya's other article
 ARTICLE_TITLE = "Inside sales without the script"
 HOSTILE = "<script>x</script> [a](javascript:alert(1)) **b**"
 ANA = "Anastasia Quill"
@@ -552,7 +553,7 @@ def test_public_answer_is_drafted_published_and_linked_from_the_reply_page(
     assert meta["Tags"] == "calls, reader feedback"
     assert meta["Status"] == "draft"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", meta["Date"])
-    assert f"({{filename}}/{ARTICLE}.md)" in text
+    assert "({filename}/inside-sales-without-the-script.md)" in text
     assert "Here is my answer to everyone." in text
     assert HOSTILE not in text and "<script>" not in text
     for secret in ("anastasia", "quill"):
@@ -721,7 +722,7 @@ def test_the_desk_edits_only_what_an_author_may_publish(
     title = "Title: "
     refused = {
         "another article's slug": re.sub(
-            r"^Slug: .*$", f"Slug: {TOMAS_ARTICLE}", saved, flags=re.M
+            r"^Slug: .*$", "Slug: follow-up-emails-that-get-answered", saved, flags=re.M
         ),
         "another page's place": saved.replace(title, "Save_as: index.html\n" + title),
         "a template": saved.replace(title, "Template: page\n" + title),
@@ -964,7 +965,7 @@ def test_edit_rerenders_sanitised_and_republishes_if_public(
     """An edit re-renders the Markdown, sanitised, and republishes if approved."""
     comment_id = commenter.post_ok(body="Typo.").id
     url = f"/desk/comments/{comment_id}/edit"
-    published = Path(app.config["COMMENTS_PATH"]) / f"{ARTICLE}.json"
+    published = Path(app.config["COMMENTS_PATH"]) / comment_file_name(ARTICLE)
 
     response = desk.post(
         url,
@@ -1023,11 +1024,11 @@ def test_approve_and_reply_publishes_the_authors_answer(
     assert reply.is_author is True
     assert reply.name == MAYA
     assert reply.state == "approved"
-    assert reply.article_slug == ARTICLE
+    assert reply.article_page_url == ARTICLE
     assert "<em>exactly</em>" in reply.html
     wait(app)
     published = json.loads(
-        (Path(app.config["COMMENTS_PATH"]) / f"{ARTICLE}.json").read_text()
+        (Path(app.config["COMMENTS_PATH"]) / comment_file_name(ARTICLE)).read_text()
     )["comments"]
     assert [(c["id"], c["parent"], c["author"]) for c in published] == [
         (comment_id, None, False),
@@ -1216,7 +1217,7 @@ def test_erase_forgets_the_reader_and_keeps_published_text_anonymous(
     app: Flask, two_readers: dict[str, int], eda: Desk
 ) -> None:
     """Erasure deletes the private, anonymises the published, spares others."""
-    published = Path(app.config["COMMENTS_PATH"]) / f"{ARTICLE}.json"
+    published = Path(app.config["COMMENTS_PATH"]) / comment_file_name(ARTICLE)
     assert ANA in published.read_text(encoding="utf-8")
     feedback_ids = {f.id for f in all_feedback(app)}
 
@@ -1290,7 +1291,7 @@ def test_readers_commands_export_and_erase(
     assert comment(app, two_readers["ana_held"]) is None
     assert comment(app, two_readers["ana_public"]).name == "Anonymous"
     assert one_feedback(app, two_readers["bo_feedback"]) is not None
-    published = Path(app.config["COMMENTS_PATH"]) / f"{ARTICLE}.json"
+    published = Path(app.config["COMMENTS_PATH"]) / comment_file_name(ARTICLE)
     assert ANA not in published.read_text(encoding="utf-8")
 
 

@@ -46,7 +46,7 @@ def test_static_site_takes_no_posts(site: Client) -> None:
 def test_app_is_mounted_under_app(site: Client) -> None:
     response = site.post(
         "/app/feedback",
-        data={"article": "inside-sales-without-the-script", "message": "hi"},
+        data={"article": "2026/inside-sales-without-the-script/", "message": "hi"},
         headers={"Origin": "http://localhost"},
     )
     assert response.status_code == 303

@@ -56,7 +56,7 @@ from .conftest import ARTICLE, ORIGIN, Commenter, Reader, csrf_token, outbox
 MAYA = "Maya Lindqvist"
 MAYA_EMAIL = "maya@example.org"
 TOMAS = "Tomás Ferreira"  # the author of OTHER_ARTICLE
-OTHER_ARTICLE = "follow-up-emails-that-get-answered"
+OTHER_ARTICLE = "2026/follow-up-emails-that-get-answered/"
 SITE_FROM = "noreply@blog.example.org"  # MAIL_FROM derived from SITE_URL
 TIMEOUT = 1  # SMTP_TIMEOUT in these tests, seconds
 

@@ -353,7 +353,7 @@ def form_of(html: str, action_ending: str) -> Form:
 
 def article_path(stack: Stack) -> str:
     site = json.loads((stack.output.parent / "site.json").read_text())
-    return next(a["url"] for a in site["articles"] if a["slug"] == ARTICLE)
+    return next(a["url"] for a in site["articles"] if a["page_url"] == ARTICLE)
 
 
 def fill(browser: Browser, form: Form, **fields: str) -> dict[str, str]:

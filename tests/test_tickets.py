@@ -47,7 +47,7 @@ playwright = test_browser.playwright
 browser = test_browser.browser
 page = test_browser.page
 
-OTHER_ARTICLE = "follow-up-emails-that-get-answered"
+OTHER_ARTICLE = "2026/follow-up-emails-that-get-answered/"
 NO_TICKET = "sent without a form ticket (no JavaScript?)"
 HOUR = 3600
 

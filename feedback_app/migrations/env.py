@@ -17,7 +17,9 @@ def run_migrations_online() -> None:
         from feedback_app import create_app
         from feedback_app.db import get_db
 
-        engine = get_db(create_app()).engine
+        app = create_app()
+        engine = get_db(app).engine
+        config.attributes.setdefault("site_index_path", app.config["SITE_INDEX_PATH"])
     with engine.execution_options(write=True).connect() as connection:
         context.configure(
             connection=connection,
