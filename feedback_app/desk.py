@@ -7,7 +7,7 @@ anything. An author sees and acts on what readers sent about their own
 articles: the feedback and comments whose recorded authors (the article's
 ``Author`` metadata when each arrived, ``ownership.py``) include them, not
 whatever the site index says today; an editor on everything, and only an
-editor changes what was recorded (``flask authors reassign``). Anything out of
+editor changes what was recorded (``reassign_article``). Anything out of
 reach answers 404, as if it did not exist.
 """
 
@@ -45,6 +45,7 @@ from .desk_forms import (
     EraseForm,
     PostForm,
     ReaderForm,
+    ReassignForm,
     ReplyForm,
     SignInForm,
 )
@@ -839,6 +840,65 @@ def erase_reader() -> str | tuple[str, int]:
     return render_template(
         "desk/erased.html", erased=erased, form=ReaderForm(formdata=None)
     )
+
+
+# --- articles' recorded authors (editors) ------------------------------------------
+
+
+@bp.route("/articles/reassign", methods=["GET", "POST"])
+@editors_only
+def reassign_article() -> Response | str | tuple[str, int]:
+    """Show whom an article's feedback and comments were recorded for; let
+    an editor give them other authors (``ownership.reassign``).
+
+    A new ``Author`` in an article's metadata moves nothing already
+    received: only this does, and only for an editor.
+    """
+    form = ReassignForm()
+    if request.method == "GET":
+        form.page_url.data = request.args.get("page_url", "")[:1000]
+    elif form.validate():
+        names = form.names()
+        with get_db().write() as session:
+            known = set(
+                session.scalars(select(Author.name).where(Author.name.in_(names)))
+            )
+            unknown = [n for n in names if n not in known]
+            if unknown:
+                session.rollback()
+                form.authors.errors.append(
+                    "No author account named " + ", ".join(unknown) + "."
+                )
+            else:
+                changed = ownership.reassign(session, form.page_url.data, names)
+        if not form.authors.errors:
+            flash(
+                f"{changed} feedback and comments on {form.page_url.data} now "
+                f"belong to {', '.join(names) or 'no author (editors only)'}."
+            )
+            return redirect(
+                url_for(".reassign_article", page_url=form.page_url.data), 303
+            )
+    recorded: list[tuple[tuple[str, ...], int]] = []
+    if form.page_url.data:
+        with get_db().read() as session:
+            counts: dict[str, int] = {}
+            for model in (Feedback, Comment):
+                for stored, count in session.execute(
+                    select(model.article_authors, func.count(model.id))
+                    .where(model.article_page_url == form.page_url.data)
+                    .group_by(model.article_authors)
+                ):
+                    counts[stored] = counts.get(stored, 0) + count
+        recorded = [(ownership.decode_authors(k), n) for k, n in counts.items()]
+    page = render_template(
+        "desk/reassign.html",
+        form=form,
+        recorded=recorded,
+        article=current_app.extensions["site_index"].article(form.page_url.data or ""),
+        articles=_my_articles(),
+    )
+    return (page, invalid_status()) if form.errors else page
 
 
 # --- helpers ----------------------------------------------------------------------

@@ -138,3 +138,22 @@ class EraseForm(ReaderForm):
         "Yes, erase this reader's data. This cannot be undone.",
         validators=[DataRequired("Tick the box to confirm.")],
     )
+
+
+class ReassignForm(FlaskForm):
+    """An editor gives an article's feedback and comments other authors."""
+
+    page_url = StringField(
+        "Article (its address on the site, as 2026/its-slug/)",
+        filters=[_single_line],
+        validators=[DataRequired("Please name the article."), Length(max=1000)],
+    )
+    authors = TextAreaField(
+        "Its authors, one per line",
+        filters=[_multiline],
+        validators=[Length(max=2000)],
+    )
+
+    def names(self) -> list[str]:
+        """Return the authors named, one per line, blank lines left out."""
+        return [n.strip() for n in (self.authors.data or "").splitlines() if n.strip()]

@@ -7,7 +7,7 @@ The desk's scope, the authors' notifications and the Author badge read this
 record, never the current site index: a post that a co-author gets into
 the index later, with another article's slug or as its new ``Author``,
 moves nothing. Only an editor moves it (``reassign``: the ``flask authors
-reassign`` command).
+reassign`` command, and the desk's *Articles' authors* page).
 
 ``article_authors`` is one text column holding the names as a compact JSON
 array (``["Maya Lindqvist","Tomás Ruiz"]``), not a child table. A reader's

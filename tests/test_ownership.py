@@ -368,6 +368,26 @@ def test_the_author_badge_needs_the_recorded_author(site: Site) -> None:
     assert reply.status_code == 303, reply.text
 
 
+def test_editor_reassigns_from_the_desk(site: Site) -> None:
+    feedback_id = site.send_feedback(MAYAS)
+    tomas = site.desk(TOMAS)
+    forged = tomas.post(
+        "/desk/articles/reassign", {"page_url": MAYAS, "authors": TOMAS}
+    )
+    assert forged.status_code == 404
+    assert tomas.get(f"/desk/feedback/{feedback_id}").status_code == 404
+
+    editor = site.desk(EDITOR)
+    page = editor.get(f"/desk/articles/reassign?page_url={MAYAS}")
+    assert page.status_code == 200 and MAYA in page.text
+    done = editor.post(
+        "/desk/articles/reassign", {"page_url": MAYAS, "authors": f"{MAYA}\n{TOMAS}"}
+    )
+    assert done.status_code == 303, done.text
+    assert tomas.get(f"/desk/feedback/{feedback_id}").status_code == 200
+    assert site.desk(MAYA).get(f"/desk/feedback/{feedback_id}").status_code == 200
+
+
 # --- comment files from before: <slug>.json ------------------------------------------
 
 
