@@ -13,7 +13,7 @@
    stops when ``id="comment-<id>"`` is in that article's ``index.html`` on
    disk (polled every 5 ms, 10 s timeout). Three ways:
    * ``async``: what a web request does: ``set_state`` in a write
-     transaction, then ``publisher.publish({slug})`` (returns at once; a
+     transaction, then ``publisher.publish({page_url})`` (returns at once; a
      background thread writes the JSON file and runs the selective build);
    * ``cli``: the CLI command run in-process (``comments approve ID`` through
      Flask's CLI runner), which waits for the rebuild;
@@ -128,13 +128,13 @@ class Trials:
     def pick(self, count: int) -> list[Any]:
         return self.rng.sample(self.articles, count)
 
-    def approve_async(self, cid: int, slug: str) -> None:
+    def approve_async(self, cid: int, page_url: str) -> None:
         """Approve as a web request does: state change, then publish soon."""
         from feedback_app.comments import set_state
 
         with self.db.write() as session:
             set_state(session, cid, "approved")
-        self.publisher.publish({slug})
+        self.publisher.publish({page_url})
 
     def approve_cli(self, cid: int) -> str:
         """Approve through the CLI command, in-process; it waits for the build."""
@@ -185,14 +185,14 @@ class Trials:
         from feedback_app.publishing import write_comment_file
 
         self.publisher.wait_idle(60)
-        slugs = set()
+        page_urls = set()
         with self.db.write() as session:
             for cid in self.added:
-                slugs.add(delete_comment(session, cid))
+                page_urls.add(delete_comment(session, cid))
         with self.db.read() as session:
-            for slug in slugs:
+            for page_url in page_urls:
                 write_comment_file(
-                    self.site.comments, slug, published_comments(session, slug)
+                    self.site.comments, page_url, published_comments(session, page_url)
                 )
         self.db.dispose()
 
@@ -210,7 +210,7 @@ def approval_to_live(
         trials.publisher.wait_idle(30)
         started = time.perf_counter()
         if way == "async":
-            trials.approve_async(cid, article.slug)
+            trials.approve_async(cid, article.page_url)
         elif way == "cli":
             trials.approve_cli(cid)
         else:
@@ -245,7 +245,7 @@ def coalescing(trials: Trials, burst: int = 10) -> dict[str, Any]:
     before = trials.publisher.builds
     started = time.perf_counter()
     for article, cid in pairs:
-        trials.approve_async(cid, article.slug)
+        trials.approve_async(cid, article.page_url)
     returned = time.perf_counter() - started
     seconds = trials.wait_live(pairs, started)
     trials.publisher.wait_idle(30)

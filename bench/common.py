@@ -40,7 +40,7 @@ class SiteLayout:
 
     @property
     def comments(self) -> Path:
-        """The published comments: ``content/comments/<slug>.json``."""
+        """The published comments: one JSON file per article, named by its URL."""
         return self.content / "comments"
 
     @property

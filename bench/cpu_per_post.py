@@ -55,9 +55,9 @@ def forms(site: SiteLayout, app: Any, kind: str, count: int) -> list[bytes]:
     bodies = []
     with app.app_context():
         for n in range(count):
-            slug = articles[rng.randrange(len(articles))]["slug"]
-            ticket = tickets.issue(slug, now=time.time() - 60)
-            fields = form_fields(kind, slug, ticket, run="cpu", client=0, n=n)
+            page_url = articles[rng.randrange(len(articles))]["page_url"]
+            ticket = tickets.issue(page_url, now=time.time() - 60)
+            fields = form_fields(kind, page_url, ticket, run="cpu", client=0, n=n)
             bodies.append(urlencode(fields).encode())
     return bodies
 

@@ -10,8 +10,9 @@ Writes, under the target folder (see ``common.SiteLayout``):
   ``upgrade(app)``, holding 10 approved comments per article (about a third
   of them replies, some by the article's author), rendered with the app's
   own ``render_comment`` and inserted in one transaction;
-* ``content/comments/<slug>.json``: what the app publishes of them, written
-  with ``publishing.write_comment_file(folder, slug, published_comments(...))``;
+* ``content/comments/<page URL, percent-encoded>.json``: what the app
+  publishes of them, written with
+  ``publishing.write_comment_file(folder, page_url, published_comments(...))``;
 * ``no-comments/``: an empty folder, to build the same site without comments;
 * with ``--build`` (default), a first full build: ``output/``, the content
   cache and ``site.json`` (the site index the app reads).
@@ -144,7 +145,7 @@ def article_text(i: int, slug: str, rng: random.Random, date: datetime) -> str:
 
 
 def comment_rows(
-    slug: str,
+    page_url: str,
     author: str,
     first_id: int,
     count: int,
@@ -153,6 +154,7 @@ def comment_rows(
 ) -> list[dict[str, Any]]:
     """Return ``count`` approved comments on one article, some of them replies."""
     from feedback_app.comments import fingerprint
+    from feedback_app.ownership import encode_authors
     from feedback_app.rendering import render_comment
 
     rows: list[dict[str, Any]] = []
@@ -168,7 +170,9 @@ def comment_rows(
         rows.append(
             {
                 "id": first_id + k,
-                "article_slug": slug,
+                "article_slug": page_url.split("/")[1],
+                "article_page_url": page_url,
+                "article_authors": encode_authors([author]),
                 "parent_id": parent["id"] if parent else None,
                 "depth": min(parent["depth"] + 1, 5) if parent else 1,
                 "name": name,
@@ -180,7 +184,7 @@ def comment_rows(
                 "is_author": by_author,
                 "submission_key": f"bench-{first_id + k:08d}-seeded",
                 "fingerprint": fingerprint(
-                    slug, parent["id"] if parent else None, name, email, body
+                    page_url, parent["id"] if parent else None, name, email, body
                 ),
                 "created_at": created,
                 "updated_at": created,
@@ -220,7 +224,8 @@ def make_site(
         slug = slug_for(i, rng)
         text = article_text(i, slug, rng, date)
         (site.content / f"{slug}.md").write_text(text, encoding="utf-8")
-        slugs.append((slug, AUTHORS[i % 2], date.replace(tzinfo=UTC)))
+        # Its URL as pelicanconf.py's ARTICLE_URL makes it: the app's key.
+        slugs.append((f"{date:%Y}/{slug}/", AUTHORS[i % 2], date.replace(tzinfo=UTC)))
 
     from sqlalchemy import insert
 
@@ -233,14 +238,16 @@ def make_site(
     upgrade(app)
     db = get_db(app)
     rows: list[dict[str, Any]] = []
-    for n, (slug, author, date) in enumerate(slugs):
+    for n, (page_url, author, date) in enumerate(slugs):
         first = n * comments_per_article + 1
-        rows += comment_rows(slug, author, first, comments_per_article, date, rng)
+        rows += comment_rows(page_url, author, first, comments_per_article, date, rng)
     with db.write() as session:
         session.execute(insert(Comment), rows)
     with db.read() as session:
-        for slug, _, _ in slugs:
-            write_comment_file(site.comments, slug, published_comments(session, slug))
+        for page_url, _, _ in slugs:
+            write_comment_file(
+                site.comments, page_url, published_comments(session, page_url)
+            )
     db.dispose()
     generated = time.perf_counter() - started
     print(

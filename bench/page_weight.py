@@ -100,9 +100,9 @@ def measure(site: SiteLayout, article: dict[str, Any]) -> dict[str, Any]:
     page.feed(html)
     with sqlite3.connect(site.database) as con:
         approved = con.execute(
-            "SELECT id, html FROM comment WHERE article_slug = ? AND state = "
+            "SELECT id, html FROM comment WHERE article_page_url = ? AND state = "
             "'approved' ORDER BY id",
-            (article["slug"],),
+            (article["page_url"],),
         ).fetchall()
     missing_text = [cid for cid, body in approved if body.strip() not in html]
     css_files = [site.output / href.lstrip("/") for href in page.stylesheets]

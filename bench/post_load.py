@@ -17,7 +17,7 @@ one row per accepted post (warm-up included), and the resident memory
 * This app, on SQLite (a fresh file) and on PostgreSQL (a fresh database of
   the server at ``--pg-url``, dropped afterwards), with every check on:
   - ``POST /comments``, the article page's form (form-encoded): Origin
-    guard, honeypot (empty), a valid form ticket (``tickets.issue(slug,
+    guard, honeypot (empty), a valid form ticket (``tickets.issue(page_url,
     now=time.time() - 60)``, as the page's script fetches one when the
     reader starts typing), form validation, Markdown + nh3 rendering,
     moderation rules, duplicate check, idempotency key, the authors'
@@ -411,14 +411,15 @@ LIMITS: dict[str, Callable[[Path], dict[str, Any]]] = {
 
 
 def form_fields(
-    kind: str, slug: str, ticket: str, *, run: str, client: int, n: int
+    kind: str, page_url: str, ticket: str, *, run: str, client: int, n: int
 ) -> dict[str, str]:
     """Return the form of ``kind`` ("comment" or "feedback") that client
-    ``client`` of run ``run`` posts ``n``-th, on article ``slug``: distinct
+    ``client`` of run ``run`` posts ``n``-th, on the article at ``page_url``
+    (its site-relative URL, as the page's hidden field has it): distinct
     text, names and addresses (a third without one), submission keys."""
     if kind == "comment":
         fields = {
-            "article": slug,
+            "article": page_url,
             "parent": "",
             "submission_key": f"{run}-{client:02d}-{n:06d}",
             "body": f"Comment {n} from client {client} ({run}): I *liked* "
@@ -434,7 +435,7 @@ def form_fields(
             fields["remember"] = "y"
     else:
         fields = {
-            "article": slug,
+            "article": page_url,
             "message": f"Feedback {n} from client {client} ({run}): the "
             "part about notes was useful.\n\nOne question: how do you keep "
             "them short?",
@@ -529,12 +530,12 @@ def ours(
         rng = random.Random(run)  # noqa: S311 (test data, not secrets)
 
         def request(client: int, n: int) -> bytes:
-            slug = articles[rng.randrange(len(articles))]["slug"]
+            page_url = articles[rng.randrange(len(articles))]["page_url"]
             # As if the page's script had fetched it when the reader began
             # typing a minute ago: past FORM_MIN_SECONDS, so no finding.
             with app.app_context():
-                ticket = tickets.issue(slug, now=time.time() - 60)
-            fields = form_fields(kind, slug, ticket, run=run, client=client, n=n)
+                ticket = tickets.issue(page_url, now=time.time() - 60)
+            fields = form_fields(kind, page_url, ticket, run=run, client=client, n=n)
             body = urlencode(fields).encode()
             # Behind the "proxy" (--limits), each post from an address of its own.
             sender = f"10.{client}.{n >> 8 & 255}.{n & 255}"
