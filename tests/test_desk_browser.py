@@ -324,7 +324,7 @@ def test_public_answer_becomes_a_published_post_linked_from_the_reply_page(
         preview = author.locator(".desk-preview .post-content")
         expect(preview.locator("blockquote")).to_contain_text(READER_MESSAGE)
         expect(preview).to_contain_text(answer)
-        expect(author.get_by_label("Title", exact=True)).to_have_value(title)
+        expect(author.locator("#post-title")).to_have_value(title)
         assert draft.is_file()
         text = draft.read_text(encoding="utf-8")
         assert "Status: draft" in text.splitlines()
