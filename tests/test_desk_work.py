@@ -773,7 +773,7 @@ def test_the_desk_edits_only_what_an_author_may_publish(
         response = desk.post(url, editor_fields(saved, body=text))
         assert response.status_code == 422, what
         top = response.text.split('id="post-title"')[0]
-        assert "Nothing was saved: The desk does not publish" in top, what
+        assert "Nothing was saved. The desk does not publish" in top, what
         assert html.escape(named, quote=False) in top, what
         assert draft.read_text(encoding="utf-8") == saved, what
     # An author's desk has no author field: the post stays in their name.
