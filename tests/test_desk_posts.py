@@ -224,6 +224,18 @@ def pelican(content: Path, out: Path, **extra: object) -> subprocess.CompletedPr
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
 
 
+def site_with_desk_post(tmp_path: Path, text: str) -> Path:
+    """The project's content, with ``text`` as a post in content/desk/ that
+    got there without the desk (by hand, a restored backup, ...)."""
+    content = tmp_path / "content"
+    shutil.copytree(
+        ROOT / "content", content, ignore=shutil.ignore_patterns("comments")
+    )
+    (content / "desk").mkdir()
+    (content / "desk" / "post.md").write_text(text, encoding="utf-8")
+    return content
+
+
 ARTICLE = "Title: A\nDate: 2026-01-01 10:00\nAuthor: Tomas Berg\n\n"
 
 
@@ -269,18 +281,13 @@ def test_no_content_file_makes_pelican_copy_a_file_from_outside_content(
 def test_a_desk_post_that_reached_the_folder_another_way_is_published_clean(
     tmp_path: Path,
 ) -> None:
-    content = tmp_path / "content"
-    shutil.copytree(
-        ROOT / "content", content, ignore=shutil.ignore_patterns("comments")
-    )
-    (content / "desk").mkdir()
-    (content / "desk" / "evil.md").write_text(
+    content = site_with_desk_post(
+        tmp_path,
         "Title: Evil\nDate: 2026-01-01 10:00\nAuthor: Tomas Berg\nSlug: evil\n"
         "Summary: <script>alert(1)</script> <a href='javascript:x'>s</a>\n\n"
         "Hello <script>alert(2)</script> <img src=x onerror=alert(3)>\n\n"
         '<meta http-equiv="refresh" content="0;url=https://evil.example">\n'
         "<!--> <img src=x onerror=alert(4)> -->\n",
-        encoding="utf-8",
     )
     result = pelican(content, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -291,7 +298,7 @@ def test_a_desk_post_that_reached_the_folder_another_way_is_published_clean(
     index = (output / "index.html").read_text(encoding="utf-8")
     assert "alert(1)" not in index and "javascript:" not in index
 
-    (content / "desk" / "evil.md").write_text(
+    (content / "desk" / "post.md").write_text(
         "Title: Evil\nDate: 2026-01-01 10:00\nSlug: evil\n\n"
         "[x]({static}/pages/about.md)\n",
         encoding="utf-8",
@@ -346,16 +353,11 @@ def test_no_script_in_a_desk_post_runs_in_chromium(
     tmp_path: Path, browser: Browser
 ) -> None:
     """However a desk post got its markup, its page runs nothing of it."""
-    content = tmp_path / "content"
-    shutil.copytree(
-        ROOT / "content", content, ignore=shutil.ignore_patterns("comments")
-    )
-    (content / "desk").mkdir()
-    (content / "desk" / "hostile.md").write_text(
+    content = site_with_desk_post(
+        tmp_path,
         "Title: Hostile\nDate: 2026-01-01 10:00\nAuthor: Tomas Berg\n"
         'Slug: hostile\nSummary: <img src=x onerror="window.__pwned = 6">\n\n'
         + PAYLOADS,
-        encoding="utf-8",
     )
     assert pelican(content, tmp_path).returncode == 0
     output = tmp_path / "output"
