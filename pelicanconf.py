@@ -70,3 +70,6 @@ PLUGINS = ["feedback_app.pelican_plugin"]
 # The app is served on this site's origin under /app (nginx proxies it);
 # the plugin points the forms there (FEEDBACK_URL).
 FEEDBACK_SITE_INDEX = str(HERE / "instance" / "site.json")
+# Nothing in the app's instance folder (database, secret key) may ever be
+# copied into the site, whatever links it: such a link fails the build.
+FEEDBACK_PRIVATE_PATHS = [str(HERE / "instance")]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -26,6 +27,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -49,6 +51,7 @@ from .desk_forms import (
     ReplyForm,
     SignInForm,
 )
+from .files import write_atomically
 from .forms import invalid_status
 from .models import COMMENT_STATES, Author, Comment, Feedback, FeedbackMessage
 from .publishing import PublishCommandError, PublishError, build_site
@@ -175,6 +178,14 @@ def _comment_or_404(session: Session, comment_id: int) -> Comment:
     return comment
 
 
+def _shown_again(view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Show a page again after a form on it failed, with the banner at the
+    top of the page (``desk/layout.html``) and the usual status."""
+    g.desk_form_failed = True
+    status = invalid_status()
+    return view(*args, **kwargs), status
+
+
 @bp.app_context_processor
 def desk_context() -> dict[str, Any]:
     """Give desk pages the signed-in author and the unread counts."""
@@ -217,7 +228,7 @@ def sign_in() -> Response | tuple[str, int] | str:
             return redirect(_safe_next(form.next.data), 303)
         return render_template("desk/sign_in.html", form=form)
     if not form.validate():
-        return render_template("desk/sign_in.html", form=form), invalid_status()
+        return _shown_again(render_template, "desk/sign_in.html", form=form)
     try:
         author = auth.sign_in(form.name.data, form.password.data, auth.client_address())
     except auth.SignInRefused as refused:
@@ -332,7 +343,7 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
     post = None
     if feedback.post_source:
         try:
-            post = drafts.read_post(current_app.config, feedback.post_source)
+            post = drafts.read_fields(current_app.config, feedback.post_source)
         except drafts.DraftError:
             post = None
     return render_template(
@@ -396,7 +407,7 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
     """
     form = AnswerForm()
     if not form.validate():
-        return feedback_item(feedback_id, answer_form=form), invalid_status()
+        return _shown_again(feedback_item, feedback_id, answer_form=form)
     config = current_app.config
     site = current_app.extensions["site_index"].current()
     author = me()
@@ -416,9 +427,7 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
                         "This feedback has a post already: edit that one."
                     )
                     session.rollback()
-                    return feedback_item(
-                        feedback_id, answer_form=form
-                    ), invalid_status()
+                    return _shown_again(feedback_item, feedback_id, answer_form=form)
                 try:
                     post = drafts.new_post(
                         config,
@@ -433,11 +442,14 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
                         tags=form.tags.data or "",
                     )
                 except drafts.DraftError as exc:
-                    form.summary.errors.append(str(exc))
+                    fields = {"body": "answer"}
+                    target = getattr(
+                        form, fields.get(exc.field or "", exc.field or ""), None
+                    )
+                    (target or form.answer).errors.append(str(exc))
+                    g.desk_form_error = str(exc)
                     session.rollback()
-                    return feedback_item(
-                        feedback_id, answer_form=form
-                    ), invalid_status()
+                    return _shown_again(feedback_item, feedback_id, answer_form=form)
                 feedback.post_slug = post.slug
                 feedback.post_source = post.source
                 if feedback.state == "new":
@@ -465,33 +477,87 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
 # --- the post answering a feedback ------------------------------------------------
 
 
-def _post_of(feedback_id: int) -> tuple[Feedback, drafts.Post]:
+def _answered(feedback: Feedback) -> str | None:
+    """The content file of the article ``feedback`` is about: the one
+    intrasite link its post may carry."""
+    site = current_app.extensions["site_index"].current()
+    return drafts.answered_source(site.articles.get(feedback.article_page_url))
+
+
+def _post_of(feedback_id: int) -> tuple[Feedback, drafts.PostFields]:
     with get_db().read() as session:
         feedback = _feedback_or_404(session, feedback_id)
     if not feedback.post_source:
         abort(404, "This feedback has no post.")
     try:
-        return feedback, drafts.read_post(current_app.config, feedback.post_source)
+        return feedback, drafts.read_fields(current_app.config, feedback.post_source)
     except drafts.DraftError as exc:
         abort(404, str(exc))
 
 
+def _may_edit(fields: drafts.PostFields) -> bool:
+    """Authors change their own posts; editors anyone's."""
+    return me().role == "editor" or fields.author == me().name
+
+
+def _post_form(fields: drafts.PostFields | None = None) -> PostForm:
+    """The editor's form: filled from ``fields``, or from the request."""
+    form = PostForm(formdata=None) if fields is not None else PostForm()
+    if me().role == "editor":
+        with get_db().read() as session:
+            names = session.scalars(select(Author.name).order_by(Author.name)).all()
+        current = fields.author if fields is not None else None
+        form.author.choices = [(n, n) for n in names] + (
+            [(current, current)] if current and current not in names else []
+        )
+    else:
+        del form.author
+    if fields is not None:
+        form.title.data = fields.title
+        form.summary.data = fields.summary
+        form.category.data = fields.category
+        form.tags.data = ", ".join(fields.tags)
+        form.body.data = fields.body
+        if "author" in form:
+            form.author.data = fields.author
+    return form
+
+
 @bp.get("/feedback/<int:feedback_id>/post")
 @signed_in
-def post(feedback_id: int, post_form: PostForm | None = None) -> str:
+def post(
+    feedback_id: int,
+    post_form: PostForm | None = None,
+    preview: drafts.Post | None = None,
+) -> str:
     """Preview the post answering a feedback, and edit or publish it."""
-    feedback, the_post = _post_of(feedback_id)
+    feedback, fields = _post_of(feedback_id)
     site = current_app.extensions["site_index"].current()
-    if post_form is None:
-        post_form = PostForm(formdata=None)
-        post_form.text.data = the_post.text
+    checked, problem = preview, None
+    if checked is None:
+        try:
+            checked = drafts.check(
+                current_app.config, fields, answered=_answered(feedback)
+            )
+        except drafts.DraftError as exc:
+            problem = str(exc)
     return render_template(
         "desk/post.html",
         feedback=feedback,
-        post=the_post,
-        preview=drafts.preview_html(the_post, site),
-        live=site.article_with_slug(the_post.slug),
-        post_form=post_form,
+        post=fields,
+        source=feedback.post_source,
+        preview=(
+            drafts.preview_html(
+                checked, site, drafts.pelican_settings(current_app.config)
+            )
+            if checked is not None
+            else None
+        ),
+        unsaved=preview is not None,
+        problem=problem,
+        may_edit=_may_edit(fields),
+        live=site.article_with_slug(fields.slug),
+        post_form=post_form or _post_form(fields),
         form=ActionForm(formdata=None),
     )
 
@@ -499,63 +565,119 @@ def post(feedback_id: int, post_form: PostForm | None = None) -> str:
 @bp.post("/feedback/<int:feedback_id>/post")
 @signed_in
 def save_post(feedback_id: int) -> Response | tuple[str, int]:
-    """Save the edited post; a broken one is shown again, the file untouched."""
-    form = PostForm()
-    feedback, the_post = _post_of(feedback_id)
-    if form.validate():
-        try:
-            drafts.check_desk_edit(
-                drafts.parse(the_post.source, form.text.data),
-                author=me().name,
-                editor=me().role == "editor",
-                site=current_app.extensions["site_index"].current(),
-                own_slug=feedback.post_slug,
-            )
-            saved = drafts.save_post(
-                current_app.config, the_post.source, form.text.data
-            )
-        except drafts.DraftError as exc:
-            form.text.errors.append(str(exc))
-        else:
-            with get_db().write() as session:
-                _feedback_or_404(session, feedback_id).post_slug = saved.slug
-            flash("The post is saved.")
-            return redirect(url_for(".post", feedback_id=feedback_id), 303)
-    return post(feedback_id, post_form=form), invalid_status()
+    """Preview, save, or save and publish the edited post.
+
+    One form, three buttons: "Publish" saves what the author sees before it
+    publishes, so no edit is lost. A refused edit is shown again with the
+    reason at the top of the page; the file is left as it was.
+    """
+    feedback, saved = _post_of(feedback_id)
+    if not _may_edit(saved):
+        abort(404, "This post is not yours to change.")
+    form = _post_form()
+    action = request.form.get("action", "save")
+    if action not in ("preview", "save", "publish"):
+        abort(400, "Unknown action.")
+    if not form.validate():
+        return _shown_again(post, feedback_id, post_form=form)
+    config = current_app.config
+    answered = _answered(feedback)
+    try:
+        fields = replace(
+            saved,
+            title=drafts.one_line(form.title.data, "title"),
+            summary=drafts.one_line(form.summary.data or "", "summary"),
+            category=drafts.one_line(form.category.data or "", "category"),
+            tags=drafts.split_tags(form.tags.data or ""),
+            body=drafts.normal_body(form.body.data),
+            author=(form.author.data if "author" in form else None) or saved.author,
+        )
+        if action == "preview":
+            checked = drafts.check(config, fields, answered=answered)
+            return post(feedback_id, post_form=form, preview=checked)
+        if action == "publish":
+            return _publish(feedback, fields, answered)
+        written = drafts.save_post(
+            config, feedback.post_source, fields, answered=answered
+        )
+    except drafts.DraftError as exc:
+        target = getattr(form, exc.field or "body", None) or form.body
+        target.errors = [*target.errors, str(exc)]
+        g.desk_form_error = str(exc)
+        return _shown_again(post, feedback_id, post_form=form)
+    _record_post(feedback_id, written)
+    flash("The post is saved.")
+    return redirect(url_for(".post", feedback_id=feedback_id), 303)
 
 
 @bp.post("/feedback/<int:feedback_id>/post/publish")
 @signed_in
 def publish_post(feedback_id: int) -> Response | tuple[str, int]:
-    """Publish the post: Status published, today's date, then build the site."""
-    feedback, the_post = _post_of(feedback_id)
+    """Publish the post as saved (the editor's own button saves first)."""
+    feedback, saved = _post_of(feedback_id)
+    if not _may_edit(saved):
+        abort(404, "This post is not yours to change.")
+    try:
+        return _publish(feedback, saved, _answered(feedback))
+    except drafts.DraftError as exc:
+        g.desk_form_error = str(exc)
+        return _shown_again(post, feedback_id)
+
+
+def _record_post(feedback_id: int, written: drafts.Post) -> Feedback:
+    with get_db().write() as session:
+        feedback = _feedback_or_404(session, feedback_id)
+        feedback.post_slug = written.slug
+        feedback.post_source = written.source
+        return feedback
+
+
+def _publish(
+    feedback: Feedback, fields: drafts.PostFields, answered: str | None
+) -> Response:
+    """Save ``fields`` as published, today, and build the site; put the file
+    back as it was if the build fails.
+
+    :raise drafts.DraftError: if the post is refused (nothing is written).
+    """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     site = app.extensions["site_index"].current()
-    published = drafts.mark_published(app.config, site, the_post.source)
+    path = drafts.content_file(app.config, feedback.post_source or "")
+    before = path.read_text(encoding="utf-8")
+    published = drafts.mark_published(
+        app.config,
+        site,
+        drafts.Post(feedback.post_source or "", fields, ""),
+        answered=answered,
+    )
     try:
         build_site(app)
     except PublishCommandError as exc:
         # Built and live here; only the copy elsewhere failed.
-        current_app.logger.error("publish command after %s: %s", the_post.source, exc)
+        current_app.logger.error("publish command after %s: %s", published.source, exc)
         flash(
             "The post is published, but the publish command that copies the "
             "site failed; see the app's log. The next publish copies it again."
         )
     except PublishError as exc:
-        # Back to the draft as it was: nothing half-published stays behind.
-        drafts.save_post(app.config, the_post.source, the_post.text)
-        current_app.logger.error("publishing %s failed: %s", the_post.source, exc)
+        # Back to the file as it was: nothing half-published stays behind.
+        written = drafts.content_file(app.config, published.source)
+        if written != path:
+            written.unlink(missing_ok=True)
+        write_atomically(path, before)
+        current_app.logger.error("publishing %s failed: %s", published.source, exc)
         flash(
             "The site could not be built, so the post is still a draft; see the "
             "app's log for Pelican's message, fix the post and publish again."
         )
-        return redirect(url_for(".post", feedback_id=feedback_id), 303)
+        return redirect(url_for(".post", feedback_id=feedback.id), 303)
     author = me()
     with get_db().write() as session:
-        feedback = _feedback_or_404(session, feedback_id)
-        feedback.post_slug = published.slug
-        if not any(m.via == "post" for m in feedback.messages):
-            feedback.messages.append(
+        row = _feedback_or_404(session, feedback.id)
+        row.post_slug = published.slug
+        row.post_source = published.source
+        if not any(m.via == "post" for m in row.messages):
+            row.messages.append(
                 FeedbackMessage(
                     sender="author",
                     author_name=author.name,
@@ -563,15 +685,15 @@ def publish_post(feedback_id: int) -> Response | tuple[str, int]:
                     body=published.title,
                 )
             )
-        if feedback.state != "spam":
-            feedback.state = "answered"
+        if row.state != "spam":
+            row.state = "answered"
     live = app.extensions["site_index"].current().article_with_slug(published.slug)
     flash(
         f"Published: “{published.title}” is on the site"
         + (f" at {live.url}" if live else "")
         + ". The reader's reply page links to it."
     )
-    return redirect(url_for(".feedback_item", feedback_id=feedback_id), 303)
+    return redirect(url_for(".feedback_item", feedback_id=feedback.id), 303)
 
 
 # --- comments ---------------------------------------------------------------------
@@ -711,7 +833,7 @@ def edit_comment(comment_id: int) -> Response | tuple[str, int]:
     """Correct a comment's name, website or text; republish it if public."""
     form = CommentEditForm()
     if not form.validate():
-        return comment(comment_id, edit_form=form), invalid_status()
+        return _shown_again(comment, comment_id, edit_form=form)
     html = render_comment(form.body.data)
     with get_db().write() as session:
         the_comment = _comment_or_404(session, comment_id)
@@ -736,7 +858,7 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
     """Approve a comment (if it is not yet) and publish the author's reply."""
     form = ReplyForm()
     if not form.validate():
-        return comment(comment_id, reply_form=form), invalid_status()
+        return _shown_again(comment, comment_id, reply_form=form)
     with get_db().read() as session:
         the_comment = _comment_or_404(session, comment_id)
     site = current_app.extensions["site_index"].current()
@@ -748,7 +870,7 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
         form.body.errors.append(
             "Only an author of this article can reply with the Author badge."
         )
-        return comment(comment_id, reply_form=form), invalid_status()
+        return _shown_again(comment, comment_id, reply_form=form)
     html = render_comment(form.body.data)  # before taking the write lock
     if the_comment.state != "approved":
         moderation.moderate([comment_id], "approved")
@@ -784,9 +906,9 @@ def readers() -> str | tuple[str, int]:
     found = None
     if request.method == "POST":
         if not form.validate():
-            return render_template(
-                "desk/readers.html", form=form, found=None
-            ), invalid_status()
+            return _shown_again(
+                render_template, "desk/readers.html", form=form, found=None
+            )
         with get_db().read() as session:
             found = reader_data.export(session, form.email.data)
     return render_template(
@@ -803,9 +925,7 @@ def export_reader() -> Response | tuple[str, int]:
     """Download everything stored about an address, as JSON."""
     form = ReaderForm()
     if not form.validate():
-        return render_template(
-            "desk/readers.html", form=form, found=None
-        ), invalid_status()
+        return _shown_again(render_template, "desk/readers.html", form=form, found=None)
     with get_db().read() as session:
         data = reader_data.export(session, form.email.data)
     response = current_app.response_class(
@@ -828,12 +948,13 @@ def erase_reader() -> str | tuple[str, int]:
                 if form.email.data
                 else None
             )
-        return render_template(
+        return _shown_again(
+            render_template,
             "desk/readers.html",
             form=ReaderForm(formdata=None, email=form.email.data),
             found=found,
             erase_form=form,
-        ), invalid_status()
+        )
     with get_db().write() as session:
         erased = reader_data.erase(session, form.email.data)
     current_app.extensions["publisher"].publish(erased.articles)
@@ -891,6 +1012,8 @@ def reassign_article() -> Response | str | tuple[str, int]:
                 ):
                     counts[stored] = counts.get(stored, 0) + count
         recorded = [(ownership.decode_authors(k), n) for k, n in counts.items()]
+    if form.errors:
+        g.desk_form_failed = True  # the banner at the top (desk/layout.html)
     page = render_template(
         "desk/reassign.html",
         form=form,

@@ -8,6 +8,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     PasswordField,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -80,10 +81,34 @@ class AnswerForm(FlaskForm):
 
 
 class PostForm(FlaskForm):
-    text = TextAreaField(
-        "The post (Markdown, with its metadata at the top)",
-        validators=[DataRequired("The post is empty.")],
+    """The post editor: fields, never Pelican's metadata as text (the desk
+    writes the file itself, ``drafts.py``). ``author`` is an editor's only."""
+
+    title = StringField(
+        "Title",
+        filters=[_single_line],
+        validators=[DataRequired("A post needs a title."), Length(max=200)],
     )
+    summary = TextAreaField(
+        "Summary", filters=[_multiline], validators=[Length(max=1000)]
+    )
+    category = StringField(
+        "Category", filters=[_single_line], validators=[Length(max=100)]
+    )
+    tags = StringField(
+        "Tags (comma-separated)", filters=[_single_line], validators=[Length(max=300)]
+    )
+    body = TextAreaField(
+        "Text (Markdown)",
+        filters=[_multiline],
+        validators=[DataRequired("The post is empty."), Length(max=100_000)],
+    )
+    #: An editor's choice among the desk's accounts; left out, it stays.
+    author = SelectField("Author", validate_choice=False)
+
+    def validate_author(self, field: SelectField) -> None:
+        if field.data and field.data not in dict(field.choices or []):
+            raise ValidationError("Choose one of the desk's authors.")
 
 
 class CommentEditForm(FlaskForm):

@@ -1,14 +1,27 @@
-"""Answering feedback in public: a draft post in ``content/``, then publishing it.
+"""Posts written in the desk: checked fields in, a Markdown file out.
 
-"Answer in a post" writes a new Markdown file with Pelican's metadata and
-``Status: draft``. It quotes the reader's message only if they agreed, and
-never their name or address; without consent it starts from the summary
-the author wrote. The quote is escaped so that nothing in it becomes a
-link, an image or HTML on the site: it reads exactly as the reader typed it.
+"Answer in a post" drafts a new post answering a feedback; the author then
+edits it in the desk and publishes it. The desk never takes free text for
+Pelican's metadata: the post editor has fields (title, summary, category,
+tags, body; an editor may also pick the author) and this module writes the
+whole file itself, header and all, into ``content/desk/``:
 
-The draft is an ordinary file: the author can edit it in the desk or in
-their own editor. Publishing sets ``Status: published`` and the date, then
-builds the site.
+* Every header value is one line, checked before it is written: nothing an
+  author types can add, repeat or end a metadata line. The date, the slug
+  and the status are the app's own.
+* The file is then read back by **Pelican's own Markdown reader** with the
+  site's settings, and what Pelican read must be exactly what was meant: the
+  same metadata, no other keys.
+* The body (and the summary, which Pelican renders as Markdown too) must come
+  out of that rendering unchanged by :func:`post_markup.clean`, and with no
+  intrasite link (``{filename}``, ``{static}``, ``{attach}``...) but the one
+  to the answered article that the app writes itself. Anything else is
+  refused with a message naming it; nothing is silently altered.
+
+The preview is the same cleaned rendering, and the build cleans posts in
+``content/desk/`` with the same function (the plugin): what the author saw
+is what goes out. The quote of the reader's message is an HTML block with
+everything escaped, made only if the reader agreed to be quoted.
 """
 
 from __future__ import annotations
@@ -16,47 +29,383 @@ from __future__ import annotations
 import html
 import os
 import re
-from dataclasses import dataclass
+import tempfile
+import threading
+from dataclasses import dataclass, replace
 from datetime import datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import nh3
-
+from . import post_markup
 from .files import write_atomically
 from .models import Feedback, utcnow
 from .site_index import Article, Site
 
-STATUSES = ("draft", "published", "hidden")
-_META_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_ -]*):\s*(.*)$")
+#: The header, in the order it is written: (Pelican's key, field).
+_HEADER = (
+    ("Title", "title"),
+    ("Date", "date"),
+    ("Author", "author"),
+    ("Category", "category"),
+    ("Tags", "tags"),
+    ("Slug", "slug"),
+    ("Summary", "summary"),
+    ("Status", "status"),
+)
+STATUSES = ("draft", "published")
+DATE_FORMAT = "%Y-%m-%d %H:%M"
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}")
+#: A content file the app may link with ``{filename}`` (from the site index).
+_SOURCE = re.compile(r"(?:[\w-]+/)*[\w.-]+\.(?:md|markdown|mkd|rst|html?)")
+#: Every character that ends a line for Python, Pelican or a mail header,
+#: and every other control character.
+_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BODY_REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+LIMITS = {"title": 200, "summary": 1000, "category": 100, "tags": 300}
+MAX_BODY = 100_000
 
 
 class DraftError(ValueError):
     """Raised for a post that cannot be written as asked; says why."""
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class PostFields:
+    """What a desk post says: the author's fields and the app's own."""
+
+    title: str
+    body: str
+    summary: str = ""
+    category: str = ""
+    tags: tuple[str, ...] = ()
+    author: str = ""
+    slug: str = ""
+    date: str = ""  # DATE_FORMAT, the site's time zone
+    status: str = "draft"
+
 
 @dataclass(frozen=True)
 class Post:
-    """A Markdown post: its file, its metadata and its text."""
+    """A desk post as written and as Pelican reads it."""
 
-    source: str  # path under CONTENT_PATH, e.g. "reader-mail-on-calls.md"
-    text: str
-    meta: dict[str, str]
-    body: str
+    source: str  # path under CONTENT_PATH, e.g. "desk/reader-mail-on-calls.md"
+    fields: PostFields
+    html: str  # the body as the site shows it (cleaned)
+    summary_html: str = ""
 
     @property
     def title(self) -> str:
-        return self.meta.get("title", "")
+        return self.fields.title
 
     @property
     def slug(self) -> str:
-        return self.meta.get("slug", "")
+        return self.fields.slug
 
     @property
     def status(self) -> str:
-        return self.meta.get("status", "published").lower()
+        return self.fields.status
+
+    @property
+    def in_desk_folder(self) -> bool:
+        return self.source.startswith(f"{post_markup.DESK_FOLDER}/")
+
+
+# --- the fields -----------------------------------------------------------------
+
+
+def one_line(value: str, field: str) -> str:
+    """Return ``value`` as one header value; refuse what cannot be one.
+
+    Runs of white space become one space (a summary typed on several lines
+    is one paragraph either way); any other control or line-ending
+    character is refused.
+
+    :raise DraftError: naming the field.
+    """
+    value = " ".join(value.replace("\r\n", "\n").replace("\r", "\n").split())
+    if _NOT_IN_A_LINE.search(value):
+        raise DraftError("This holds control characters that are not allowed.", field)
+    if len(value) > LIMITS.get(field, 200):
+        raise DraftError(
+            f"Please keep this to {LIMITS.get(field, 200):,} characters.", field
+        )
+    return value
+
+
+def split_tags(value: str) -> tuple[str, ...]:
+    """Return the tags of a comma-separated list (``;`` separates too, as
+    Pelican splits on it), each one line, without repeats."""
+    value = one_line(value, "tags")
+    tags: list[str] = []
+    for tag in re.split(r"[,;]", value):
+        tag = tag.strip()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tuple(tags)
+
+
+def normal_body(value: str) -> str:
+    """Return the body with ``\\n`` line ends; refuse control characters.
+
+    :raise DraftError: for a control character or an empty or long body.
+    """
+    body = value.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
+    if _BODY_REFUSED.search(body):
+        raise DraftError("This holds control characters that are not allowed.", "body")
+    if not body.strip():
+        raise DraftError("The post needs some text.", "body")
+    if len(body) > MAX_BODY:
+        raise DraftError(f"Please keep the post to {MAX_BODY:,} characters.", "body")
+    return body
+
+
+def compose(fields: PostFields) -> str:
+    """Return the file's text: the header the app writes, a blank line, the
+    body. Values are checked again here, whoever built ``fields``."""
+    lines = []
+    for key, name in _HEADER:
+        value = getattr(fields, name)
+        if name == "tags":
+            value = ", ".join(one_line(tag, "tags") for tag in value)
+        else:
+            value = one_line(value, name)
+        if value:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines) + "\n\n" + normal_body(fields.body) + "\n"
+
+
+def parse(text: str) -> PostFields:
+    """Read back a file the desk wrote (or one in the same form).
+
+    :raise DraftError: if it is not in that form: a key the desk does not
+        write, a key twice, a continued line, no title or no body.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    header, sep, body = text.partition("\n\n")
+    if not sep:
+        raise DraftError("The file has no empty line after its metadata.")
+    names = dict(_HEADER)
+    values: dict[str, str] = {}
+    for line in header.split("\n"):
+        key, colon, value = line.partition(": ")
+        if not colon or key not in names or names[key] in values:
+            raise DraftError(
+                "This post's file was changed outside the desk "
+                f"(“{line[:60]}”); edit it in content/ instead."
+            )
+        values[names[key]] = value.strip()
+    if not values.get("title"):
+        raise DraftError("The post's file has no title; edit it in content/.")
+    return PostFields(
+        title=values["title"],
+        body=body.strip("\n"),
+        summary=values.get("summary", ""),
+        category=values.get("category", ""),
+        tags=split_tags(values.get("tags", "")),
+        author=values.get("author", ""),
+        slug=values.get("slug", ""),
+        date=values.get("date", ""),
+        status=values.get("status", "draft"),
+    )
+
+
+# --- the check: as Pelican reads it ----------------------------------------------
+
+_settings_lock = threading.Lock()
+_settings_cache: dict[tuple[str, float, str], dict[str, Any]] = {}
+
+
+def pelican_settings(config: Any) -> dict[str, Any]:
+    """Return the site's Pelican settings (``PELICAN_SETTINGS``), read once
+    per change of the file."""
+    from pelican.settings import read_settings  # only the desk's posts need it
+
+    path = config["PELICAN_SETTINGS"]
+    # The content folder the app builds (``publishing.py`` names it too).
+    extra = {"PATH": config.get("CONTENT_PATH") or "content"}
+    extra.update(config.get("PELICAN_EXTRA_SETTINGS") or {})
+    os.makedirs(extra["PATH"], exist_ok=True)  # the desk writes posts there
+    key = (path, os.stat(path).st_mtime, repr(sorted(extra.items())))
+    with _settings_lock:
+        if key not in _settings_cache:
+            _settings_cache.clear()
+            _settings_cache[key] = read_settings(path, override=extra)
+        return _settings_cache[key]
+
+
+def read_as_pelican(config: Any, text: str) -> tuple[str, dict[str, Any]]:
+    """Return (HTML, metadata) of ``text`` read by Pelican's Markdown reader
+    with the site's settings, from a file, as a build reads it."""
+    from pelican.readers import MarkdownReader
+
+    settings = pelican_settings(config)
+    with tempfile.TemporaryDirectory(prefix="desk-post-") as folder:
+        path = Path(folder, "post.md")
+        path.write_text(text, encoding="utf-8")
+        return MarkdownReader(settings).read(str(path))
+
+
+def check(config: Any, fields: PostFields, *, answered: str | None = None) -> Post:
+    """Compose ``fields``, read them as Pelican will, and refuse what the
+    desk may not publish.
+
+    ``answered`` is the content file of the answered article: the one
+    ``{filename}`` link allowed.
+
+    :raise DraftError: saying what is refused (and in which field).
+    """
+    if not _SLUG.fullmatch(fields.slug):
+        raise DraftError("The post has no valid slug.")
+    if fields.status not in STATUSES:
+        raise DraftError(f"The status must be one of {', '.join(STATUSES)}.")
+    if not _DATE.fullmatch(fields.date):
+        raise DraftError("The post has no valid date.")
+    if not fields.title:
+        raise DraftError("A post needs a title.", "title")
+    settings = pelican_settings(config)
+    _check_names(fields, settings)
+    text = compose(fields)
+    content, meta = read_as_pelican(config, text)
+    _check_metadata(fields, meta)
+    summary = str(meta.get("summary", ""))
+    pattern = settings["INTRASITE_LINK_REGEX"]
+    allowed = {("filename", f"/{answered}")} if answered else set()
+    for field, rendered in (("body", content), ("summary", summary)):
+        refused = post_markup.refusals(rendered)
+        refused += [
+            f"the link “{{{what}}}{value}”"
+            for what, value in post_markup.intrasite_links(rendered, pattern)
+            if (what, value) not in allowed
+        ]
+        if refused:
+            raise DraftError(
+                f"The desk does not publish {refused[0]}"
+                + (f" (nor {', '.join(refused[1:3])})" if refused[1:] else "")
+                + ": a post may use Markdown, and HTML for headings, lists, "
+                "tables, code, quotes, links, and images over https; no "
+                "script, styles, forms, frames or links into the site's files.",
+                field,
+            )
+    return Post("", fields, post_markup.clean(content), post_markup.clean(summary))
+
+
+def _check_names(fields: PostFields, settings: dict[str, Any]) -> None:
+    """Refuse a category or tag with no letter or digit: Pelican's slug for
+    it would be empty, and its page would take the index's address."""
+    from pelican.urlwrappers import Category, Tag
+
+    if fields.category and not Category(fields.category, settings).slug:
+        raise DraftError("A category needs a letter or a digit.", "category")
+    for tag in fields.tags:
+        if not Tag(tag, settings).slug:
+            raise DraftError(f"The tag “{tag}” needs a letter or a digit.", "tags")
+
+
+def _check_metadata(fields: PostFields, meta: dict[str, Any]) -> None:
+    """Make sure Pelican read exactly the metadata the desk wrote."""
+    expected = {
+        "title": fields.title,
+        "date": fields.date,
+        "author": fields.author,
+        "category": fields.category,
+        "tags": list(fields.tags),
+        "slug": fields.slug,
+        "status": fields.status,
+    }
+    expected = {k: v for k, v in expected.items() if v}
+    if fields.summary:
+        expected["summary"] = ...
+    read: dict[str, Any] = {}
+    for key, value in meta.items():
+        if key == "date":
+            read[key] = value.strftime(DATE_FORMAT)
+        elif key in ("author", "category"):
+            read[key] = value.name
+        elif key == "tags":
+            read[key] = [tag.name for tag in value]
+        elif key == "summary":
+            read[key] = ...
+        else:
+            read[key] = value
+    if read != expected:
+        raise DraftError(
+            "Pelican would read this post's metadata differently from what the "
+            "desk wrote; please simplify the title, category or tags."
+        )
+
+
+# --- files ------------------------------------------------------------------------
+
+
+def content_file(config: Any, source: str) -> Path:
+    """Return the file of ``source``, refusing anything outside CONTENT_PATH."""
+    root = Path(config["CONTENT_PATH"]).resolve()
+    path = (root / source).resolve()
+    if root not in path.parents or path.suffix != ".md":
+        raise DraftError("Not a post of this site.")
+    return path
+
+
+def read_post(config: Any, source: str, *, answered: str | None = None) -> Post:
+    """Read a desk post from ``content/`` and check it as a save would.
+
+    :raise DraftError: if it is gone, not in the desk's form, or holds what
+        the desk does not publish.
+    """
+    try:
+        text = content_file(config, source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DraftError(f"{source} is no longer in the content folder.") from None
+    return replace(check(config, parse(text), answered=answered), source=source)
+
+
+def read_fields(config: Any, source: str) -> PostFields:
+    """Read a desk post's fields without checking what they say."""
+    try:
+        text = content_file(config, source).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DraftError(f"{source} is no longer in the content folder.") from None
+    return parse(text)
+
+
+def save_post(
+    config: Any, source: str, fields: PostFields, *, answered: str | None = None
+) -> Post:
+    """Check ``fields`` and write them as the post ``source``.
+
+    A post made before the desk had its own folder moves into it
+    (``content/desk/<slug>.md``), where the build cleans it too.
+
+    :raise DraftError: if the post is refused; no file is changed.
+    """
+    post = check(config, fields, answered=answered)
+    target = f"{post_markup.DESK_FOLDER}/{fields.slug}.md"
+    write_atomically(content_file(config, target), compose(fields))
+    if source != target:
+        content_file(config, source).unlink(missing_ok=True)
+    return replace(post, source=target)
+
+
+def local_now(site: Site) -> datetime:
+    try:
+        return utcnow().astimezone(ZoneInfo(site.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return utcnow()
+
+
+def answered_source(article: Article | None) -> str | None:
+    """Return the answered article's content file, if the desk may link it."""
+    if article is None or not _SOURCE.fullmatch(article.source or ""):
+        return None
+    if ".." in article.source.split("/"):
+        return None
+    return article.source
 
 
 def quote_markdown(text: str) -> str:
@@ -81,171 +430,6 @@ def quote_markdown(text: str) -> str:
     return f'<blockquote class="reader-quote">\n{body or "<p></p>"}\n</blockquote>'
 
 
-def parse(source: str, text: str) -> Post:
-    """Split a post into its metadata (lower-case keys) and its body.
-
-    :raise DraftError: if it has no title, or a status Pelican does not know.
-    """
-    meta: dict[str, str] = {}
-    lines = text.replace("\r\n", "\n").split("\n")
-    end = _header_end(lines)
-    for i in range(end):
-        match = _META_LINE.match(lines[i])
-        if not match:
-            raise DraftError(
-                f"Line {i + 1} is not “Name: value”: the metadata at the top ends "
-                "with an empty line."
-            )
-        meta[match.group(1).strip().lower()] = match.group(2).strip()
-    if not meta.get("title"):
-        raise DraftError("The post needs a “Title:” line at the top.")
-    if meta.get("status", "published").lower() not in STATUSES:
-        raise DraftError(f"“Status:” must be one of {', '.join(STATUSES)}.")
-    if "slug" in meta and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", meta["slug"]):
-        raise DraftError("“Slug:” takes lower-case letters, digits and hyphens.")
-    return Post(source, text, meta, "\n".join(lines[end + 1 :]).strip("\n"))
-
-
-def _header_end(lines: list[str]) -> int:
-    """Return the index of the line ending the metadata (blank, as Pelican)."""
-    for i, line in enumerate(lines):
-        if not line.strip():
-            return i
-    return len(lines)
-
-
-def content_file(config: Any, source: str) -> Path:
-    """Return the file of ``source``, refusing anything outside CONTENT_PATH."""
-    root = Path(config["CONTENT_PATH"]).resolve()
-    path = (root / source).resolve()
-    if root not in path.parents or path.suffix != ".md":
-        raise DraftError("Not a post of this site.")
-    return path
-
-
-def read_post(config: Any, source: str) -> Post:
-    """Read a post from ``content/``.
-
-    :raise DraftError: if it is gone or malformed.
-    """
-    try:
-        text = content_file(config, source).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DraftError(f"{source} is no longer in the content folder.") from None
-    return parse(source, text)
-
-
-def save_post(config: Any, source: str, text: str) -> Post:
-    """Replace a post's text after checking it.
-
-    :raise DraftError: if the text is malformed; the file is left as it was.
-    """
-    text = text.replace("\r\n", "\n").rstrip("\n") + "\n"
-    post = parse(source, text)
-    write_atomically(content_file(config, source), text)
-    return post
-
-
-#: The metadata the desk lets an author set. Others (Save_as, Url,
-#: Template, ...) decide where and how a page is written: edit the file in
-#: content/ for those.
-DESK_METADATA = frozenset(
-    {"title", "date", "modified", "author", "category", "tags", "slug"}
-    | {"summary", "status", "lang"}
-)
-_TAGS = frozenset(
-    {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt"}
-    | {"em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i"}
-    | {"img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "small", "span"}
-    | {"strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead"}
-    | {"tr", "u", "ul"}
-)
-_ATTRIBUTES = frozenset(("href", "src", "alt", "title", "class", "id", "align"))
-_ALIGN = re.compile(r"text-align: ?(left|right|center);?")
-_SAFE_URL = re.compile(r"^(?:https?:|mailto:|[/#?.]|[^:/?#]+(?:[/?#]|$))", re.I)
-
-
-def check_desk_edit(
-    post: Post, *, author: str, editor: bool, site: Site, own_slug: str | None
-) -> None:
-    """Refuse what an edit in the desk may not publish.
-
-    The desk publishes Markdown with plain HTML, under the metadata above,
-    by the signed-in author (an editor may name another), at a slug no other
-    article has: a page of someone else's, the site's other pages and
-    script stay out of reach of a desk account.
-
-    :raise DraftError: saying what is refused.
-    """
-    other = sorted(set(post.meta) - DESK_METADATA)
-    if other:
-        raise DraftError(
-            f"The desk does not set “{other[0].capitalize()}:”; only "
-            + ", ".join(k.capitalize() for k in sorted(DESK_METADATA))
-            + ". Edit the file in content/ for anything else."
-        )
-    if not editor and post.meta.get("author", author) != author:
-        raise DraftError(f"“Author:” must be you, {author}.")
-    slug = post.slug
-    if slug and slug != own_slug and slug in site.slugs:
-        raise DraftError(f"“Slug: {slug}” belongs to another article.")
-    check_markup(post)
-
-
-def check_markup(post: Post) -> None:
-    """Refuse script and the like in what Pelican renders as Markdown with
-    raw HTML: the body, and the ``Summary:`` (shown on every list page).
-
-    :raise DraftError: naming the first thing refused.
-    """
-    refused: list[str] = []
-    for markdown_text in (post.body, post.meta.get("summary", "")):
-        finder = _MarkupFinder()
-        finder.feed(_markdown(markdown_text))
-        finder.close()
-        refused += finder.refused
-    if refused:
-        raise DraftError(
-            f"The desk does not publish {refused[0]}: only Markdown and "
-            "plain HTML (no script, styles, frames, forms or event handlers). "
-            "Edit the file in content/ if you really mean it."
-        )
-
-
-class _MarkupFinder(HTMLParser):
-    """Collect what in rendered HTML is not plain, safe markup."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.refused: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _TAGS:
-            self.refused.append(f"<{tag}>")
-        for name, value in attrs:
-            if name == "style" and _ALIGN.fullmatch(value or ""):
-                continue  # Markdown's table columns
-            if name not in _ATTRIBUTES:
-                self.refused.append(f"the attribute {name} on <{tag}>")
-            elif name in ("href", "src") and not _SAFE_URL.match(
-                (value or "").strip().replace("{filename}", "")
-            ):
-                self.refused.append(f"the address {value!r}")
-
-    handle_startendtag = handle_starttag
-
-    def handle_comment(self, data: str) -> None:
-        if "[if" in data:  # conditional comments hide markup from the check
-            self.refused.append("a conditional comment")
-
-
-def local_now(site: Site) -> datetime:
-    try:
-        return utcnow().astimezone(ZoneInfo(site.timezone))
-    except (ZoneInfoNotFoundError, ValueError):
-        return utcnow()
-
-
 def new_post(
     config: Any,
     site: Site,
@@ -262,18 +446,21 @@ def new_post(
     """Write a draft post answering ``feedback`` in public; return it.
 
     :raise DraftError: if the reader did not agree to be quoted and there is
-        no summary, or a file cannot be made.
+        no summary, if the desk would refuse the post, or if a file cannot be
+        made.
     """
     if not feedback.may_quote and not summary.strip():
         raise DraftError(
             "The reader did not agree to be quoted: write a short summary of "
-            "what they said instead."
+            "what they said instead.",
+            "summary",
         )
-    slug = _free_slug(config, site, title)
-    if article is not None and article.source:
-        link = f"[{_link_text(article.title)}]({{filename}}/{article.source})"
+    answered = answered_source(article)
+    title_text = article.title if article else feedback.article_title
+    if answered:
+        link = f"[{_link_text(title_text)}]({{filename}}/{answered})"
     else:
-        link = f"[{_link_text(feedback.article_title)}]({feedback.article_url})"
+        link = f"[{_link_text(title_text)}]({feedback.article_url})"
     if feedback.may_quote:
         opening = (
             f"A reader wrote to me about {link} and agreed that I quote "
@@ -283,65 +470,62 @@ def new_post(
             opening = f"{summary.strip()}\n\n{opening}"
     else:
         opening = f"A reader wrote to me about {link}. {summary.strip()}"
-    body = f"{opening}\n\n{answer.strip()}\n"
-    meta = [
-        ("Title", _one_line(title)),
-        ("Date", local_now(site).strftime("%Y-%m-%d %H:%M")),
-        ("Author", _one_line(author)),
-        ("Category", _one_line(category)),
-        ("Tags", _one_line(tags)),
-        ("Slug", slug),
-        ("Summary", _one_line(summary) if summary.strip() else ""),
-        ("Status", "draft"),
-    ]
-    header = "\n".join(f"{k}: {v}" for k, v in meta if v)
-    text = f"{header}\n\n{body}"
-    source = f"{slug}.md"
-    check_markup(parse(source, text))  # as the desk's editor would
+    fields = PostFields(
+        title=one_line(title, "title"),
+        body=f"{opening}\n\n{answer.strip()}",
+        summary=one_line(summary, "summary"),
+        category=one_line(category, "category") or "Reader mail",
+        tags=split_tags(tags),
+        author=one_line(author, "author"),
+        slug=_free_slug(config, site, title),
+        date=local_now(site).strftime(DATE_FORMAT),
+        status="draft",
+    )
+    post = check(config, fields, answered=answered)
+    source = f"{post_markup.DESK_FOLDER}/{fields.slug}.md"
     path = content_file(config, source)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
-        raise DraftError(f"{source} exists already; choose another title.") from None
+        raise DraftError(
+            f"{source} exists already; choose another title.", "title"
+        ) from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return parse(source, text)
+        fh.write(compose(fields))
+    return replace(post, source=source)
 
 
-def mark_published(config: Any, site: Site, source: str) -> Post:
-    """Set a draft's status to published and its date to now."""
-    post = read_post(config, source)
-    lines = post.text.split("\n")
-    header_end = _header_end(lines)
-    kept = [
-        line
-        for line in lines[:header_end]
-        if line.split(":", 1)[0].strip().lower() not in ("status", "date")
-    ]
-    stamp = local_now(site).strftime("%Y-%m-%d %H:%M")
-    kept[1:1] = [f"Date: {stamp}"]
-    kept.append("Status: published")
-    return save_post(config, source, "\n".join(kept + lines[header_end:]))
+def mark_published(
+    config: Any, site: Site, post: Post, *, answered: str | None = None
+) -> Post:
+    """Set a post's status to published and its date to now, and save it."""
+    fields = replace(
+        post.fields, status="published", date=local_now(site).strftime(DATE_FORMAT)
+    )
+    return save_post(config, post.source, fields, answered=answered)
 
 
-def preview_html(post: Post, site: Site) -> str:
-    """Render a post's body as the site will, for the desk (sanitised)."""
+def preview_html(post: Post, site: Site, settings: dict[str, Any]) -> str:
+    """Return the post's body as the site will show it: the cleaned HTML,
+    with the answered article's ``{filename}`` link made a URL as Pelican
+    makes it."""
     sources = {a.source: a.url for a in site.articles.values() if a.source}
+    pattern = settings["INTRASITE_LINK_REGEX"]
 
     def link(match: re.Match[str]) -> str:
-        return sources.get(match.group(1), match.group(0))
+        url = sources.get(match.group("value").lstrip("/"))
+        if match.group("what") != "filename" or url is None:
+            return match.group(0)
+        return (
+            f"{match.group('markup')}{match.group('quote')}{url}{match.group('quote')}"
+        )
 
-    body = re.sub(r"\{filename\}/?([^)\s]+)", link, post.body)
-    rendered = _markdown(body)
-    return nh3.clean(rendered, link_rel="noopener")
-
-
-def _markdown(text: str) -> str:
-    """Render Markdown as Pelican does (Python-Markdown, extra)."""
-    import markdown  # only the desk's post pages need it
-
-    return markdown.markdown(text, extensions=["extra"], output_format="html")
+    regex = re.compile(
+        rf"""(?P<markup><[^\>]+(?:href|src)\s*=\s*)(?P<quote>["\'])"""
+        rf"""(?P<path>{pattern}(?P<value>.*?))(?P=quote)"""
+    )
+    return regex.sub(link, post.html)
 
 
 def _free_slug(config: Any, site: Site, title: str) -> str:
@@ -352,18 +536,19 @@ def _free_slug(config: Any, site: Site, title: str) -> str:
     # Pelican's slugify keeps "_", which a Slug: line here may not hold.
     base = re.sub(r"[^a-z0-9]+", "-", base)[:80].strip("-") or "reader-mail"
     root = Path(config["CONTENT_PATH"])
+    taken = {a.slug for a in site.articles.values()}
     slug, n = base, 1
-    while slug in site.slugs or (root / f"{slug}.md").exists():
+    while (
+        slug in taken
+        or (root / f"{slug}.md").exists()
+        or (root / post_markup.DESK_FOLDER / f"{slug}.md").exists()
+    ):
         n += 1
         slug = f"{base}-{n}"
     return slug
 
 
-def _one_line(value: str) -> str:
-    return " ".join(value.split())
-
-
 def _link_text(title: str) -> str:
-    for c in "\\[]":
+    for c in "\\[]<>`*_":
         title = title.replace(c, "\\" + c)
     return title

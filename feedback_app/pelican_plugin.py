@@ -19,6 +19,10 @@ Settings it reads (``pelicanconf.py``):
     ``<article-slug>.json`` is still read for an article that has no file
     of its own yet, if no other article has that slug. Default:
     ``comments`` in the content folder.
+``FEEDBACK_PRIVATE_PATHS``
+    Folders no file of which may ever reach the output, whatever links it.
+    Default: the folder of ``FEEDBACK_SITE_INDEX`` (the app's ``instance/``,
+    with its database and secret key).
 ``COMMENTS_REQUIRE_EMAIL``, ``COMMENTS_MAX_DEPTH``
     Whether the comment form requires an address (default False), and how
     deep replies nest (default 5). Passed to the app through the site index.
@@ -36,6 +40,14 @@ site-relative URL its forms send as ``article``: the app's name for it),
 ``comments`` (the thread:
 top-level comments, each with ``replies``), ``comment_count`` and
 ``comment_feed_url``. Each article also gets an Atom feed of its comments.
+
+Two guards fail the build (Pelican exits 1, naming the file and the link):
+a link in any content that would make Pelican copy a file from outside the
+content folder or from a private folder (Pelican copies the target of a
+``{static}`` or ``{attach}`` link wherever it lies); and a ``{static}`` or
+``{attach}`` link in a post written in the desk (``content/desk/``), whose
+HTML is also cleaned with the desk's allow-list (``post_markup``) before it
+is written.
 """
 
 from __future__ import annotations
@@ -55,10 +67,11 @@ from xml.sax.saxutils import escape, quoteattr  # nosec B406
 from zoneinfo import ZoneInfo
 
 from pelican import signals
-from pelican.generators import ArticlesGenerator, PagesGenerator
+from pelican.generators import ArticlesGenerator, PagesGenerator, StaticGenerator
 from pelican.writers import Writer
 
 from . import config as app_config
+from . import post_markup
 from .files import (
     COMPRESSED,
     comment_feed_path,
@@ -109,6 +122,11 @@ def add_defaults(pelican: Any) -> None:
         "FEEDBACK_COMMENTS_PATH", os.path.join(settings["PATH"], "comments")
     )
     settings.setdefault("FEEDBACK_WRITE_SELECTED", None)
+    index = settings.get("FEEDBACK_SITE_INDEX")
+    private = list(settings.get("FEEDBACK_PRIVATE_PATHS") or ())
+    settings["FEEDBACK_PRIVATE_PATHS"] = private + (
+        [os.path.dirname(os.path.abspath(index))] if index else []
+    )
     settings.setdefault("COMMENTS_REQUIRE_EMAIL", False)
     settings.setdefault("COMMENTS_MAX_DEPTH", 5)
     for name in ("MESSAGE", "NAME", "EMAIL", "WEBSITE"):
@@ -370,11 +388,100 @@ def compress_output(pelican: Any) -> None:
     logger.info("Compressed %d changed files for gzip_static", written)
 
 
+class UnsafeContentError(Exception):
+    """Fails the build: content that would publish what it may not."""
+
+    exitcode = 1
+
+
+def _all_articles(generator: ArticlesGenerator) -> list[Any]:
+    return [
+        *generator.articles,
+        *generator.translations,
+        *generator.drafts,
+        *generator.drafts_translations,
+        *generator.hidden_articles,
+        *generator.hidden_translations,
+    ]
+
+
+def clean_desk_posts(generator: ArticlesGenerator) -> None:
+    """Clean the HTML of every article in the desk's folder with the desk's
+    allow-list, and refuse its links to files.
+
+    :raise UnsafeContentError: for a ``{static}`` or ``{attach}`` link there.
+    """
+    pattern = generator.settings["INTRASITE_LINK_REGEX"]
+    folder = f"{post_markup.DESK_FOLDER}/"
+    for article in _all_articles(generator):
+        source = Path(article.relative_source_path).as_posix()
+        if not source.startswith(folder):
+            continue
+        for what, value in post_markup.intrasite_links(article._content, pattern):
+            if what in ("static", "attach"):
+                raise UnsafeContentError(
+                    f"{source}: a post written in the desk may not link the "
+                    f"file “{{{what}}}{value}”; only an editor with shell "
+                    "access adds files to the site."
+                )
+        article._content = post_markup.clean(article._content)
+        if "summary" in article.metadata:
+            article.metadata["summary"] = post_markup.clean(article.metadata["summary"])
+        if hasattr(article, "_summary"):
+            article._summary = post_markup.clean(article._summary)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def refuse_outside_files(generator: StaticGenerator) -> None:
+    """Refuse to copy a file from outside the content folder, or from a
+    private folder, into the output (the file is not copied: the build stops).
+
+    :raise UnsafeContentError: naming the file and the content linking it.
+    """
+    settings = generator.settings
+    root = os.path.realpath(settings["PATH"])
+    private = [os.path.realpath(p) for p in settings["FEEDBACK_PRIVATE_PATHS"]]
+    for static in generator.staticfiles:
+        real = os.path.realpath(static.source_path)
+        if _inside(real, root) and not any(_inside(real, p) for p in private):
+            continue
+        raise UnsafeContentError(
+            f"{_linked_by(generator, static.source_path)} would publish "
+            f"{static.source_path}, which is "
+            + ("in a private folder" if _inside(real, root) else "outside the content")
+            + " folder: remove the link."
+        )
+
+
+def _linked_by(generator: StaticGenerator, source_path: str) -> str:
+    """Name the content and link that make Pelican copy ``source_path``."""
+    pattern = generator.settings["INTRASITE_LINK_REGEX"]
+    target = os.path.abspath(source_path)
+    root = generator.settings["PATH"]
+    for content in generator.context.get("generated_content", {}).values():
+        for what, value in post_markup.intrasite_links(content._content or "", pattern):
+            if what not in ("static", "attach"):
+                continue
+            path = urlsplit(value).path.replace("%20", " ")
+            if path.startswith("/"):
+                linked = os.path.join(root, path[1:])
+            else:
+                linked = os.path.join(os.path.dirname(content.source_path), path)
+            if os.path.abspath(linked) == target:
+                return f"{content.relative_source_path}: the link “{{{what}}}{value}”"
+    return "A static path"
+
+
 def register() -> None:
     """Connect the plugin's handlers (module-level: Pelican holds them weakly)."""
     signals.initialized.connect(add_defaults)
     signals.get_writer.connect(choose_writer)
+    signals.article_generator_finalized.connect(clean_desk_posts)
     signals.article_generator_finalized.connect(attach_comments)
+    signals.static_generator_finalized.connect(refuse_outside_files)
     signals.article_writer_finalized.connect(write_comment_feeds)
     signals.all_generators_finalized.connect(write_site_index)
     signals.finalized.connect(compress_output)

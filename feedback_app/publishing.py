@@ -204,6 +204,8 @@ def run_pelican(
         "LOAD_CONTENT_CACHE": True,
         "FEEDBACK_COMMENTS_PATH": config["COMMENTS_PATH"],
         "FEEDBACK_SITE_INDEX": config["SITE_INDEX_PATH"],
+        # The app's own files (database, secret key) never reach the site.
+        "FEEDBACK_PRIVATE_PATHS": [app.instance_path],
         **config["PELICAN_EXTRA_SETTINGS"],
     }
     if selected:

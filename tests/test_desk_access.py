@@ -46,6 +46,7 @@ from .conftest import (
     ARTICLE,
     MAYA,
     PASSWORD,
+    ROOT,
     TOMAS,
     TOMAS_ARTICLE,
     Commenter,
@@ -241,7 +242,15 @@ def isolate_publishing(app: Flask, tmp_path: Path) -> None:
     app.extensions["site_index"] = SiteIndex(str(index))
     app.config["OUTPUT_PATH"] = str(tmp_path / "output")
     settings = tmp_path / "failing-pelicanconf.py"
-    settings.write_text("raise SystemExit('no builds in these tests')\n")
+    # The desk reads the settings itself (to render posts as Pelican will):
+    # only the build, a `python -m pelican` process, is stopped.
+    settings.write_text(
+        "import sys\n"
+        "if 'pelican' in sys.argv[0]:\n"
+        "    raise SystemExit('no builds in these tests')\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from pelicanconf import *\n"
+    )
     app.config["PELICAN_SETTINGS"] = str(settings)
 
 
@@ -301,7 +310,6 @@ def world(app: Flask, commenter: Commenter, tmp_path: Path) -> Iterator[World]:
 # Every desk page and every change, as (method, path, form data) on one
 # author's items. The data is valid: let through, each POST changes something.
 Route = Callable[[Items], tuple[str, str, dict[str, Any]]]
-POST_TEXT = "Title: Changed by someone\nStatus: draft\n\nChanged.\n"
 LIST_GETS: dict[str, Route] = {
     "inbox": lambda i: ("GET", "/desk/", {}),
     "inbox-filtered": lambda i: (
@@ -345,7 +353,7 @@ ITEM_POSTS: dict[str, Route] = {
     "save-post": lambda i: (
         "POST",
         f"/desk/feedback/{i.feedback}/post",
-        {"text": POST_TEXT},
+        {"title": "Changed by someone", "body": "Changed."},
     ),
     "publish": lambda i: ("POST", f"/desk/feedback/{i.feedback}/post/publish", {}),
     "comment-state": lambda i: (

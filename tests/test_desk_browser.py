@@ -296,7 +296,7 @@ def test_public_answer_becomes_a_published_post_linked_from_the_reply_page(
     title = "Quotas and dial targets, answered"
     slug = "quotas-and-dial-targets-answered"
     answer = "A quota says how much, never what to say. Plan your questions."
-    draft = live.site / "content" / f"{slug}.md"
+    draft = live.site / "content" / "desk" / f"{slug}.md"
     with new_page(browser) as reader, new_page(browser) as author:
         reply_url = send_feedback(reader, live, may_quote=True)
 
@@ -318,23 +318,24 @@ def test_public_answer_becomes_a_published_post_linked_from_the_reply_page(
             re.compile(rf"/app/desk/feedback/{feedback_id}/post$")
         )
         expect(author.get_by_role("heading", level=1)).to_have_text(title)
-        expect(status(author)).to_contain_text(f"a draft post, content/{slug}.md")
+        expect(status(author)).to_contain_text(f"a draft post, content/desk/{slug}.md")
         main = author.get_by_role("main")
         expect(main.locator(".badge.state")).to_have_text("draft")
         preview = author.locator(".desk-preview .post-content")
         expect(preview.locator("blockquote")).to_contain_text(READER_MESSAGE)
         expect(preview).to_contain_text(answer)
-        expect(author.get_by_label(re.compile(r"^The post"))).to_have_value(
-            re.compile(r"^Title: " + re.escape(title))
-        )
+        expect(author.locator("#post-title")).to_have_value(title)
         assert draft.is_file()
         text = draft.read_text(encoding="utf-8")
         assert "Status: draft" in text.splitlines()
         assert f"Author: {MAYA}" in text.splitlines()
         assert answer in text
 
-        # Publish: the whole site is built, with the post.
-        author.get_by_role("button", name="Publish now").click()
+        # An edit not saved yet, then publish: the edit is saved first, and
+        # the whole site is built with the post.
+        body = author.get_by_label("Text (Markdown)")
+        body.fill(body.input_value() + "\n\nOne more thing, added before publishing.")
+        author.get_by_role("button", name="Save and publish").first.click()
         expect(author).to_have_url(re.compile(rf"/app/desk/feedback/{feedback_id}$"))
         expect(status(author)).to_contain_text(f"Published: “{title}” is on the site")
         assert "Status: published" in draft.read_text(encoding="utf-8").splitlines()
@@ -347,6 +348,9 @@ def test_public_answer_becomes_a_published_post_linked_from_the_reply_page(
         built = live.output_file(post_url)
         assert built.is_file(), f"{built} is not built"
         assert answer in built.read_text(encoding="utf-8")
+        assert "One more thing, added before publishing." in built.read_text(
+            encoding="utf-8"
+        )
 
         # The post is on the site, with the answer and the quote.
         post_path = urlsplit(post_url).path

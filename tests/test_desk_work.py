@@ -167,10 +167,12 @@ def wait(app: Flask) -> None:
 
 
 def drafts_in(app: Flask) -> list[Path]:
-    """The posts in the app's content folder that the site did not have."""
+    """The posts the desk wrote (in the content folder's desk/, and none
+    anywhere else that the site did not have)."""
     folder = Path(app.config["CONTENT_PATH"])
     ours = {p.name for p in (ROOT / "content").glob("*.md")}
-    return sorted(p for p in folder.glob("*.md") if p.name not in ours)
+    assert [p for p in folder.glob("*.md") if p.name not in ours] == []
+    return sorted(folder.glob("desk/*.md"))
 
 
 def meta_of(text: str) -> dict[str, str]:
@@ -559,7 +561,7 @@ def test_public_answer_is_drafted_published_and_linked_from_the_reply_page(
     for secret in ("anastasia", "quill"):
         assert secret not in text.lower()
     stored = one_feedback(app, feedback.id)
-    assert stored.post_source == draft.name
+    assert stored.post_source == f"desk/{draft.name}"
     assert stored.messages == []  # nothing went to the reader yet
 
     # The preview shows the post; looking at it changes nothing.
@@ -572,11 +574,20 @@ def test_public_answer_is_drafted_published_and_linked_from_the_reply_page(
     assert pub_desk.get(f"/desk/feedback/{feedback.id}").status_code == 200
     assert (draft.read_bytes(), draft.stat().st_mtime_ns) == before
 
-    # An old date, so that publishing visibly sets a new one.
-    edited = text.replace(f"Date: {meta['Date']}", "Date: 2020-01-02 03:04")
-    saved = pub_desk.post(f"/desk/feedback/{feedback.id}/post", {"text": edited})
-    assert saved.status_code == 303
+    # An old date (set in the file, as an editor with shell access may), so
+    # that publishing visibly sets a new one; then an edit in the desk.
+    draft.write_text(
+        text.replace(f"Date: {meta['Date']}", "Date: 2020-01-02 03:04"),
+        encoding="utf-8",
+    )
+    body = text.split("\n\n", 1)[1].replace("everyone.", "everyone, edited.")
+    saved = pub_desk.post(
+        f"/desk/feedback/{feedback.id}/post",
+        {"title": meta["Title"], "category": "Reader mail", "body": body},
+    )
+    assert saved.status_code == 303, saved.text
     assert "Date: 2020-01-02 03:04" in draft.read_text(encoding="utf-8")
+    assert "everyone, edited." in draft.read_text(encoding="utf-8")
 
     published = pub_desk.post(f"/desk/feedback/{feedback.id}/post/publish")
     assert published.status_code == 303
@@ -591,7 +602,7 @@ def test_public_answer_is_drafted_published_and_linked_from_the_reply_page(
     output = Path(app.config["OUTPUT_PATH"])
     url = f"/{when.year}/reader-mail-on-scripts/"
     page = (output / url.strip("/") / "index.html").read_text(encoding="utf-8")
-    assert "Here is my answer to everyone." in page
+    assert "Here is my answer to everyone, edited." in page
     assert "<script>x</script>" not in page
     assert 'href="javascript' not in page.lower()
     assert "<strong>b</strong>" not in page
@@ -679,6 +690,19 @@ def test_public_answer_is_in_the_name_of_who_wrote_it(
     assert "Quote me" in text
 
 
+def editor_fields(text: str, **changes: str) -> dict[str, str]:
+    """The post editor's fields for a post file the desk wrote, changed."""
+    meta = meta_of(text)
+    return {
+        "title": meta["Title"],
+        "summary": meta.get("Summary", ""),
+        "category": meta.get("Category", ""),
+        "tags": meta.get("Tags", ""),
+        "body": text.split("\n\n", 1)[1],
+        **changes,
+    }
+
+
 def test_post_edits_are_saved_and_broken_ones_refused(
     app: Flask, reader: Reader, desk: Desk
 ) -> None:
@@ -689,22 +713,25 @@ def test_post_edits_are_saved_and_broken_ones_refused(
     original = draft.read_text(encoding="utf-8")
     url = f"/desk/feedback/{feedback_id}/post"
 
-    better = original.replace("Here is my answer", "Here is my better answer")
-    assert desk.post(url, {"text": better}).status_code == 303
+    better = editor_fields(original)
+    better["body"] = better["body"].replace(
+        "Here is my answer", "Here is my better answer"
+    )
+    assert desk.post(url, better).status_code == 303
     saved = draft.read_text(encoding="utf-8")
     assert "Here is my better answer" in saved
     assert "Here is my better answer" in desk.get(url).text
 
     broken = {
-        "no title": re.sub(r"^Title: .*\n", "", saved, flags=re.M),
-        "bad status": saved.replace("Status: draft", "Status: maybe"),
-        "bad slug": saved.replace("Slug: reader-mail-on-scripts", "Slug: Not A Slug!"),
-        "empty": "",
+        "no title": (editor_fields(saved, title=""), 422),
+        "two-line title": (editor_fields(saved, title="A\nSlug: x"), 422),
+        "empty": (editor_fields(saved, body=""), 422),
+        "a control character": (editor_fields(saved, tags="a\x1bb"), 400),
     }
-    for what, text in broken.items():
-        assert text != saved, what
-        response = desk.post(url, {"text": text})
-        assert response.status_code == 422, what
+    for what, (fields, status) in broken.items():
+        response = desk.post(url, fields)
+        assert response.status_code == status, what
+        assert 'role="alert"' in response.text, what
         assert draft.read_text(encoding="utf-8") == saved, what
     assert drafts_in(app) == [draft]
 
@@ -712,55 +739,94 @@ def test_post_edits_are_saved_and_broken_ones_refused(
 def test_the_desk_edits_only_what_an_author_may_publish(
     app: Flask, reader: Reader, desk: Desk
 ) -> None:
-    """No page of someone else's, no other pages, no script: an edit that
-    would is refused and the file stays as it was."""
+    """No page of someone else's, no files of the site, no script: an edit
+    that would is refused, says why at the top of the page, and the file
+    stays as it was."""
     feedback_id = send(reader, may_quote="y")
     public_answer(desk, feedback_id)
     [draft] = drafts_in(app)
     saved = draft.read_text(encoding="utf-8")
+    body = editor_fields(saved)["body"]
     url = f"/desk/feedback/{feedback_id}/post"
-    title = "Title: "
     refused = {
-        "another article's slug": re.sub(
-            r"^Slug: .*$", "Slug: follow-up-emails-that-get-answered", saved, flags=re.M
+        "a script": (body + "\n<script>alert(1)</script>\n", "<script>"),
+        "a handler": (body + '\n<p onmouseover="alert(1)">x</p>\n', "onmouseover"),
+        "a javascript link": (body + "\n[x](javascript:alert(1))\n", "javascript"),
+        "a refresh": (
+            body + '\n<meta http-equiv="refresh" content="0;url=https://x.example">',
+            "<meta>",
         ),
-        "another page's place": saved.replace(title, "Save_as: index.html\n" + title),
-        "a template": saved.replace(title, "Template: page\n" + title),
-        "another author": saved.replace(f"Author: {MAYA}", f"Author: {TOMAS}"),
-        "a script": saved + "\n<script>alert(1)</script>\n",
-        "a handler": saved + '\n<p onmouseover="alert(1)">x</p>\n',
-        "a javascript link": saved + "\n[x](javascript:alert(1))\n",
+        "a file of the site": (
+            body + "\n[key]({static}/../instance/secret_key)\n",
+            "{static}/../instance/secret_key",
+        ),
+        "an attachment": (body + "\n![db]({attach}../feedback.sqlite3)\n", "{attach}"),
+        "another article's file": (
+            body + "\n[x]({filename}/follow-up-emails-that-get-answered.md)\n",
+            "{filename}",
+        ),
+        "a comment hiding markup": (
+            body + "\n<!--> <img src=x onerror=alert(1)> -->\n",
+            "HTML comment",
+        ),
     }
-    for what, text in refused.items():
-        assert text != saved, what
-        response = desk.post(url, {"text": text})
+    for what, (text, named) in refused.items():
+        response = desk.post(url, editor_fields(saved, body=text))
         assert response.status_code == 422, what
+        top = response.text.split('id="post-title"')[0]
+        assert "Nothing was saved. The desk does not publish" in top, what
+        assert html.escape(named, quote=False) in top, what
         assert draft.read_text(encoding="utf-8") == saved, what
-    # Plain Markdown and HTML, a table, a link to an article: all fine.
-    fine = (
-        saved
-        + "\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n<em>yes</em> [it]({filename}/x.md)\n"
-    )
-    assert desk.post(url, {"text": fine}).status_code == 303
+    # An author's desk has no author field: the post stays in their name.
+    taken = desk.post(url, editor_fields(saved, author=TOMAS))
+    assert taken.status_code == 303
+    assert meta_of(draft.read_text(encoding="utf-8"))["Author"] == MAYA
+    # Plain Markdown and HTML, a table, the answered article's link: fine.
+    fine = body + "\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n<em>yes</em>\n"
+    assert desk.post(url, editor_fields(saved, body=fine)).status_code == 303
 
 
-def test_a_blank_line_of_spaces_ends_the_metadata_when_publishing(
-    app: Flask,
+def test_an_editor_picks_the_posts_author_and_only_they_may_change_it(
+    app: Flask, reader: Reader, desk: Desk
 ) -> None:
-    """Publishing rewrites Status and Date in the metadata, never in the text."""
-    from feedback_app.drafts import mark_published, read_post
+    """An editor may name another desk account as the post's author; then
+    the article's own author (Maya) sees the post but cannot change it."""
+    add_author(app, EDA, "eda@example.org", role="editor")
+    add_author(app, TOMAS, "tomas@example.org")
+    eda = signed_in(app, EDA)
+    feedback_id = send(reader, message="Quote me.", may_quote="y")
+    assert public_answer(eda, feedback_id).status_code == 303
+    [draft] = drafts_in(app)
+    url = f"/desk/feedback/{feedback_id}/post"
+    text = draft.read_text(encoding="utf-8")
+    assert 'name="author"' in eda.get(url).text
+    assert 'name="author"' not in desk.get(url).text  # Maya: no such field
 
-    content = Path(app.config["CONTENT_PATH"])
-    content.mkdir(parents=True, exist_ok=True)
-    (content / "p.md").write_text(
-        "Title: T\nStatus: draft\n  \nFirst paragraph.\nStatus: stays\n\nSecond.\n",
-        encoding="utf-8",
+    unknown = eda.post(url, editor_fields(text, author="Nobody Known"))
+    assert unknown.status_code == 422
+    assert draft.read_text(encoding="utf-8") == text
+    assert eda.post(url, editor_fields(text, author=TOMAS)).status_code == 303
+    tomas_post = draft.read_text(encoding="utf-8")
+    assert meta_of(tomas_post)["Author"] == TOMAS
+
+    # Maya, whose article it answers, reads it; its words are Tomas's.
+    page = desk.get(url)
+    assert page.status_code == 200 and "only they or an editor" in page.text
+    assert desk.post(url, editor_fields(tomas_post, body="Mine.")).status_code == 404
+    assert desk.post(f"{url}/publish").status_code == 404
+    assert draft.read_text(encoding="utf-8") == tomas_post
+
+
+def test_a_failed_desk_form_says_so_at_the_top_of_the_page(
+    app: Flask, commenter: Commenter, desk: Desk
+) -> None:
+    comment_id = commenter.post_ok(email="a@example.org", body="Held.").id
+    response = desk.post(
+        f"/desk/comments/{comment_id}/edit", {"name": "", "body": "Edited."}
     )
-    site = app.extensions["site_index"].current()
-    mark_published(app.config, site, "p.md")
-    post = read_post(app.config, "p.md")
-    assert post.status == "published"
-    assert post.body == "First paragraph.\nStatus: stays\n\nSecond."
+    assert response.status_code == 422
+    top = response.text.split("<h1", 1)[0]
+    assert 'role="alert"' in top and "Nothing was changed yet" in top
 
 
 def test_a_follow_up_makes_answered_feedback_new_again(
@@ -825,7 +891,7 @@ def test_a_feedback_gets_one_post_only(app: Flask, reader: Reader, desk: Desk) -
     assert again.status_code == 422
     assert drafts_in(app) == [draft]
     assert draft.read_bytes() == before
-    assert one_feedback(app, feedback_id).post_source == draft.name
+    assert one_feedback(app, feedback_id).post_source == f"desk/{draft.name}"
 
 
 def test_private_and_public_at_once_do_both(

@@ -10,7 +10,16 @@ import markdown
 import pytest
 from pelican.settings import DEFAULT_CONFIG
 
-from feedback_app.drafts import DraftError, content_file, parse, quote_markdown
+from feedback_app.drafts import (
+    DraftError,
+    PostFields,
+    compose,
+    content_file,
+    one_line,
+    parse,
+    quote_markdown,
+    split_tags,
+)
 
 TRICKY = [
     "<script>alert(1)</script>",
@@ -43,24 +52,47 @@ def test_a_quote_renders_as_exactly_what_the_reader_typed(text: str) -> None:
         assert line.strip() in seen
 
 
-def test_metadata_and_body_are_split_at_the_first_empty_line() -> None:
-    post = parse("p.md", "Title: Hello\nStatus: draft\nSlug: hello\n\nBody: text\n")
-    assert (post.title, post.status, post.slug) == ("Hello", "draft", "hello")
-    assert post.body == "Body: text"
+FIELDS = PostFields(
+    title="Reader mail: on calls",
+    body="Hello.\n\nSecond paragraph.",
+    summary="A *short* summary.",
+    category="Reader mail",
+    tags=("calls", "reader feedback"),
+    author="Maya Lindqvist",
+    slug="reader-mail-on-calls",
+    date="2026-12-01 10:00",
+)
+
+
+def test_the_desk_reads_back_the_fields_it_wrote() -> None:
+    assert parse(compose(FIELDS)) == FIELDS
 
 
 @pytest.mark.parametrize(
-    ("text", "why"),
+    "text",
     [
-        ("Status: draft\n\nNo title.", "Title"),
-        ("Title: T\nStatus: maybe\n\nx", "Status"),
-        ("Title: T\nSlug: Not A Slug\n\nx", "Slug"),
-        ("Title: T\nthis is not metadata\n\nx", "Line 2"),
+        "Title: T\nSave_as: index.html\n\nx",
+        "Title: T\nSlug: a\nSlug: b\n\nx",
+        "Title: T\n    continued\n\nx",
+        "Status: draft\n\nNo title.",
+        "Title: T only",
     ],
 )
-def test_a_malformed_post_is_refused_with_the_reason(text: str, why: str) -> None:
-    with pytest.raises(DraftError, match=why):
-        parse("p.md", text)
+def test_a_file_not_in_the_desks_form_is_not_edited_in_the_desk(text: str) -> None:
+    with pytest.raises(DraftError):
+        parse(text)
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "a\x1bb", "a\x02b", "a\x9bb", "a\x7fb"])
+def test_control_characters_are_refused_in_a_header_value(value: str) -> None:
+    with pytest.raises(DraftError):
+        one_line(value, "title")
+
+
+def test_every_line_break_becomes_a_space_in_a_header_value() -> None:
+    breaks = "\n\r\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029\t"
+    assert one_line(f"A{breaks}Slug: other", "title") == "A Slug: other"
+    assert split_tags("a, b; c,, a") == ("a", "b", "c")
 
 
 @pytest.mark.parametrize(
