@@ -352,10 +352,12 @@ def test_the_author_badge_needs_the_recorded_author(site: Site) -> None:
     comment_id = site.send_comment(MAYAS)
     site.approve(comment_id)
     (site.content / "maya.md").write_text(
-        MAYA_MD.replace(f"Author: {MAYA}", f"Author: {MAYA}, {TOMAS}"),
+        MAYA_MD.replace(f"Author: {MAYA}", f"Authors: {MAYA}, {TOMAS}"),
         encoding="utf-8",
     )
     site.build()
+    index = json.loads((site.root / "site.json").read_text("utf-8"))
+    assert index["articles"][0]["authors"] == [MAYA, TOMAS]
     # Tomás is a co-author now, but was not when the comment arrived.
     runner = site.app.test_cli_runner()
     result = runner.invoke(
