@@ -353,7 +353,7 @@ ITEM_POSTS: dict[str, Route] = {
     "save-post": lambda i: (
         "POST",
         f"/desk/feedback/{i.feedback}/post",
-        {"title": "Changed by someone", "body": "Changed."},
+        {"title": "Changed by someone", "category": "Notes", "body": "Changed."},
     ),
     "publish": lambda i: ("POST", f"/desk/feedback/{i.feedback}/post/publish", {}),
     "comment-state": lambda i: (
