@@ -361,7 +361,8 @@ def test_comment_notifies_the_author(
     assert received.rcpt_tos == (MAYA_EMAIL,)
     mail = received.message
     assert mail["From"] == SITE_FROM
-    assert mail["Reply-To"] is None  # a commenter's address only in the text
+    # Reply-To the commenter (as WordPress does), never From.
+    assert mail["Reply-To"] == "ana@example.org"
     assert "Inside sales without the script" in mail["Subject"]
     assert "Ana" in mail["Subject"]
     text = text_of(received)
