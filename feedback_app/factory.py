@@ -19,6 +19,7 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from . import commands, db
 from . import config as default_config
+from .ids import IdConverter
 
 PROJECT_ROOT = default_config.project_root()
 
@@ -68,6 +69,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .site_index import SiteIndex
     from .tickets import bp as tickets_bp
 
+    # Ids past what the database holds are not found, in every rule's URL.
+    app.url_map.converters["int"] = IdConverter
     db.init_app(app)
     commands.init_app(app)
     csrf.init_app(app)
