@@ -233,11 +233,11 @@ def _multipart_problem(body: bytes, boundary: str) -> str | None:
     Decoded with Werkzeug's own parser, so that the parts seen here are the
     parts the form will get.
     """
-    decoder = MultipartDecoder(boundary.encode("latin-1"))
-    decoder.receive_data(body)
-    decoder.receive_data(None)
     value = bytearray()
     try:
+        decoder = MultipartDecoder(boundary.encode("latin-1"))
+        decoder.receive_data(body)
+        decoder.receive_data(None)
         while not isinstance(event := decoder.next_event(), NeedData | Epilogue):
             if isinstance(event, File):
                 return "This site's forms take no files, so nothing was stored."
