@@ -188,7 +188,7 @@ def _serve(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from feedback_app import create_app
-    from feedback_app.devserver import make_site_app
+    from feedback_app.devserver import PrivateRequestHandler, make_site_app
     from feedback_app.mail import OutboxWorker, smtp_settings
 
     # Links in mail (and in the pages) name the address actually served,
@@ -203,7 +203,14 @@ def _serve(host: str, port: int) -> None:
     )
     print(f"Serving the site and the app on http://{host}:{port}/ (Ctrl-C stops)")
     print(f"Mail goes to {where}; `flask --app feedback_app outbox list` shows it.")
-    run_simple(host, port, make_site_app(app), threaded=True, use_reloader=False)
+    run_simple(
+        host,
+        port,
+        make_site_app(app),
+        threaded=True,
+        use_reloader=False,
+        request_handler=PrivateRequestHandler,
+    )
 
 
 def _rebuild_on_change(c: Context) -> None:

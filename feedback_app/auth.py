@@ -2,16 +2,25 @@
 
 Passwords are stored as scrypt hashes (Werkzeug's ``scrypt:32768:8:1``).
 
-Guessing is slowed, then stopped. Every failed sign-in is recorded by the
-account (one count whether typed by name or address; for a name no
-account has, the name casefolded) and by a keyed hash of the client's
-address; over ``SIGNIN_WINDOW_MINUTES``:
+Guessing is slowed, then stopped. Every failed sign-in is recorded by what
+was typed (trimmed, casefolded: ``account_key``) and by a keyed hash of the
+client's address; over ``SIGNIN_WINDOW_MINUTES``:
 
 - from ``SIGNIN_SLOW_AFTER`` failures on, the next try must wait 1 s, then
   2 s, 4 s and so on after the last failure (a 429 with Retry-After);
 - at ``SIGNIN_LOCK_AFTER`` failures of an account, or
   ``SIGNIN_LOCK_AFTER_CLIENT`` from one address, sign-in is refused until
   enough of them are older than the window, and the author is told by mail.
+
+What was typed is the key whether or not an account answers to it, and an
+author's name and address are two keys. Counting them as one account (as
+an earlier version did) let anyone link a name to an address: fail as the
+name until it locks, then try the address, and a lock told they were the
+same account. Now the answers (status, message, Retry-After) and the
+counts are those of a name nobody has. The price: guessing one account's
+password by both its name and its address gets twice ``SIGNIN_LOCK_AFTER``
+tries per window, and the client's own limit still bounds any one client.
+A right password clears the failures of what was typed.
 
 A try is recorded as a failure *before* the password is checked, in the
 same write transaction as the count, and forgotten if the password was
@@ -149,9 +158,9 @@ def begin_attempt(session: Session, name: str, client: str, config: Any) -> Atte
     """
     now = utcnow()
     window = timedelta(minutes=config["SIGNIN_WINDOW_MINUTES"])
-    # An existing account is counted as one, whether typed by name or address.
-    author = find_account(session, name)
-    account = f"#{author.id}" if author is not None else account_key(name)
+    # Counted by what was typed, never by the account it names: whether one
+    # exists, or two keys are one account, must not show (module docstring).
+    account = account_key(name)
     shared = shared_limits.shared(config)
     if shared is not None:
         try:
@@ -234,8 +243,8 @@ def sign_in(name: str, password: str, client_address: str) -> Author:
         return author
     if ok and author is not None and hashed is not None:
         with db.write() as s:
-            # Right password: this try, and the account's earlier failures,
-            # no longer count against it.
+            # Right password: this try, and the earlier failures typed the
+            # same way, no longer count against it.
             s.execute(
                 delete(SignInFailure).where(SignInFailure.account == attempt.account)
             )

@@ -34,6 +34,7 @@ from . import notifications as notify
 from .db import get_db
 from .forms import CommentForm, invalid_status
 from .guards import require_site_origin
+from .ids import form_id
 from .models import Comment
 from .readers import csrf
 from .signing import timestamp_signer
@@ -207,9 +208,10 @@ def _parent_id(value: str) -> int | None:
     """
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    parent_id = form_id(value)
+    if parent_id is None:
         abort(400, "This reply names no comment.")
-    return int(value)
+    return parent_id
 
 
 def _approved(comment_id: int) -> Comment | None:

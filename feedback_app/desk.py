@@ -1044,12 +1044,14 @@ def _page() -> int:
 
 
 def _ids() -> list[int]:
+    from .ids import form_id
+
     ids = []
     for value in request.form.getlist("ids"):
-        try:
-            ids.append(int(value))
-        except ValueError:
-            abort(400, "A selected item is not a number.")
+        id_ = form_id(value)
+        if id_ is None:
+            abort(400, "A selected item is not one of ours.")
+        ids.append(id_)
     return sorted(set(ids))[: PER_PAGE * 4]
 
 

@@ -4,11 +4,21 @@ Production puts nginx in front: it serves ``output/`` and proxies ``/app/``
 to gunicorn. In development this module does the same in one process: the
 static files at ``/`` and the app under ``/app``, so forms post same-origin
 exactly as they will in production.
+
+It also behaves as the shipped nginx site does where privacy and security
+are concerned: the static pages carry the headers of
+``theme/security-headers.conf`` (read from that file, the one nginx
+includes) and ``Cache-Control: no-cache``; and the request log, like
+nginx's ``blog_private`` format, names no client address and logs paths
+without their query and with any segment of 20 characters or more (the
+reply page's token, the tokens of the links in mail) replaced by "-".
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,10 +26,27 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.security import safe_join
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.utils import redirect, send_file
 from werkzeug.wrappers import Request, Response
 
+from .config import project_root
+
 APP_PREFIX = "/app"
+SECURITY_HEADERS = project_root() / "theme" / "security-headers.conf"
+
+
+def static_headers(snippet: Path = SECURITY_HEADERS) -> dict[str, str]:
+    """Return the headers nginx adds to static pages: the snippet's
+    ``add_header`` lines, and the revalidation blog.conf asks for."""
+    found = re.findall(
+        r'^\s*add_header\s+(\S+)\s+"([^"]*)"\s+always\s*;',
+        snippet.read_text(encoding="utf-8"),
+        re.M,
+    )
+    if not found:
+        raise ValueError(f"{snippet} has no add_header lines")
+    return {**dict(found), "Cache-Control": "no-cache"}
 
 
 class StaticSite:
@@ -27,10 +54,14 @@ class StaticSite:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self.headers = static_headers()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         response = self.respond(request)
+        # On every answer, errors and redirects too, as nginx's "always".
+        for name, value in self.headers.items():
+            response.headers[name] = value
         return response(environ, start_response)
 
     def respond(self, request: Request) -> Response:
@@ -54,3 +85,27 @@ def make_site_app(app: Flask, output_path: str | None = None) -> DispatcherMiddl
     """Return a WSGI app serving the built site at ``/`` and ``app`` under /app."""
     site = StaticSite(output_path or app.config["OUTPUT_PATH"])
     return DispatcherMiddleware(site, {APP_PREFIX: app})
+
+
+_QUERY = re.compile(r"\?[^\s\"']*")
+_APP_PATH = re.compile(APP_PREFIX + r"/[^\s\"']*")
+_SECRET_SEGMENT = re.compile(r"(?<=/)[^/]{20,}")
+_log = logging.getLogger("werkzeug")
+
+
+def private_line(line: str) -> str:
+    """Return a log line without queries, and with the long segments of the
+    app's paths (the secrets in reply-page and mail-link addresses) replaced
+    by "-", as nginx's ``blog_private`` log does."""
+    line = _QUERY.sub("", line)
+    return _APP_PATH.sub(lambda path: _SECRET_SEGMENT.sub("-", path[0]), line)
+
+
+class PrivateRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, logging as nginx's ``blog_private``: no
+    client address, no query, no token."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        """Log one line: the time and the request, nothing of who sent it."""
+        line = private_line(message % args if args else message)
+        getattr(_log, type)(f"[{self.log_date_time_string()}] {line}")

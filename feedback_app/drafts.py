@@ -57,8 +57,6 @@ STATUSES = ("draft", "published")
 DATE_FORMAT = "%Y-%m-%d %H:%M"
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}")
-#: A content file the app may link with ``{filename}`` (from the site index).
-_SOURCE = re.compile(r"(?:[\w-]+/)*[\w.-]+\.(?:md|markdown|mkd|rst|html?)")
 #: Every character that ends a line for Python, Pelican or a mail header,
 #: and every other control character.
 _NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -268,19 +266,39 @@ def check(config: Any, fields: PostFields, *, answered: str | None = None) -> Po
         raise DraftError("The post has no valid date.")
     if not fields.title:
         raise DraftError("A post needs a title.", "title")
+    if not fields.category:
+        # Without one, Pelican would file the post under its folder's name.
+        raise DraftError("A post needs a category.", "category")
     settings = pelican_settings(config)
     _check_names(fields, settings)
     text = compose(fields)
-    content, meta = read_as_pelican(config, text)
+    try:
+        content, meta = read_as_pelican(config, text)
+    except Exception as exc:  # Markdown's or Pygments' error on this text
+        raise DraftError(
+            f"Pelican cannot render this post ({type(exc).__name__}: {exc}); "
+            "please check its code blocks and links.",
+            "body",
+        ) from None
     _check_metadata(fields, meta)
     summary = str(meta.get("summary", ""))
     pattern = settings["INTRASITE_LINK_REGEX"]
     allowed = {("filename", f"/{answered}")} if answered else set()
     for field, rendered in (("body", content), ("summary", summary)):
+        if post_markup.longest_tag(rendered) > post_markup.MAX_TAG:
+            raise DraftError(
+                f"A tag in this post is longer than {post_markup.MAX_TAG:,} "
+                "characters; please shorten its attributes.",
+                field,
+            )
         refused = post_markup.refusals(rendered)
+        # Pelican rewrites links in the cleaned HTML: look there too, where
+        # entities and unquoted values no longer hide them.
+        links = post_markup.intrasite_links(rendered, pattern)
+        links += post_markup.intrasite_links(post_markup.clean(rendered), pattern)
         refused += [
             f"the link “{{{what}}}{value}”"
-            for what, value in post_markup.intrasite_links(rendered, pattern)
+            for what, value in dict.fromkeys(links)
             if (what, value) not in allowed
         ]
         if refused:
@@ -401,7 +419,9 @@ def local_now(site: Site) -> datetime:
 
 def answered_source(article: Article | None) -> str | None:
     """Return the answered article's content file, if the desk may link it."""
-    if article is None or not _SOURCE.fullmatch(article.source or ""):
+    if article is None:
+        return None
+    if not post_markup.CONTENT_LINK.fullmatch(f"/{article.source}"):
         return None
     if ".." in article.source.split("/"):
         return None

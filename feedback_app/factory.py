@@ -16,9 +16,18 @@ from flask import Flask, Response, abort, make_response, render_template, reques
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.sansio.multipart import (
+    Data,
+    Epilogue,
+    Field,
+    File,
+    MultipartDecoder,
+    NeedData,
+)
 
 from . import commands, db
 from . import config as default_config
+from .ids import IdConverter
 
 PROJECT_ROOT = default_config.project_root()
 
@@ -68,8 +77,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .site_index import SiteIndex
     from .tickets import bp as tickets_bp
 
+    # Ids past what the database holds are not found, in every rule's URL.
+    app.url_map.converters["int"] = IdConverter
     db.init_app(app)
     commands.init_app(app)
+    # Before CSRF protection, which reads the form and so would consume the
+    # body this check reads.
+    app.before_request(_refuse_malformed_forms)
     csrf.init_app(app)
     app.extensions["site_index"] = SiteIndex(app.config["SITE_INDEX_PATH"])
     app.extensions["publisher"] = Publisher(app)
@@ -77,7 +91,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.add_template_filter(_site_time, "site_time")
     app.register_error_handler(HTTPException, _error_page)
     app.register_error_handler(OperationalError, _storage_unavailable)
-    app.before_request(_refuse_invalid_utf8)
     app.after_request(_security_headers)
     app.register_blueprint(readers_bp)
     app.register_blueprint(comments_bp)
@@ -184,23 +197,61 @@ def _storage_unavailable(error: OperationalError) -> Response:
     )
 
 
-def _refuse_invalid_utf8() -> None:
-    """Refuse a form whose text is not valid UTF-8 (400).
+def _refuse_malformed_forms() -> None:
+    """Refuse a posted form with a file in it, or text that is not valid
+    UTF-8 (400), in either encoding browsers use.
 
-    Werkzeug keeps undecodable %-escapes as literal text ("%FF"), which would
-    be stored as if the reader had typed it.
+    No form here takes a file, and Flask-WTF would hand a file part to a
+    text field. Werkzeug keeps undecodable %-escapes as literal text ("%FF")
+    and replaces undecodable multipart bytes with U+FFFD: either would be
+    stored as if the reader had typed it.
     """
-    if request.method != "POST" or request.mimetype != (
-        "application/x-www-form-urlencoded"
-    ):
+    if request.method != "POST":
         return
+    if request.mimetype == "application/x-www-form-urlencoded":
+        try:
+            # The whole body at once: "&" and "=" are ASCII, never part of a
+            # multi-byte character, so the body decodes if and only if every
+            # name and value does.
+            unquote_to_bytes(request.get_data(cache=True)).decode("utf-8")
+        except UnicodeDecodeError:
+            abort(400, _NOT_UTF8)
+    elif request.mimetype == "multipart/form-data":
+        boundary = request.mimetype_params.get("boundary", "")
+        # Read once and cached: the form is then parsed from the same bytes.
+        problem = _multipart_problem(request.get_data(cache=True), boundary)
+        if problem:
+            abort(400, problem)
+
+
+_NOT_UTF8 = "This form's text is not valid UTF-8, so nothing was stored."
+
+
+def _multipart_problem(body: bytes, boundary: str) -> str | None:
+    """Return why a multipart/form-data body is refused, or None.
+
+    Decoded with Werkzeug's own parser, so that the parts seen here are the
+    parts the form will get.
+    """
+    value = bytearray()
     try:
-        # The whole body at once: "&" and "=" are ASCII, never part of a
-        # multi-byte character, so the body decodes if and only if every
-        # name and value does.
-        unquote_to_bytes(request.get_data(cache=True)).decode("utf-8")
+        decoder = MultipartDecoder(boundary.encode("latin-1"))
+        decoder.receive_data(body)
+        decoder.receive_data(None)
+        while not isinstance(event := decoder.next_event(), NeedData | Epilogue):
+            if isinstance(event, File):
+                return "This site's forms take no files, so nothing was stored."
+            if isinstance(event, Field):
+                value.clear()
+            elif isinstance(event, Data):
+                value += event.data
+                if not event.more_data:
+                    value.decode("utf-8")
     except UnicodeDecodeError:
-        abort(400, "This form's text is not valid UTF-8, so nothing was stored.")
+        return _NOT_UTF8
+    except ValueError:
+        return "This form could not be read, so nothing was stored."
+    return None
 
 
 #: The app's pages run no inline script and load nothing from elsewhere;

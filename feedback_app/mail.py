@@ -18,7 +18,11 @@ a local Maildir under ``instance/`` (the embedded default), so the whole flow
 works offline and every message can be read.
 
 Safety: addresses are validated with email-validator when queued; no header
-is ever built from text containing CR or LF (``HeaderError``); a reader's
+is ever built from text containing CR or LF (``HeaderError``), and the other
+characters ``str.splitlines`` ends a line at (VT, FF, U+001C-U+001E, NEL,
+U+2028, U+2029), which the ``email`` package also takes for line breaks,
+become spaces, when queued and again when sent (rows stored by older
+versions): a name holding one is still notified, on one line. A reader's
 address only ever appears in To or Reply-To, never in From.
 """
 
@@ -81,10 +85,21 @@ class PermanentFailure(Exception):
     """The server refused the message for good: mark it failed."""
 
 
+#: Every character ``str.splitlines`` ends a line at.
+LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def header_text(value: str) -> str:
+    """Return ``value`` with every kind of line break made a space."""
+    return LINE_BREAKS.sub(" ", value)
+
+
 def _one_line(value: str, what: str) -> str:
+    """Return ``value`` fit for a header: CR or LF is refused (a bug or an
+    injection), the rarer line breaks become spaces."""
     if "\r" in value or "\n" in value:
         raise HeaderError(f"{what} must be one line.")
-    return value
+    return header_text(value)
 
 
 def checked_address(address: str) -> str:
@@ -161,7 +176,7 @@ def mail_each(
 
     :raise HeaderError: if a header value has a line break.
     """
-    _one_line(subject, "A subject")
+    subject = _one_line(subject, "A subject")
     if reply_to:
         _one_line(reply_to, "An address")
     return Statement(
@@ -271,7 +286,8 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email["To"] = Address(addr_spec=message.recipient)
     if message.reply_to:
         email["Reply-To"] = Address(addr_spec=message.reply_to)
-    email["Subject"] = message.subject
+    # Rows queued by older versions may hold line breaks of any kind.
+    email["Subject"] = header_text(message.subject)
     email["Date"] = format_datetime(message.created_at)
     email["Message-ID"] = message.message_id
     if message.in_reply_to:
@@ -279,7 +295,7 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
         email["References"] = message.references or message.in_reply_to
     if message.list_unsubscribe:
         # RFC 8058: one POST to this address unsubscribes, no page needed.
-        email["List-Unsubscribe"] = f"<{message.list_unsubscribe}>"
+        email["List-Unsubscribe"] = f"<{header_text(message.list_unsubscribe)}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Quoted-printable keeps the text readable in any mail store.
     email.set_content(message.body, cte="quoted-printable")

@@ -180,9 +180,12 @@ def comment_received_mail(
         f"Edit it, reply or moderate on your desk:\n"
         f"{desk_url('desk.comment', comment_id=comment.id)}\n"
     )
+    # Reply-To the commenter, as WordPress does: the author can answer by
+    # mail, and the reader's data requests find the message by its headers.
     return mail_each(
         *_authors_of(article),
         kind="comment-to-author",
+        reply_to=comment.email,
         subject=f"Comment on “{article.title}” from {comment.name}",
         body=body,
         site_url=config["SITE_URL"],

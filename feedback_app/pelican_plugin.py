@@ -407,9 +407,11 @@ def _all_articles(generator: ArticlesGenerator) -> list[Any]:
 
 def clean_desk_posts(generator: ArticlesGenerator) -> None:
     """Clean the HTML of every article in the desk's folder with the desk's
-    allow-list, and refuse its links to files.
+    allow-list, and refuse its intrasite links but ``{filename}`` ones to a
+    content file (the desk links the answered article so).
 
-    :raise UnsafeContentError: for a ``{static}`` or ``{attach}`` link there.
+    :raise UnsafeContentError: for any other intrasite link there, looked
+        for before cleaning and after (where Pelican will rewrite them).
     """
     pattern = generator.settings["INTRASITE_LINK_REGEX"]
     folder = f"{post_markup.DESK_FOLDER}/"
@@ -417,16 +419,24 @@ def clean_desk_posts(generator: ArticlesGenerator) -> None:
         source = Path(article.relative_source_path).as_posix()
         if not source.startswith(folder):
             continue
-        for what, value in post_markup.intrasite_links(article._content, pattern):
-            if what in ("static", "attach"):
-                raise UnsafeContentError(
-                    f"{source}: a post written in the desk may not link the "
-                    f"file “{{{what}}}{value}”; only an editor with shell "
-                    "access adds files to the site."
-                )
-        article._content = post_markup.clean(article._content)
-        if "summary" in article.metadata:
-            article.metadata["summary"] = post_markup.clean(article.metadata["summary"])
+        cleaned = post_markup.clean(article._content)
+        summary = article.metadata.get("summary")
+        for html in (
+            article._content,
+            cleaned,
+            summary,
+            summary and post_markup.clean(summary),
+        ):
+            for what, value in post_markup.intrasite_links(html or "", pattern):
+                if what != "filename" or not post_markup.CONTENT_LINK.fullmatch(value):
+                    raise UnsafeContentError(
+                        f"{source}: a post written in the desk may not carry the "
+                        f"link “{{{what}}}{value}”; only someone with shell "
+                        "access links the site's files."
+                    )
+        article._content = cleaned
+        if summary is not None:
+            article.metadata["summary"] = post_markup.clean(summary)
         if hasattr(article, "_summary"):
             article._summary = post_markup.clean(article._summary)
 

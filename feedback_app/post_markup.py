@@ -34,6 +34,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import nh3
+from pygments.token import STANDARD_TYPES
 
 #: The folder under the content path where the desk writes its posts.
 DESK_FOLDER = "desk"
@@ -58,16 +59,42 @@ ATTRIBUTES: dict[str, set[str]] = {
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 #: Table cells' alignment (Markdown's tables) is the only style allowed.
 STYLE_PROPERTIES = frozenset({"text-align"})
-_CLASS = re.compile(r"[A-Za-z0-9_ -]*")
-#: Ids Markdown's footnotes and headings' anchors use.
-_ID = re.compile(r"(?:fn|fnref):[\w.-]+|[A-Za-z][\w.-]*")
+#: The classes Markdown writes (code highlighting, footnotes) and the
+#: desk's reader quote: no class of the theme's (a post could dress as a
+#: notice or a comment) nor of Pelican's (it cuts ``contents`` out of
+#: summaries with a regular expression).
+CLASSES = frozenset(
+    {"highlight", "codehilite", "footnote", "footnote-ref", "footnote-backref"}
+    | {"reader-quote", "hll", "linenos", "linenodiv", "lineno", "linenotable"}
+    | {"special", "filename"}
+    | (set(STANDARD_TYPES.values()) - {""})
+)
+_LANGUAGE = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
+#: Ids Markdown's footnotes use: none can take one of the theme's.
+_ID = re.compile(r"(?:fn|fnref):[\w.-]{1,40}")
+#: The longest tag the desk publishes, in characters between ``<`` and
+#: ``>``: Pelican's own link pattern takes time in the square of a tag's
+#: length (62,000 characters took a minute per save and per build).
+MAX_TAG = 2_000
+#: The one intrasite link a desk post may carry: ``{filename}`` to a
+#: content file, from the content folder's root (the answered article).
+CONTENT_LINK = re.compile(r"/(?:[\w-]+/)*[\w.-]+\.(?:md|markdown|mkd|rst|html?)")
 _ALIGN = re.compile(r"left|right|center|justify")
 _SIZE = re.compile(r"[0-9]{1,4}")
 
 
+def _scheme(url: str) -> str | None:
+    """Return the scheme of ``url`` ("" if relative), None if unreadable."""
+    try:
+        return urlsplit(url.strip()).scheme.lower()
+    except ValueError:  # e.g. "https://[x"
+        return None
+
+
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     if attribute == "class":
-        return value if _CLASS.fullmatch(value) else None
+        ok = all(c in CLASSES or _LANGUAGE.fullmatch(c) for c in value.split())
+        return value if ok else None
     if attribute == "id":
         return value if _ID.fullmatch(value) else None
     if attribute == "align":
@@ -77,7 +104,9 @@ def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
     if (tag, attribute) == ("img", "src"):
         # Images only over https: nothing that tracks readers in the clear,
         # and no data: or relative addresses into the site's files.
-        return value if urlsplit(value.strip()).scheme.lower() == "https" else None
+        return value if _scheme(value) == "https" else None
+    if attribute == "href":
+        return value if _scheme(value) is not None else None
     return value
 
 
@@ -114,6 +143,16 @@ def refusals(html: str) -> list[str]:
             if what not in named:
                 named.append(what)
     return named or ["markup that a browser reads differently from how it looks"]
+
+
+def longest_tag(html: str) -> int:
+    """Return the length of the longest tag in ``html`` (linear time)."""
+    longest = 0
+    for segment in html.split(">"):
+        start = segment.rfind("<")
+        if start >= 0:
+            longest = max(longest, len(segment) - start - 1)
+    return longest
 
 
 def intrasite_links(html: str, pattern: str) -> list[tuple[str, str]]:
@@ -214,7 +253,7 @@ def _refused_in(token: Token) -> list[str]:
     for attribute in token[2:]:
         name, _, value = attribute.partition("=")
         if name in ("href", "src") and name in allowed:
-            scheme = urlsplit(value.strip()).scheme.lower()
+            scheme = _scheme(value)
             if (scheme and scheme not in URL_SCHEMES) or (
                 _attribute_filter(tag, name, value) is None
             ):

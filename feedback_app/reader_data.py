@@ -5,9 +5,13 @@ requests about their data (as in WordPress's privacy tools):
 
 - ``export`` returns everything stored under it, as one JSON document;
 - ``erase`` deletes their private feedback (with its conversation), their
-  unpublished comments, their subscription and the mail sent to them, and
-  keeps the text of their published comments, unattributed: the name
-  becomes "Anonymous", the address and website go. Threads stay whole.
+  unpublished comments, their subscription and the mail sent to them or
+  about them (with them as Reply-To), and keeps the text of their published
+  comments, unattributed: the name becomes "Anonymous", the address and
+  website go. Threads stay whole.
+
+Mail is matched by its To and Reply-To fields only, never by the address
+appearing in its text, which would take in other readers' mail.
 
 ``purge`` deletes, for good, comments left in spam or trash and feedback
 marked spam for longer than ``PURGE_AFTER_DAYS``.
@@ -15,7 +19,6 @@ marked spam for longer than ``PURGE_AFTER_DAYS``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,31 +45,24 @@ def _same(column: Any, email: str) -> Any:
 
 
 def _mail_about(session: Session, email: str) -> list[int]:
-    """Return the ids of mail to or from the address, or naming it (to an
-    author about the reader's comment): the whole address, not a part of
-    another one (``bob@x`` is not in ``jimbob@x``)."""
-    email = email.strip()
-    whole = re.compile(rf"(?<![\w.+-]){re.escape(email)}(?![\w-]|\.\w)", re.IGNORECASE)
-    candidates = session.execute(
-        select(
-            OutboxMessage.id,
-            OutboxMessage.recipient,
-            OutboxMessage.reply_to,
-            OutboxMessage.body,
-        ).where(
-            or_(
-                _same(OutboxMessage.recipient, email),
-                _same(OutboxMessage.reply_to, email),
-                OutboxMessage.body.icontains(email, autoescape=True),
+    """Return the ids of mail to the address or with it as Reply-To.
+
+    Only the headers say whose a message is. An address in a body proves
+    nothing: another reader may quote it, and erasing by body would delete
+    (and export would show) someone else's mail. Notifications about a
+    reader's feedback or comment carry the reader as Reply-To, so they are
+    found.
+    """
+    return list(
+        session.scalars(
+            select(OutboxMessage.id).where(
+                or_(
+                    _same(OutboxMessage.recipient, email),
+                    _same(OutboxMessage.reply_to, email),
+                )
             )
         )
-    ).all()
-    return [
-        id_
-        for id_, to, reply_to, body in candidates
-        if email.lower() in ((to or "").lower(), (reply_to or "").lower())
-        or whole.search(body)
-    ]
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:

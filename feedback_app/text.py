@@ -4,7 +4,10 @@ Sanitisers (nh3, bleach) and Jinja's escaping pass every Unicode character
 through, including those that make text lie about itself. So readers' text
 is cleaned here, once, before it is stored:
 
-* Line breaks become ``\\n``; leading and trailing white space goes.
+* Line breaks (CR LF, CR, U+2028 LINE SEPARATOR, U+2029 PARAGRAPH
+  SEPARATOR) become ``\\n``; leading and trailing white space goes. A
+  single-line field (a name, an address) holding one is refused: a name
+  reaches mail headers, where any line break is a new header.
 * Bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F,
   U+061C) are **stripped**: they can make a name or a link read backwards
   ("Trojan Source"), and plain text never needs them.
@@ -25,6 +28,9 @@ import unicodedata
 STRIPPED = re.compile(
     "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b\u2060\ufeff\u00ad]"
 )
+# The other line breaks str.splitlines() knows (VT, FF, U+001C-U+001E, NEL)
+# are control characters, refused below.
+LINE_SEPARATORS = re.compile("[\r\u2028\u2029]")
 REFUSED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -40,7 +46,7 @@ def clean_text(value: str | None, *, single_line: bool = False) -> str:
     """
     if not value:
         return ""
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    text = LINE_SEPARATORS.sub("\n", value.replace("\r\n", "\n"))
     if REFUSED.search(text):
         raise TextPolicyError("This contains control characters that are not allowed.")
     if single_line and "\n" in text.strip():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -353,7 +354,7 @@ ITEM_POSTS: dict[str, Route] = {
     "save-post": lambda i: (
         "POST",
         f"/desk/feedback/{i.feedback}/post",
-        {"title": "Changed by someone", "body": "Changed."},
+        {"title": "Changed by someone", "category": "Notes", "body": "Changed."},
     ),
     "publish": lambda i: ("POST", f"/desk/feedback/{i.feedback}/post/publish", {}),
     "comment-state": lambda i: (
@@ -858,14 +859,73 @@ def test_a_right_password_clears_the_accounts_failures(app: Flask) -> None:
     assert attempt(app, MAYA, PASSWORD).status_code == 303  # not the 5th failure
 
 
-def test_name_and_address_of_one_account_share_one_count(app: Flask) -> None:
-    """Guessing by name and by address does not double the tries allowed."""
-    throttle(app, lock_after=4)
+def probe(app: Flask, first: str, then: str, network: int) -> list[tuple[Any, ...]]:
+    """Fail to sign in three times as ``first``, twice as ``then``, once
+    more as ``first``, each try from a new address (as a botnet would);
+    return every answer: status, Retry-After (to ten seconds) and message."""
+    answers = []
+    for i, typed in enumerate([first] * 3 + [then] * 2 + [first]):
+        response = attempt(app, typed, WRONG, address=f"10.{network}.0.{i + 1}")
+        retry = response.headers.get("Retry-After")
+        answers.append(
+            (
+                response.status_code,
+                retry and round(int(retry), -1),
+                sign_in_error(response.text),
+            )
+        )
+    return answers
+
+
+@pytest.fixture(params=["database", "redis"])
+def counted_in(request: pytest.FixtureRequest, app: Flask) -> Iterator[str]:
+    """Sign-in failures counted in the app's database, or in Redis."""
+    if request.param == "redis":
+        import redis
+
+        url = "redis://127.0.0.1:6379/0"
+        try:
+            redis.Redis.from_url(url).ping()
+        except redis.RedisError as exc:
+            pytest.skip(f"Redis is not reachable: {exc}")
+        prefix = f"feedback-test-{secrets.token_hex(6)}:"
+        app.config.update(RATELIMIT_STORAGE_URL=url, RATELIMIT_KEY_PREFIX=prefix)
+        yield request.param
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+        return
+    yield request.param
+
+
+@pytest.mark.parametrize("by", ["name then address", "address then name"])
+def test_the_throttle_does_not_tell_whose_address_a_name_is(
+    app: Flask, counted_in: str, by: str
+) -> None:
+    """Failing as a name, then as an address, answers the same whether the
+    two are one account or no account at all: counting the failures cannot
+    link an author's name to their address."""
+    throttle(app, lock_after=3)
     make_author(app, MAYA, "maya@example.org")
-    for name in (MAYA, "maya@example.org", MAYA, "MAYA@example.org"):
-        assert attempt(app, name, WRONG).status_code == 401
-    assert attempt(app, "maya@example.org", PASSWORD).status_code == 429
-    assert attempt(app, MAYA, PASSWORD).status_code == 429
+    pairs = [(MAYA, "maya@example.org"), ("Nobody Atall", "nobody@example.org")]
+    if by == "address then name":
+        pairs = [(address, name) for name, address in pairs]
+    real, made_up = (probe(app, *pair, network=n) for n, pair in enumerate(pairs))
+    assert real == made_up
+    assert [status for status, *_ in real] == [401] * 5 + [429]
+
+
+def test_guessing_an_accounts_password_is_still_stopped(app: Flask) -> None:
+    """However it is typed, an account is locked after SIGNIN_LOCK_AFTER
+    failures of each way of naming it, and its author is told."""
+    throttle(app, lock_after=3)
+    make_author(app, MAYA, "maya@example.org")
+    for typed in (MAYA, "maya@example.org"):
+        for i in range(3):
+            assert attempt(app, typed, WRONG, address=f"10.9.0.{i}").status_code == 401
+        assert attempt(app, typed.upper(), PASSWORD).status_code == 429
+    assert len(outbox(app, "sign-in-locked")) == 1
 
 
 def test_account_locks_at_exactly_the_limit_and_tells_the_author_once(

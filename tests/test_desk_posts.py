@@ -305,7 +305,33 @@ def test_a_desk_post_that_reached_the_folder_another_way_is_published_clean(
     )
     result = pelican(content, tmp_path)
     assert result.returncode == 1
-    assert "may not link the file" in " ".join((result.stdout + result.stderr).split())
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "may not carry the link “{static}/pages/about.md”" in said
+
+
+@pytest.mark.build
+@pytest.mark.parametrize(
+    "link",
+    [
+        '<a href="&#123;index}javascript://x?%0Aalert(1)">x</a>',
+        "<a href={tag}javascript://x/a?%0Aalert(1)>x</a>",
+        '<a title=">" href="{author}javascript://x?%0Aalert(1)">x</a>',
+        '<a href="&#123;attach}/images/chart.png">x</a>',
+        '<a href="&#123;filename}javascript://x?%0Aalert(1)">x</a>',
+    ],
+)
+def test_a_desk_post_with_a_hidden_intrasite_link_fails_the_build(
+    tmp_path: Path, link: str
+) -> None:
+    """Pelican rewrites intrasite links in the HTML it writes (cleaned), and
+    keeps the javascript: that follows the token: none may be there."""
+    content = site_with_desk_post(
+        tmp_path, f"Title: T\nDate: 2026-01-01 10:00\nSlug: t\n\n{link}\n"
+    )
+    result = pelican(content, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    said = " ".join((result.stdout + result.stderr).split())
+    assert "desk/post.md: a post written in the desk may not carry the link" in said
 
 
 #: What in a page could run or leave: handlers, script addresses, frames,

@@ -769,6 +769,35 @@ def test_the_desk_edits_only_what_an_author_may_publish(
             body + "\n<!--> <img src=x onerror=alert(1)> -->\n",
             "HTML comment",
         ),
+        # Links Pelican rewrites after cleaning: hidden by an entity, no
+        # quotes, or a ">" in an earlier attribute; Pelican keeps the
+        # javascript: of what follows the token.
+        "an entity-hidden link": (
+            body + '\n<a href="&#123;index}javascript://x?%0Aalert(1)">x</a>\n',
+            "{index}",
+        ),
+        "an unquoted link": (
+            body + "\n<a href={tag}javascript://x/a?%0Aalert(1)>x</a>\n",
+            "{tag}",
+        ),
+        "a link behind a >": (
+            body + '\n<a title=">" href="{author}javascript://x?%0Aalert(1)">x</a>\n',
+            "{author}",
+        ),
+        "an entity-hidden attachment": (
+            body + '\n<a href="&#123;attach}/images/chart.png">x</a>\n',
+            "{attach}",
+        ),
+        "an entity-hidden content link": (
+            body + '\n<a href="&#123;filename}/pages/about.md">x</a>\n',
+            "{filename}/pages/about.md",
+        ),
+        "the class Pelican cuts out of summaries": (
+            body + '\n<div class="contents"><div>a</div></div>\n',
+            "class",
+        ),
+        "a theme's id": (body + '\n<p id="respond">x</p>\n', "the attribute id"),
+        "a theme's class": (body + '\n<p class="notice">x</p>\n', "class"),
     }
     for what, (text, named) in refused.items():
         response = desk.post(url, editor_fields(saved, body=text))
@@ -784,6 +813,61 @@ def test_the_desk_edits_only_what_an_author_may_publish(
     # Plain Markdown and HTML, a table, the answered article's link: fine.
     fine = body + "\n| a | b |\n|:--|--:|\n| 1 | 2 |\n\n<em>yes</em>\n"
     assert desk.post(url, editor_fields(saved, body=fine)).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("body", "[x](http://[x)"),
+        ("body", "![x](https://[x)"),
+        ("body", '<a href="https://[::1">x</a>'),
+        ("summary", "[x](http://[x)"),
+        ("body", '```{.python linenostart="x"}\nx = 1\n```'),
+        ("body", '```{.python style="x"}\nx = 1\n```'),
+        ("summary", '<a href="&#124;index|javascript://x?%0Aalert(2)">s</a>'),
+        ("category", ""),
+    ],
+)
+def test_what_pelican_cannot_read_is_refused_not_a_500(
+    app: Flask, reader: Reader, desk: Desk, field: str, value: str
+) -> None:
+    feedback_id = send(reader, may_quote="y")
+    public_answer(desk, feedback_id)
+    [draft] = drafts_in(app)
+    saved = draft.read_text(encoding="utf-8")
+    url = f"/desk/feedback/{feedback_id}/post"
+    for action in ("preview", "save", "publish"):
+        fields = {**editor_fields(saved, **{field: value}), "action": action}
+        response = desk.post(url, fields)
+        assert response.status_code == 422, (action, response.status_code)
+        assert 'role="alert"' in response.text.split("<h1", 1)[0]
+    assert draft.read_text(encoding="utf-8") == saved
+
+
+def test_a_tag_at_the_length_limit_is_published_and_one_past_it_refused(
+    app: Flask, reader: Reader, desk: Desk
+) -> None:
+    """Pelican's link pattern is slow in the square of a tag's length: the
+    desk takes tags up to MAX_TAG characters."""
+    from feedback_app.post_markup import MAX_TAG
+
+    feedback_id = send(reader, may_quote="y")
+    public_answer(desk, feedback_id)
+    [draft] = drafts_in(app)
+    saved = draft.read_text(encoding="utf-8")
+    url = f"/desk/feedback/{feedback_id}/post"
+
+    def tag(length: int) -> str:
+        opening = 'p title=""'
+        return f'<{opening[:-1]}{"x" * (length - len(opening))}">ok</p>'
+
+    assert len(tag(MAX_TAG)) == MAX_TAG + len("<>ok</p>")
+    past = desk.post(url, editor_fields(saved, body=tag(MAX_TAG + 1)))
+    assert past.status_code == 422
+    assert f"longer than {MAX_TAG:,} characters" in past.text
+    assert draft.read_text(encoding="utf-8") == saved
+    at = desk.post(url, editor_fields(saved, body=tag(MAX_TAG)))
+    assert at.status_code == 303
 
 
 def test_an_editor_picks_the_posts_author_and_only_they_may_change_it(

@@ -361,7 +361,8 @@ def test_comment_notifies_the_author(
     assert received.rcpt_tos == (MAYA_EMAIL,)
     mail = received.message
     assert mail["From"] == SITE_FROM
-    assert mail["Reply-To"] is None  # a commenter's address only in the text
+    # Reply-To the commenter (as WordPress does), never From.
+    assert mail["Reply-To"] == "ana@example.org"
     assert "Inside sales without the script" in mail["Subject"]
     assert "Ana" in mail["Subject"]
     text = text_of(received)
@@ -1057,3 +1058,107 @@ def test_log_lines_name_messages_never_readers(
         f"mail #{message.id} (test) deferred: 450 4.2.1 <<address>>: Mailbox busy"
     )
     assert "reader0@example.org" in row(app, message.id).last_error  # for `show`
+
+
+# --- line breaks of every kind in readers' names ---
+
+#: Every character ``str.splitlines`` ends a line at: Python's ``email``
+#: package takes each for a line break in a header.
+LINE_BREAKS = [
+    "\n",
+    "\r",
+    "\v",
+    "\f",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x85",
+    "\u2028",
+    "\u2029",
+]
+INJECTED_HEADER = "Bcc: victim@evil.example"
+
+
+def header_lines(received: Received) -> list[bytes]:
+    """The header section as the server received it, unfolded."""
+    head = received.content.split(b"\r\n\r\n", 1)[0]
+    return re.sub(rb"\r\n[ \t]", b" ", head).split(b"\r\n")
+
+
+def assert_one_clean_subject(received: Received, name: str) -> None:
+    """Nothing a name held became a header; the name is in the Subject."""
+    lines = header_lines(received)
+    assert not [line for line in lines if line.lower().startswith(b"bcc")], lines
+    assert len([line for line in lines if line.startswith(b"Subject:")]) == 1
+    subject = received.message["Subject"]
+    assert not set(subject) & set("".join(LINE_BREAKS)), repr(subject)
+    assert " ".join(name.split()) in " ".join(subject.split())
+    assert received.rcpt_tos == (MAYA_EMAIL,)
+
+
+@pytest.mark.parametrize("form", ["feedback", "comment"])
+@pytest.mark.parametrize(
+    "brk", LINE_BREAKS, ids=[f"U+{ord(c):04X}" for c in LINE_BREAKS]
+)
+def test_a_name_with_a_line_break_is_refused_by_the_forms(
+    app: Flask, client: FlaskClient, smtp: SmtpServer, maya: None, form: str, brk: str
+) -> None:
+    """A name holding any line break is refused, the form shown again with
+    what the reader wrote; nothing is stored or mailed."""
+    name = f"Eve{brk}{INJECTED_HEADER}"
+    if form == "feedback":
+        response = Reader(client).send(name=name, message="Kept text.")
+    else:
+        response = Commenter(client).post(name=name, body="Kept text.")
+    assert response.status_code in (400, 422), response.status_code
+    assert "Kept text." in response.text
+    assert outbox(app) == []
+    with get_db(app).read() as session:
+        assert session.scalars(select(Comment)).all() == []
+        assert session.scalars(select(Feedback)).all() == []
+
+
+@pytest.mark.parametrize(
+    "brk", LINE_BREAKS[2:], ids=[f"U+{ord(c):04X}" for c in LINE_BREAKS[2:]]
+)
+def test_a_stored_name_with_a_line_break_still_notifies_on_one_line(
+    app: Flask, smtp: SmtpServer, maya: None, brk: str
+) -> None:
+    """A comment whose name was stored by an older version (which let
+    U+2028 and the like through) is notified, the name on one header line."""
+    from feedback_app import notifications as notify
+
+    name = f"Eve{brk}{INJECTED_HEADER}"
+    article = app.extensions["site_index"].article(ARTICLE)
+    comment = Comment(id=1, name=name, email=None, body="Hello.", state="approved")
+    with app.test_request_context(), get_db(app).write() as session:
+        statement = notify.comment_received_mail(comment, article, app.config)
+        assert statement is not None
+        session.connection().execute(*statement)
+    result = send_due(app)
+    assert (result.sent, result.failed) == (1, 0)
+    assert_one_clean_subject(smtp.only(), name)
+
+
+@pytest.mark.parametrize(
+    "brk", LINE_BREAKS, ids=[f"U+{ord(c):04X}" for c in LINE_BREAKS]
+)
+def test_mail_queued_with_a_line_break_in_its_subject_is_sent_on_one_line(
+    app: Flask, smtp: SmtpServer, brk: str
+) -> None:
+    """An outbox row written before headers were checked for every kind of
+    line break still goes out, its Subject on one line."""
+    name = f"Eve{brk}{INJECTED_HEADER}"
+    with get_db(app).write() as session:
+        session.add(
+            OutboxMessage(
+                kind="comment-to-author",
+                recipient=MAYA_EMAIL,
+                subject=f"Comment from {name}",
+                body="Hello.\n",
+                message_id="<old-row@blog.example.org>",
+            )
+        )
+    result = send_due(app)
+    assert (result.sent, result.failed) == (1, 0)
+    assert_one_clean_subject(smtp.only(), name)
