@@ -151,7 +151,7 @@ FORMS = {
     "feedback": Form(
         lambda w: "/feedback",
         lambda app, w: {
-            "article": "inside-sales-without-the-script",
+            "article": "2026/inside-sales-without-the-script/",
             "ticket": typed_ticket(app),
         },
         "message",
@@ -160,7 +160,7 @@ FORMS = {
     "comment": Form(
         lambda w: "/comments",
         lambda app, w: {
-            "article": "inside-sales-without-the-script",
+            "article": "2026/inside-sales-without-the-script/",
             "name": "Bo",
             "ticket": typed_ticket(app),
         },
@@ -287,12 +287,15 @@ def test_invalid_utf8_in_a_multipart_body_is_refused(
     for path, fields in (
         (
             "/feedback",
-            {"article": b"inside-sales-without-the-script", "message": b"Hi " + bad},
+            {
+                "article": b"2026/inside-sales-without-the-script/",
+                "message": b"Hi " + bad,
+            },
         ),
         (
             "/comments",
             {
-                "article": b"inside-sales-without-the-script",
+                "article": b"2026/inside-sales-without-the-script/",
                 "name": b"Bo " + bad,
                 "body": b"Hello.",
             },
@@ -314,7 +317,7 @@ def test_valid_utf8_in_a_multipart_body_is_taken(
     """The check refuses bad bytes, not multipart: a valid one is stored."""
     body, content_type = multipart(
         {
-            "article": b"inside-sales-without-the-script",
+            "article": b"2026/inside-sales-without-the-script/",
             "message": "Caf\u00e9 \u2014 \u65e5\u672c".encode(),
             "ticket": typed_ticket(app).encode(),
         }
