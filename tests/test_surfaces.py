@@ -1084,7 +1084,12 @@ def test_a_summary_edited_in_the_desk_is_published_inert(
     feedback_id = a_quotable_feedback(publishing_app)
     assert public_answer(pub_desk, feedback_id).status_code == 303
     (draft,) = drafts_in(publishing_app)
-    fields = {"title": "T", "body": "Plain.", "summary": hostile_line("ps")}
+    fields = {
+        "title": "T",
+        "category": "C",
+        "body": "Plain.",
+        "summary": hostile_line("ps"),
+    }
     saved = pub_desk.post(f"/desk/feedback/{feedback_id}/post", fields)
     assert saved.status_code == 422
     assert "The desk does not publish" in saved.text
