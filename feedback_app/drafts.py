@@ -27,11 +27,14 @@ everything escaped, made only if the reader agreed to be quoted.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
+import subprocess  # nosec B404
+import sys
 import tempfile
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -249,7 +252,88 @@ def read_as_pelican(config: Any, text: str) -> tuple[str, dict[str, Any]]:
         return MarkdownReader(settings).read(str(path))
 
 
+#: Seconds Pelican may take to render a desk post. Markdown and some of
+#: Pygments' lexers take time in the square (or worse) of hostile input;
+#: a post that takes longer is refused, so no build ever waits for it.
+RENDER_TIMEOUT = 10
+_checked: dict[str, tuple[str, str]] = {}
+_checked_lock = threading.Lock()
+
+
 def check(config: Any, fields: PostFields, *, answered: str | None = None) -> Post:
+    """:func:`check_now` in a separate Python process, stopped after
+    ``RENDER_TIMEOUT`` seconds; the latest results are remembered.
+
+    :raise DraftError: as :func:`check_now`, or if it takes too long.
+    """
+    request = json.dumps(
+        {
+            "config": {
+                "PELICAN_SETTINGS": config["PELICAN_SETTINGS"],
+                "CONTENT_PATH": config.get("CONTENT_PATH"),
+                "PELICAN_EXTRA_SETTINGS": config.get("PELICAN_EXTRA_SETTINGS") or {},
+            },
+            "fields": asdict(fields),
+            "answered": answered,
+        },
+        sort_keys=True,
+    )
+    with _checked_lock:
+        done = _checked.get(request)
+    if done is None:
+        done = _check_elsewhere(request, config["PELICAN_SETTINGS"])
+        with _checked_lock:
+            if len(_checked) >= 64:
+                _checked.pop(next(iter(_checked)))
+            _checked[request] = done
+    return Post("", fields, *done)
+
+
+def _check_elsewhere(request: str, settings_path: str) -> tuple[str, str]:
+    # The program is this Python and this module; the input goes on stdin.
+    try:
+        result = subprocess.run(  # nosec B603
+            [sys.executable, "-m", "feedback_app.drafts"],
+            input=request,
+            capture_output=True,
+            text=True,
+            timeout=RENDER_TIMEOUT,
+            cwd=Path(settings_path).parent,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DraftError(
+            f"Pelican takes longer than {RENDER_TIMEOUT} seconds to render this "
+            "post; please simplify its code blocks and brackets.",
+            "body",
+        ) from None
+    try:
+        answer = json.loads(result.stdout)
+    except ValueError:
+        raise RuntimeError(f"checking a post failed: {result.stderr[-2000:]}") from None
+    if "error" in answer:
+        raise DraftError(answer["error"], answer.get("field"))
+    return answer["html"], answer["summary_html"]
+
+
+def _main() -> None:
+    """Check the post given as JSON on stdin; answer JSON on stdout."""
+    request = json.load(sys.stdin)
+    try:
+        post = check_now(
+            request["config"],
+            PostFields(
+                **{**request["fields"], "tags": tuple(request["fields"]["tags"])}
+            ),
+            answered=request["answered"],
+        )
+    except DraftError as exc:
+        json.dump({"error": str(exc), "field": exc.field}, sys.stdout)
+    else:
+        json.dump({"html": post.html, "summary_html": post.summary_html}, sys.stdout)
+
+
+def check_now(config: Any, fields: PostFields, *, answered: str | None = None) -> Post:
     """Compose ``fields``, read them as Pelican will, and refuse what the
     desk may not publish.
 
@@ -572,3 +656,7 @@ def _link_text(title: str) -> str:
     for c in "\\[]<>`*_":
         title = title.replace(c, "\\" + c)
     return title
+
+
+if __name__ == "__main__":
+    _main()

@@ -76,6 +76,10 @@ _ID = re.compile(r"(?:fn|fnref):[\w.-]{1,40}")
 #: ``>``: Pelican's own link pattern takes time in the square of a tag's
 #: length (62,000 characters took a minute per save and per build).
 MAX_TAG = 2_000
+#: What Pelican's ``strip_toc_elements_from_html`` looks for with regular
+#: expressions in every summary made from a post: text matching them, even
+#: inside an attribute, unbalances the list pages.
+_CUT_FROM_SUMMARIES = re.compile(r"toc-backref|class=\"?contents", re.I)
 #: The one intrasite link a desk post may carry: ``{filename}`` to a
 #: content file, from the content folder's root (the answered article).
 CONTENT_LINK = re.compile(r"/(?:[\w-]+/)*[\w.-]+\.(?:md|markdown|mkd|rst|html?)")
@@ -134,9 +138,13 @@ def refusals(html: str) -> list[str]:
     are not (html5ever closes and inserts them, which changes nothing a
     reader sees).
     """
-    before = _tokens(html)
+    try:
+        before = _tokens(html)
+    except AssertionError:  # html.parser's own limits ("<![" and the like)
+        return ["markup the desk cannot read (such as “<![”)"]
     if before == _tokens(clean(html)):
-        return []
+        cut = _CUT_FROM_SUMMARIES.search(html)
+        return [f"“{cut.group(0)}”, which Pelican cuts out of summaries"] if cut else []
     named: list[str] = []
     for token in before:
         for what in _refused_in(token):
@@ -146,10 +154,11 @@ def refusals(html: str) -> list[str]:
 
 
 def longest_tag(html: str) -> int:
-    """Return the length of the longest tag in ``html`` (linear time)."""
+    """Return how far Pelican's link pattern may read from one ``<``: from
+    the first ``<`` after a ``>`` to the next ``>`` (linear time)."""
     longest = 0
     for segment in html.split(">"):
-        start = segment.rfind("<")
+        start = segment.find("<")
         if start >= 0:
             longest = max(longest, len(segment) - start - 1)
     return longest

@@ -826,6 +826,17 @@ def test_the_desk_edits_only_what_an_author_may_publish(
         ("body", '```{.python style="x"}\nx = 1\n```'),
         ("summary", '<a href="&#124;index|javascript://x?%0Aalert(2)">s</a>'),
         ("category", ""),
+        ("body", "<p><![</p>"),
+        ("summary", "<div><![foo[</div>"),
+        # Pelican's summary cutter would unbalance every list page.
+        (
+            "body",
+            '<p><u><code><a href="https://e.example/" title="c class=">x</a>'
+            'toc-backref"</code></u> <a href="https://f.example/">y</a></p>',
+        ),
+        ("body", '<p class="language-toc-backref">x</p>'),
+        # Pelican's link pattern reads from every "<" to the next ">".
+        ("body", "<p>" + "<" * 3000 + "</p>"),
     ],
 )
 def test_what_pelican_cannot_read_is_refused_not_a_500(
@@ -842,6 +853,29 @@ def test_what_pelican_cannot_read_is_refused_not_a_500(
         assert response.status_code == 422, (action, response.status_code)
         assert 'role="alert"' in response.text.split("<h1", 1)[0]
     assert draft.read_text(encoding="utf-8") == saved
+
+
+def test_a_post_pelican_takes_too_long_to_render_is_refused(
+    app: Flask, reader: Reader, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pygments' Maple lexer takes time exponential in a run of backslashes
+    (44 took minutes): the desk stops rendering after RENDER_TIMEOUT and
+    refuses the post; a post of ordinary code is rendered in time."""
+    from feedback_app import drafts
+
+    monkeypatch.setattr(drafts, "RENDER_TIMEOUT", 3)
+    feedback_id = send(reader, may_quote="y")
+    public_answer(desk, feedback_id)
+    [draft] = drafts_in(app)
+    saved = draft.read_text(encoding="utf-8")
+    url = f"/desk/feedback/{feedback_id}/post"
+    slow = '```maple\n"' + "\\" * 60 + "\n```"
+    refused = desk.post(url, editor_fields(saved, body=slow))
+    assert refused.status_code == 422
+    assert "takes longer than 3 seconds" in refused.text
+    assert draft.read_text(encoding="utf-8") == saved
+    code = "```python\n" + "def f(x):\n    return x * 2\n" * 200 + "```"
+    assert desk.post(url, editor_fields(saved, body=code)).status_code == 303
 
 
 def test_a_tag_at_the_length_limit_is_published_and_one_past_it_refused(
