@@ -196,6 +196,11 @@ def background_is_dark(page: Page) -> bool:
 
 
 def assert_fits(page: Page, width: int) -> None:
+    # Measured once the page and its stylesheet have loaded: a URL that has
+    # changed says nothing of that, and on a busy machine an unstyled page
+    # (the long reply link not yet wrapped) was measured.
+    page.wait_for_load_state("load")
+    page.evaluate("document.fonts.ready.then(() => true)")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{page.url} scrolls sideways: {scroll_width}px"
 
