@@ -454,19 +454,6 @@ def content_file(config: Any, source: str) -> Path:
     return path
 
 
-def read_post(config: Any, source: str, *, answered: str | None = None) -> Post:
-    """Read a desk post from ``content/`` and check it as a save would.
-
-    :raise DraftError: if it is gone, not in the desk's form, or holds what
-        the desk does not publish.
-    """
-    try:
-        text = content_file(config, source).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DraftError(f"{source} is no longer in the content folder.") from None
-    return replace(check(config, parse(text), answered=answered), source=source)
-
-
 def read_fields(config: Any, source: str) -> PostFields:
     """Read a desk post's fields without checking what they say."""
     try:

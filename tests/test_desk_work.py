@@ -703,15 +703,21 @@ def editor_fields(text: str, **changes: str) -> dict[str, str]:
     }
 
 
+def drafted_post(app: Flask, reader: Reader, desk: Desk) -> tuple[Path, str, str]:
+    """A quotable feedback answered in a draft post: its file, the file's
+    text and the post editor's address."""
+    feedback_id = send(reader, may_quote="y")
+    public_answer(desk, feedback_id)
+    [draft] = drafts_in(app)
+    text = draft.read_text(encoding="utf-8")
+    return draft, text, f"/desk/feedback/{feedback_id}/post"
+
+
 def test_post_edits_are_saved_and_broken_ones_refused(
     app: Flask, reader: Reader, desk: Desk
 ) -> None:
     """A valid edit is saved; a malformed one is refused and changes nothing."""
-    feedback_id = send(reader, may_quote="y")
-    public_answer(desk, feedback_id)
-    [draft] = drafts_in(app)
-    original = draft.read_text(encoding="utf-8")
-    url = f"/desk/feedback/{feedback_id}/post"
+    draft, original, url = drafted_post(app, reader, desk)
 
     better = editor_fields(original)
     better["body"] = better["body"].replace(
@@ -742,12 +748,8 @@ def test_the_desk_edits_only_what_an_author_may_publish(
     """No page of someone else's, no files of the site, no script: an edit
     that would is refused, says why at the top of the page, and the file
     stays as it was."""
-    feedback_id = send(reader, may_quote="y")
-    public_answer(desk, feedback_id)
-    [draft] = drafts_in(app)
-    saved = draft.read_text(encoding="utf-8")
+    draft, saved, url = drafted_post(app, reader, desk)
     body = editor_fields(saved)["body"]
-    url = f"/desk/feedback/{feedback_id}/post"
     refused = {
         "a script": (body + "\n<script>alert(1)</script>\n", "<script>"),
         "a handler": (body + '\n<p onmouseover="alert(1)">x</p>\n', "onmouseover"),
@@ -842,11 +844,7 @@ def test_the_desk_edits_only_what_an_author_may_publish(
 def test_what_pelican_cannot_read_is_refused_not_a_500(
     app: Flask, reader: Reader, desk: Desk, field: str, value: str
 ) -> None:
-    feedback_id = send(reader, may_quote="y")
-    public_answer(desk, feedback_id)
-    [draft] = drafts_in(app)
-    saved = draft.read_text(encoding="utf-8")
-    url = f"/desk/feedback/{feedback_id}/post"
+    draft, saved, url = drafted_post(app, reader, desk)
     for action in ("preview", "save", "publish"):
         fields = {**editor_fields(saved, **{field: value}), "action": action}
         response = desk.post(url, fields)
@@ -864,11 +862,7 @@ def test_a_post_pelican_takes_too_long_to_render_is_refused(
     from feedback_app import drafts
 
     monkeypatch.setattr(drafts, "RENDER_TIMEOUT", 3)
-    feedback_id = send(reader, may_quote="y")
-    public_answer(desk, feedback_id)
-    [draft] = drafts_in(app)
-    saved = draft.read_text(encoding="utf-8")
-    url = f"/desk/feedback/{feedback_id}/post"
+    draft, saved, url = drafted_post(app, reader, desk)
     slow = '```maple\n"' + "\\" * 60 + "\n```"
     refused = desk.post(url, editor_fields(saved, body=slow))
     assert refused.status_code == 422
@@ -885,11 +879,7 @@ def test_a_tag_at_the_length_limit_is_published_and_one_past_it_refused(
     desk takes tags up to MAX_TAG characters."""
     from feedback_app.post_markup import MAX_TAG
 
-    feedback_id = send(reader, may_quote="y")
-    public_answer(desk, feedback_id)
-    [draft] = drafts_in(app)
-    saved = draft.read_text(encoding="utf-8")
-    url = f"/desk/feedback/{feedback_id}/post"
+    draft, saved, url = drafted_post(app, reader, desk)
 
     def tag(length: int) -> str:
         opening = 'p title=""'
