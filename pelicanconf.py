@@ -66,7 +66,7 @@ CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CACHE_PATH = str(HERE / "cache")
 
-PLUGINS = ["feedback_app.pelican_plugin"]
+PLUGINS = ["feedback_app.site.plugin"]
 # The app is served on this site's origin under /app (nginx proxies it);
 # the plugin points the forms there (FEEDBACK_URL).
 FEEDBACK_SITE_INDEX = str(HERE / "instance" / "site.json")

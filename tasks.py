@@ -27,7 +27,7 @@ def _pelican(c: Context, settings: str, *extra: str, after: Any = None) -> None:
     """Run Pelican under the app's publish lock (not while the app rebuilds a
     page, on this host or, on PostgreSQL, any other), then ``after(app)``."""
     from feedback_app import create_app
-    from feedback_app.publishing import publish_lock
+    from feedback_app.site.publishing import publish_lock
 
     # The app's own settings (instance/config.py, FEEDBACK_*), for the site
     # these tasks build: this folder's output/ with these settings.
@@ -102,7 +102,7 @@ def preview(c: Context) -> None:
 def publish(c: Context, command: str = "") -> None:
     """Build with the production settings, then run the publish command if any,
     as the app does after each of its rebuilds (under the same lock)."""
-    from feedback_app.publishing import run_publish_command
+    from feedback_app.site.publishing import run_publish_command
 
     def copy(app: Any) -> None:
         # PUBLISH_COMMAND in the environment: what earlier versions read.
@@ -189,7 +189,7 @@ def _serve(host: str, port: int) -> None:
 
     from feedback_app import create_app
     from feedback_app.devserver import PrivateRequestHandler, make_site_app
-    from feedback_app.mail import OutboxWorker, smtp_settings
+    from feedback_app.mail.outbox import OutboxWorker, smtp_settings
 
     # Links in mail (and in the pages) name the address actually served,
     # unless the site's public address is set.

@@ -97,7 +97,7 @@ class Trials:
     """Pending comments to approve, and the clock that watches them go live."""
 
     def __init__(self, site: SiteLayout, seed: int) -> None:
-        from feedback_app.db import get_db
+        from feedback_app.core.db import get_db
 
         self.site = site
         self.app = make_app(site)
@@ -110,7 +110,7 @@ class Trials:
 
     def pending_comment(self, article: Any) -> int:
         """Store a new held comment (no address: held) on ``article``."""
-        from feedback_app.comments import submit_comment
+        from feedback_app.store.comments import submit_comment
 
         with self.db.write() as session:
             comment, created = submit_comment(
@@ -130,7 +130,7 @@ class Trials:
 
     def approve_async(self, cid: int, page_url: str) -> None:
         """Approve as a web request does: state change, then publish soon."""
-        from feedback_app.comments import set_state
+        from feedback_app.store.comments import set_state
 
         with self.db.write() as session:
             set_state(session, cid, "approved")
@@ -181,8 +181,8 @@ class Trials:
 
     def cleanup(self) -> None:
         """Delete the comments this run added; rewrite their JSON files."""
-        from feedback_app.comments import delete_comment, published_comments
-        from feedback_app.publishing import write_comment_file
+        from feedback_app.site.publishing import write_comment_file
+        from feedback_app.store.comments import delete_comment, published_comments
 
         self.publisher.wait_idle(60)
         page_urls = set()

@@ -48,7 +48,7 @@ ORIGIN = "http://127.0.0.1:9"
 
 def forms(site: SiteLayout, app: Any, kind: str, count: int) -> list[bytes]:
     """Return ``count`` distinct form bodies of ``kind``, post_load.py's own."""
-    from feedback_app import tickets
+    from feedback_app.readers import tickets
 
     articles = list(json.loads(site.site_index.read_text())["articles"])
     rng = random.Random(1)  # noqa: S311 (test data)
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--callgrind", action="store_true")
     args = parser.parse_args(argv)
 
-    from feedback_app.db import get_db, upgrade
+    from feedback_app.core.db import get_db, upgrade
 
     site = SiteLayout(DEFAULT_SITE)
     tmp = Path(tempfile.mkdtemp(prefix="cpu-per-post-"))

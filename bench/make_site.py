@@ -153,9 +153,9 @@ def comment_rows(
     rng: random.Random,
 ) -> list[dict[str, Any]]:
     """Return ``count`` approved comments on one article, some of them replies."""
-    from feedback_app.comments import fingerprint
-    from feedback_app.ownership import encode_authors
-    from feedback_app.rendering import render_comment
+    from feedback_app.core.rendering import render_comment
+    from feedback_app.site.ownership import encode_authors
+    from feedback_app.store.comments import fingerprint
 
     rows: list[dict[str, Any]] = []
     for k in range(count):
@@ -229,10 +229,10 @@ def make_site(
 
     from sqlalchemy import insert
 
-    from feedback_app.comments import published_comments
-    from feedback_app.db import get_db, upgrade
-    from feedback_app.models import Comment
-    from feedback_app.publishing import write_comment_file
+    from feedback_app.core.db import get_db, upgrade
+    from feedback_app.core.models import Comment
+    from feedback_app.site.publishing import write_comment_file
+    from feedback_app.store.comments import published_comments
 
     app = make_app(site)
     upgrade(app)

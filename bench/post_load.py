@@ -389,7 +389,7 @@ DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 def _shipped_limits() -> dict[str, Any]:
     """The rate limits as shipped, behind a proxy on 127.0.0.1."""
-    from feedback_app import config
+    from feedback_app.core import config
 
     return {
         "POST_LIMIT_PER_ADDRESS": config.POST_LIMIT_PER_ADDRESS,
@@ -452,8 +452,8 @@ def form_fields(
 def add_authors(app: Any) -> None:
     """Register the bench site's authors in ``app``'s database, told of
     every post at once, as they would be."""
-    from feedback_app.db import get_db
-    from feedback_app.models import Author
+    from feedback_app.core.db import get_db
+    from feedback_app.core.models import Author
 
     with get_db(app).write() as session:
         for n, author in enumerate(AUTHORS):
@@ -491,7 +491,7 @@ def ours(
         return url.render_as_string(hide_password=False)
 
     def start(port: int, worker: str, tmp: Path) -> subprocess.Popen[bytes]:
-        from feedback_app.db import get_db, upgrade
+        from feedback_app.core.db import get_db, upgrade
 
         if database == "postgres":
             pg_create(pg_url, db_name(tmp))
@@ -523,7 +523,7 @@ def ours(
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
 
     def build(port: int, run: str) -> BuildRequest:
-        from feedback_app import tickets
+        from feedback_app.readers import tickets
 
         app = app_of[port]
         origin = f"http://127.0.0.1:{port}"

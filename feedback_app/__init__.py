@@ -3,7 +3,7 @@
 ``create_app()`` builds it; see ``config.py`` for every setting.
 
 Importing this package is cheap on purpose: Pelican imports
-``feedback_app.pelican_plugin`` on every build, including the selective
+``feedback_app.site.plugin`` on every build, including the selective
 rebuild after each approval, and must not pay for Flask, SQLAlchemy and the
 rest of the app it does not use.
 """

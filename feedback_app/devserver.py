@@ -30,7 +30,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.utils import redirect, send_file
 from werkzeug.wrappers import Request, Response
 
-from .config import project_root
+from .core.config import project_root
 
 APP_PREFIX = "/app"
 SECURITY_HEADERS = project_root() / "theme" / "security-headers.conf"

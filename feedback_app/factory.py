@@ -25,9 +25,10 @@ from werkzeug.sansio.multipart import (
     NeedData,
 )
 
-from . import commands, db
-from . import config as default_config
-from .ids import IdConverter
+from .cli import commands
+from .core import config as default_config
+from .core import db
+from .core.ids import IdConverter
 
 PROJECT_ROOT = default_config.project_root()
 
@@ -67,15 +68,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ]
     )
 
-    from .comment_views import bp as comments_bp
-    from .desk import bp as desk_bp
+    from .desk.views import bp as desk_bp
     from .health import bp as health_bp
-    from .mail_links import bp as mail_links_bp
-    from .publishing import Publisher
-    from .readers import bp as readers_bp
-    from .readers import csrf
-    from .site_index import SiteIndex
-    from .tickets import bp as tickets_bp
+    from .mail.links import bp as mail_links_bp
+    from .readers.comments import bp as comments_bp
+    from .readers.feedback import bp as readers_bp
+    from .readers.feedback import csrf
+    from .readers.tickets import bp as tickets_bp
+    from .site.index import SiteIndex
+    from .site.publishing import Publisher
 
     # Ids past what the database holds are not found, in every rule's URL.
     app.url_map.converters["int"] = IdConverter

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .db import MIGRATIONS, get_db
+from .core.db import MIGRATIONS, get_db
 
 bp = Blueprint("health", __name__)
 

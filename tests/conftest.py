@@ -19,9 +19,10 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from feedback_app import create_app, tickets
-from feedback_app.db import get_db, upgrade
-from feedback_app.models import Comment, OutboxMessage
+from feedback_app import create_app
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import Comment, OutboxMessage
+from feedback_app.readers import tickets
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "http://localhost"  # the Flask test client's own origin
@@ -274,8 +275,8 @@ def add_author(
     password: str | None = PASSWORD,
 ) -> None:
     """Create an author account (with a desk password unless None)."""
-    from feedback_app.auth import set_password
-    from feedback_app.models import Author
+    from feedback_app.core.models import Author
+    from feedback_app.desk.auth import set_password
 
     with get_db(app).write() as session:
         author = Author(name=name, email=email, role=role)

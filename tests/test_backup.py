@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from feedback_app import create_app
-from feedback_app.db import get_db, upgrade
-from feedback_app.feedback import add_follow_up, submit_feedback
-from feedback_app.models import Feedback
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import Feedback
+from feedback_app.store.feedback import add_follow_up, submit_feedback
 
 from .conftest import ARTICLE
 

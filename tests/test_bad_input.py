@@ -21,8 +21,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from feedback_app.db import get_db
-from feedback_app.models import Feedback
+from feedback_app.core.db import get_db
+from feedback_app.core.models import Feedback
 
 from .conftest import (
     ORIGIN,

@@ -26,9 +26,9 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from feedback_app import create_app
-from feedback_app.db import get_db, upgrade
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import Feedback, FeedbackMessage
 from feedback_app.devserver import make_site_app
-from feedback_app.models import Feedback, FeedbackMessage
 
 from .conftest import ARTICLE
 

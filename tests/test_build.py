@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pelican.utils import get_date
 
-from feedback_app import config as app_config
+from feedback_app.core import config as app_config
 
 from .conftest import ROOT, build_site
 

@@ -13,11 +13,11 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from feedback_app import comments as cm
-from feedback_app.db import get_db
-from feedback_app.files import comment_file_name
-from feedback_app.models import Comment
-from feedback_app.publishing import Publisher
+from feedback_app.core.db import get_db
+from feedback_app.core.models import Comment
+from feedback_app.site.files import comment_file_name
+from feedback_app.site.publishing import Publisher
+from feedback_app.store import comments as cm
 
 from .conftest import ARTICLE, ROOT, Commenter, build_site, newest_comment
 

@@ -24,11 +24,11 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from feedback_app import comments as cm
 from feedback_app import create_app
-from feedback_app.db import get_db, upgrade
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import Comment
 from feedback_app.devserver import make_site_app
-from feedback_app.models import Comment
+from feedback_app.store import comments as cm
 
 from . import test_browser
 from .conftest import ARTICLE, ORIGIN, build_site

@@ -36,8 +36,8 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from feedback_app import create_app
-from feedback_app.db import get_db, upgrade
-from feedback_app.models import Comment
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import Comment
 
 from .conftest import ORIGIN, ROOT, build_site, typed_ticket
 from .test_build import (

@@ -118,7 +118,7 @@ def test_database_errors_do_not_carry_readers_data(instance: Path) -> None:
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
-    from feedback_app.db import get_db, upgrade
+    from feedback_app.core.db import get_db, upgrade
 
     app = create_app()
     upgrade(app)

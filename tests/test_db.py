@@ -16,10 +16,10 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 from feedback_app import create_app
-from feedback_app.db import Database, alembic_config, get_db, upgrade
-from feedback_app.feedback import find_by_token, submit_feedback
-from feedback_app.models import Base, Feedback, utcnow
-from feedback_app.site_index import Article
+from feedback_app.core.db import Database, alembic_config, get_db, upgrade
+from feedback_app.core.models import Base, Feedback, utcnow
+from feedback_app.site.index import Article
+from feedback_app.store.feedback import find_by_token, submit_feedback
 
 ARTICLE = Article(slug="a", title="A", url="/a/", authors=("Maya",))
 
@@ -192,7 +192,7 @@ def test_health_is_ok_only_at_the_schema_the_code_expects(
 ) -> None:
     from alembic.script import ScriptDirectory
 
-    from feedback_app.db import alembic_config
+    from feedback_app.core.db import alembic_config
     from feedback_app.health import expected_revision
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "k"})
@@ -271,7 +271,7 @@ def test_statements_are_planned_for_the_table_as_it_is_now(postgres_url: str) ->
     indexes once the table has grown: PostgreSQL would otherwise keep the
     generic plan it made for the empty table (a scan of every row, on every
     post) until the next ANALYZE."""
-    from feedback_app.comments import _EARLIER
+    from feedback_app.store.comments import _EARLIER
 
     app = create_app({"DATABASE_URL": postgres_url, "SECRET_KEY": "k"})
     upgrade(app)
@@ -318,7 +318,7 @@ def test_the_comment_pool_keeps_its_plans_on_the_indexes(
     table was empty still uses the indexes once it holds 20,000 comments,
     approved ones with addresses included: no scan of the whole table, and
     no index read past the few rows asked for."""
-    from feedback_app.comments import _QUERIES
+    from feedback_app.store.comments import _QUERIES
 
     app = create_app({"DATABASE_URL": postgres_url, "SECRET_KEY": "k"})
     upgrade(app)

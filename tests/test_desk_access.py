@@ -28,11 +28,9 @@ from sqlalchemy import delete, func, select, update
 from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
-from feedback_app import auth, create_app, drafts
-from feedback_app import comments as cm
-from feedback_app.db import get_db, upgrade
-from feedback_app.feedback import submit_feedback
-from feedback_app.models import (
+from feedback_app import create_app
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import (
     Author,
     Base,
     Comment,
@@ -41,7 +39,11 @@ from feedback_app.models import (
     SignInFailure,
     utcnow,
 )
-from feedback_app.site_index import SiteIndex
+from feedback_app.desk import auth
+from feedback_app.site import drafts
+from feedback_app.site.index import SiteIndex
+from feedback_app.store import comments as cm
+from feedback_app.store.feedback import submit_feedback
 
 from .conftest import (
     ARTICLE,

@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from werkzeug.serving import make_server
 
 from feedback_app import create_app
-from feedback_app.db import get_db, upgrade
+from feedback_app.core.db import get_db, upgrade
 from feedback_app.devserver import make_site_app
 
 from . import test_browser

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pelican.readers import MarkdownReader
 from playwright.sync_api import Browser
 
-from feedback_app import drafts, post_markup
+from feedback_app.site import drafts, post_markup
 
 from . import test_browser
 from .conftest import ROOT

@@ -21,17 +21,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 from werkzeug.test import TestResponse
 
-from feedback_app.db import get_db
-from feedback_app.feedback import add_follow_up, submit_feedback
-from feedback_app.files import comment_file_name
-from feedback_app.mail import OutboxWorker
-from feedback_app.models import (
+from feedback_app.core.db import get_db
+from feedback_app.core.models import (
     Comment,
     Feedback,
     FeedbackMessage,
     Subscription,
     utcnow,
 )
+from feedback_app.mail.outbox import OutboxWorker
+from feedback_app.site.files import comment_file_name
+from feedback_app.store.feedback import add_follow_up, submit_feedback
 
 from .conftest import (
     ARTICLE,
@@ -859,7 +859,7 @@ def test_a_post_pelican_takes_too_long_to_render_is_refused(
     """Pygments' Maple lexer takes time exponential in a run of backslashes
     (44 took minutes): the desk stops rendering after RENDER_TIMEOUT and
     refuses the post; a post of ordinary code is rendered in time."""
-    from feedback_app import drafts
+    from feedback_app.site import drafts
 
     monkeypatch.setattr(drafts, "RENDER_TIMEOUT", 3)
     draft, saved, url = drafted_post(app, reader, desk)
@@ -877,7 +877,7 @@ def test_a_tag_at_the_length_limit_is_published_and_one_past_it_refused(
 ) -> None:
     """Pelican's link pattern is slow in the square of a tag's length: the
     desk takes tags up to MAX_TAG characters."""
-    from feedback_app.post_markup import MAX_TAG
+    from feedback_app.site.post_markup import MAX_TAG
 
     draft, saved, url = drafted_post(app, reader, desk)
 
@@ -971,7 +971,7 @@ def test_erasing_an_address_keeps_mail_of_an_address_ending_like_it(
 ) -> None:
     """bob@example.org is not jimbob@example.org: neither export nor erase
     touches the other's mail."""
-    from feedback_app.reader_data import erase, export
+    from feedback_app.services.reader_data import erase, export
 
     add_author(app, TOMAS, "tomas@example.org")
     reader.send(

@@ -10,7 +10,7 @@ import markdown
 import pytest
 from pelican.settings import DEFAULT_CONFIG
 
-from feedback_app.drafts import (
+from feedback_app.site.drafts import (
     DraftError,
     PostFields,
     compose,

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from feedback_app import create_app
-from feedback_app.db import get_db
-from feedback_app.models import Feedback
+from feedback_app.core.db import get_db
+from feedback_app.core.models import Feedback
 
 from .conftest import ARTICLE, ORIGIN, Reader
 

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from feedback_app import create_app
-from feedback_app.db import get_db
-from feedback_app.feedback import hash_token
-from feedback_app.models import Feedback, FeedbackMessage
+from feedback_app.core.db import get_db
+from feedback_app.core.models import Feedback, FeedbackMessage
+from feedback_app.store.feedback import hash_token
 
 from .conftest import ARTICLE, ORIGIN, Reader, csrf_token
 

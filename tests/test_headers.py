@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from feedback_app.core.models import Comment, Feedback
 from feedback_app.factory import CONTENT_SECURITY_POLICY
-from feedback_app.models import Comment, Feedback
 
 from .conftest import ROOT, Desk, Reader
 
@@ -98,7 +98,7 @@ URLENCODED = {"Content-Type": "application/x-www-form-urlencoded"}
 def test_invalid_utf8_is_refused_and_nothing_stored(
     app: Flask, path: str, body: bytes
 ) -> None:
-    from feedback_app.db import get_db
+    from feedback_app.core.db import get_db
 
     response = app.test_client().post(
         path, data=body, headers={"Origin": "http://localhost", **URLENCODED}

@@ -36,11 +36,11 @@ from flask import Flask
 from sqlalchemy import select
 
 from feedback_app import create_app
-from feedback_app.db import get_db, upgrade
-from feedback_app.mail import send_due
-from feedback_app.models import OutboxMessage
-from feedback_app.moderation import moderate
-from feedback_app.publishing import (
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import OutboxMessage
+from feedback_app.mail.outbox import send_due
+from feedback_app.services.moderation import moderate
+from feedback_app.site.publishing import (
     PublishCommandError,
     PublishError,
     build_site,

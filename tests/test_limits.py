@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from feedback_app.db import get_db
-from feedback_app.models import Comment, Feedback, RateEvent, utcnow
+from feedback_app.core.db import get_db
+from feedback_app.core.models import Comment, Feedback, RateEvent, utcnow
 
 from .conftest import ARTICLE, ROOT, TOMAS_ARTICLE, Commenter, Reader, newest_comment
 

@@ -31,18 +31,9 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select, update
 
-from feedback_app import comments as cm
 from feedback_app import create_app
-from feedback_app import mail as mail_module
-from feedback_app.db import get_db
-from feedback_app.mail import (
-    HeaderError,
-    OutboxWorker,
-    backoff,
-    queue_mail,
-    send_due,
-)
-from feedback_app.models import (
+from feedback_app.core.db import get_db
+from feedback_app.core.models import (
     Author,
     Comment,
     Feedback,
@@ -50,6 +41,15 @@ from feedback_app.models import (
     OutboxMessage,
     utcnow,
 )
+from feedback_app.mail import outbox as mail_module
+from feedback_app.mail.outbox import (
+    HeaderError,
+    OutboxWorker,
+    backoff,
+    queue_mail,
+    send_due,
+)
+from feedback_app.store import comments as cm
 
 from .conftest import ARTICLE, ORIGIN, Commenter, Reader, csrf_token, outbox
 
@@ -1053,7 +1053,9 @@ def test_log_lines_name_messages_never_readers(
     smtp.handler.rcpt_answer = "450 4.2.1 <reader0@example.org>: Mailbox busy"
     with caplog.at_level("INFO", logger="feedback_app"):
         send_due(app)
-    [line] = [r.getMessage() for r in caplog.records if r.name == "feedback_app.mail"]
+    [line] = [
+        r.getMessage() for r in caplog.records if r.name == "feedback_app.mail.outbox"
+    ]
     assert line == (
         f"mail #{message.id} (test) deferred: 450 4.2.1 <<address>>: Mailbox busy"
     )
@@ -1126,7 +1128,7 @@ def test_a_stored_name_with_a_line_break_still_notifies_on_one_line(
 ) -> None:
     """A comment whose name was stored by an older version (which let
     U+2028 and the like through) is notified, the name on one header line."""
-    from feedback_app import notifications as notify
+    from feedback_app.mail import messages as notify
 
     name = f"Eve{brk}{INJECTED_HEADER}"
     article = app.extensions["site_index"].article(ARTICLE)

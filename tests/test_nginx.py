@@ -38,7 +38,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import pytest
 
 from feedback_app import create_app
-from feedback_app.db import get_db, upgrade
+from feedback_app.core.db import get_db, upgrade
 from feedback_app.factory import CONTENT_SECURITY_POLICY
 
 from .conftest import ARTICLE, ROOT

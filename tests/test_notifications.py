@@ -11,13 +11,13 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import Connection, event, update
 from sqlalchemy import exc as sa_exc
 
-from feedback_app import comments as cm
-from feedback_app import notifications as notify
-from feedback_app.db import get_db
-from feedback_app.feedback import submit_feedback
-from feedback_app.mail import build_email
-from feedback_app.models import Author, utcnow
-from feedback_app.site_index import Article
+from feedback_app.core.db import get_db
+from feedback_app.core.models import Author, utcnow
+from feedback_app.mail import messages as notify
+from feedback_app.mail.outbox import build_email
+from feedback_app.site.index import Article
+from feedback_app.store import comments as cm
+from feedback_app.store.feedback import submit_feedback
 
 from .conftest import (
     Commenter,
@@ -342,7 +342,7 @@ def test_digest_collects_what_arrived_since_the_last(
         session.execute(
             update(Author).values(created_at=utcnow() - timedelta(days=1, minutes=1))
         )
-    from feedback_app.notifications import send_digests
+    from feedback_app.mail.messages import send_digests
 
     with app.app_context(), get_db(app).write() as session:
         assert send_digests(session, app.config) == 1
@@ -361,7 +361,7 @@ def test_author_reply_notifies_a_subscribed_commenter(
     parent = newest_comment(app)
     with get_db(app).write() as session:
         cm.set_state(session, parent.id, "approved")
-        from feedback_app import subscriptions
+        from feedback_app.mail import subscriptions
 
         subscriptions.confirm(session, "ana@example.org")
     result = runner.invoke(

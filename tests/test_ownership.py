@@ -21,9 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from feedback_app import create_app
-from feedback_app.db import get_db, upgrade
-from feedback_app.files import comment_file_name
-from feedback_app.models import Comment, Feedback
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import Comment, Feedback
+from feedback_app.site.files import comment_file_name
 
 from .conftest import (
     MAYA,
@@ -438,7 +438,7 @@ def test_the_migration_records_existing_rows_from_the_site_index(
 ) -> None:
     from alembic import command
 
-    from feedback_app.db import alembic_config
+    from feedback_app.core.db import alembic_config
 
     db = get_db(site.app)
     command.downgrade(alembic_config(db), "38c2d12131d0")
@@ -488,8 +488,8 @@ def test_a_name_is_matched_exactly_whatever_it_holds(
 ) -> None:
     # Names that a substring or LIKE test would confuse: a prefix, another
     # case, JSON's own quote and separators inside a name.
-    from feedback_app.models import Feedback as F
-    from feedback_app.ownership import encode_authors, written_by
+    from feedback_app.core.models import Feedback as F
+    from feedback_app.site.ownership import encode_authors, written_by
 
     app = create_app(
         {

@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from feedback_app.drafts import quote_markdown
-from feedback_app.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_comment
-from feedback_app.text import REFUSED, STRIPPED, TextPolicyError, clean_text
+from feedback_app.core.rendering import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_comment
+from feedback_app.core.text import REFUSED, STRIPPED, TextPolicyError, clean_text
+from feedback_app.site.drafts import quote_markdown
 
 # Text with plenty of what attacks are made of: markup, quotes, schemes,
 # Markdown syntax, controls, bidi and zero-width characters.
@@ -134,7 +134,7 @@ def test_the_renderer_is_ready_for_threads_once_imported() -> None:
     after they change; two threads of a gthread worker must never find them
     half built. The module builds them at import, before gunicorn forks."""
     check = (
-        "from feedback_app import rendering as r\n"
+        "from feedback_app.core import rendering as r\n"
         "md = r._markdown\n"
         "rulers = [md.core.ruler, md.block.ruler, md.inline.ruler, md.inline.ruler2]\n"
         "print(sum(ruler.__cache__ is None for ruler in rulers))\n"

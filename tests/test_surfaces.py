@@ -91,13 +91,13 @@ from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from feedback_app import create_app
-from feedback_app.auth import client_hash
-from feedback_app.db import get_db, upgrade
+from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.models import Comment, Feedback, RateEvent, SignInFailure
+from feedback_app.desk.auth import client_hash
 from feedback_app.devserver import make_site_app
-from feedback_app.limits import address_key
-from feedback_app.mail import send_due
-from feedback_app.mail_links import unsubscribe_url
-from feedback_app.models import Comment, Feedback, RateEvent, SignInFailure
+from feedback_app.mail.links import unsubscribe_url
+from feedback_app.mail.outbox import send_due
+from feedback_app.readers.limits import address_key
 
 from . import test_browser, test_desk_work
 from .conftest import (

@@ -18,10 +18,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, Page, expect
 
-from feedback_app import comments as cm
-from feedback_app import tickets
-from feedback_app.db import get_db
-from feedback_app.models import Comment, Feedback
+from feedback_app.core.db import get_db
+from feedback_app.core.models import Comment, Feedback
+from feedback_app.readers import tickets
+from feedback_app.store import comments as cm
 
 from . import test_browser
 from .conftest import (

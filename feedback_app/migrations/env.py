@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from feedback_app.models import Base
+from feedback_app.core.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -15,7 +15,7 @@ def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:  # run by the ``alembic`` command: use the app's settings
         from feedback_app import create_app
-        from feedback_app.db import get_db
+        from feedback_app.core.db import get_db
 
         app = create_app()
         engine = get_db(app).engine

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .mail import queue_mail
-from .models import Comment, Subscription, utcnow
-from .notifications import absolute_url, quoted
+from ..core.models import Comment, Subscription, utcnow
+from .messages import absolute_url, quoted
+from .outbox import queue_mail
 
 #: A new confirmation message goes to the same address at most this often.
 CONFIRMATION_INTERVAL = timedelta(days=1)
@@ -35,7 +35,7 @@ def is_confirmed(session: Session, email: str) -> bool:
 
 def request_notifications(session: Session, email: str, config: Any) -> None:
     """Record an address's wish; send it a confirmation unless confirmed."""
-    from .mail_links import confirm_url
+    from .links import confirm_url
 
     now = utcnow()
     sub = _subscription(session, email)
@@ -99,7 +99,7 @@ def reply_published(
     Runs when a reply becomes public; a reply notifies at most once, however
     often it is approved again.
     """
-    from .mail_links import unsubscribe_url
+    from .links import unsubscribe_url
 
     if reply.reply_notified or reply.parent_id is None or reply.state != "approved":
         return

@@ -50,10 +50,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import shared_limits
-from .db import get_db
-from .mail import queue_mail
-from .models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
+from ..core import counters as shared_limits
+from ..core.db import get_db
+from ..core.models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
+from ..mail.outbox import queue_mail
 
 logger = logging.getLogger(__name__)
 
@@ -385,6 +385,6 @@ def _load_author() -> Author | None:
 
 def client_address() -> str:
     """Return the client's address (through TRUSTED_PROXIES, see limits.py)."""
-    from .limits import client_address as address_of
+    from ..readers.limits import client_address as address_of
 
     return address_of(request)

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 def project_root() -> Path:
     """Return the project's folder (where content/, theme/ and output/ are)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 #: Signs the session cookie and the CSRF tokens. When unset, a random key is

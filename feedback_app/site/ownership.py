@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Integer
 
-from .models import Comment, Feedback
+from ..core.models import Comment, Feedback
 
 NOBODY = "[]"
 

@@ -64,8 +64,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .db import Statement, get_db
-from .models import OutboxMessage, UTCDateTime, utcnow
+from ..core.db import Statement, get_db
+from ..core.models import OutboxMessage, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -582,7 +582,7 @@ class OutboxWorker:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from .notifications import digests_wanted, send_digests
+        from .messages import digests_wanted, send_digests
 
         while not self._stop.is_set():
             try:
@@ -600,7 +600,7 @@ class OutboxWorker:
             self._stop.wait(self.interval)
 
     def _purge(self) -> None:
-        from .reader_data import purge
+        from ..services.reader_data import purge
 
         days = self.app.config["PURGE_AFTER_DAYS"]
         if days:

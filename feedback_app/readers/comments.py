@@ -28,16 +28,17 @@ from flask import (
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.exc import IntegrityError
 
-from . import comments as cm
-from . import limits, subscriptions, tickets
-from . import notifications as notify
-from .db import get_db
+from ..core.db import get_db
+from ..core.http import require_site_origin
+from ..core.ids import form_id
+from ..core.models import Comment
+from ..core.signing import timestamp_signer
+from ..mail import messages as notify
+from ..mail import subscriptions
+from ..store import comments as cm
+from . import limits, tickets
+from .feedback import csrf
 from .forms import CommentForm, invalid_status
-from .guards import require_site_origin
-from .ids import form_id
-from .models import Comment
-from .readers import csrf
-from .signing import timestamp_signer
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 
 from flask import current_app
 
-from . import comments as cm
-from . import subscriptions
-from .db import get_db
-from .models import Comment
+from ..core.db import get_db
+from ..core.models import Comment
+from ..mail import subscriptions
+from ..store import comments as cm
 
 
 def moderate(

@@ -12,8 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, ValidationError
 
-from .mail import ascii_address
-from .text import REFUSED, clean_text
+from ..core.text import REFUSED, clean_text
+from ..mail.outbox import ascii_address
 
 
 def _multiline(value: Any) -> Any:

@@ -26,14 +26,8 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from .comments import delete_comment, fingerprint
-from .models import (
-    Comment,
-    Feedback,
-    OutboxMessage,
-    Subscription,
-    utcnow,
-)
+from ..core.models import Comment, Feedback, OutboxMessage, Subscription, utcnow
+from ..store.comments import delete_comment, fingerprint
 
 ANONYMOUS = "Anonymous"
 

@@ -21,19 +21,13 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFProtect
 
-from . import feedback as fb
+from ..core.db import get_db
+from ..core.http import require_site_origin
+from ..core.models import Feedback
+from ..mail import messages as notify
+from ..store import feedback as fb
 from . import limits, tickets
-from . import notifications as notify
-from .db import get_db
-from .forms import (
-    ContactForm,
-    DeleteForm,
-    FeedbackForm,
-    FollowUpForm,
-    invalid_status,
-)
-from .guards import require_site_origin
-from .models import Feedback
+from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm, invalid_status
 
 bp = Blueprint("readers", __name__)
 csrf = CSRFProtect()

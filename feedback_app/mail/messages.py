@@ -24,11 +24,11 @@ from urllib.parse import urljoin
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from .db import Statement
-from .mail import mail_each, queue_mail
-from .models import Author, Comment, Feedback, FeedbackMessage, utcnow
-from .ownership import decode_authors, written_by
-from .site_index import Article
+from ..core.db import Statement
+from ..core.models import Author, Comment, Feedback, FeedbackMessage, utcnow
+from ..site.index import Article
+from ..site.ownership import decode_authors, written_by
+from .outbox import mail_each, queue_mail
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def absolute_url(url: str, config: Any) -> str:
 
 def desk_url(endpoint: str, **values: Any) -> str:
     """Return the absolute address of a desk page, for mail to authors."""
-    from .mail_links import external_url
+    from .links import external_url
 
     return external_url(endpoint, **values)
 
@@ -161,7 +161,7 @@ def comment_received_mail(
     if comment.state == "approved":
         status = "It is published."
     else:
-        from .mail_links import moderation_urls
+        from .links import moderation_urls
 
         days = config["MAIL_LINK_DAYS"]
         links = moderation_urls(comment.id)
@@ -241,7 +241,7 @@ DIGEST_EVERY = timedelta(days=1)
 
 def digests_wanted(app: Any) -> bool:
     """Tell whether any author chose the digest (a read, no write lock)."""
-    from .db import get_db
+    from ..core.db import get_db
 
     with get_db(app).read() as session:
         chosen = select(Author.id).where(Author.notify == "digest").limit(1)

@@ -53,7 +53,7 @@ from sqlalchemy.orm import (
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parents[1] / "migrations"
 
 Model = TypeVar("Model")
 

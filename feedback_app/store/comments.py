@@ -30,12 +30,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .db import Statement, insert_row
-from .models import COMMENT_STATES, Comment, UTCDateTime, utcnow
-from .ownership import decode_authors, encode_authors
-from .rendering import count_links, render_comment
-from .site_index import Article
-from .text import name_skeleton
+from ..core.db import Statement, insert_row
+from ..core.models import COMMENT_STATES, Comment, UTCDateTime, utcnow
+from ..core.rendering import count_links, render_comment
+from ..core.text import name_skeleton
+from ..site.index import Article
+from ..site.ownership import decode_authors, encode_authors
 
 #: A second identical comment within this time is the same comment (a
 #: double-click or a retry without JavaScript's idempotency key).

@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..core.models import Feedback, utcnow
 from . import post_markup
 from .files import write_atomically
-from .models import Feedback, utcnow
-from .site_index import Article, Site
+from .index import Article, Site
 
 #: The header, in the order it is written: (Pelican's key, field).
 _HEADER = (
@@ -293,7 +293,7 @@ def _check_elsewhere(request: str, settings_path: str) -> tuple[str, str]:
     # The program is this Python and this module; the input goes on stdin.
     try:
         result = subprocess.run(  # nosec B603
-            [sys.executable, "-m", "feedback_app.drafts"],
+            [sys.executable, "-m", "feedback_app.site.drafts"],
             input=request,
             capture_output=True,
             text=True,

@@ -12,20 +12,8 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from . import auth, moderation, ownership, reader_data, subscriptions
-from . import comments as cm
-from . import notifications as notify
-from .db import get_db
-from .mail import (
-    HeaderError,
-    OutboxWorker,
-    build_email,
-    checked_address,
-    send_due,
-    smtp_settings,
-)
-from .mail_links import external_url
-from .models import (
+from ..core.db import get_db
+from ..core.models import (
     COMMENT_STATES,
     FEEDBACK_STATES,
     NOTIFY_CHOICES,
@@ -37,8 +25,23 @@ from .models import (
     OutboxMessage,
     utcnow,
 )
-from .ownership import decode_authors
-from .text import TextPolicyError, clean_text
+from ..core.text import TextPolicyError, clean_text
+from ..desk import auth
+from ..mail import messages as notify
+from ..mail import subscriptions
+from ..mail.links import external_url
+from ..mail.outbox import (
+    HeaderError,
+    OutboxWorker,
+    build_email,
+    checked_address,
+    send_due,
+    smtp_settings,
+)
+from ..services import moderation, reader_data
+from ..site import ownership
+from ..site.ownership import decode_authors
+from ..store import comments as cm
 
 feedback_cli = AppGroup("feedback", help="Read what readers sent privately.")
 

@@ -30,12 +30,13 @@ from itsdangerous import (
     URLSafeTimedSerializer,
 )
 
-from . import comments as cm
-from . import moderation, subscriptions
-from .db import get_db
-from .models import Comment
-from .readers import csrf
-from .signing import timestamp_signer
+from ..core.db import get_db
+from ..core.models import Comment
+from ..core.signing import timestamp_signer
+from ..readers.feedback import csrf
+from ..services import moderation
+from ..store import comments as cm
+from . import subscriptions
 
 bp = Blueprint("mail_links", __name__)
 

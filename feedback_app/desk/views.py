@@ -36,11 +36,19 @@ from flask import (
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from . import auth, drafts, moderation, ownership, reader_data, subscriptions
-from . import comments as cm
-from . import notifications as notify
-from .db import get_db
-from .desk_forms import (
+from ..core.db import get_db
+from ..core.models import COMMENT_STATES, Author, Comment, Feedback, FeedbackMessage
+from ..core.rendering import render_comment
+from ..mail import messages as notify
+from ..mail import subscriptions
+from ..readers.forms import invalid_status
+from ..services import moderation, reader_data
+from ..site import drafts, ownership
+from ..site.files import write_atomically
+from ..site.publishing import PublishCommandError, PublishError, build_site
+from ..store import comments as cm
+from . import auth
+from .forms import (
     ActionForm,
     AnswerForm,
     CommentEditForm,
@@ -51,11 +59,6 @@ from .desk_forms import (
     ReplyForm,
     SignInForm,
 )
-from .files import write_atomically
-from .forms import invalid_status
-from .models import COMMENT_STATES, Author, Comment, Feedback, FeedbackMessage
-from .publishing import PublishCommandError, PublishError, build_site
-from .rendering import render_comment
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -1044,7 +1047,7 @@ def _page() -> int:
 
 
 def _ids() -> list[int]:
-    from .ids import form_id
+    from ..core.ids import form_id
 
     ids = []
     for value in request.form.getlist("ids"):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from itsdangerous import BadSignature, Signer
 
-from .signing import signer
+from ..core.signing import signer
 
 bp = Blueprint("tickets", __name__)
 

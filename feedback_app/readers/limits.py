@@ -30,8 +30,8 @@ from sqlalchemy import Delete, Select, bindparam, delete, func, insert, select, 
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
-from . import shared_limits
-from .models import RateEvent, UTCDateTime, utcnow
+from ..core import counters as shared_limits
+from ..core.models import RateEvent, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What the app knows of the published site.
 
-The Pelican build (``feedback_app.pelican_plugin``) writes a JSON file with
+The Pelican build (``feedback_app.site.plugin``) writes a JSON file with
 the site's name, its menu pages and every published article. The app reads
 it to refuse feedback for articles that do not exist and to dress its own
 pages like the site. The file is re-read when it changes, so a rebuild is

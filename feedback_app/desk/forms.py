@@ -14,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from .forms import (
+from ..readers.forms import (
     MaxLength,
     _multiline,
     _single_line,

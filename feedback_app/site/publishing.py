@@ -42,8 +42,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from .comments import published_comments
-from .db import get_db
+from ..core.db import get_db
+from ..store.comments import published_comments
 from .files import comment_feed_path, comment_file_name, write_atomically
 
 logger = logging.getLogger(__name__)
