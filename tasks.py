@@ -189,13 +189,15 @@ def _serve(host: str, port: int) -> None:
 
     from feedback_app import create_app
     from feedback_app.devserver import PrivateRequestHandler, make_site_app
-    from feedback_app.mail.outbox import OutboxWorker, smtp_settings
+    from feedback_app.mail.sender import OutboxWorker
+    from feedback_app.mail.transport import smtp_settings
+    from feedback_app.services.jobs import periodic
 
     # Links in mail (and in the pages) name the address actually served,
     # unless the site's public address is set.
     os.environ.setdefault("FEEDBACK_SITE_URL", f"http://{host}:{port}")
     app = create_app()
-    OutboxWorker(app).start()  # mail goes out in the background
+    OutboxWorker(app, periodic()).start()  # mail goes out in the background
     where = (
         "SMTP"
         if smtp_settings(app.config)

@@ -182,7 +182,8 @@ class Trials:
     def cleanup(self) -> None:
         """Delete the comments this run added; rewrite their JSON files."""
         from feedback_app.site.publishing import write_comment_file
-        from feedback_app.store.comments import delete_comment, published_comments
+        from feedback_app.site.threads import published_comments
+        from feedback_app.store.comments import delete_comment
 
         self.publisher.wait_idle(60)
         page_urls = set()

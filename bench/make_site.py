@@ -232,7 +232,7 @@ def make_site(
     from feedback_app.core.db import get_db, upgrade
     from feedback_app.core.models import Comment
     from feedback_app.site.publishing import write_comment_file
-    from feedback_app.store.comments import published_comments
+    from feedback_app.site.threads import published_comments
 
     app = make_app(site)
     upgrade(app)

@@ -29,6 +29,7 @@ from .cli import commands
 from .core import config as default_config
 from .core import db
 from .core.ids import IdConverter
+from .site.index import site_index
 
 PROJECT_ROOT = default_config.project_root()
 
@@ -68,12 +69,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         ]
     )
 
+    from .core.extensions import csrf
+    from .desk.link_moderation import bp as link_moderation_bp
     from .desk.views import bp as desk_bp
     from .health import bp as health_bp
-    from .mail.links import bp as mail_links_bp
     from .readers.comments import bp as comments_bp
     from .readers.feedback import bp as readers_bp
-    from .readers.feedback import csrf
+    from .readers.subscription_pages import bp as subscription_pages_bp
     from .readers.tickets import bp as tickets_bp
     from .site.index import SiteIndex
     from .site.publishing import Publisher
@@ -95,7 +97,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(_security_headers)
     app.register_blueprint(readers_bp)
     app.register_blueprint(comments_bp)
-    app.register_blueprint(mail_links_bp)
+    app.register_blueprint(link_moderation_bp)
+    app.register_blueprint(subscription_pages_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(tickets_bp)
@@ -133,7 +136,7 @@ def _theme_context() -> dict[str, Any]:
     """Give the theme's templates the variables Pelican would."""
     from flask import current_app, url_for
 
-    site = current_app.extensions["site_index"].current()
+    site = site_index().current()
     cfg = current_app.config
     return {
         "SITENAME": site.name,
@@ -157,9 +160,8 @@ def _theme_context() -> dict[str, Any]:
 
 def _site_time(moment: datetime, fmt: str = "%-d %B %Y at %H:%M") -> str:
     """Format a time in the site's time zone, as the static pages show it."""
-    from flask import current_app
 
-    zone = current_app.extensions["site_index"].current().timezone
+    zone = site_index().current().timezone
     try:
         return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
     except (ZoneInfoNotFoundError, ValueError):

@@ -17,6 +17,7 @@ from feedback_app.core.db import get_db
 from feedback_app.core.models import Comment
 from feedback_app.site.files import comment_file_name
 from feedback_app.site.publishing import Publisher
+from feedback_app.site.threads import published_comments
 from feedback_app.store import comments as cm
 
 from .conftest import ARTICLE, ROOT, Commenter, build_site, newest_comment
@@ -481,7 +482,7 @@ def test_published_comments_carry_no_private_data(
     approve(app, comment.id)
     commenter.post_ok(body="Still pending", name="Bo", email="bo@example.org")
     with get_db(app).read() as session:
-        published = cm.published_comments(session, ARTICLE)
+        published = published_comments(session, ARTICLE)
     assert len(published) == 1
     assert set(published[0]) == {
         "id",
@@ -508,9 +509,7 @@ def test_replies_to_hidden_comments_move_up_the_thread(
     with get_db(app).write() as session:
         cm.set_state(session, middle.id, "trash")
     with get_db(app).read() as session:
-        published = {
-            c["id"]: c["parent"] for c in cm.published_comments(session, ARTICLE)
-        }
+        published = {c["id"]: c["parent"] for c in published_comments(session, ARTICLE)}
     assert published == {top.id: None, leaf.id: top.id}
 
     deeper = commenter.post_ok(body="deeper", parent=str(leaf.id))
@@ -666,6 +665,47 @@ def test_author_reply_carries_the_badge(
     )
     assert wrong.exit_code == 1
     assert "is not an author of" in wrong.output
+
+
+def test_command_reply_to_a_held_comment_approves_it_first_as_the_desk_does(
+    app: Flask, runner: FlaskCliRunner, commenter: Commenter
+) -> None:
+    """``flask comments reply`` on a held comment: approved, then answered, in
+    one step, as "Approve and reply" on the desk (it used to fail with "not
+    published" and change nothing)."""
+    held = commenter.post_ok(body="Is this right?")
+    assert held.state == "pending"
+    result = runner.invoke(
+        args=["comments", "reply", str(held.id), "--as", "Maya Lindqvist", "-m", "Yes."]
+    )
+    assert result.exit_code == 0, result.output
+    reply = newest(app)
+    assert (reply.is_author, reply.state, reply.parent_id) == (
+        True,
+        "approved",
+        held.id,
+    )
+    data = json.loads(
+        (Path(app.config["COMMENTS_PATH"]) / comment_file_name(ARTICLE)).read_text()
+    )
+    assert [(c["id"], c["parent"]) for c in data["comments"]] == [
+        (held.id, None),
+        (reply.id, held.id),
+    ]
+
+
+def test_command_reply_by_someone_else_changes_nothing(
+    app: Flask, runner: FlaskCliRunner, commenter: Commenter
+) -> None:
+    """A refused reply leaves a held comment held: nothing is approved first."""
+    held = commenter.post_ok(body="Anyone?")
+    result = runner.invoke(
+        args=["comments", "reply", str(held.id), "--as", "Tomás Ferreira", "-m", "x"]
+    )
+    assert result.exit_code == 1
+    assert "is not an author of" in result.output
+    assert newest(app).id == held.id
+    assert newest(app).state == "pending"
 
 
 def test_relative_links_are_not_links_and_still_count(

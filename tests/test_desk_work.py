@@ -29,7 +29,8 @@ from feedback_app.core.models import (
     Subscription,
     utcnow,
 )
-from feedback_app.mail.outbox import OutboxWorker
+from feedback_app.mail.sender import OutboxWorker
+from feedback_app.services.jobs import periodic
 from feedback_app.site.files import comment_file_name
 from feedback_app.store.feedback import add_follow_up, submit_feedback
 
@@ -1593,7 +1594,7 @@ def test_purge_after_zero_days_purges_nothing(
     """PURGE_AFTER_DAYS = 0 keeps everything, for the command and the worker."""
     app.config["PURGE_AFTER_DAYS"] = 0
     purge(app, runner)
-    OutboxWorker(app)._purge()
+    OutboxWorker(app, periodic()).run_once()
     assert surviving(app, aged) == set(aged)
 
 
@@ -1601,7 +1602,7 @@ def test_outbox_worker_purges_as_the_command_does(
     app: Flask, aged: dict[str, int]
 ) -> None:
     """The outbox worker's hourly purge deletes the same things."""
-    OutboxWorker(app)._purge()
+    OutboxWorker(app, periodic()).run_once()
     assert surviving(app, aged) == set(aged) - PURGED
 
 

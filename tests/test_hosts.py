@@ -38,7 +38,7 @@ from sqlalchemy import select
 from feedback_app import create_app
 from feedback_app.core.db import get_db, upgrade
 from feedback_app.core.models import OutboxMessage
-from feedback_app.mail.outbox import send_due
+from feedback_app.mail.sender import send_due
 from feedback_app.services.moderation import moderate
 from feedback_app.site.publishing import (
     PublishCommandError,

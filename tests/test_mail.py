@@ -32,6 +32,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select, update
 
 from feedback_app import create_app
+from feedback_app.core.addresses import HeaderError
 from feedback_app.core.db import get_db
 from feedback_app.core.models import (
     Author,
@@ -41,14 +42,9 @@ from feedback_app.core.models import (
     OutboxMessage,
     utcnow,
 )
-from feedback_app.mail import outbox as mail_module
-from feedback_app.mail.outbox import (
-    HeaderError,
-    OutboxWorker,
-    backoff,
-    queue_mail,
-    send_due,
-)
+from feedback_app.mail import sender as sender_module
+from feedback_app.mail.outbox import queue_mail
+from feedback_app.mail.sender import OutboxWorker, backoff, send_due
 from feedback_app.store import comments as cm
 
 from .conftest import ARTICLE, ORIGIN, Commenter, Reader, csrf_token, outbox
@@ -767,7 +763,7 @@ def test_a_batch_longer_than_its_lease_is_not_sent_twice(
 ) -> None:
     # To scale: the lease is shorter than the batch takes (2 hanging
     # messages at SMTP_TIMEOUT each), as 5 min is shorter than 50 x 10 s.
-    monkeypatch.setattr(mail_module, "LEASE", timedelta(seconds=TIMEOUT * 1.3))
+    monkeypatch.setattr(sender_module, "LEASE", timedelta(seconds=TIMEOUT * 1.3))
     queue(app, 2, prefix="slow")
     [fast] = queue(app, 1, prefix="fast")
     first = threading.Thread(target=send_due, args=(app,))
@@ -1054,7 +1050,7 @@ def test_log_lines_name_messages_never_readers(
     with caplog.at_level("INFO", logger="feedback_app"):
         send_due(app)
     [line] = [
-        r.getMessage() for r in caplog.records if r.name == "feedback_app.mail.outbox"
+        r.getMessage() for r in caplog.records if r.name == "feedback_app.mail.sender"
     ]
     assert line == (
         f"mail #{message.id} (test) deferred: 450 4.2.1 <<address>>: Mailbox busy"

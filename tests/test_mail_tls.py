@@ -22,7 +22,8 @@ from flask import Flask
 
 from feedback_app.core.db import get_db
 from feedback_app.core.models import OutboxMessage
-from feedback_app.mail.outbox import queue_mail, send_due
+from feedback_app.mail.outbox import queue_mail
+from feedback_app.mail.sender import send_due
 
 # aiosmtpd does not see implicit TLS as TLS when AUTH is required (see below).
 pytestmark = pytest.mark.filterwarnings(

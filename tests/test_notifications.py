@@ -342,7 +342,7 @@ def test_digest_collects_what_arrived_since_the_last(
         session.execute(
             update(Author).values(created_at=utcnow() - timedelta(days=1, minutes=1))
         )
-    from feedback_app.mail.messages import send_digests
+    from feedback_app.mail.digests import send_digests
 
     with app.app_context(), get_db(app).write() as session:
         assert send_digests(session, app.config) == 1

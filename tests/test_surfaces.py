@@ -92,12 +92,11 @@ from werkzeug.test import TestResponse
 
 from feedback_app import create_app
 from feedback_app.core.db import get_db, upgrade
+from feedback_app.core.http import address_key
 from feedback_app.core.models import Comment, Feedback, RateEvent, SignInFailure
-from feedback_app.desk.auth import client_hash
 from feedback_app.devserver import make_site_app
 from feedback_app.mail.links import unsubscribe_url
-from feedback_app.mail.outbox import send_due
-from feedback_app.readers.limits import address_key
+from feedback_app.mail.sender import send_due
 
 from . import test_browser, test_desk_work
 from .conftest import (
@@ -940,7 +939,7 @@ def test_the_database_keeps_the_ip_only_as_keyed_hashes(world: World) -> None:
     # The proxy's word reached the app: the posts and the failed sign-in
     # were counted under the reader's address, keyed...
     assert f"address:{address_key(IP, secret)}" in buckets
-    assert client_hash(IP, secret) in hashes
+    assert address_key(IP, secret) in hashes
     # ...and nowhere is it in clear, nor hashed without the key.
     tables = snapshot(world.app)["tables"]
     assert leaks(repr(tables), [IP]) == []

@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..core.addresses import HeaderError, checked_address
 from ..core.db import get_db
 from ..core.models import (
     COMMENT_STATES,
@@ -23,23 +24,18 @@ from ..core.models import (
     Comment,
     Feedback,
     OutboxMessage,
-    utcnow,
 )
 from ..core.text import TextPolicyError, clean_text
 from ..desk import auth
-from ..mail import messages as notify
-from ..mail import subscriptions
+from ..mail.digests import send_digests
 from ..mail.links import external_url
-from ..mail.outbox import (
-    HeaderError,
-    OutboxWorker,
-    build_email,
-    checked_address,
-    send_due,
-    smtp_settings,
-)
-from ..services import moderation, reader_data
+from ..mail.outbox import build_email
+from ..mail.sender import OutboxWorker, send_due
+from ..mail.transport import smtp_settings
+from ..services import answers, moderation, reader_data
+from ..services.jobs import periodic
 from ..site import ownership
+from ..site.index import site_index
 from ..site.ownership import decode_authors
 from ..store import comments as cm
 
@@ -191,34 +187,16 @@ for _state, _verb in (
 @click.option("--as", "author", required=True, help="The article's author, by name.")
 @click.option("--message", "-m", help="The reply (Markdown); default: read stdin.")
 def comments_reply(comment_id: int, author: str, message: str | None) -> None:
-    """Publish the author's reply to comment ID, with the Author badge."""
+    """Publish the author's reply to comment ID, with the Author badge,
+    approving the comment first if it is held (as the desk does)."""
     body = message if message is not None else click.get_text_stream("stdin").read()
     body = body.strip()
     if not body:
         raise click.ClickException("The reply is empty.")
-    with get_db().write() as session:
-        parent = session.get(Comment, comment_id)
-        if parent is None:
-            raise click.ClickException(f"No comment #{comment_id}.")
-        site = current_app.extensions["site_index"].current()
-        article = site.articles.get(parent.article_page_url)
-        if article is None:
-            raise click.ClickException(f"{parent.article_page_url} is not published.")
-        try:
-            reply = cm.author_reply(
-                session,
-                article,
-                author,
-                body,
-                comment_id,
-                site.comments.max_depth,
-            )
-        except cm.CommentError as exc:
-            raise click.ClickException(str(exc)) from None
-        subscriptions.reply_published(
-            session, reply, article.title, article.url, current_app.config
-        )
-    current_app.extensions["publisher"].publish({article.page_url}, wait=True)
+    try:
+        reply = moderation.reply_as_author(comment_id, author, body, wait=True)
+    except cm.CommentError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Reply #{reply.id} published under comment #{comment_id}.")
 
 
@@ -241,16 +219,15 @@ def feedback_reply(
     body = body.strip()
     if not body:
         raise click.ClickException("The reply is empty.")
-    with get_db().write() as session:
+    with get_db().read() as session:
         feedback = session.get(Feedback, feedback_id)
         if feedback is None:
             raise click.ClickException(f"No feedback #{feedback_id}.")
         author = _author(session, author_name, decode_authors(feedback.article_authors))
-        notify.reply_to_feedback(session, feedback, author, body, current_app.config)
-        by_mail = bool(feedback.email)
+    done = answers.answer(feedback_id, author, body)
     click.echo(
         "Reply stored on the reader's reply page"
-        + (" and queued for e-mail." if by_mail else " (no address: page only).")
+        + (" and queued for e-mail." if done.by_mail else " (no address: page only).")
     )
 
 
@@ -364,7 +341,7 @@ def authors_reassign(page_url: str, names: tuple[str, ...]) -> None:
     editor does it here (or on the desk's article page).
     """
     if not names:
-        article = current_app.extensions["site_index"].article(page_url)
+        article = site_index().article(page_url)
         if article is None:
             raise click.ClickException(
                 f"{page_url} is not a published article: name its authors."
@@ -395,14 +372,9 @@ def authors_set_password(name: str) -> None:
         confirmation_prompt="Once more",
     )
     try:
-        hashed = auth.hash_password(password, minimum)  # slow: before the lock
-    except auth.PasswordError as exc:
+        auth.change_password(name, password)
+    except (auth.PasswordError, LookupError) as exc:
         raise click.ClickException(str(exc)) from None
-    with get_db().write() as session:
-        author = session.scalar(select(Author).where(Author.name == name))
-        author.password_hash = hashed
-        author.password_changed_at = utcnow()
-        auth.end_sessions_of(session, author)
     click.echo(f"Password set. {name} can sign in at {external_url('desk.sign_in')}")
 
 
@@ -467,7 +439,7 @@ def outbox_send() -> None:
 def outbox_digest() -> None:
     """Queue the digests of authors who chose one, due or not, then send."""
     with get_db().write() as session:
-        queued = notify.send_digests(session, current_app.config, force=True)
+        queued = send_digests(session, current_app.config, force=True)
     result = send_due(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo(f"Queued {queued} digests; sent {result.sent}.")
 
@@ -479,7 +451,7 @@ def outbox_run() -> None:
     click.echo(
         f"Sending mail every {app.config['OUTBOX_POLL_INTERVAL']} s; Ctrl-C stops."
     )
-    worker = OutboxWorker(app).start()
+    worker = OutboxWorker(app, periodic()).start()
     try:
         while True:
             time.sleep(3600)
@@ -524,9 +496,7 @@ def readers_erase(email: str, yes: bool) -> None:
             f"Erase everything stored about {address}? This cannot be undone",
             abort=True,
         )
-    with get_db().write() as session:
-        erased = reader_data.erase(session, address)
-    current_app.extensions["publisher"].publish(erased.articles, wait=True)
+    erased = reader_data.erase_reader(address, wait=True)
     click.echo(
         f"Deleted {erased.feedback} feedback, {erased.comments_deleted} unpublished "
         f"comments, {erased.subscriptions} subscriptions, {erased.mail} mail; "

@@ -38,7 +38,6 @@ of the cookie), and on every device when the password changes.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import secrets
 from dataclasses import dataclass
@@ -52,6 +51,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core import counters as shared_limits
 from ..core.db import get_db
+from ..core.http import address_key
+from ..core.http import client_address as address_of
 from ..core.models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
 from ..mail.outbox import queue_mail
 
@@ -78,12 +79,33 @@ class SignInRefused(Exception):
         self.retry_after = retry_after
 
 
+def change_password(name: str, password: str) -> None:
+    """Give author ``name`` a new password and end every session of theirs:
+    they sign in again with the new one. The only way a password is set.
+
+    :raise PasswordError: if it is too short, too long, or only spaces.
+    :raise LookupError: if there is no author ``name``.
+    """
+    hashed = hash_password(password, current_app.config["MIN_PASSWORD_LENGTH"])
+    with get_db().write() as db_session:  # after hashing: hashing is slow
+        author = db_session.scalar(select(Author).where(Author.name == name))
+        if author is None:
+            raise LookupError(f"No author {name!r}.")
+        _store(author, hashed)
+        end_sessions_of(db_session, author)
+
+
 def set_password(author: Author, password: str, min_length: int) -> None:
-    """Give ``author`` a new password, ending their sessions everywhere.
+    """Give ``author`` (a row in the caller's transaction) a new password;
+    every session older than it ends at its next request.
 
     :raise PasswordError: if it is too short, too long, or only spaces.
     """
-    author.password_hash = hash_password(password, min_length)
+    _store(author, hash_password(password, min_length))
+
+
+def _store(author: Author, hashed: str) -> None:
+    author.password_hash = hashed
     author.password_changed_at = utcnow()
 
 
@@ -99,13 +121,6 @@ def hash_password(password: str, min_length: int) -> str:
     if not password.strip():
         raise PasswordError("A password of only spaces is no password.")
     return generate_password_hash(password, method=PASSWORD_METHOD)
-
-
-def client_hash(address: str, key: str | bytes) -> str:
-    """Return the keyed hash under which a client's address is counted."""
-    if isinstance(key, str):
-        key = key.encode("utf-8")
-    return hmac.new(key, address.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def account_key(name: str) -> str:
@@ -227,7 +242,7 @@ def sign_in(name: str, password: str, client_address: str) -> Author:
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     config = app.config
-    client = client_hash(client_address, app.secret_key)
+    client = address_key(client_address, app.secret_key)
     db = get_db()
     with db.write() as s:
         attempt = begin_attempt(s, name, client, config)
@@ -384,7 +399,5 @@ def _load_author() -> Author | None:
 
 
 def client_address() -> str:
-    """Return the client's address (through TRUSTED_PROXIES, see limits.py)."""
-    from ..readers.limits import client_address as address_of
-
+    """Return the client's address (through TRUSTED_PROXIES, see core/http.py)."""
     return address_of(request)

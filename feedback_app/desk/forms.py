@@ -14,11 +14,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from ..readers.forms import (
+from ..core.fields import (
     MaxLength,
-    _multiline,
-    _single_line,
     contact_address,
+    multiline,
+    single_line,
     web_address,
 )
 
@@ -32,7 +32,7 @@ class ActionForm(FlaskForm):
 class SignInForm(FlaskForm):
     name = StringField(
         "Name or e-mail address",
-        filters=[_single_line],
+        filters=[single_line],
         validators=[DataRequired("Please give your name or address."), Length(max=254)],
     )
     password = PasswordField(
@@ -46,7 +46,7 @@ class AnswerForm(FlaskForm):
 
     answer = TextAreaField(
         "Your answer",
-        filters=[_multiline],
+        filters=[multiline],
         validators=[
             DataRequired("Please write an answer."),
             MaxLength("MAX_REPLY_LENGTH"),
@@ -56,19 +56,19 @@ class AnswerForm(FlaskForm):
     public = BooleanField("In a post")
     title = StringField(
         "Title of the post",
-        filters=[_single_line],
+        filters=[single_line],
         validators=[Length(max=200)],
     )
     summary = TextAreaField(
         "Summary of what the reader said",
-        filters=[_multiline],
+        filters=[multiline],
         validators=[Length(max=1000)],
     )
     category = StringField(
-        "Category", filters=[_single_line], validators=[Length(max=100)]
+        "Category", filters=[single_line], validators=[Length(max=100)]
     )
     tags = StringField(
-        "Tags (comma-separated)", filters=[_single_line], validators=[Length(max=300)]
+        "Tags (comma-separated)", filters=[single_line], validators=[Length(max=300)]
     )
 
     def validate_private(self, field: BooleanField) -> None:
@@ -86,21 +86,21 @@ class PostForm(FlaskForm):
 
     title = StringField(
         "Title",
-        filters=[_single_line],
+        filters=[single_line],
         validators=[DataRequired("A post needs a title."), Length(max=200)],
     )
     summary = TextAreaField(
-        "Summary", filters=[_multiline], validators=[Length(max=1000)]
+        "Summary", filters=[multiline], validators=[Length(max=1000)]
     )
     category = StringField(
-        "Category", filters=[_single_line], validators=[Length(max=100)]
+        "Category", filters=[single_line], validators=[Length(max=100)]
     )
     tags = StringField(
-        "Tags (comma-separated)", filters=[_single_line], validators=[Length(max=300)]
+        "Tags (comma-separated)", filters=[single_line], validators=[Length(max=300)]
     )
     body = TextAreaField(
         "Text (Markdown)",
-        filters=[_multiline],
+        filters=[multiline],
         validators=[DataRequired("The post is empty."), Length(max=100_000)],
     )
     #: An editor's choice among the desk's accounts; left out, it stays.
@@ -114,7 +114,7 @@ class PostForm(FlaskForm):
 class CommentEditForm(FlaskForm):
     name = StringField(
         "Name",
-        filters=[_single_line],
+        filters=[single_line],
         validators=[
             DataRequired("A comment needs a name."),
             MaxLength("MAX_NAME_LENGTH"),
@@ -122,12 +122,12 @@ class CommentEditForm(FlaskForm):
     )
     website = StringField(
         "Website",
-        filters=[_single_line],
+        filters=[single_line],
         validators=[MaxLength("MAX_WEBSITE_LENGTH"), web_address],
     )
     body = TextAreaField(
         "Comment",
-        filters=[_multiline],
+        filters=[multiline],
         validators=[
             DataRequired("A comment needs text."),
             MaxLength("MAX_MESSAGE_LENGTH"),
@@ -138,7 +138,7 @@ class CommentEditForm(FlaskForm):
 class ReplyForm(FlaskForm):
     body = TextAreaField(
         "Your reply",
-        filters=[_multiline],
+        filters=[multiline],
         validators=[
             DataRequired("Please write a reply."),
             MaxLength("MAX_REPLY_LENGTH"),
@@ -149,7 +149,7 @@ class ReplyForm(FlaskForm):
 class ReaderForm(FlaskForm):
     email = EmailField(
         "Reader's e-mail address",
-        filters=[_single_line],
+        filters=[single_line],
         validators=[
             DataRequired("Please give an address."),
             MaxLength("MAX_EMAIL_LENGTH"),
@@ -170,12 +170,12 @@ class ReassignForm(FlaskForm):
 
     page_url = StringField(
         "Article (its address on the site, as 2026/its-slug/)",
-        filters=[_single_line],
+        filters=[single_line],
         validators=[DataRequired("Please name the article."), Length(max=1000)],
     )
     authors = TextAreaField(
         "Its authors, one per line",
-        filters=[_multiline],
+        filters=[multiline],
         validators=[Length(max=2000)],
     )
 

@@ -37,15 +37,12 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..core.db import get_db
+from ..core.fields import invalid_status
+from ..core.http import keep_private
 from ..core.models import COMMENT_STATES, Author, Comment, Feedback, FeedbackMessage
-from ..core.rendering import render_comment
-from ..mail import messages as notify
-from ..mail import subscriptions
-from ..readers.forms import invalid_status
-from ..services import moderation, reader_data
+from ..services import answers, moderation, reader_data
 from ..site import drafts, ownership
-from ..site.files import write_atomically
-from ..site.publishing import PublishCommandError, PublishError, build_site
+from ..site.index import site_index
 from ..store import comments as cm
 from . import auth
 from .forms import (
@@ -98,13 +95,7 @@ COMMENT_ACTIONS = {
 # --- access -----------------------------------------------------------------------
 
 
-@bp.after_request
-def private(response: Response) -> Response:
-    """Keep desk pages out of caches, search engines and other sites' frames."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
+bp.after_request(keep_private)
 
 
 def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -333,7 +324,7 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
     """One feedback as a conversation, with the answer form."""
     with get_db().read() as session:
         feedback = _feedback_or_404(session, feedback_id)
-    site = current_app.extensions["site_index"].current()
+    site = site_index().current()
     article = site.articles.get(feedback.article_page_url)
     if answer_form is None:
         answer_form = AnswerForm(formdata=None)
@@ -403,88 +394,53 @@ def feedback_bulk() -> Response:
 @bp.post("/feedback/<int:feedback_id>/answer")
 @signed_in
 def answer(feedback_id: int) -> Response | tuple[str, int]:
-    """Answer privately (reply page, and mail if possible), in a post, or both.
-
-    The draft file is written inside the transaction that records it; if that
-    transaction fails, the file is removed again, so no orphan is published.
-    """
+    """Answer privately (reply page, and mail if possible), in a post, or both."""
     form = AnswerForm()
     if not form.validate():
         return _shown_again(feedback_item, feedback_id, answer_form=form)
-    config = current_app.config
-    site = current_app.extensions["site_index"].current()
-    author = me()
-    done: list[str] = []
-    post: drafts.Post | None = None
+    post = (
+        answers.PostRequest(
+            title=form.title.data,
+            summary=form.summary.data or "",
+            category=form.category.data or "",
+            tags=form.tags.data or "",
+        )
+        if form.public.data
+        else None
+    )
     try:
-        with get_db().write() as session:
-            feedback = _feedback_or_404(session, feedback_id)
-            if (
-                feedback.post_source
-                and not drafts.content_file(config, feedback.post_source).is_file()
-            ):
-                feedback.post_source = feedback.post_slug = None  # removed by hand
-            if form.public.data:
-                if feedback.post_source:
-                    form.public.errors.append(
-                        "This feedback has a post already: edit that one."
-                    )
-                    session.rollback()
-                    return _shown_again(feedback_item, feedback_id, answer_form=form)
-                try:
-                    post = drafts.new_post(
-                        config,
-                        site,
-                        feedback,
-                        site.articles.get(feedback.article_page_url),
-                        author=author.name,
-                        title=form.title.data,
-                        answer=form.answer.data,
-                        summary=form.summary.data or "",
-                        category=form.category.data or "Reader mail",
-                        tags=form.tags.data or "",
-                    )
-                except drafts.DraftError as exc:
-                    fields = {"body": "answer"}
-                    target = getattr(
-                        form, fields.get(exc.field or "", exc.field or ""), None
-                    )
-                    (target or form.answer).errors.append(str(exc))
-                    g.desk_form_error = str(exc)
-                    session.rollback()
-                    return _shown_again(feedback_item, feedback_id, answer_form=form)
-                feedback.post_slug = post.slug
-                feedback.post_source = post.source
-                if feedback.state == "new":
-                    feedback.state = "read"
-                done.append(f"a draft post, content/{post.source}")
-            if form.private.data:
-                notify.reply_to_feedback(
-                    session, feedback, author, form.answer.data, config
-                )
-                done.insert(
-                    0,
-                    "your answer on the reader's reply page"
-                    + (" and by e-mail" if feedback.email else ""),
-                )
-    except BaseException:
-        if post is not None:
-            drafts.content_file(config, post.source).unlink(missing_ok=True)
-        raise
-    flash("Done: " + " and ".join(done) + ".")
-    if form.public.data:
+        done = answers.answer(
+            feedback_id,
+            me(),
+            form.answer.data,
+            private=form.private.data,
+            post=post,
+            allowed=_may_see,
+        )
+    except answers.NoSuchFeedback:
+        abort(404, "There is no such feedback, or it is not about your articles.")
+    except answers.AnswerError as exc:
+        fields = {"body": "answer"}
+        target = getattr(form, fields.get(exc.field or "", exc.field or ""), None)
+        (target or form.answer).errors.append(str(exc))
+        if exc.field != "public":
+            g.desk_form_error = str(exc)
+        return _shown_again(feedback_item, feedback_id, answer_form=form)
+    said = []
+    if done.private:
+        said.append(
+            "your answer on the reader's reply page"
+            + (" and by e-mail" if done.by_mail else "")
+        )
+    if done.post is not None:
+        said.append(f"a draft post, content/{done.post.source}")
+    flash("Done: " + " and ".join(said) + ".")
+    if done.post is not None:
         return redirect(url_for(".post", feedback_id=feedback_id), 303)
     return redirect(url_for(".feedback_item", feedback_id=feedback_id), 303)
 
 
 # --- the post answering a feedback ------------------------------------------------
-
-
-def _answered(feedback: Feedback) -> str | None:
-    """The content file of the article ``feedback`` is about: the one
-    intrasite link its post may carry."""
-    site = current_app.extensions["site_index"].current()
-    return drafts.answered_source(site.articles.get(feedback.article_page_url))
 
 
 def _post_of(feedback_id: int) -> tuple[Feedback, drafts.PostFields]:
@@ -535,12 +491,12 @@ def post(
 ) -> str:
     """Preview the post answering a feedback, and edit or publish it."""
     feedback, fields = _post_of(feedback_id)
-    site = current_app.extensions["site_index"].current()
+    site = site_index().current()
     checked, problem = preview, None
     if checked is None:
         try:
             checked = drafts.check(
-                current_app.config, fields, answered=_answered(feedback)
+                current_app.config, fields, answered=answers.answered_source(feedback)
             )
         except drafts.DraftError as exc:
             problem = str(exc)
@@ -584,7 +540,7 @@ def save_post(feedback_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         return _shown_again(post, feedback_id, post_form=form)
     config = current_app.config
-    answered = _answered(feedback)
+    answered = answers.answered_source(feedback)
     try:
         fields = replace(
             saved,
@@ -599,16 +555,13 @@ def save_post(feedback_id: int) -> Response | tuple[str, int]:
             checked = drafts.check(config, fields, answered=answered)
             return post(feedback_id, post_form=form, preview=checked)
         if action == "publish":
-            return _publish(feedback, fields, answered)
-        written = drafts.save_post(
-            config, feedback.post_source, fields, answered=answered
-        )
+            return _published(feedback, answers.publish_post(feedback, fields, me()))
+        answers.save_post(feedback, fields)
     except drafts.DraftError as exc:
         target = getattr(form, exc.field or "body", None) or form.body
         target.errors = [*target.errors, str(exc)]
         g.desk_form_error = str(exc)
         return _shown_again(post, feedback_id, post_form=form)
-    _record_post(feedback_id, written)
     flash("The post is saved.")
     return redirect(url_for(".post", feedback_id=feedback_id), 303)
 
@@ -621,79 +574,28 @@ def publish_post(feedback_id: int) -> Response | tuple[str, int]:
     if not _may_edit(saved):
         abort(404, "This post is not yours to change.")
     try:
-        return _publish(feedback, saved, _answered(feedback))
+        return _published(feedback, answers.publish_post(feedback, saved, me()))
     except drafts.DraftError as exc:
         g.desk_form_error = str(exc)
         return _shown_again(post, feedback_id)
 
 
-def _record_post(feedback_id: int, written: drafts.Post) -> Feedback:
-    with get_db().write() as session:
-        feedback = _feedback_or_404(session, feedback_id)
-        feedback.post_slug = written.slug
-        feedback.post_source = written.source
-        return feedback
-
-
-def _publish(
-    feedback: Feedback, fields: drafts.PostFields, answered: str | None
-) -> Response:
-    """Save ``fields`` as published, today, and build the site; put the file
-    back as it was if the build fails.
-
-    :raise drafts.DraftError: if the post is refused (nothing is written).
-    """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    site = app.extensions["site_index"].current()
-    path = drafts.content_file(app.config, feedback.post_source or "")
-    before = path.read_text(encoding="utf-8")
-    published = drafts.mark_published(
-        app.config,
-        site,
-        drafts.Post(feedback.post_source or "", fields, ""),
-        answered=answered,
-    )
-    try:
-        build_site(app)
-    except PublishCommandError as exc:
-        # Built and live here; only the copy elsewhere failed.
-        current_app.logger.error("publish command after %s: %s", published.source, exc)
-        flash(
-            "The post is published, but the publish command that copies the "
-            "site failed; see the app's log. The next publish copies it again."
-        )
-    except PublishError as exc:
-        # Back to the file as it was: nothing half-published stays behind.
-        written = drafts.content_file(app.config, published.source)
-        if written != path:
-            written.unlink(missing_ok=True)
-        write_atomically(path, before)
-        current_app.logger.error("publishing %s failed: %s", published.source, exc)
+def _published(feedback: Feedback, done: answers.Published) -> Response:
+    """Say how publishing went, and go where the author goes next."""
+    if not done.built:
         flash(
             "The site could not be built, so the post is still a draft; see the "
             "app's log for Pelican's message, fix the post and publish again."
         )
         return redirect(url_for(".post", feedback_id=feedback.id), 303)
-    author = me()
-    with get_db().write() as session:
-        row = _feedback_or_404(session, feedback.id)
-        row.post_slug = published.slug
-        row.post_source = published.source
-        if not any(m.via == "post" for m in row.messages):
-            row.messages.append(
-                FeedbackMessage(
-                    sender="author",
-                    author_name=author.name,
-                    via="post",
-                    body=published.title,
-                )
-            )
-        if row.state != "spam":
-            row.state = "answered"
-    live = app.extensions["site_index"].current().article_with_slug(published.slug)
+    if not done.copied:
+        flash(
+            "The post is published, but the publish command that copies the "
+            "site failed; see the app's log. The next publish copies it again."
+        )
     flash(
-        f"Published: “{published.title}” is on the site"
-        + (f" at {live.url}" if live else "")
+        f"Published: “{done.post.title}” is on the site"
+        + (f" at {done.url}" if done.url else "")
         + ". The reader's reply page links to it."
     )
     return redirect(url_for(".feedback_item", feedback_id=feedback.id), 303)
@@ -749,7 +651,7 @@ def comments() -> str:
         views=COMMENT_VIEWS,
         article=article,
         articles=_my_articles(),
-        site=current_app.extensions["site_index"].current(),
+        site=site_index().current(),
         page=page,
         page_count=max(1, math.ceil(total / PER_PAGE)),
         total=total,
@@ -780,9 +682,7 @@ def comment(
         comment=the_comment,
         parent=parent,
         replies=replies,
-        article=current_app.extensions["site_index"].article(
-            the_comment.article_page_url
-        ),
+        article=site_index().article(the_comment.article_page_url),
         edit_form=edit_form,
         reply_form=reply_form or ReplyForm(formdata=None),
         form=ActionForm(formdata=None),
@@ -837,20 +737,19 @@ def edit_comment(comment_id: int) -> Response | tuple[str, int]:
     form = CommentEditForm()
     if not form.validate():
         return _shown_again(comment, comment_id, edit_form=form)
-    html = render_comment(form.body.data)
-    with get_db().write() as session:
-        the_comment = _comment_or_404(session, comment_id)
-        the_comment.name = form.name.data
-        the_comment.website = form.website.data
-        the_comment.body = form.body.data
-        the_comment.html = html
-        public = the_comment.state == "approved"
-        page_url = the_comment.article_page_url
-    if public:
-        current_app.extensions["publisher"].publish({page_url})
+    try:
+        edited = moderation.edit(
+            comment_id,
+            name=form.name.data,
+            website=form.website.data,
+            body=form.body.data,
+            allowed=_may_see,
+        )
+    except cm.CommentError:
+        abort(404, "There is no such comment, or it is not on your articles.")
     flash(
         "The comment is saved."
-        + (" The page is updated in a moment." if public else "")
+        + (" The page is updated in a moment." if edited.state == "approved" else "")
     )
     return redirect(url_for(".comment", comment_id=comment_id), 303)
 
@@ -862,35 +761,17 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
     form = ReplyForm()
     if not form.validate():
         return _shown_again(comment, comment_id, reply_form=form)
-    with get_db().read() as session:
-        the_comment = _comment_or_404(session, comment_id)
-    site = current_app.extensions["site_index"].current()
-    article = site.articles.get(the_comment.article_page_url)
-    author = me()
-    # Recorded with the comment, not read from today's index: a co-author
-    # who became an Author of the article since (or took its slug) is not.
-    if article is None or not ownership.is_author(the_comment, author.name):
+    try:
+        moderation.reply_as_author(
+            comment_id, me().name, form.body.data, allowed=_may_see
+        )
+    except (moderation.NotAnAuthor, moderation.ArticleNotPublished):
         form.body.errors.append(
             "Only an author of this article can reply with the Author badge."
         )
         return _shown_again(comment, comment_id, reply_form=form)
-    html = render_comment(form.body.data)  # before taking the write lock
-    if the_comment.state != "approved":
-        moderation.moderate([comment_id], "approved")
-    with get_db().write() as session:
-        reply = cm.author_reply(
-            session,
-            article,
-            author.name,
-            form.body.data,
-            comment_id,
-            site.comments.max_depth,
-            html=html,
-        )
-        subscriptions.reply_published(
-            session, reply, article.title, article.url, current_app.config
-        )
-    current_app.extensions["publisher"].publish({article.page_url})
+    except cm.CommentError:
+        abort(404, "There is no such comment, or it is not on your articles.")
     flash("Approved, and your reply is published. The page is updated in a moment.")
     return redirect(url_for(".comment", comment_id=comment_id), 303)
 
@@ -958,9 +839,7 @@ def erase_reader() -> str | tuple[str, int]:
             found=found,
             erase_form=form,
         )
-    with get_db().write() as session:
-        erased = reader_data.erase(session, form.email.data)
-    current_app.extensions["publisher"].publish(erased.articles)
+    erased = reader_data.erase_reader(form.email.data)
     return render_template(
         "desk/erased.html", erased=erased, form=ReaderForm(formdata=None)
     )
@@ -1021,7 +900,7 @@ def reassign_article() -> Response | str | tuple[str, int]:
         "desk/reassign.html",
         form=form,
         recorded=recorded,
-        article=current_app.extensions["site_index"].article(form.page_url.data or ""),
+        article=site_index().article(form.page_url.data or ""),
         articles=_my_articles(),
     )
     return (page, invalid_status()) if form.errors else page
@@ -1069,7 +948,7 @@ def _my_articles() -> list[tuple[str, str]]:
     """Return (page URL, title) of the articles the signed-in author may
     filter by: for an editor every published one, for an author those that
     feedback or comments recorded as theirs."""
-    site = current_app.extensions["site_index"].current()
+    site = site_index().current()
     if scope() is None:
         urls = set(site.articles)
     else:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
@@ -25,9 +24,9 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..core.db import Statement
-from ..core.models import Author, Comment, Feedback, FeedbackMessage, utcnow
+from ..core.models import Author, Comment, Feedback, FeedbackMessage
 from ..site.index import Article
-from ..site.ownership import decode_authors, written_by
+from ..site.ownership import decode_authors
 from .outbox import mail_each, queue_mail
 
 
@@ -192,124 +191,28 @@ def comment_received_mail(
     )
 
 
-def reply_to_feedback(
+def answer_to_reader(
     session: Session, feedback: Feedback, author: Author, body: str, config: Any
-) -> FeedbackMessage:
-    """Store an author's reply; mail it to the reader if they left an address.
-
-    The reply appears on the reader's private reply page either way, and the
-    feedback counts as answered. By mail,
-    it comes from the site with the author's address as Reply-To, threaded
-    with the author's earlier replies on the same feedback.
-    """
-    reply = FeedbackMessage(
-        sender="author",
-        body=body,
-        author_name=author.name,
-        via="page+email" if feedback.email else "page",
+) -> None:
+    """Queue the mail carrying an author's answer to the reader, if they left
+    an address: from the site, with the author's address as Reply-To,
+    threaded with the author's earlier answers on the same feedback."""
+    if not feedback.email:
+        return
+    queue_mail(
+        session,
+        kind="reply-to-reader",
+        to=feedback.email,
+        reply_to=author.email,
+        subject=f"{author.name} answered your feedback on “{feedback.article_title}”",
+        body=(
+            f"Hello{' ' + feedback.name if feedback.name else ''},\n\n"
+            f"{author.name} answered the feedback you sent about "
+            f"“{feedback.article_title}”:\n\n{body}\n\n"
+            f"You wrote:\n{quoted(feedback.message)}\n\n"
+            "Reply to this message to write back, or use your private reply "
+            "page, whose link you were given when you sent the feedback.\n"
+        ),
+        site_url=config["SITE_URL"],
+        thread_key=f"feedback-{feedback.id}",
     )
-    feedback.messages.append(reply)
-    if feedback.state != "spam":
-        feedback.state = "answered"
-    session.flush()
-    if feedback.email:
-        queue_mail(
-            session,
-            kind="reply-to-reader",
-            to=feedback.email,
-            reply_to=author.email,
-            subject=(
-                f"{author.name} answered your feedback on “{feedback.article_title}”"
-            ),
-            body=(
-                f"Hello{' ' + feedback.name if feedback.name else ''},\n\n"
-                f"{author.name} answered the feedback you sent about "
-                f"“{feedback.article_title}”:\n\n{body}\n\n"
-                f"You wrote:\n{quoted(feedback.message)}\n\n"
-                "Reply to this message to write back, or use your private reply "
-                "page, whose link you were given when you sent the feedback.\n"
-            ),
-            site_url=config["SITE_URL"],
-            thread_key=f"feedback-{feedback.id}",
-        )
-    return reply
-
-
-#: How often an author who chose the digest hears from the site.
-DIGEST_EVERY = timedelta(days=1)
-
-
-def digests_wanted(app: Any) -> bool:
-    """Tell whether any author chose the digest (a read, no write lock)."""
-    from ..core.db import get_db
-
-    with get_db(app).read() as session:
-        chosen = select(Author.id).where(Author.notify == "digest").limit(1)
-        return session.scalar(chosen) is not None
-
-
-def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
-    """Queue the daily digest for each author who chose it and is due.
-
-    A digest lists the feedback and comments (not spam) that arrived since
-    the last one on articles the author was recorded as writing when they
-    arrived (``ownership.py``); with nothing new, none is sent.
-    Returns how many digests were queued.
-    """
-    from flask import current_app
-
-    site = current_app.extensions["site_index"].current()
-    now = utcnow()
-    queued = 0
-    for author in session.scalars(select(Author).where(Author.notify == "digest")):
-        since = author.digest_sent_at or author.created_at
-        if not force and now - since < DIGEST_EVERY:
-            continue
-        feedback = session.scalars(
-            select(Feedback).where(
-                written_by(Feedback.article_authors, author.name),
-                Feedback.state != "spam",
-                Feedback.created_at > since,
-            )
-        ).all()
-        comments = session.scalars(
-            select(Comment).where(
-                written_by(Comment.article_authors, author.name),
-                Comment.state != "spam",
-                Comment.is_author.is_(False),
-                Comment.created_at > since,
-            )
-        ).all()
-        author.digest_sent_at = now
-        if not feedback and not comments:
-            continue
-        lines = [f"Hello {author.name},", "", "Since your last digest:", ""]
-        for f in feedback:
-            title = f.article_title
-            first = f.message.splitlines()[0][:100]
-            lines.append(f"- Feedback #{f.id} on “{title}”: {first}")
-        for c in comments:
-            known = site.articles.get(c.article_page_url)
-            title = known.title if known else c.article_page_url
-            first = c.body.splitlines()[0][:100] if c.body else ""
-            lines.append(
-                f"- Comment #{c.id} ({c.state}) by {c.name} on “{title}”: {first}"
-            )
-        lines += [
-            "",
-            f"Feedback: {desk_url('desk.inbox')}",
-            f"Comments: {desk_url('desk.comments')}",
-        ]
-        queue_mail(
-            session,
-            kind="digest",
-            to=author.email,
-            subject=(
-                f"Digest: {len(feedback)} feedback, {len(comments)} comments "
-                "on your articles"
-            ),
-            body="\n".join(lines) + "\n",
-            site_url=config["SITE_URL"],
-        )
-        queued += 1
-    return queued

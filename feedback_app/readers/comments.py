@@ -29,16 +29,19 @@ from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.exc import IntegrityError
 
 from ..core.db import get_db
-from ..core.http import require_site_origin
+from ..core.extensions import csrf
+from ..core.fields import invalid_status
+from ..core.http import keep_private, require_site_origin
 from ..core.ids import form_id
 from ..core.models import Comment
 from ..core.signing import timestamp_signer
 from ..mail import messages as notify
 from ..mail import subscriptions
+from ..site.index import site_index
+from ..site.publishing import publisher
 from ..store import comments as cm
 from . import limits, tickets
-from .feedback import csrf
-from .forms import CommentForm, invalid_status
+from .forms import CommentForm
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
 
@@ -48,13 +51,7 @@ TICKET_DAYS = 7
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9-]{16,64}")
 
 
-@bp.after_request
-def not_cached(response: Response) -> Response:
-    """Keep the app's comment pages out of shared caches and search engines."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
+bp.after_request(keep_private)
 
 
 @bp.post("")
@@ -67,7 +64,7 @@ def post_comment() -> Response | tuple[str, int]:
         comment of it.
     """
     require_site_origin()
-    site = current_app.extensions["site_index"].current()
+    site = site_index().current()
     article = site.articles.get(request.form.get("article", ""))
     if article is None:
         abort(400, "This comment is not about an article of this site.")
@@ -144,7 +141,7 @@ def post_comment() -> Response | tuple[str, int]:
             raise
         created = False
     if created and comment.state == "approved":
-        current_app.extensions["publisher"].publish({article.page_url})
+        publisher().publish({article.page_url})
 
     response = redirect(url_for(".posted", ticket=_ticket(comment.id)), 303)
     _remember(response, form)
@@ -163,7 +160,7 @@ def posted(ticket: str) -> str:
         comment = session.get(Comment, comment_id)
     if comment is None:
         abort(404, "This comment is no longer here.")
-    site = current_app.extensions["site_index"].current()
+    site = site_index().current()
     article = site.articles.get(comment.article_page_url)
     return render_template("comment_posted.html", comment=comment, article=article)
 
@@ -177,7 +174,7 @@ def reply(comment_id: int) -> str:
     parent = _approved(comment_id)
     if parent is None:
         abort(404, "This comment is not published.")
-    article = current_app.extensions["site_index"].article(parent.article_page_url)
+    article = site_index().article(parent.article_page_url)
     if article is None:
         abort(404, "This article is not published.")
     form = CommentForm(formdata=None, data=_remembered())

@@ -19,36 +19,22 @@ from flask import (
     request,
     url_for,
 )
-from flask_wtf.csrf import CSRFProtect
 
 from ..core.db import get_db
-from ..core.http import require_site_origin
+from ..core.extensions import csrf
+from ..core.fields import invalid_status
+from ..core.http import keep_private, require_site_origin
 from ..core.models import Feedback
 from ..mail import messages as notify
+from ..site.index import site_index
 from ..store import feedback as fb
 from . import limits, tickets
-from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm, invalid_status
+from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
 
 bp = Blueprint("readers", __name__)
-csrf = CSRFProtect()
 
 
-@bp.after_request
-def keep_private(response: Response) -> Response:
-    """Keep reader pages out of caches and search engines.
-
-    A page whose address holds a reply token must not leak it in a Referer:
-    ``strict-origin`` sends only the origin. Not ``no-referrer``: over HTTPS
-    Flask-WTF refuses a form post without a Referer, and browsers send
-    ``Origin: null`` under it. The other pages keep ``same-origin``.
-    """
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    has_token = bool(request.view_args and "token" in request.view_args)
-    response.headers["Referrer-Policy"] = (
-        "strict-origin" if has_token else "same-origin"
-    )
-    return response
+bp.after_request(keep_private)
 
 
 @bp.post("/feedback")
@@ -60,9 +46,7 @@ def send_feedback() -> Response | tuple[str, int]:
     :raise 400: if it names no published article.
     """
     require_site_origin()
-    article = current_app.extensions["site_index"].article(
-        request.form.get("article", "")
-    )
+    article = site_index().article(request.form.get("article", ""))
     if article is None:
         abort(400, "This feedback is not about an article of this site.")
 
@@ -203,9 +187,7 @@ def _render_reply_page(
         reply_url=_reply_url(token),
         masked_email=fb.mask_email(feedback.email) if feedback.email else None,
         # The post answering it in public, once the site publishes it.
-        post=current_app.extensions["site_index"]
-        .current()
-        .article_with_slug(feedback.post_slug or ""),
+        post=site_index().current().article_with_slug(feedback.post_slug or ""),
         contact_form=contact_form,
         follow_up_form=follow_up_form or FollowUpForm(formdata=None),
     )

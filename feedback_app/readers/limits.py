@@ -16,9 +16,6 @@ skipping trusted proxies, so a header sent by anyone else changes nothing.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import ipaddress
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
@@ -31,6 +28,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
 from ..core import counters as shared_limits
+from ..core.http import address_key, client_address
 from ..core.models import RateEvent, UTCDateTime, utcnow
 
 logger = logging.getLogger(__name__)
@@ -73,47 +71,6 @@ class RateLimited(TooManyRequests):
             "and send it again (your browser's Back button brings your text back).",
             retry_after=retry_after,
         )
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def _networks(config: Any) -> tuple[Network, ...]:
-    return _parsed(tuple(config["TRUSTED_PROXIES"] or ()))
-
-
-@lru_cache(maxsize=8)
-def _parsed(networks: tuple[str, ...]) -> tuple[Network, ...]:
-    # Parsed once, not on every post.
-    return tuple(ipaddress.ip_network(n, strict=False) for n in networks)
-
-
-def client_address(request: Request, config: Any | None = None) -> str:
-    """Return the address of the client that sent ``request``."""
-    config = config or current_app.config
-    peer = request.environ.get("REMOTE_ADDR", "") or ""
-    trusted = _networks(config)
-    if not trusted:
-        return peer
-    hops = [peer] + [
-        h.strip()
-        for h in reversed(request.headers.get("X-Forwarded-For", "").split(","))
-        if h.strip()
-    ]
-    for i, hop in enumerate(hops):
-        try:
-            address = ipaddress.ip_address(hop)
-        except ValueError:
-            return hops[i - 1] if i else peer  # garbage: stop at the last good
-        if not any(address in net for net in trusted) or i == len(hops) - 1:
-            return hop
-    return peer
-
-
-def address_key(address: str, secret: str | bytes) -> str:
-    """Return the keyed hash under which an address is counted."""
-    key = secret.encode("utf-8") if isinstance(secret, str) else secret
-    return hmac.new(key, address.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def admit(session: Session, buckets: Iterable[tuple[str, int]], config: Any) -> None:

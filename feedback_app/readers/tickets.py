@@ -24,7 +24,9 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from itsdangerous import BadSignature, Signer
 
+from ..core.http import private_page
 from ..core.signing import signer
+from ..site.index import site_index
 
 bp = Blueprint("tickets", __name__)
 
@@ -102,13 +104,11 @@ def form_ticket() -> Response:
     :raise 404: if ``article`` names no published article.
     """
     page_url = request.args.get("article", "")
-    if current_app.extensions["site_index"].article(page_url) is None:
+    if site_index().article(page_url) is None:
         abort(404, "No such article.")
     # ``wait``: how long the script holds a quick submit, so that a person
     # who writes fast is never taken for a script.
     response = jsonify(
         ticket=issue(page_url), wait=current_app.config["FORM_MIN_SECONDS"]
     )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    return response
+    return private_page(response)

@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..core.db import get_db
 from ..core.models import Comment, Feedback, OutboxMessage, Subscription, utcnow
+from ..site.publishing import publisher
 from ..store.comments import delete_comment, fingerprint
 
 ANONYMOUS = "Anonymous"
@@ -170,6 +173,18 @@ class Erased:
             + self.subscriptions
             + self.mail
         )
+
+
+def erase_reader(email: str, *, wait: bool = False) -> Erased:
+    """Erase what is stored about ``email`` (``erase``) and republish the
+    articles whose comments changed: at once if ``wait``, else in the
+    background. The desk and ``flask readers erase`` both come here."""
+    with get_db().write() as session:
+        erased = erase(session, email)
+    publisher(current_app._get_current_object()).publish(  # type: ignore[attr-defined]
+        erased.articles, wait=wait
+    )
+    return erased
 
 
 def erase(session: Session, email: str) -> Erased:

@@ -23,7 +23,10 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 logger = logging.getLogger(__name__)
 
@@ -140,3 +143,10 @@ def _page_url(url: str, siteurl: str) -> str:
     if siteurl and url.startswith(siteurl + "/"):
         url = url[len(siteurl) + 1 :]
     return url.lstrip("/")
+
+
+def site_index(app: Flask | None = None) -> SiteIndex:
+    """Return the site index of ``app`` (default: the current app)."""
+    from flask import current_app
+
+    return (app or current_app).extensions["site_index"]

@@ -43,8 +43,9 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..core.db import get_db
-from ..store.comments import published_comments
 from .files import comment_feed_path, comment_file_name, write_atomically
+from .index import site_index
+from .threads import published_comments
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class Publisher:
         config = self.app.config
         with publish_lock(self.app):
             folder = Path(config["COMMENTS_PATH"])
-            site = self.app.extensions["site_index"].current()
+            site = site_index(self.app).current()
             with get_db(self.app).read() as session:
                 for page_url in sorted(page_urls):
                     write_comment_file(
@@ -143,7 +144,7 @@ class Publisher:
         :raise PublishError: if Pelican fails.
         """
         page_urls = sorted(set(page_urls))
-        site = self.app.extensions["site_index"].current()
+        site = site_index(self.app).current()
         selected: list[str] = []
         for page_url in page_urls:
             article = site.articles.get(page_url)
@@ -345,3 +346,10 @@ def _exclusive(path: Path):  # type: ignore[no-untyped-def]
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def publisher(app: Flask | None = None) -> Publisher:
+    """Return the publisher of ``app`` (default: the current app)."""
+    from flask import current_app
+
+    return (app or current_app).extensions["publisher"]

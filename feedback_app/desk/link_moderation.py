@@ -1,0 +1,67 @@
+"""The page behind the three links in the mail about a held comment
+(``/moderate/<token>``): it shows the comment and, on confirmation, approves,
+spams or trashes it through the same service as the desk.
+
+Opening the link changes nothing: the page asks for a POST with a CSRF token.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    render_template,
+    request,
+)
+from flask_wtf import FlaskForm
+from itsdangerous import (
+    BadSignature,
+)
+
+from ..core.db import get_db
+from ..core.http import keep_private
+from ..core.models import Comment
+from ..mail.links import ACTIONS, moderation_signer
+from ..services import moderation
+from ..site.index import site_index
+from ..store import comments as cm
+
+bp = Blueprint("link_moderation", __name__)
+bp.after_request(keep_private)
+
+
+@bp.route("/moderate/<token>", methods=["GET", "POST"])
+def moderate(token: str) -> str:
+    """Show a held comment and, on confirmation, approve, spam or trash it."""
+    try:
+        signed = moderation_signer().unsign(
+            token, max_age=current_app.config["MAIL_LINK_DAYS"] * 86400
+        )
+    except BadSignature:
+        abort(404, "This link is not valid, or it has expired.")
+    number, _, action = signed.decode().partition(".")
+    if action not in ACTIONS:
+        abort(404)
+    comment_id = int(number)  # signed by us: the id we gave
+    form = FlaskForm()
+    done = False
+    if request.method == "POST" and form.validate():
+        try:
+            moderation.moderate([comment_id], ACTIONS[action])
+        except cm.CommentError:
+            abort(404, "This comment is gone.")
+        done = True
+    with get_db().read() as session:
+        comment = session.get(Comment, comment_id)
+    if comment is None:
+        abort(404, "This comment is gone.")
+    article = site_index().article(comment.article_page_url)
+    return render_template(
+        "moderate.html",
+        comment=comment,
+        article=article,
+        action=action,
+        form=form,
+        done=done,
+    )

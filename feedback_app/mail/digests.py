@@ -1,0 +1,97 @@
+"""The daily digest, for authors who chose it instead of a mail per message.
+
+Run by the sender as a periodic job (``feedback_app.services.jobs``) and by
+``flask outbox digest``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core.models import Author, Comment, Feedback, utcnow
+from ..site.index import site_index
+from ..site.ownership import written_by
+from .messages import desk_url
+from .outbox import queue_mail
+
+#: How often an author who chose the digest hears from the site.
+DIGEST_EVERY = timedelta(days=1)
+
+
+def digests_wanted(app: Any) -> bool:
+    """Tell whether any author chose the digest (a read, no write lock)."""
+    from ..core.db import get_db
+
+    with get_db(app).read() as session:
+        chosen = select(Author.id).where(Author.notify == "digest").limit(1)
+        return session.scalar(chosen) is not None
+
+
+def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
+    """Queue the daily digest for each author who chose it and is due.
+
+    A digest lists the feedback and comments (not spam) that arrived since
+    the last one on articles the author was recorded as writing when they
+    arrived (``ownership.py``); with nothing new, none is sent.
+    Returns how many digests were queued.
+    """
+
+    site = site_index().current()
+    now = utcnow()
+    queued = 0
+    for author in session.scalars(select(Author).where(Author.notify == "digest")):
+        since = author.digest_sent_at or author.created_at
+        if not force and now - since < DIGEST_EVERY:
+            continue
+        feedback = session.scalars(
+            select(Feedback).where(
+                written_by(Feedback.article_authors, author.name),
+                Feedback.state != "spam",
+                Feedback.created_at > since,
+            )
+        ).all()
+        comments = session.scalars(
+            select(Comment).where(
+                written_by(Comment.article_authors, author.name),
+                Comment.state != "spam",
+                Comment.is_author.is_(False),
+                Comment.created_at > since,
+            )
+        ).all()
+        author.digest_sent_at = now
+        if not feedback and not comments:
+            continue
+        lines = [f"Hello {author.name},", "", "Since your last digest:", ""]
+        for f in feedback:
+            title = f.article_title
+            first = f.message.splitlines()[0][:100]
+            lines.append(f"- Feedback #{f.id} on “{title}”: {first}")
+        for c in comments:
+            known = site.articles.get(c.article_page_url)
+            title = known.title if known else c.article_page_url
+            first = c.body.splitlines()[0][:100] if c.body else ""
+            lines.append(
+                f"- Comment #{c.id} ({c.state}) by {c.name} on “{title}”: {first}"
+            )
+        lines += [
+            "",
+            f"Feedback: {desk_url('desk.inbox')}",
+            f"Comments: {desk_url('desk.comments')}",
+        ]
+        queue_mail(
+            session,
+            kind="digest",
+            to=author.email,
+            subject=(
+                f"Digest: {len(feedback)} feedback, {len(comments)} comments "
+                "on your articles"
+            ),
+            body="\n".join(lines) + "\n",
+            site_url=config["SITE_URL"],
+        )
+        queued += 1
+    return queued

@@ -1,0 +1,68 @@
+"""What an article's page shows of its thread: the published comments, in
+order, with the replies whose parents are hidden moved up to the nearest
+shown ancestor. Read by publishing when it writes an article's comment file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import (
+    select,
+)
+from sqlalchemy.orm import Session
+
+from ..core.models import Comment
+
+
+def published_comments(session: Session, page_url: str) -> list[dict[str, Any]]:
+    """Return what the site publishes of the approved comments of the article
+    at ``page_url``.
+
+    Only public fields: never the address, the moderation reason or the
+    Markdown source. A reply whose parent is not approved is shown at its
+    parent's place in the thread, so nothing refers to a hidden comment.
+    """
+    rows = session.scalars(
+        select(Comment)
+        .where(Comment.article_page_url == page_url, Comment.state == "approved")
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    approved = {c.id: c for c in rows}
+    hidden_parents = _hidden_ancestors(session, rows, approved)
+    published = []
+    for c in rows:
+        parent = c.parent_id
+        while parent is not None and parent not in approved:
+            parent = hidden_parents.get(parent)
+        published.append(
+            {
+                "id": c.id,
+                "parent": parent,
+                "name": c.name,
+                "website": c.website,
+                "date": c.created_at.isoformat(timespec="seconds"),
+                "author": c.is_author,
+                "html": c.html,
+            }
+        )
+    return published
+
+
+def _hidden_ancestors(
+    session: Session, rows: Iterable[Comment], approved: Mapping[int, Comment]
+) -> dict[int, int | None]:
+    """Map each unapproved ancestor of ``rows`` to its own parent."""
+    parents: dict[int, int | None] = {}
+    todo = {c.parent_id for c in rows if c.parent_id and c.parent_id not in approved}
+    while todo:
+        found = session.execute(
+            select(Comment.id, Comment.parent_id).where(Comment.id.in_(todo))
+        ).all()
+        todo = set()
+        for cid, parent in found:
+            parents[cid] = parent
+            if parent and parent not in approved and parent not in parents:
+                todo.add(parent)
+    return parents
