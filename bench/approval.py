@@ -110,7 +110,7 @@ class Trials:
 
     def pending_comment(self, article: Any) -> int:
         """Store a new held comment (no address: held) on ``article``."""
-        from feedback_app.store.comments import submit_comment
+        from feedback_app.readers.comment_rules import submit_comment
 
         with self.db.write() as session:
             comment, created = submit_comment(

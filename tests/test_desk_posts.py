@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pelican.readers import MarkdownReader
 from playwright.sync_api import Browser
 
-from feedback_app.site import drafts, post_markup
+from feedback_app.site import post_check, post_fields, post_markup
 
 from . import test_browser
 from .conftest import ROOT
@@ -138,7 +138,7 @@ def dangers(html: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pelican_settings() -> dict:
-    return drafts.pelican_settings(CONFIG)
+    return post_check.pelican_settings(CONFIG)
 
 
 @settings(
@@ -163,22 +163,22 @@ def test_pelican_reads_exactly_what_the_desk_meant_and_nothing_runs(
     body: str,
 ) -> None:
     try:
-        fields = drafts.PostFields(
-            title=drafts.one_line(title, "title"),
-            summary=drafts.one_line(summary, "summary"),
-            category=drafts.one_line(category, "category"),
-            tags=drafts.split_tags(tags),
-            body=drafts.normal_body(body),
+        fields = post_fields.PostFields(
+            title=post_fields.one_line(title, "title"),
+            summary=post_fields.one_line(summary, "summary"),
+            category=post_fields.one_line(category, "category"),
+            tags=post_fields.split_tags(tags),
+            body=post_fields.normal_body(body),
             author="Maya Lindqvist",
             slug="reader-mail",
             date="2026-12-01 10:00",
         )
-        post = drafts.check_now(CONFIG, fields)
-    except drafts.DraftError:
+        post = post_check.check_now(CONFIG, fields)
+    except post_fields.DraftError:
         return  # refused, with a reason: nothing is written
     # The file as the desk writes it, read by Pelican as a build reads it.
     path = tmp_path_factory.mktemp("post") / "post.md"
-    path.write_text(drafts.compose(fields), encoding="utf-8")
+    path.write_text(post_fields.compose(fields), encoding="utf-8")
     content, meta = MarkdownReader(pelican_settings).read(str(path))
     expected = {
         "title": fields.title,

@@ -860,9 +860,9 @@ def test_a_post_pelican_takes_too_long_to_render_is_refused(
     """Pygments' Maple lexer takes time exponential in a run of backslashes
     (44 took minutes): the desk stops rendering after RENDER_TIMEOUT and
     refuses the post; a post of ordinary code is rendered in time."""
-    from feedback_app.site import drafts
+    from feedback_app.site import post_check
 
-    monkeypatch.setattr(drafts, "RENDER_TIMEOUT", 3)
+    monkeypatch.setattr(post_check, "RENDER_TIMEOUT", 3)
     draft, saved, url = drafted_post(app, reader, desk)
     slow = '```maple\n"' + "\\" * 60 + "\n```"
     refused = desk.post(url, editor_fields(saved, body=slow))

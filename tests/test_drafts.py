@@ -10,14 +10,13 @@ import markdown
 import pytest
 from pelican.settings import DEFAULT_CONFIG
 
-from feedback_app.site.drafts import (
+from feedback_app.site.drafts import content_file, quote_markdown
+from feedback_app.site.post_fields import (
     DraftError,
     PostFields,
     compose,
-    content_file,
     one_line,
     parse,
-    quote_markdown,
     split_tags,
 )
 

@@ -15,6 +15,7 @@ from feedback_app.core.db import get_db
 from feedback_app.core.models import Author, utcnow
 from feedback_app.mail import messages as notify
 from feedback_app.mail.outbox import build_email
+from feedback_app.readers import comment_rules
 from feedback_app.site.index import Article
 from feedback_app.store import comments as cm
 from feedback_app.store.feedback import submit_feedback
@@ -195,7 +196,9 @@ def test_each_author_of_an_article_who_wants_mail_is_told_once(
         authors=(MAYA, "Ana Bell", "Tomás Ferreira"),
     )
     with app.test_request_context(), get_db(app).write() as session:
-        new = cm.prepare_comment(article, name="Rita", body="Hello", rules=app.config)
+        new = comment_rules.prepare_comment(
+            article, name="Rita", body="Hello", rules=app.config
+        )
         comment, _ = cm.store_comment(
             session,
             new,
@@ -230,7 +233,9 @@ def test_a_post_on_an_article_without_authors_tells_nobody(
     author (not even one of another article) is mailed."""
     article = Article(slug="nobodys", title="Nobody's", url="/nobodys/", authors=())
     with app.test_request_context(), get_db(app).write() as session:
-        new = cm.prepare_comment(article, name="Rita", body="Hello", rules=app.config)
+        new = comment_rules.prepare_comment(
+            article, name="Rita", body="Hello", rules=app.config
+        )
         cm.store_comment(
             session,
             new,

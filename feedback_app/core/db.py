@@ -23,30 +23,21 @@ import fcntl
 import os
 import select
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import (
     Engine,
-    Executable,
-    Insert,
-    bindparam,
     create_engine,
     event,
-    insert,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     Session,
-    class_mapper,
-    make_transient_to_detached,
     sessionmaker,
 )
 
@@ -288,94 +279,6 @@ def _flock(path: str) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-class Statement(NamedTuple):
-    """A statement and its parameters, to be run later or with another."""
-
-    sql: Executable
-    params: dict[str, Any]
-
-
-def insert_row(
-    session: Session,
-    model: type[Model],
-    values: dict[str, Any],
-    *,
-    then: Callable[[Model], Statement | None] | None = None,
-) -> Model:
-    """Insert one row of ``model`` (whose key is ``id``) with a Core
-    ``INSERT`` in the session's transaction; return it as a persistent ORM
-    object, for the caller's updates.
-
-    A reader's post stores its row this way while it holds the write lock,
-    where the ORM's flush would cost more. ``values`` should name every
-    column the caller will read, so that none is loaded again.
-
-    ``then`` makes, from the new row, an ``INSERT`` that goes with it (the
-    authors' mail about a new comment). If ``values`` gives the row's
-    ``id`` (taken from its sequence beforehand), PostgreSQL stores both with
-    one statement, the row's ``INSERT`` in a ``WITH`` clause: one round
-    trip, and atomic on its own (see ``Database.write``). Otherwise they
-    run one after the other. Both statements should then give every column
-    themselves: SQLAlchemy left the outer ``INSERT``'s Python-side defaults
-    out once another ``INSERT`` was in its ``WITH`` (``mail.mail_each``
-    gives its own).
-    """
-    connection = session.connection()
-    if then is not None and "id" in values and connection.dialect.name == "postgresql":
-        row = _loaded(model, values)
-        follow = then(row)
-        if follow is None:
-            connection.execute(_insert(model), values)
-        else:
-            together = _insert_with(model, tuple(values), follow.sql)
-            connection.execute(
-                together, {f"row_{k}": v for k, v in values.items()} | follow.params
-            )
-    else:
-        result = connection.execute(_insert(model), values)
-        (row_id,) = result.inserted_primary_key
-        row = _loaded(model, values | {"id": row_id})
-        follow = then(row) if then is not None else None
-        if follow is not None:
-            connection.execute(follow.sql, follow.params)
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
-
-
-def _loaded(model: type[Model], values: dict[str, Any]) -> Model:
-    """Make a ``model`` object holding ``values`` as if loaded from its row.
-
-    The values go straight into the object's ``__dict__``, as the ORM's own
-    loading does, rather than through the constructor, whose attribute events
-    (one per column, 18 for a comment) are work for changes that will not be
-    flushed: the row is already written. ``make_transient_to_detached`` then
-    gives it its identity and expires any column not given.
-    """
-    # class_mapper, not __mapper__: it configures the mappers first, as the
-    # constructor would (the first row of a model may be made here).
-    row = class_mapper(model).class_manager.new_instance()
-    row.__dict__.update(values)
-    return row
-
-
-@lru_cache(maxsize=8)
-def _insert(model: type) -> Insert:
-    return insert(model.__table__)  # type: ignore[attr-defined]
-
-
-@lru_cache(maxsize=8)
-def _insert_with(model: type, columns: tuple[str, ...], follow: Executable) -> Any:
-    """``follow`` with the ``INSERT`` of a ``model`` row in its ``WITH``
-    clause (a data-modifying CTE, run once whether referenced or not), the
-    row's parameters named ``row_<column>``; built once per statement."""
-    table = model.__table__  # type: ignore[attr-defined]
-    row = insert(table).values(
-        {name: bindparam(f"row_{name}", type_=table.c[name].type) for name in columns}
-    )
-    return follow.add_cte(row.cte("new_row"))  # type: ignore[attr-defined]
-
-
 def get_db(app: Flask | None = None) -> Database:
     """Return the Database of ``app`` (default: the current app)."""
     return (app or current_app).extensions["feedback_db"]
@@ -404,33 +307,12 @@ def upgrade(app: Flask, revision: str = "head") -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Create the app's Database and register the ``db`` commands."""
+    """Create the app's Database (its commands are in ``cli/database.py``)."""
     app.extensions["feedback_db"] = Database(
         app.config["DATABASE_URL"],
         app.config["SQLITE_BUSY_TIMEOUT"],
         app.config["SQLITE_SYNCHRONOUS"],
     )
-    app.cli.add_command(db_cli)
-    app.cli.add_command(backup_command)
-
-
-db_cli = AppGroup("db", help="Manage the database schema.")
-
-
-@db_cli.command("upgrade")
-@click.argument("revision", default="head")
-def upgrade_command(revision: str) -> None:
-    """Migrate the database to REVISION (default: the newest)."""
-    upgrade(current_app._get_current_object(), revision)  # type: ignore[attr-defined]
-    click.echo(f"Database at {revision}: {_safe_url(current_app)}")
-
-
-@db_cli.command("current")
-def current_command() -> None:
-    """Show the database's current revision."""
-    from alembic import command
-
-    command.current(alembic_config(get_db()))
 
 
 def backup_sqlite(db: Database, target: Path) -> int:
@@ -477,23 +359,3 @@ def backup_sqlite(db: Database, target: Path) -> int:
         os.close(fd)
     os.replace(partial, target)
     return int(pages)
-
-
-@click.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@with_appcontext
-def backup_command(path: Path) -> None:
-    """Copy the live SQLite database to PATH (online: the site keeps running).
-
-    Restore: stop the app and the mail sender, put the copy in place of the
-    database file (and delete its -wal and -shm files), start them again.
-    """
-    try:
-        pages = backup_sqlite(get_db(), path)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Backed up {pages} pages to {path} (integrity check: ok).")
-
-
-def _safe_url(app: Flask) -> str:
-    return make_url(app.config["DATABASE_URL"]).render_as_string(hide_password=True)

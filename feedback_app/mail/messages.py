@@ -23,10 +23,10 @@ from urllib.parse import urljoin
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from ..core.db import Statement
 from ..core.models import Author, Comment, Feedback, FeedbackMessage
 from ..site.index import Article
 from ..site.ownership import decode_authors
+from ..store.rows import Statement
 from .outbox import mail_each, queue_mail
 
 

@@ -40,8 +40,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ..core.addresses import checked_address, header_line, header_text
-from ..core.db import Statement
 from ..core.models import OutboxMessage, UTCDateTime, utcnow
+from ..store.rows import Statement
 
 logger = logging.getLogger(__name__)
 

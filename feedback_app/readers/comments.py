@@ -40,7 +40,7 @@ from ..mail import subscriptions
 from ..site.index import site_index
 from ..site.publishing import publisher
 from ..store import comments as cm
-from . import limits, tickets
+from . import comment_rules, limits, tickets
 from .forms import CommentForm
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
@@ -91,7 +91,7 @@ def post_comment() -> Response | tuple[str, int]:
     buckets = limits.buckets_for(request, article.page_url)
     # Rendered and judged before the write transaction: on SQLite every
     # writer waits for the one holding the write lock.
-    new = cm.prepare_comment(
+    new = comment_rules.prepare_comment(
         article,
         name=form.name.data,
         body=form.body.data,

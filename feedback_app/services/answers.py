@@ -20,7 +20,7 @@ from flask import current_app
 from ..core.db import get_db
 from ..core.models import Author, Feedback, FeedbackMessage
 from ..mail.messages import answer_to_reader
-from ..site import drafts
+from ..site import drafts, post_fields
 from ..site.files import write_atomically
 from ..site.index import site_index
 from ..site.publishing import PublishCommandError, PublishError, build_site
@@ -57,7 +57,7 @@ class Answered:
 
     private: bool
     by_mail: bool
-    post: drafts.Post | None
+    post: post_fields.Post | None
 
 
 Allowed = Callable[[Feedback], bool]
@@ -91,7 +91,7 @@ def answer(
     """
     config = current_app.config
     site = site_index().current()
-    written: drafts.Post | None = None
+    written: post_fields.Post | None = None
     try:
         with get_db().write() as session:
             feedback = _feedback(session, feedback_id, allowed)
@@ -118,7 +118,7 @@ def answer(
                         category=post.category or "Reader mail",
                         tags=post.tags,
                     )
-                except drafts.DraftError as exc:
+                except post_fields.DraftError as exc:
                     raise AnswerError(str(exc), exc.field) from None
                 feedback.post_slug = written.slug
                 feedback.post_source = written.source
@@ -152,11 +152,11 @@ def answered_source(feedback: Feedback) -> str | None:
     return drafts.answered_source(site.articles.get(feedback.article_page_url))
 
 
-def save_post(feedback: Feedback, fields: drafts.PostFields) -> drafts.Post:
+def save_post(feedback: Feedback, fields: post_fields.PostFields) -> post_fields.Post:
     """Check ``fields`` and save them as ``feedback``'s post (still a draft
     or published, as it was); record where it is.
 
-    :raise drafts.DraftError: if the post is refused (nothing is written).
+    :raise post_fields.DraftError: if the post is refused (nothing is written).
     """
     written = drafts.save_post(
         current_app.config,
@@ -174,20 +174,20 @@ class Published:
     the post is a draft again as it was; ``copied`` False means the site was
     built here but the publish command that copies it elsewhere failed."""
 
-    post: drafts.Post
+    post: post_fields.Post
     built: bool
     copied: bool
     url: str | None
 
 
 def publish_post(
-    feedback: Feedback, fields: drafts.PostFields, author: Author
+    feedback: Feedback, fields: post_fields.PostFields, author: Author
 ) -> Published:
     """Save ``fields`` as ``feedback``'s post, published today, build the
     site, and record the post as the author's public answer. If the build
     fails, the file is put back as it was and nothing is recorded.
 
-    :raise drafts.DraftError: if the post is refused (nothing is written).
+    :raise post_fields.DraftError: if the post is refused (nothing is written).
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     site = site_index(app).current()
@@ -196,7 +196,7 @@ def publish_post(
     published = drafts.mark_published(
         app.config,
         site,
-        drafts.Post(feedback.post_source or "", fields, ""),
+        post_fields.Post(feedback.post_source or "", fields, ""),
         answered=answered_source(feedback),
     )
     copied = True
@@ -235,7 +235,7 @@ def publish_post(
     )
 
 
-def _record(feedback_id: int, written: drafts.Post) -> None:
+def _record(feedback_id: int, written: post_fields.Post) -> None:
     with get_db().write() as session:
         feedback = _feedback(session, feedback_id, None)
         feedback.post_slug = written.slug

@@ -41,13 +41,9 @@ site-relative URL its forms send as ``article``: the app's name for it),
 top-level comments, each with ``replies``), ``comment_count`` and
 ``comment_feed_url``. Each article also gets an Atom feed of its comments.
 
-Two guards fail the build (Pelican exits 1, naming the file and the link):
-a link in any content that would make Pelican copy a file from outside the
-content folder or from a private folder (Pelican copies the target of a
-``{static}`` or ``{attach}`` link wherever it lies); and a ``{static}`` or
-``{attach}`` link in a post written in the desk (``content/desk/``), whose
-HTML is also cleaned with the desk's allow-list (``post_markup``) before it
-is written.
+Two guards fail the build (``content_guard.py``): a link that would copy a
+file from outside the content folder or from a private folder, and an
+intrasite link other than to a content file in a post written in the desk.
 """
 
 from __future__ import annotations
@@ -67,11 +63,11 @@ from xml.sax.saxutils import escape, quoteattr  # nosec B406
 from zoneinfo import ZoneInfo
 
 from pelican import signals
-from pelican.generators import ArticlesGenerator, PagesGenerator, StaticGenerator
+from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.writers import Writer
 
 from ..core import config as app_config
-from . import post_markup
+from .content_guard import clean_desk_posts, refuse_outside_files
 from .files import (
     COMPRESSED,
     comment_feed_path,
@@ -386,103 +382,6 @@ def compress_output(pelican: Any) -> None:
                 twin.unlink()
     written = write_compressed(p for p in paths if p.suffix in COMPRESSED)
     logger.info("Compressed %d changed files for gzip_static", written)
-
-
-class UnsafeContentError(Exception):
-    """Fails the build: content that would publish what it may not."""
-
-    exitcode = 1
-
-
-def _all_articles(generator: ArticlesGenerator) -> list[Any]:
-    return [
-        *generator.articles,
-        *generator.translations,
-        *generator.drafts,
-        *generator.drafts_translations,
-        *generator.hidden_articles,
-        *generator.hidden_translations,
-    ]
-
-
-def clean_desk_posts(generator: ArticlesGenerator) -> None:
-    """Clean the HTML of every article in the desk's folder with the desk's
-    allow-list, and refuse its intrasite links but ``{filename}`` ones to a
-    content file (the desk links the answered article so).
-
-    :raise UnsafeContentError: for any other intrasite link there, looked
-        for before cleaning and after (where Pelican will rewrite them).
-    """
-    pattern = generator.settings["INTRASITE_LINK_REGEX"]
-    folder = f"{post_markup.DESK_FOLDER}/"
-    for article in _all_articles(generator):
-        source = Path(article.relative_source_path).as_posix()
-        if not source.startswith(folder):
-            continue
-        cleaned = post_markup.clean(article._content)
-        summary = article.metadata.get("summary")
-        for html in (
-            article._content,
-            cleaned,
-            summary,
-            summary and post_markup.clean(summary),
-        ):
-            for what, value in post_markup.intrasite_links(html or "", pattern):
-                if what != "filename" or not post_markup.CONTENT_LINK.fullmatch(value):
-                    raise UnsafeContentError(
-                        f"{source}: a post written in the desk may not carry the "
-                        f"link “{{{what}}}{value}”; only someone with shell "
-                        "access links the site's files."
-                    )
-        article._content = cleaned
-        if summary is not None:
-            article.metadata["summary"] = post_markup.clean(summary)
-        if hasattr(article, "_summary"):
-            article._summary = post_markup.clean(article._summary)
-
-
-def _inside(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def refuse_outside_files(generator: StaticGenerator) -> None:
-    """Refuse to copy a file from outside the content folder, or from a
-    private folder, into the output (the file is not copied: the build stops).
-
-    :raise UnsafeContentError: naming the file and the content linking it.
-    """
-    settings = generator.settings
-    root = os.path.realpath(settings["PATH"])
-    private = [os.path.realpath(p) for p in settings["FEEDBACK_PRIVATE_PATHS"]]
-    for static in generator.staticfiles:
-        real = os.path.realpath(static.source_path)
-        if _inside(real, root) and not any(_inside(real, p) for p in private):
-            continue
-        raise UnsafeContentError(
-            f"{_linked_by(generator, static.source_path)} would publish "
-            f"{static.source_path}, which is "
-            + ("in a private folder" if _inside(real, root) else "outside the content")
-            + " folder: remove the link."
-        )
-
-
-def _linked_by(generator: StaticGenerator, source_path: str) -> str:
-    """Name the content and link that make Pelican copy ``source_path``."""
-    pattern = generator.settings["INTRASITE_LINK_REGEX"]
-    target = os.path.abspath(source_path)
-    root = generator.settings["PATH"]
-    for content in generator.context.get("generated_content", {}).values():
-        for what, value in post_markup.intrasite_links(content._content or "", pattern):
-            if what not in ("static", "attach"):
-                continue
-            path = urlsplit(value).path.replace("%20", " ")
-            if path.startswith("/"):
-                linked = os.path.join(root, path[1:])
-            else:
-                linked = os.path.join(os.path.dirname(content.source_path), path)
-            if os.path.abspath(linked) == target:
-                return f"{content.relative_source_path}: the link “{{{what}}}{value}”"
-    return "A static path"
 
 
 def register() -> None:

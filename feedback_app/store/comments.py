@@ -1,17 +1,18 @@
-"""Public comments: storing, moderating and exporting them for the build.
+"""Public comments as stored: a reader's judged comment, the author's reply,
+a state change, a deletion, the desk's lists.
 
-The views, the CLI and (later) the author's desk call these functions; each
-takes the session of the transaction it runs in. Publishing what changed is
-the caller's next step (``publishing.Publisher``).
+Each function takes the session of the transaction it runs in. Judging a
+new comment is ``readers/comment_rules.py``; what an article's page shows is
+``site/threads.py``; publishing what changed is the caller's next step
+(``services.moderation``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -30,12 +31,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..core.db import Statement, insert_row
 from ..core.models import COMMENT_STATES, Comment, UTCDateTime, utcnow
-from ..core.rendering import count_links, render_comment
-from ..core.text import name_skeleton
+from ..core.rendering import render_comment
 from ..site.index import Article
 from ..site.ownership import decode_authors, encode_authors
+from .rows import Statement, insert_row
 
 #: A second identical comment within this time is the same comment (a
 #: double-click or a retry without JavaScript's idempotency key).
@@ -109,44 +109,6 @@ class Verdict:
     reason: str | None = None
 
 
-def moderate(
-    *,
-    name: str,
-    email: str | None,
-    website: str | None,
-    body: str,
-    rules: Mapping[str, Any],
-    authors: Iterable[str] = (),
-    html: str = "",
-) -> Verdict:
-    """Apply the moderation rules (see config.py) to a new comment.
-
-    Spam words win over everything; then any hold rule holds; otherwise a
-    comment is approved, and one with an address only if an earlier one with
-    the same address and name was approved, as WordPress does: that last
-    rule needs the database, so ``store_comment`` applies it (see
-    ``NewComment.if_known``). A reader whose name looks like one of the
-    article's authors is always held: the Author badge cannot be had by name
-    (only ``author_reply`` gives it), but readers could still be misled.
-    """
-    haystack = " ".join(filter(None, (name, email, website, body))).casefold()
-    for word in rules["COMMENTS_SPAM_WORDS"]:
-        if word.casefold() in haystack:
-            return Verdict("spam", f"contains the spam word “{word}”")
-    skeleton = name_skeleton(name)
-    if skeleton and skeleton in {name_skeleton(a) for a in authors}:
-        return Verdict("pending", "name looks like the article's author")
-    for word in rules["COMMENTS_HOLD_WORDS"]:
-        if word.casefold() in haystack:
-            return Verdict("pending", f"contains the word “{word}”")
-    links = count_links(body, html)
-    if links > rules["COMMENTS_MAX_LINKS"]:
-        return Verdict("pending", f"has {links} links")
-    if not email and rules["COMMENTS_HOLD_WITHOUT_EMAIL"]:
-        return Verdict("pending", "has no e-mail address")
-    return Verdict("approved")
-
-
 #: A comment with an address its sender never had approved under its name.
 FIRST_FROM_ADDRESS = Verdict("pending", "first comment from this address")
 
@@ -164,7 +126,7 @@ def fingerprint(
 class NewComment:
     """A reader's comment as the rules judged it, ready to store.
 
-    ``prepare_comment`` makes one without the database; ``store_comment``
+    ``comment_rules.prepare_comment`` makes one without the database; ``store_comment``
     stores it in a write transaction. ``parent_id`` is the comment it
     answers, as the reader asked. ``if_known``: approved only if its address
     had a comment approved under its name (the one rule that needs the
@@ -184,60 +146,6 @@ class NewComment:
     reason: str | None
     fingerprint: str
     if_known: bool = False
-
-
-def prepare_comment(
-    article: Article,
-    *,
-    name: str,
-    body: str,
-    email: str | None = None,
-    website: str | None = None,
-    parent_id: int | None = None,
-    rules: Mapping[str, Any],
-    screen: Verdict | None = None,
-    html: str | None = None,
-) -> NewComment:
-    """Render a reader's comment and judge it by the rules; store nothing.
-
-    Needs no database, so the web view runs it before its write
-    transaction: on SQLite every writer waits for the one holding the write
-    lock. ``html`` is ``render_comment(body)``, if the caller rendered it
-    already. ``screen`` is what the form itself found (the honeypot, the
-    form ticket): its spam verdict wins, and its hold applies to a comment
-    the rules would approve.
-    """
-    email = email or None
-    html = render_comment(body) if html is None else html
-    if screen is not None and screen.state == "spam":
-        verdict = screen
-    else:
-        verdict = moderate(
-            name=name,
-            email=email,
-            website=website,
-            body=body,
-            rules=rules,
-            authors=article.authors,
-            html=html,
-        )
-        if screen is not None and verdict.state == "approved":
-            verdict = screen
-    return NewComment(
-        article_slug=article.slug,
-        article_page_url=article.page_url,
-        article_authors=encode_authors(article.authors),
-        parent_id=parent_id,
-        name=name,
-        email=email,
-        website=website or None,
-        body=body,
-        html=html,
-        state=verdict.state,
-        reason=verdict.reason,
-        fingerprint=fingerprint(article.page_url, parent_id, name, email, body),
-        if_known=verdict.state == "approved" and email is not None,
-    )
 
 
 _STORED = (
@@ -326,28 +234,6 @@ def store_comment(
     if take_id:
         values["id"] = next(r.id for r in rows if r.id is not None and r.same is None)
     return insert_row(session, Comment, values, then=then), True
-
-
-def submit_comment(
-    session: Session,
-    article: Article,
-    *,
-    max_depth: int = 5,
-    submission_key: str | None = None,
-    notify_replies: bool = False,
-    admit: Callable[[], None] | None = None,
-    **comment: Any,
-) -> tuple[Comment, bool]:
-    """Judge and store a reader's comment: ``prepare_comment`` then
-    ``store_comment``, for the CLI and scripts."""
-    return store_comment(
-        session,
-        prepare_comment(article, **comment),
-        max_depth=max_depth,
-        submission_key=submission_key,
-        notify_replies=notify_replies,
-        admit=admit,
-    )
 
 
 def place_reply(

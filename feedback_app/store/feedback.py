@@ -13,10 +13,10 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..core.db import insert_row
 from ..core.models import Feedback, FeedbackMessage, utcnow
 from ..site.index import Article
 from ..site.ownership import encode_authors
+from .rows import insert_row
 
 # 32 random bytes, URL-safe base64 without padding.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")

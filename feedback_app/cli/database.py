@@ -1,0 +1,50 @@
+"""The database's commands: ``flask db upgrade|current`` and ``flask backup``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.engine import make_url
+
+from ..core.db import alembic_config, backup_sqlite, get_db, upgrade
+
+db_cli = AppGroup("db", help="Manage the database schema.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade_command(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    upgrade(current_app._get_current_object(), revision)  # type: ignore[attr-defined]
+    click.echo(f"Database at {revision}: {_safe_url(current_app)}")
+
+
+@db_cli.command("current")
+def current_command() -> None:
+    """Show the database's current revision."""
+    from alembic import command
+
+    command.current(alembic_config(get_db()))
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Copy the live SQLite database to PATH (online: the site keeps running).
+
+    Restore: stop the app and the mail sender, put the copy in place of the
+    database file (and delete its -wal and -shm files), start them again.
+    """
+    try:
+        pages = backup_sqlite(get_db(), path)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backed up {pages} pages to {path} (integrity check: ok).")
+
+
+def _safe_url(app: Flask) -> str:
+    return make_url(app.config["DATABASE_URL"]).render_as_string(hide_password=True)

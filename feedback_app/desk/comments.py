@@ -1,0 +1,229 @@
+"""Moderating comments on the desk: the queue, one comment, its state, an
+edit, and the author's reply (all through ``services.moderation``)."""
+
+from __future__ import annotations
+
+import math
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import case, func, select
+
+from ..core.db import get_db
+from ..core.models import COMMENT_STATES, Comment
+from ..services import moderation
+from ..site.index import site_index
+from ..store import comments as cm
+from .access import (
+    PER_PAGE,
+    back_to_list,
+    bp,
+    comment_or_404,
+    in_scope,
+    may_see,
+    me,
+    my_articles,
+    page_number,
+    selected_ids,
+    shown_again,
+    signed_in,
+)
+from .forms import (
+    ActionForm,
+    CommentEditForm,
+    ReplyForm,
+)
+
+#: The moderation queue's views; "queue" is pending, then spam, then trash.
+COMMENT_VIEWS = {
+    "queue": ("pending", "spam", "trash"),
+    **{state: (state,) for state in COMMENT_STATES},
+}
+
+
+COMMENT_ACTIONS = {
+    "approve": "approved",
+    "unapprove": "pending",
+    "spam": "spam",
+    "trash": "trash",
+    "delete": None,  # for good
+}
+
+
+@bp.get("/comments")
+@signed_in
+def comments() -> str:
+    """The moderation queue: pending first, then spam, then trash."""
+    view = request.args.get("view", "queue")
+    if view not in COMMENT_VIEWS:
+        abort(404)
+    article = request.args.get("article", "")
+    page = page_number()
+    states = COMMENT_VIEWS[view]
+    order = case({s: i for i, s in enumerate(states)}, value=Comment.state)
+    query = in_scope(
+        select(Comment).where(Comment.state.in_(states)), Comment.article_authors
+    )
+    if article:
+        query = query.where(Comment.article_page_url == article)
+    with get_db().read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.order_by(order, Comment.created_at.desc(), Comment.id.desc())
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+        ).all()
+        parent_ids = {c.parent_id for c in rows if c.parent_id}
+        parents = {
+            c.id: c
+            for c in session.scalars(select(Comment).where(Comment.id.in_(parent_ids)))
+        }
+        counts = dict(
+            session.execute(
+                in_scope(
+                    select(Comment.state, func.count(Comment.id)).group_by(
+                        Comment.state
+                    ),
+                    Comment.article_authors,
+                )
+            ).all()
+        )
+    return render_template(
+        "desk/comments.html",
+        rows=rows,
+        parents=parents,
+        counts=counts,
+        view=view,
+        views=COMMENT_VIEWS,
+        article=article,
+        articles=my_articles(),
+        site=site_index().current(),
+        page=page,
+        page_count=max(1, math.ceil(total / PER_PAGE)),
+        total=total,
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.get("/comments/<int:comment_id>")
+@signed_in
+def comment(
+    comment_id: int,
+    edit_form: CommentEditForm | None = None,
+    reply_form: ReplyForm | None = None,
+) -> str:
+    """One comment in context: the article, the comment it answers."""
+    with get_db().read() as session:
+        the_comment = comment_or_404(session, comment_id)
+        parent = session.get(Comment, the_comment.parent_id or 0)
+        replies = session.scalars(
+            select(Comment)
+            .where(Comment.parent_id == comment_id)
+            .order_by(Comment.created_at)
+        ).all()
+    if edit_form is None:
+        edit_form = CommentEditForm(formdata=None, obj=the_comment)
+    return render_template(
+        "desk/comment.html",
+        comment=the_comment,
+        parent=parent,
+        replies=replies,
+        article=site_index().article(the_comment.article_page_url),
+        edit_form=edit_form,
+        reply_form=reply_form or ReplyForm(formdata=None),
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.post("/comments/<int:comment_id>/state")
+@signed_in
+def comment_state(comment_id: int) -> Response:
+    """Approve, unapprove, spam, trash or delete one comment."""
+    action = request.form.get("action", "")
+    if action not in COMMENT_ACTIONS:
+        abort(400, "Unknown action.")
+    _change_comments([comment_id], action)
+    if action == "delete" or request.form.get("back") == "queue":
+        return redirect(back_to_list(".comments"), 303)
+    return redirect(url_for(".comment", comment_id=comment_id), 303)
+
+
+@bp.post("/comments/bulk")
+@signed_in
+def comments_bulk() -> Response:
+    """Apply one action to the selected comments."""
+    action = request.form.get("action", "")
+    ids = selected_ids()
+    if action not in COMMENT_ACTIONS or not ids:
+        flash("Select some comments and an action.")
+    else:
+        _change_comments(ids, action)
+    return redirect(back_to_list(".comments"), 303)
+
+
+def _change_comments(ids: list[int], action: str) -> None:
+    state = COMMENT_ACTIONS[action]
+    try:
+        changed = moderation.moderate(ids, state, allowed=may_see)
+    except cm.CommentError:
+        abort(404, "There is no such comment, or it is not on your articles.")
+    what = "deleted for good" if state is None else state
+    live = (
+        " The article's page is updated in a moment."
+        if state == "approved" or any(c.state == "approved" for c in changed)
+        else ""
+    )
+    flash(f"{len(changed)} comment{'s' if len(changed) != 1 else ''} {what}.{live}")
+
+
+@bp.post("/comments/<int:comment_id>/edit")
+@signed_in
+def edit_comment(comment_id: int) -> Response | tuple[str, int]:
+    """Correct a comment's name, website or text; republish it if public."""
+    form = CommentEditForm()
+    if not form.validate():
+        return shown_again(comment, comment_id, edit_form=form)
+    try:
+        edited = moderation.edit(
+            comment_id,
+            name=form.name.data,
+            website=form.website.data,
+            body=form.body.data,
+            allowed=may_see,
+        )
+    except cm.CommentError:
+        abort(404, "There is no such comment, or it is not on your articles.")
+    flash(
+        "The comment is saved."
+        + (" The page is updated in a moment." if edited.state == "approved" else "")
+    )
+    return redirect(url_for(".comment", comment_id=comment_id), 303)
+
+
+@bp.post("/comments/<int:comment_id>/reply")
+@signed_in
+def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
+    """Approve a comment (if it is not yet) and publish the author's reply."""
+    form = ReplyForm()
+    if not form.validate():
+        return shown_again(comment, comment_id, reply_form=form)
+    try:
+        moderation.reply_as_author(
+            comment_id, me().name, form.body.data, allowed=may_see
+        )
+    except (moderation.NotAnAuthor, moderation.ArticleNotPublished):
+        form.body.errors.append(
+            "Only an author of this article can reply with the Author badge."
+        )
+        return shown_again(comment, comment_id, reply_form=form)
+    except cm.CommentError:
+        abort(404, "There is no such comment, or it is not on your articles.")
+    flash("Approved, and your reply is published. The page is updated in a moment.")
+    return redirect(url_for(".comment", comment_id=comment_id), 303)

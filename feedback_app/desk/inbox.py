@@ -1,0 +1,243 @@
+"""The inbox: readers' feedback on the author's articles, one message at a
+time, its state, and the answer (given through ``services.answers``)."""
+
+from __future__ import annotations
+
+import math
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..core.db import get_db
+from ..core.models import Feedback, FeedbackMessage
+from ..services import answers
+from ..site import drafts, post_fields
+from ..site.index import site_index
+from .access import (
+    PER_PAGE,
+    back_to_list,
+    bp,
+    feedback_or_404,
+    in_scope,
+    may_see,
+    me,
+    my_articles,
+    page_number,
+    selected_ids,
+    shown_again,
+    signed_in,
+)
+from .forms import (
+    ActionForm,
+    AnswerForm,
+)
+
+#: The inbox's views: which states each shows.
+FEEDBACK_VIEWS = {
+    "inbox": ("new", "read", "answered"),
+    "new": ("new",),
+    "read": ("read",),
+    "answered": ("answered",),
+    "archived": ("archived",),
+    "spam": ("spam",),
+}
+
+
+#: What the buttons on feedback do: the state they move it to.
+FEEDBACK_ACTIONS = {
+    "read": "read",
+    "unread": "new",
+    "archive": "archived",
+    "unarchive": "read",
+    "spam": "spam",
+    "not-spam": "read",
+}
+
+
+@bp.get("/")
+@signed_in
+def inbox() -> str:
+    """The feedback inbox: newest first, by view, article and search."""
+    view = request.args.get("view", "inbox")
+    if view not in FEEDBACK_VIEWS:
+        abort(404)
+    article = request.args.get("article", "")
+    q = request.args.get("q", "").strip()[:200]
+    page = page_number()
+    query = in_scope(
+        select(Feedback).where(Feedback.state.in_(FEEDBACK_VIEWS[view])),
+        Feedback.article_authors,
+    )
+    if article:
+        query = query.where(Feedback.article_page_url == article)
+    if q:
+        query = query.where(
+            or_(
+                Feedback.message.icontains(q, autoescape=True),
+                Feedback.name.icontains(q, autoescape=True),
+                Feedback.messages.any(
+                    FeedbackMessage.body.icontains(q, autoescape=True)
+                ),
+            )
+        )
+    with get_db().read() as session:
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(
+            query.options(selectinload(Feedback.messages))
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+            .limit(PER_PAGE)
+            .offset((page - 1) * PER_PAGE)
+        ).all()
+    return render_template(
+        "desk/inbox.html",
+        rows=rows,
+        view=view,
+        views=FEEDBACK_VIEWS,
+        article=article,
+        articles=my_articles(),
+        q=q,
+        page=page,
+        page_count=max(1, math.ceil(total / PER_PAGE)),
+        total=total,
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.get("/feedback/<int:feedback_id>")
+@signed_in
+def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> str:
+    """One feedback as a conversation, with the answer form."""
+    with get_db().read() as session:
+        feedback = feedback_or_404(session, feedback_id)
+    site = site_index().current()
+    article = site.articles.get(feedback.article_page_url)
+    if answer_form is None:
+        answer_form = AnswerForm(formdata=None)
+        answer_form.title.data = f"Reader mail: on “{feedback.article_title}”"
+        answer_form.category.data = "Reader mail"
+        answer_form.tags.data = ", ".join(
+            [*(article.tags if article else ()), "reader feedback"]
+        )
+        answer_form.public.data = feedback.post_source is None and not feedback.email
+    post = None
+    if feedback.post_source:
+        try:
+            post = drafts.read_fields(current_app.config, feedback.post_source)
+        except post_fields.DraftError:
+            post = None
+    return render_template(
+        "desk/feedback.html",
+        feedback=feedback,
+        article=article,
+        post=post,
+        post_live=site.article_with_slug(feedback.post_slug or ""),
+        answer_form=answer_form,
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.post("/feedback/<int:feedback_id>/state")
+@signed_in
+def feedback_state(feedback_id: int) -> Response:
+    """Mark one feedback read, unread, archived, spam or not spam."""
+    target = FEEDBACK_ACTIONS.get(request.form.get("action", ""))
+    if target is None:
+        abort(400, "Unknown action.")
+    with get_db().write() as session:
+        feedback = feedback_or_404(session, feedback_id)
+        feedback.state = _restored(feedback, target)
+        target = feedback.state
+    flash(f"Feedback #{feedback_id} is now {target}.")
+    back = request.form.get("back") == "inbox"
+    return redirect(
+        url_for(".inbox")
+        if back
+        else url_for(".feedback_item", feedback_id=feedback_id),
+        303,
+    )
+
+
+@bp.post("/feedback/bulk")
+@signed_in
+def feedback_bulk() -> Response:
+    """Apply one action to the selected feedback."""
+    target = FEEDBACK_ACTIONS.get(request.form.get("action", ""))
+    ids = selected_ids()
+    if target is None or not ids:
+        flash("Select some feedback and an action.")
+        return redirect(back_to_list(".inbox"), 303)
+    with get_db().write() as session:
+        rows = session.scalars(select(Feedback).where(Feedback.id.in_(ids))).all()
+        if len(rows) != len(ids) or not all(may_see(f) for f in rows):
+            abort(404, "Some of the selected feedback is not yours to change.")
+        for feedback in rows:
+            feedback.state = _restored(feedback, target)
+    flash(f"{len(rows)} feedback marked {target}.")
+    return redirect(back_to_list(".inbox"), 303)
+
+
+@bp.post("/feedback/<int:feedback_id>/answer")
+@signed_in
+def answer(feedback_id: int) -> Response | tuple[str, int]:
+    """Answer privately (reply page, and mail if possible), in a post, or both."""
+    form = AnswerForm()
+    if not form.validate():
+        return shown_again(feedback_item, feedback_id, answer_form=form)
+    post = (
+        answers.PostRequest(
+            title=form.title.data,
+            summary=form.summary.data or "",
+            category=form.category.data or "",
+            tags=form.tags.data or "",
+        )
+        if form.public.data
+        else None
+    )
+    try:
+        done = answers.answer(
+            feedback_id,
+            me(),
+            form.answer.data,
+            private=form.private.data,
+            post=post,
+            allowed=may_see,
+        )
+    except answers.NoSuchFeedback:
+        abort(404, "There is no such feedback, or it is not about your articles.")
+    except answers.AnswerError as exc:
+        fields = {"body": "answer"}
+        target = getattr(form, fields.get(exc.field or "", exc.field or ""), None)
+        (target or form.answer).errors.append(str(exc))
+        if exc.field != "public":
+            g.desk_form_error = str(exc)
+        return shown_again(feedback_item, feedback_id, answer_form=form)
+    said = []
+    if done.private:
+        said.append(
+            "your answer on the reader's reply page"
+            + (" and by e-mail" if done.by_mail else "")
+        )
+    if done.post is not None:
+        said.append(f"a draft post, content/{done.post.source}")
+    flash("Done: " + " and ".join(said) + ".")
+    if done.post is not None:
+        return redirect(url_for(".post", feedback_id=feedback_id), 303)
+    return redirect(url_for(".feedback_item", feedback_id=feedback_id), 303)
+
+
+def _restored(feedback: Feedback, target: str) -> str:
+    """Return ``target``, or "answered" for answered feedback back from the
+    archive, from spam or marked read again."""
+    answered = any(m.sender == "author" for m in feedback.messages)
+    return "answered" if target == "read" and answered else target
