@@ -91,19 +91,47 @@ def test_the_generator_reports_what_is_not_described() -> None:
     assert "Two and three share this." in text
 
 
+def test_readme_is_a_front_page_that_starts_with_the_two_commands() -> None:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) < 150, f"README.md has {len(lines)} lines; move detail to docs/"
+    # The first code block is the quick start: make serve, then make test.
+    start = next(i for i, line in enumerate(lines) if line.startswith("```"))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("```"))
+    commands = [line.strip() for line in lines[start + 1 : end] if line.strip()]
+    assert commands[:2] == ["make serve", "make test"], commands
+    assert all(not line.startswith("```") for line in lines[:start])
+
+
 def _links(text: str) -> list[str]:
     text = _FENCE.sub("", text)
     text = _CODE_SPAN.sub("", text)
     return _LINK.findall(text)
 
 
+def _anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown file."""
+    anchors: set[str] = set()
+    for line in _FENCE.sub("", path.read_text(encoding="utf-8")).splitlines():
+        heading = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
+        if heading:
+            slug = re.sub(r"[^\w\- ]", "", heading.group(1).lower()).replace(" ", "-")
+            anchor, repeat = slug, 0
+            while anchor in anchors:  # a repeated heading: slug-1, slug-2, ...
+                repeat += 1
+                anchor = f"{slug}-{repeat}"
+            anchors.add(anchor)
+    return anchors
+
+
 def _broken_links(path: Path) -> list[str]:
     broken = []
     for target in _links(path.read_text(encoding="utf-8")):
-        if re.match(r"[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith("#"):
-            continue  # another site, mail, or a place on the same page
-        file = target.split("#", 1)[0].split("?", 1)[0]
-        if not (path.parent / file).exists():
+        if re.match(r"[a-z][a-z0-9+.-]*:", target, re.I):
+            continue  # another site, or mail
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file.split("?", 1)[0]) if file else path
+        checks_anchor = bool(anchor) and linked.suffix == ".md"
+        if not linked.exists() or (checks_anchor and anchor not in _anchors(linked)):
             broken.append(target)
     return broken
 
@@ -115,11 +143,18 @@ def test_relative_links_resolve(path: Path) -> None:
 
 
 def test_the_link_check_finds_a_broken_link(tmp_path: Path) -> None:
-    (tmp_path / "there.md").write_text("x")
+    (tmp_path / "there.md").write_text("# There\n\n## A part: `code`, too\n")
     page = tmp_path / "page.md"
     page.write_text(
-        "[ok](there.md) [ok too](there.md#part) [web](https://example.org/x)\n"
-        "[gone](missing.md) ![img](img/none.png)\n"
+        "# Page\n[ok](there.md) [ok too](there.md#a-part-code-too) [up](#page)\n"
+        "[web](https://example.org/x) [mail](mailto:a@example.org)\n"
+        "[gone](missing.md) ![img](img/none.png) [no part](there.md#nowhere)\n"
+        "[not here](#nowhere)\n"
         "`[code](not-a-link.md)`\n```\n[fenced](not-a-link.md)\n```\n"
     )
-    assert _broken_links(page) == ["missing.md", "img/none.png"]
+    assert _broken_links(page) == [
+        "missing.md",
+        "img/none.png",
+        "there.md#nowhere",
+        "#nowhere",
+    ]
