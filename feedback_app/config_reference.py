@@ -65,8 +65,7 @@ class Reference:
 
 def _own_module() -> str:
     """This module's dotted name, also when run with ``python -m``."""
-    spec = globals().get("__spec__")
-    return spec.name if spec is not None else __name__
+    return __spec__.name if __spec__ is not None else __name__
 
 
 def _config_display_path() -> str:
@@ -103,10 +102,17 @@ def _trailing_comment(lines: list[str], node: ast.stmt) -> str | None:
     """A ``# ...`` comment after the assignment on its last line, if any."""
     if node.end_lineno is None or node.end_col_offset is None:
         return None
-    rest = lines[node.end_lineno - 1][node.end_col_offset :].strip()
+    # Column offsets count UTF-8 bytes.
+    line = lines[node.end_lineno - 1].encode("utf-8")
+    rest = line[node.end_col_offset :].decode("utf-8").strip()
     if not rest.startswith("#"):
         return None
     return rest.lstrip("#").strip() or None
+
+
+def _one_line(code: str) -> str:
+    """Source code spread over lines, on one (for a table cell)."""
+    return re.sub(r"\s*\n\s*", " ", code)
 
 
 def parse(source: str) -> Reference:
@@ -127,7 +133,7 @@ def parse(source: str) -> Reference:
             name=name,
             default=""
             if value is None
-            else ast.get_source_segment(source, value) or "",
+            else _one_line(ast.get_source_segment(source, value) or ""),
             annotation=None
             if annotation is None
             else ast.get_source_segment(source, annotation),
@@ -199,7 +205,7 @@ def render(source: str) -> str:
             "|---|---|---|",
         ]
         for s in group.settings:
-            default = _code(s.default)
+            default = _code(s.default) if s.default else "none"
             if s.annotation:
                 default += f" ({_code(s.annotation)})"
             if s.note:

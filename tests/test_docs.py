@@ -158,3 +158,17 @@ def test_the_link_check_finds_a_broken_link(tmp_path: Path) -> None:
         "there.md#nowhere",
         "#nowhere",
     ]
+
+
+def test_the_command_refuses_a_setting_without_a_description(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "config.py"
+    config.write_text(SAMPLE, encoding="utf-8")
+    monkeypatch.setattr(config_reference, "CONFIG_PATH", config)
+    out = tmp_path / "configuration.md"
+    assert config_reference.main(["-o", str(out)]) == 1
+    assert "UNDESCRIBED, ALSO_UNDESCRIBED" in capsys.readouterr().err
+    assert not out.exists()
