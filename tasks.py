@@ -120,6 +120,17 @@ def publish(c: Context, command: str = "") -> None:
     _pelican(c, PUBLISH_SETTINGS, after=copy)
 
 
+@task
+def docs(c: Context) -> None:
+    """Regenerate docs/configuration.md from the comments in the app's config.py."""
+    from feedback_app import config_reference
+
+    path = HERE / "docs" / "configuration.md"
+    if config_reference.main(["--output", str(path)]):
+        sys.exit(1)  # a setting without a description, named on stderr
+    print(f"Wrote {path.relative_to(HERE)}")
+
+
 @task(
     help={
         "title": "the post's title",
