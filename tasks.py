@@ -123,7 +123,7 @@ def publish(c: Context, command: str = "") -> None:
 @task
 def docs(c: Context) -> None:
     """Regenerate docs/configuration.md from the comments in the app's config.py."""
-    from feedback_app import config_reference
+    from feedback_app.core import config_reference
 
     path = HERE / "docs" / "configuration.md"
     if config_reference.main(["--output", str(path)]):

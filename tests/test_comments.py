@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 
 from feedback_app.core.db import get_db
 from feedback_app.core.models import Comment
+from feedback_app.readers import comment_rules
 from feedback_app.site.files import comment_file_name
 from feedback_app.site.publishing import Publisher
 from feedback_app.site.threads import published_comments
@@ -313,7 +314,7 @@ def test_a_reply_is_checked_against_its_parent_when_stored(
     article = app.extensions["site_index"].article(ARTICLE)
     fields = {"name": "Rita", "body": "A reply", "email": "rita@example.org"}
     with app.test_request_context():
-        new = cm.prepare_comment(
+        new = comment_rules.prepare_comment(
             article, parent_id=parent.id, rules=app.config, **fields
         )
     with get_db(app).write() as session:

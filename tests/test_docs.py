@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from feedback_app import config_reference
+from feedback_app.core import config_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

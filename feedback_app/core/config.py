@@ -126,7 +126,8 @@ COMMENTS_MAX_LINKS = 2
 COMMENTS_HOLD_WORDS: list[str] = []
 COMMENTS_SPAM_WORDS: list[str] = []
 
-#: Approved comments are written here as <article-slug>.json for the build.
+#: Approved comments are written here for the build, one JSON file per article,
+#: named after the article's URL (``site/files.comment_file_name``).
 COMMENTS_PATH: str | None = None
 
 #: The site's Markdown folder (Pelican's PATH): where the desk writes the

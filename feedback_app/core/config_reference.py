@@ -12,7 +12,7 @@ assignments that follow it on the very next lines, with no comment block of
 their own, share that description. A setting with neither has no
 description: ``missing_descriptions()`` names it, and the tests fail.
 
-``python -m feedback_app.config_reference`` prints the reference to standard
+``python -m feedback_app.core.config_reference`` prints the reference to standard
 output; ``-o PATH`` writes it to PATH instead. ``invoke docs`` writes
 docs/configuration.md.
 """
