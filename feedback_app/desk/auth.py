@@ -54,7 +54,7 @@ from ..core.db import get_db
 from ..core.http import address_key
 from ..core.http import client_address as address_of
 from ..core.models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
-from ..mail.outbox import queue_mail
+from ..mail.messages import sign_in_locked
 
 logger = logging.getLogger(__name__)
 
@@ -296,23 +296,7 @@ def _tell_author_if_locked(
     )
     if told:
         return
-    minutes = config["SIGNIN_WINDOW_MINUTES"]
-    queue_mail(
-        session,
-        kind="sign-in-locked",
-        to=author.email,
-        subject="Sign-in to the desk is locked for a while",
-        body=(
-            f"Hello {author.name},\n\n"
-            f"Someone failed to sign in to the desk of {config['SITE_URL']} as "
-            f"you {failures} times\nin the last {minutes} minutes, so sign-in to "
-            f"your account is locked for up to {minutes} minutes.\n\n"
-            "If it was you, wait and try again. If it was not, your password "
-            "held; to be\nsafe, choose a new one:\n\n"
-            f"  flask --app feedback_app authors set-password {author.name!r}\n"
-        ),
-        site_url=config["SITE_URL"],
-    )
+    sign_in_locked(session, author, failures, config)
 
 
 # --- the signed-in author ----------------------------------------------------------

@@ -216,3 +216,26 @@ def answer_to_reader(
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
     )
+
+
+def sign_in_locked(
+    session: Session, author: Author, failures: int, config: Any
+) -> None:
+    """Tell an author that sign-in to their account is locked for a while."""
+    minutes = config["SIGNIN_WINDOW_MINUTES"]
+    queue_mail(
+        session,
+        kind="sign-in-locked",
+        to=author.email,
+        subject="Sign-in to the desk is locked for a while",
+        body=(
+            f"Hello {author.name},\n\n"
+            f"Someone failed to sign in to the desk of {config['SITE_URL']} as "
+            f"you {failures} times\nin the last {minutes} minutes, so sign-in to "
+            f"your account is locked for up to {minutes} minutes.\n\n"
+            "If it was you, wait and try again. If it was not, your password "
+            "held; to be\nsafe, choose a new one:\n\n"
+            f"  flask --app feedback_app authors set-password {author.name!r}\n"
+        ),
+        site_url=config["SITE_URL"],
+    )
