@@ -10,7 +10,7 @@ go quiet:
 
 * ``page``: the article page through nginx running ``deploy/nginx/blog.conf``
   as shipped, with only its operator paths and ports replaced, as
-  tests/test_nginx.py does (on 127.0.0.1, a temporary prefix, the built site
+  tests/app/test_nginx.py does (on 127.0.0.1, a temporary prefix, the built site
   as root, the access log kept). The main nginx.conf is Debian's default
   (``worker_processes auto``, ``worker_connections 768``, ``sendfile``,
   ``tcp_nopush``, ``gzip on``) with its paths in the prefix. No request

@@ -1,0 +1,48 @@
+"""The authors' command line."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from ..conftest import Reader, csrf_token
+
+
+def test_list_shows_new_feedback_newest_first(
+    runner: FlaskCliRunner, reader: Reader
+) -> None:
+    assert runner.invoke(args=["feedback", "list"]).output == "No feedback.\n"
+    reader.send_and_follow(message="First one")
+    reader.send_and_follow(message="Second one", email="r@example.org")
+    reader.send_and_follow(message="Buy pills", homepage="spam")
+    output = runner.invoke(args=["feedback", "list"]).output
+    assert output.index("Second one") < output.index("First one")
+    assert "[e-mail + reply page]" in output and "[reply page only]" in output
+    assert "Buy pills" not in output
+    spam = runner.invoke(args=["feedback", "list", "--state", "spam"]).output
+    assert "Buy pills" in spam
+    other = runner.invoke(args=["feedback", "list", "--article", "nope"]).output
+    assert other == "No feedback.\n"
+
+
+def test_show_prints_the_conversation(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner, reader: Reader
+) -> None:
+    token, _ = reader.send_and_follow(message="Hello\nthere", may_quote="y")
+    page = client.get(f"/r/{token}")
+    client.post(
+        f"/r/{token}/follow-up",
+        data={"csrf_token": csrf_token(page.text), "message": "One more thing"},
+    )
+    output = runner.invoke(args=["feedback", "show", "1"]).output
+    assert "Inside sales without the script" in output
+    assert "reply page only (no address)" in output
+    assert "Quote:   yes" in output
+    assert "Hello\nthere" in output
+    assert output.index("Hello") < output.index("--- Reader") < output.index("One more")
+
+
+def test_show_unknown_feedback_fails_clearly(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["feedback", "show", "99"])
+    assert result.exit_code == 1
+    assert "No feedback #99." in result.output

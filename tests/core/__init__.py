@@ -1,0 +1,1 @@
+"""Tests of feedback_app's core (the layout mirrors feedback_app/)."""
