@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
+from .contract import SITE_INDEX_VERSION, check_version
+from .files import comment_feed_path
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,6 +46,8 @@ class Article:
     category: str = ""
     tags: tuple[str, ...] = ()
     source: str = ""  # the Markdown file, under the content folder
+    #: The output files that show its thread (``contract.py``): its page first.
+    outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,9 @@ class SiteIndex:
         try:
             with open(self.path, encoding="utf-8") as fh:
                 data: dict[str, Any] = json.load(fh)
+            check_version(data, SITE_INDEX_VERSION, f"The site index {self.path}")
         except (OSError, ValueError) as exc:
+            # VersionError is a ValueError: a newer index is not misread.
             logger.error("cannot read site index %s: %s", self.path, exc)
             return Site()
         siteurl = data.get("siteurl", "")
@@ -123,6 +130,7 @@ class SiteIndex:
                 category=a.get("category", ""),
                 tags=tuple(a.get("tags", ())),
                 source=a.get("source", ""),
+                outputs=tuple(a.get("outputs") or _outputs_of(a.get("save_as", ""))),
             )
             for a in data.get("articles", ())
             for page_url in [a.get("page_url") or _page_url(a["url"], siteurl)]
@@ -136,6 +144,12 @@ class SiteIndex:
             pages=tuple(data.get("pages", ())),
             articles=articles,
         )
+
+
+def _outputs_of(save_as: str) -> tuple[str, ...]:
+    """The outputs of an article in an index of version 1, which had none:
+    its page and its comment feed, as that version's plugin wrote them."""
+    return (save_as, comment_feed_path(save_as)) if save_as else ()
 
 
 def _page_url(url: str, siteurl: str) -> str:

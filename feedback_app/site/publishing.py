@@ -43,7 +43,8 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..core.db import get_db
-from .files import comment_feed_path, comment_file_name, write_atomically
+from .contract import COMMENT_FILE_VERSION
+from .files import comment_file_name, write_atomically
 from .index import site_index
 from .threads import published_comments
 
@@ -148,8 +149,8 @@ class Publisher:
         selected: list[str] = []
         for page_url in page_urls:
             article = site.articles.get(page_url)
-            if article is not None and article.save_as:
-                selected += [article.save_as, comment_feed_path(article.save_as)]
+            if article is not None:
+                selected += article.outputs  # as the build recorded them
         if not selected:
             return
         run_pelican(self.app, selected, page_urls=page_urls)
@@ -167,7 +168,9 @@ def write_comment_file(
         path.unlink(missing_ok=True)
         return
     text = json.dumps(
-        {"article": page_url, "comments": comments}, indent=1, ensure_ascii=False
+        {"version": COMMENT_FILE_VERSION, "article": page_url, "comments": comments},
+        indent=1,
+        ensure_ascii=False,
     )
     write_atomically(path, text + "\n")
 

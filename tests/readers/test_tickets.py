@@ -32,7 +32,7 @@ from ..conftest import (
     outbox,
     typed_ticket,
 )
-from . import test_browser
+from . import test_browser, test_comments_browser
 from .test_browser import new_page
 from .test_comments_browser import (
     LiveBlog,
@@ -43,6 +43,7 @@ from .test_comments_browser import (
 )
 
 playwright = test_browser.playwright
+live = test_comments_browser.live  # a fixture, shared by name
 browser = test_browser.browser
 page = test_browser.page
 

@@ -1,0 +1,175 @@
+"""The contract between the build and the app: the two kinds of file one
+writes and the other reads, with their versions and their JSON Schemas.
+
+* **The site index** (``site.json``, ``FEEDBACK_SITE_INDEX``), written by the
+  Pelican plugin after every full build, read by the app
+  (``site/index.py``): the site's name and settings the app needs, its menu
+  pages and every published article, each with the output files that show
+  its thread (``outputs``), so the app rewrites exactly those and never
+  works out Pelican's URLs itself.
+* **A comment file** (``content/comments/<quoted page URL>.json``), written
+  by the app (``site/publishing.py``) from the database, read by the plugin:
+  the approved comments of one article, public fields only.
+
+A reader of either file refuses a version newer than its own
+(``VersionError``); files written before versions existed count as
+version 1. Change a schema only with its version, and keep the reader of the
+older version working.
+
+Imports without Flask (the plugin uses it on every build).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The site index's version: 2 added ``version`` and ``outputs``.
+SITE_INDEX_VERSION = 2
+#: A comment file's version: 2 added ``version``.
+COMMENT_FILE_VERSION = 2
+
+
+class VersionError(ValueError):
+    """A file written by a newer version of the project than this one."""
+
+
+def check_version(data: dict[str, Any], newest: int, what: str) -> int:
+    """Return the version of ``data`` (1 when it has none).
+
+    :raise VersionError: if it is newer than ``newest``.
+    """
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise VersionError(f"{what}: the version {version!r} is not a version.")
+    if version > newest:
+        raise VersionError(
+            f"{what} is of version {version}, newer than this app reads "
+            f"({newest}): update the app (git pull) or rebuild with this one."
+        )
+    return version
+
+
+_TEXT = {"type": "string"}
+_TEXTS = {"type": "array", "items": _TEXT}
+
+#: JSON Schema of the site index.
+SITE_INDEX_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "site.json: the published site, as the app sees it",
+    "type": "object",
+    "required": [
+        "version",
+        "sitename",
+        "siteurl",
+        "timezone",
+        "comments",
+        "pages",
+        "articles",
+    ],
+    "properties": {
+        "version": {"const": SITE_INDEX_VERSION},
+        "sitename": _TEXT,
+        "siteurl": {"description": "SITEURL, without a trailing slash", **_TEXT},
+        "archives_url": _TEXT,
+        "timezone": {"description": "an IANA time zone (TIMEZONE)", **_TEXT},
+        "comments": {
+            "type": "object",
+            "required": ["require_email", "max_depth"],
+            "properties": {
+                "require_email": {"type": "boolean"},
+                "max_depth": {"type": "integer", "minimum": 1},
+            },
+            "additionalProperties": False,
+        },
+        "pages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["title", "url"],
+                "properties": {"title": _TEXT, "url": _TEXT},
+                "additionalProperties": False,
+            },
+        },
+        "articles": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "slug",
+                    "title",
+                    "url",
+                    "page_url",
+                    "save_as",
+                    "outputs",
+                    "source",
+                    "authors",
+                    "date",
+                    "category",
+                    "tags",
+                ],
+                "properties": {
+                    "slug": _TEXT,
+                    "title": _TEXT,
+                    "url": {"description": "absolute: SITEURL + page_url", **_TEXT},
+                    "page_url": {
+                        "description": "the article's site-relative URL: the "
+                        "app's key for it, sent back by the forms",
+                        **_TEXT,
+                    },
+                    "save_as": {"description": "its page, in the output", **_TEXT},
+                    "outputs": {
+                        "description": "every output file that shows its "
+                        "thread (its page, its comment feed), relative to the "
+                        "output folder: what the app rebuilds after a change",
+                        **_TEXTS,
+                        "minItems": 1,
+                    },
+                    "source": {"description": "relative to the content", **_TEXT},
+                    "authors": _TEXTS,
+                    "date": {"description": "ISO 8601", **_TEXT},
+                    "category": _TEXT,
+                    "tags": _TEXTS,
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+
+#: JSON Schema of a comment file.
+COMMENT_FILE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "An article's published comments",
+    "type": "object",
+    "required": ["version", "article", "comments"],
+    "properties": {
+        "version": {"const": COMMENT_FILE_VERSION},
+        "article": {"description": "the article's page_url", **_TEXT},
+        "comments": {
+            "description": "oldest first; a reply after its parent",
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "parent", "name", "date", "author", "html"],
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "parent": {
+                        "description": "the shown comment it answers, or null",
+                        "type": ["integer", "null"],
+                    },
+                    "name": _TEXT,
+                    "website": {"type": ["string", "null"]},
+                    "date": {"description": "ISO 8601, UTC", **_TEXT},
+                    "author": {
+                        "description": "written by an author of the article",
+                        "type": "boolean",
+                    },
+                    "html": {"description": "rendered and cleaned once", **_TEXT},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}
