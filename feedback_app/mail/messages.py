@@ -15,7 +15,6 @@ PostgreSQL, in the same statement as the comment itself (``db.insert_row``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
@@ -30,47 +29,26 @@ from ..store.rows import Statement
 from .outbox import mail_each, queue_mail
 
 
-@dataclass(frozen=True)
-class Recipient:
-    """An author to tell by mail."""
-
-    name: str
-    email: str
-
-
-# Each author among "names" who wants mail at once, by name
-# (``authors_to_notify``).
-_IMMEDIATE_AUTHORS = select(Author.name, Author.email).where(
-    Author.name.in_(bindparam("names", expanding=True)),
-    Author.notify == "immediate",
-)
-
-
 @lru_cache(maxsize=8)
 def _told_at_once(n: int) -> Select[tuple[int, str]]:
-    """Each of ``n`` authors (``name0`` …) who wants mail at once: the
-    recipients of ``mail.mail_each`` for a reader's new post. Built once per
-    number of authors, with plain parameters: an expanding ``IN`` rewrites
-    the statement's text on every post."""
+    """Each of ``n`` authors (``name0`` …) who wants mail at once. Built once
+    per number of authors, with plain parameters: an expanding ``IN``
+    rewrites the statement's text on every post."""
     return select(Author.id, Author.email).where(
         Author.name.in_([bindparam(f"name{i}") for i in range(n)]),
         Author.notify == "immediate",
     )
 
 
-def _authors_of(article: Article) -> tuple[Select[tuple[int, str]], dict[str, str]]:
-    """The recipients of mail about a post on ``article``, and their parameters."""
-    names = article.authors
+def authors_told_at_once(
+    names: Iterable[str],
+) -> tuple[Select[tuple[int, str]], dict[str, str]]:
+    """Who hears at once of a reader's message about an article by ``names``:
+    the authors among them who chose mail at once (the others get the
+    digest). A query of (id, address) and its parameters: the one way every
+    message to authors chooses its recipients."""
+    names = tuple(names)
     return _told_at_once(len(names)), {f"name{i}": n for i, n in enumerate(names)}
-
-
-def authors_to_notify(session: Session, names: Iterable[str]) -> list[Recipient]:
-    """Return the authors among ``names`` who want mail at once."""
-    names = list(names)
-    if not names:
-        return []
-    rows = session.execute(_IMMEDIATE_AUTHORS, {"names": names}).all()
-    return [Recipient(name, email) for name, email in rows]
 
 
 def absolute_url(url: str, config: Any) -> str:
@@ -114,7 +92,7 @@ def feedback_received(
         f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
     )
     mail = mail_each(
-        *_authors_of(article),
+        *authors_told_at_once(article.authors),
         kind="feedback-to-author",
         reply_to=feedback.email,
         subject=f"Feedback on “{article.title}”",
@@ -130,11 +108,12 @@ def follow_up_received(
 ) -> None:
     """Tell the authors recorded with the feedback that a reader added to it
     (``ownership.py``: never whoever the site index names today)."""
-    for author in authors_to_notify(session, decode_authors(feedback.article_authors)):
+    query, params = authors_told_at_once(decode_authors(feedback.article_authors))
+    for _, email in session.execute(query, params).all():
         queue_mail(
             session,
             kind="follow-up-to-author",
-            to=author.email,
+            to=email,
             reply_to=feedback.email,
             subject=f"Re: Feedback on “{feedback.article_title}”",
             body=(
@@ -182,7 +161,7 @@ def comment_received_mail(
     # Reply-To the commenter, as WordPress does: the author can answer by
     # mail, and the reader's data requests find the message by its headers.
     return mail_each(
-        *_authors_of(article),
+        *authors_told_at_once(article.authors),
         kind="comment-to-author",
         reply_to=comment.email,
         subject=f"Comment on “{article.title}” from {comment.name}",
