@@ -74,21 +74,23 @@ def request_notifications(session: Session, email: str, config: Any) -> None:
 
 def confirm(session: Session, email: str) -> None:
     """Confirm ``email``'s wish for reply notifications."""
-    sub = _subscription(session, email)
-    if sub is None:
-        sub = Subscription(email=email)
-        session.add(sub)
+    sub = _stored(session, email)
     sub.confirmed_at = utcnow()
     sub.unsubscribed_at = None
 
 
 def unsubscribe(session: Session, email: str) -> None:
     """Stop all reply notifications to ``email``."""
+    _stored(session, email).unsubscribed_at = utcnow()
+
+
+def _stored(session: Session, email: str) -> Subscription:
+    """Return ``email``'s subscription, added to the session if it had none."""
     sub = _subscription(session, email)
     if sub is None:
         sub = Subscription(email=email)
         session.add(sub)
-    sub.unsubscribed_at = utcnow()
+    return sub
 
 
 def reply_published(
