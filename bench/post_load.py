@@ -1232,8 +1232,10 @@ def report_versions(rows: list[dict[str, Any]]) -> None:
         "\n== Code versions: median posts/s over rounds, spread (min-max), "
         "ratio to the first version and to Isso =="
     )
+    wide = max([34, *(len(r["target"]) for r in rows)])
+    code = max([8, *(len(r["code"]) for r in rows)])
     print(
-        f"{'target':<34} {'worker':<8} {'code':<22} {'posts/s':>8} "
+        f"{'target':<{wide}} {'worker':<8} {'code':<{code}} {'posts/s':>8} "
         f"{'min-max':>11} {'spread':>6} {'vs first':>8} {'vs Isso':>7} "
         f"{'best':>5} {'p99 ms':>7}  rounds"
     )
@@ -1243,7 +1245,7 @@ def report_versions(rows: list[dict[str, Any]]) -> None:
             return f"{value:.2f}x" if value is not None else "-"
 
         print(
-            f"{r['target']:<34} {r['worker']:<8} {r['code']:<22} "
+            f"{r['target']:<{wide}} {r['worker']:<8} {r['code']:<{code}} "
             f"{r['accepted_per_s']:>8.0f} "
             f"{r['min']:>5.0f}-{r['max']:<5.0f} "
             f"{(r['spread'] or 0):>6.0%} {x(r['ratio_to_first']):>8} "
@@ -1258,13 +1260,14 @@ def report(
 ) -> None:
     """Print the figures against the goals."""
     print("\n== POST under load: medians over rounds ==")
+    wide = max([40, *(len(server) for server, _ in summary)])
     print(
-        f"{'server':<40} {'worker':<8} {'posts/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+        f"{'server':<{wide}} {'worker':<8} {'posts/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
         f" {'worst p99':>9} {'errors':>6} {'RSS MiB':>7} {'quiet':>5}  rows"
     )
     for (server, worker), a in summary.items():
         print(
-            f"{server:<40} {worker:<8} {a['accepted_per_s']:>8.0f} "
+            f"{server:<{wide}} {worker:<8} {a['accepted_per_s']:>8.0f} "
             f"{a['p50_ms']:>7.1f} {a['p99_ms']:>7.1f} {a['p99_ms_worst']:>9.1f} "
             f"{a['errors']:>6} {a['max_rss_MiB']:>7.1f} "
             f"{a['quiet_rounds']:>2}/{a['rounds']:<2}  {a['rows']} "
