@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/post_load.py [--duration 10] [--warmup 2] [--clients 16]
         [--database sqlite,postgres] [--kinds comment,feedback] [--seeded]
-        [--limits off,database,redis]
+        [--limits off,database,redis] [--workers sync,gthread|shipped]
+        [--code LABEL=PATH[,LABEL=PATH...]]
 
 Each server runs under gunicorn with 2 workers on 127.0.0.1, on a fresh
 database, first with sync workers, then with gthread workers (``--threads
@@ -46,6 +47,25 @@ one row per accepted post (warm-up included), and the resident memory
   the article page from ``host``, a small static server in this process.
   Accepted = 201 or 202. Isso has SQLite only and no private feedback: both
   of ours are compared with its comment POST in the same run.
+
+A/B (``--code base=/work/wt-a,other=/work/wt-b``): each of this app's runs
+is repeated once per code version, each PATH a checkout of the project (a
+git worktree). Its server is started with ``--chdir PATH`` and
+``PYTHONPATH=PATH`` (gunicorn puts its folder first on ``sys.path``), so
+that its workers import that checkout's ``feedback_app``; each worker says
+which one it imported (``bench/code_probe.py``) and a run whose workers
+imported another is an error. The versions alternate inside each round (A
+B A B ...), in the opposite order every other round, so neither always goes
+first; Isso runs once per round. The venv (gunicorn, the libraries) is this
+checkout's, and so is the code that prepares each run (the migrations, the
+authors, the form tickets): the versions compared must agree on the schema.
+Printed per version: the median over rounds, the spread (min-max), the
+ratio to the first version and to Isso. Without ``--code``, as before.
+
+``--workers shipped``: this app with the worker class
+``deploy/gunicorn.conf.py`` picks for its database (sync on SQLite, gthread
+with 4 threads on PostgreSQL), Isso with both (each of ours is then judged
+against Isso at its best).
 
 Goal: this app at least 1.5x Isso's accepted posts/s, p99 under 100 ms, no
 errors, exactly one row per accepted post, every worker under 100 MiB RSS
@@ -104,6 +124,9 @@ APP_SPEC = "feedback_app:create_app()"
 ISSO_THREADS = 40  # article pages comments are spread over
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 KINDS = ("comment", "feedback")
+#: The worker class deploy/gunicorn.conf.py picks for each database.
+SHIPPED_WORKERS = {"sqlite": "sync", "postgres": "gthread"}
+CODE_PROBE = BENCH / "code_probe.py"
 QUIET = 0.10  # a round is quiet if other processes used less of the machine
 
 BuildRequest = Callable[[int, int], bytes]
@@ -382,6 +405,10 @@ class Target:
     accept: set[int]
     rows: Callable[[Path], dict[str, int]]
     cleanup: Callable[[Path], None] = lambda tmp: None
+    database: str | None = None  # this app's: "sqlite" or "postgres"
+    group: str | None = None  # the name without the code version's label
+    code: str | None = None  # the code version's label (--code)
+    code_path: Path | None = None  # ... and its checkout
 
 
 DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -471,11 +498,13 @@ def ours(
     app_spec: str = APP_SPEC,
     seeded: bool = False,
     limits: str = "off",
+    code: tuple[str, Path] | None = None,
 ) -> Target:
     """This app under gunicorn, on a fresh database: a SQLite file, or a new
     PostgreSQL database; ``seeded``: a copy of the bench site's SQLite file
     (10,000 approved comments). ``kind`` is what the clients post:
-    "comment" or "feedback"."""
+    "comment" or "feedback". ``code``: a label and a checkout of the project
+    whose ``feedback_app`` the server runs (``--code``); None: this one's."""
     articles = list(json.loads(site.site_index.read_text())["articles"])
     app_of: dict[int, Any] = {}  # by port: the app that signs its tickets
 
@@ -513,14 +542,24 @@ def ours(
         get_db(app).dispose()
         app_of[port] = app
         env = app_env(SiteLayout(tmp), config)
-        # So that ``--app module:factory()`` can name a module in bench/.
+        # So that ``--app module:factory()`` can name a module in bench/;
+        # with --code, the checkout's code first (gunicorn's --chdir puts it
+        # at the head of sys.path too).
+        checkout = code[1] if code else None
         env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(BENCH), os.environ.get("PYTHONPATH")])
+            filter(
+                None,
+                [str(checkout or ""), str(BENCH), os.environ.get("PYTHONPATH")],
+            )
         )
         cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), *gunicorn_args(port, worker)]
+        if checkout is not None:
+            cmd += ["-c", str(CODE_PROBE), "--chdir", str(checkout)]
         cmd.append(app_spec)
         log = (tmp / "gunicorn.log").open("wb")
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
+        return subprocess.Popen(
+            cmd, cwd=checkout or ROOT, env=env, stdout=log, stderr=log
+        )
 
     def build(port: int, run: str) -> BuildRequest:
         from feedback_app.readers import tickets
@@ -561,7 +600,20 @@ def ours(
     name = f"talkback {kind}, {DATABASE_NAMES[database]}"
     name += ", bench DB" if seeded else ""
     name += f", limits in {limits}" if limits != "off" else ""
-    return Target(name, start, build, {303}, rows, cleanup)
+    group = name
+    name += f" [{code[0]}]" if code else ""
+    return Target(
+        name,
+        start,
+        build,
+        {303},
+        rows,
+        cleanup,
+        database=database,
+        group=group,
+        code=code[0] if code else None,
+        code_path=code[1] if code else None,
+    )
 
 
 class _ArticlePage(BaseHTTPRequestHandler):
@@ -695,6 +747,114 @@ def isso(pages_port: int) -> Target:
     return Target(f"Isso {ISSO_VERSION}", start, build, {201, 202}, rows)
 
 
+def check_code(log: str, checkout: Path) -> list[str]:
+    """Return the ``feedback_app`` files the workers said they imported
+    (``code_probe.py``'s lines in ``log``).
+
+    :raise RuntimeError: if no worker said, or one imported another
+        checkout's: the run measured the wrong code.
+    """
+    from code_probe import MARK
+
+    files = sorted(
+        {line.split(" ", 2)[2] for line in log.splitlines() if line.startswith(MARK)}
+    )
+    expected = str((checkout / "feedback_app" / "__init__.py").resolve())
+    if not files or files != [expected]:
+        raise RuntimeError(
+            f"the workers imported {files or 'nothing they said'}, not {expected}"
+        )
+    return files
+
+
+def describe_code(label: str, checkout: Path) -> dict[str, Any]:
+    """The commit a code version's checkout is at, and its changed files."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(checkout), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+
+    entry: dict[str, Any] = {"label": label, "path": str(checkout)}
+    try:
+        entry["commit"] = git("rev-parse", "--short", "HEAD").strip()
+        entry["branch"] = git("rev-parse", "--abbrev-ref", "HEAD").strip()
+        changed = git("status", "--porcelain", "--untracked-files=no").splitlines()
+        entry["changed_files"] = [line[3:] for line in changed]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return entry
+
+
+def parse_codes(value: str | None) -> list[tuple[str, Path]]:
+    """Read ``--code LABEL=PATH[,LABEL=PATH...]``.
+
+    :raise ValueError: for a malformed entry, a repeated label, or a PATH
+        that holds no ``feedback_app``.
+    """
+    if not value:
+        return []
+    codes: list[tuple[str, Path]] = []
+    for entry in value.split(","):
+        label, sep, path = entry.partition("=")
+        label, path = label.strip(), path.strip()
+        if not sep or not label or not path:
+            raise ValueError(f"--code wants LABEL=PATH, not {entry!r}")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", label):
+            raise ValueError(f"--code: a label of letters, digits, . _ -: {label!r}")
+        checkout = Path(path).expanduser().resolve()
+        if not (checkout / "feedback_app" / "__init__.py").is_file():
+            raise ValueError(f"--code: no feedback_app in {checkout}")
+        if label in {c[0] for c in codes}:
+            raise ValueError(f"--code: label {label!r} given twice")
+        codes.append((label, checkout))
+    return codes
+
+
+def make_plan(
+    rounds: int,
+    workers: list[str],
+    targets: list[list[Target]],
+    *,
+    seeded: list[Target] | None = None,
+) -> list[tuple[str, Target]]:
+    """Return the runs, in order: ``rounds`` rounds; in each, every worker
+    class in turn, and for each every target. A target is a list of code
+    versions (one without ``--code``), run one after the other, in the
+    opposite order every other round. ``workers`` ["shipped"]: this app's
+    targets with the class deploy/gunicorn.conf.py picks for their database,
+    Isso's with both. ``seeded``: the bench-DB target's versions, after the
+    others with sync workers."""
+
+    def classes(target: Target) -> list[str]:
+        if workers != ["shipped"]:
+            return workers
+        if target.database is None:  # Isso
+            return ["sync", "gthread"]
+        return [SHIPPED_WORKERS[target.database]]
+
+    order: list[str] = []
+    for t in targets:
+        order += [w for w in classes(t[0]) if w not in order]
+    if seeded and "sync" not in order:
+        order.append("sync")
+    plan = []
+    for rnd in range(rounds):  # rounds interleaved, so drift hits all alike
+        for worker in order:
+            for versions in targets:
+                if worker in classes(versions[0]):
+                    ordered = versions if rnd % 2 == 0 else versions[::-1]
+                    plan += [(worker, t) for t in ordered]
+            if seeded and worker == "sync":
+                ordered = seeded if rnd % 2 == 0 else seeded[::-1]
+                plan += [(worker, t) for t in ordered]
+    return plan
+
+
 def measure(
     target: Target,
     worker: str,
@@ -727,6 +887,10 @@ def measure(
         finally:
             target.cleanup(tmp)
     result = {"server": target.name, "worker": worker, **load.summary()}
+    if target.code_path is not None:
+        result["target"] = target.group
+        result["code"] = target.code
+        result["code_files"] = check_code(log, target.code_path)
     result["busy_before"] = quiet
     result["warmup_accepted"] = warm.accepted
     result["warmup_errors"] = warm.errors
@@ -758,7 +922,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers",
         default="sync,gthread",
-        help="gunicorn worker classes to try, comma-separated",
+        help="gunicorn worker classes to try, comma-separated: sync, gthread; "
+        "or shipped (ours: the class deploy/gunicorn.conf.py picks for the "
+        "database; Isso: both)",
     )
     parser.add_argument(
         "--database",
@@ -798,7 +964,21 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds to wait, before each run, for the machine to go quiet",
     )
     parser.add_argument("--app", default=APP_SPEC, help="gunicorn app spec to try")
+    parser.add_argument(
+        "--code",
+        help="A/B: LABEL=PATH[,LABEL=PATH...], each PATH a checkout of the "
+        "project (a git worktree) whose feedback_app this app's servers run; "
+        "each of our runs is repeated per version, alternating; ratios to the "
+        "first",
+    )
     args = parser.parse_args(argv)
+    try:
+        codes = parse_codes(args.code)
+    except ValueError as exc:
+        parser.error(str(exc))
+    workers = [w for w in args.workers.split(",") if w]
+    if workers != ["shipped"] and (not workers or set(workers) - {"sync", "gthread"}):
+        parser.error("--workers: sync, gthread, or shipped alone")
     databases = [d for d in args.database.split(",") if d]
     kinds = [k for k in args.kinds.split(",") if k]
     limits = [v for v in args.limits.split(",") if v]
@@ -813,21 +993,33 @@ def main(argv: list[str] | None = None) -> int:
 
     pages = ThreadingHTTPServer(("127.0.0.1", 0), _ArticlePage)
     threading.Thread(target=pages.serve_forever, daemon=True).start()
+    versions: list[tuple[str, Path] | None] = list(codes) or [None]
     mine = [
-        ours(site, kind, database, pg_url=args.pg_url, app_spec=args.app, limits=lim)
+        [
+            ours(
+                site,
+                kind,
+                database,
+                pg_url=args.pg_url,
+                app_spec=args.app,
+                limits=lim,
+                code=code,
+            )
+            for code in versions
+        ]
         for lim in limits
         for database in databases
         for kind in kinds
     ]
-    theirs = [isso(pages.server_address[1])]
+    theirs = [[isso(pages.server_address[1])]]
     targets = {"ours": mine, "isso": theirs}.get(args.only or "", mine + theirs)
-    seeded = ours(site, app_spec=args.app, seeded=True)
-    plan = []
-    for _ in range(args.rounds):  # rounds interleaved, so drift hits all alike
-        for worker in args.workers.split(","):
-            plan += [(worker, t) for t in targets]
-            if args.seeded and worker == "sync" and args.only != "isso":
-                plan.append((worker, seeded))
+    seeded = [ours(site, app_spec=args.app, seeded=True, code=c) for c in versions]
+    plan = make_plan(
+        args.rounds,
+        workers,
+        targets,
+        seeded=seeded if args.seeded and args.only != "isso" else None,
+    )
     results: dict[str, Any] = {
         "machine": machine(),
         "command": " ".join(["bench/post_load.py", *(argv or sys.argv[1:])]),
@@ -835,6 +1027,20 @@ def main(argv: list[str] | None = None) -> int:
         "warmup_s": args.warmup,
         "duration_s": args.duration,
     }
+    if codes:
+        results["codes"] = [describe_code(label, path) for label, path in codes]
+        for entry in results["codes"]:
+            print(
+                f"code {entry['label']}: {entry['path']} at "
+                f"{entry.get('branch', '?')} {entry.get('commit', '?')}"
+                + (
+                    f", changed: {entry['changed_files']}"
+                    if entry.get("changed_files")
+                    else ""
+                ),
+                flush=True,
+            )
+    print(f"{len(plan)} runs planned", flush=True)
     runs = []
     started = time.monotonic()
     try:
@@ -859,6 +1065,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             for sample in r["error_samples"]:
                 print(f"    error: {sample}")
+            if r.get("code_files"):
+                print(f"    ran {r['code_files'][0]}", flush=True)
     finally:
         pages.shutdown()
     results["took_s"] = time.monotonic() - started
@@ -869,8 +1077,12 @@ def main(argv: list[str] | None = None) -> int:
         for (server, worker), a in summary.items()
     ]
     results["goals"] = goals(summary)
+    if codes:
+        results["versions"] = compare_versions(summary, [c[0] for c in codes])
     path = save_results("post_load", results)
     report(summary, results["goals"])
+    if codes:
+        report_versions(results["versions"])
     print(f"\nresults: {path}")
     return 0
 
@@ -882,9 +1094,13 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any
         groups.setdefault((r["server"], r["worker"]), []).append(r)
     return {
         key: {
+            "target": rs[0].get("target", key[0]),
+            "code": rs[0].get("code"),
             "rounds": len(rs),
             "accepted_per_s": median([r["accepted_per_s"] for r in rs]),
             "accepted_per_s_all": [round(r["accepted_per_s"]) for r in rs],
+            "accepted_per_s_min": min(r["accepted_per_s"] for r in rs),
+            "accepted_per_s_max": max(r["accepted_per_s"] for r in rs),
             "p50_ms": median([r["p50_ms"] for r in rs]),
             "p99_ms": median([r["p99_ms"] for r in rs]),
             "p99_ms_worst": max(r["p99_ms"] for r in rs),
@@ -958,18 +1174,100 @@ def goals(summary: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]
     return verdicts
 
 
+def compare_versions(
+    summary: dict[tuple[str, str], dict[str, Any]], labels: list[str]
+) -> list[dict[str, Any]]:
+    """For each of this app's targets and worker classes, each code
+    version's median posts/s, its spread over rounds (min-max), and its
+    ratio to the first version's and to Isso's (with the same workers, and
+    at Isso's best in this run)."""
+    isso = {w: a for (s, w), a in summary.items() if s.startswith("Isso")}
+    best = max(isso.values(), key=lambda a: a["accepted_per_s"], default=None)
+    groups: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for (_, worker), a in summary.items():
+        if a.get("code") is not None:
+            groups.setdefault((a["target"], worker), {})[a["code"]] = a
+    rows = []
+    for (target, worker), by_label in groups.items():
+        first = by_label.get(labels[0])
+        for label in labels:
+            a = by_label.get(label)
+            if a is None:
+                continue
+            rows.append(
+                {
+                    "target": target,
+                    "worker": worker,
+                    "code": label,
+                    "rounds": a["rounds"],
+                    "accepted_per_s": a["accepted_per_s"],
+                    "accepted_per_s_all": a["accepted_per_s_all"],
+                    "min": a["accepted_per_s_min"],
+                    "max": a["accepted_per_s_max"],
+                    "spread": (a["accepted_per_s_max"] - a["accepted_per_s_min"])
+                    / a["accepted_per_s"]
+                    if a["accepted_per_s"]
+                    else None,
+                    "ratio_to_first": a["accepted_per_s"] / first["accepted_per_s"]
+                    if first and first["accepted_per_s"]
+                    else None,
+                    "ratio_to_isso": a["accepted_per_s"]
+                    / isso[worker]["accepted_per_s"]
+                    if worker in isso
+                    else None,
+                    "ratio_to_best_isso": a["accepted_per_s"] / best["accepted_per_s"]
+                    if best
+                    else None,
+                    "p99_ms": a["p99_ms"],
+                    "errors": a["errors"],
+                    "exact_rows": a["exact_rows"],
+                }
+            )
+    return rows
+
+
+def report_versions(rows: list[dict[str, Any]]) -> None:
+    """Print the code versions side by side (``--code``)."""
+    print(
+        "\n== Code versions: median posts/s over rounds, spread (min-max), "
+        "ratio to the first version and to Isso =="
+    )
+    wide = max([34, *(len(r["target"]) for r in rows)])
+    code = max([8, *(len(r["code"]) for r in rows)])
+    print(
+        f"{'target':<{wide}} {'worker':<8} {'code':<{code}} {'posts/s':>8} "
+        f"{'min-max':>11} {'spread':>6} {'vs first':>8} {'vs Isso':>7} "
+        f"{'best':>5} {'p99 ms':>7}  rounds"
+    )
+    for r in rows:
+
+        def x(value: float | None) -> str:
+            return f"{value:.2f}x" if value is not None else "-"
+
+        print(
+            f"{r['target']:<{wide}} {r['worker']:<8} {r['code']:<{code}} "
+            f"{r['accepted_per_s']:>8.0f} "
+            f"{r['min']:>5.0f}-{r['max']:<5.0f} "
+            f"{(r['spread'] or 0):>6.0%} {x(r['ratio_to_first']):>8} "
+            f"{x(r['ratio_to_isso']):>7} {x(r['ratio_to_best_isso']):>5} "
+            f"{r['p99_ms']:>7.1f}  {r['accepted_per_s_all']}"
+            + ("" if r["exact_rows"] and not r["errors"] else "  NOT EXACT/ERRORS")
+        )
+
+
 def report(
     summary: dict[tuple[str, str], dict[str, Any]], verdicts: list[dict[str, Any]]
 ) -> None:
     """Print the figures against the goals."""
     print("\n== POST under load: medians over rounds ==")
+    wide = max([40, *(len(server) for server, _ in summary)])
     print(
-        f"{'server':<40} {'worker':<8} {'posts/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+        f"{'server':<{wide}} {'worker':<8} {'posts/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
         f" {'worst p99':>9} {'errors':>6} {'RSS MiB':>7} {'quiet':>5}  rows"
     )
     for (server, worker), a in summary.items():
         print(
-            f"{server:<40} {worker:<8} {a['accepted_per_s']:>8.0f} "
+            f"{server:<{wide}} {worker:<8} {a['accepted_per_s']:>8.0f} "
             f"{a['p50_ms']:>7.1f} {a['p99_ms']:>7.1f} {a['p99_ms_worst']:>9.1f} "
             f"{a['errors']:>6} {a['max_rss_MiB']:>7.1f} "
             f"{a['quiet_rounds']:>2}/{a['rounds']:<2}  {a['rows']} "
