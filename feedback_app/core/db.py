@@ -7,24 +7,19 @@ the write lock up front, so every write transaction here begins with
 transaction handling off, ``BEGIN`` emitted from the ``begin`` event). Reads
 stay deferred, so WAL readers never wait for a writer.
 
-Writers also queue on a lock file (``flock``) before they begin. SQLite's own
-busy handler polls with growing sleeps (up to 100 ms), so a writer that finds
-the database busy wastes time after the lock is free; the kernel wakes a
-process waiting on ``flock`` the moment it is released. Measured with
-2 gunicorn workers and 16 clients, that alone gave about 25% more posts/s and
-a p99 under half (bench/README.md).
+A writer that finds the database busy waits in SQLite's busy handler
+(``SQLITE_BUSY_TIMEOUT``), which retries with growing sleeps.
 
 Nothing below is SQLite-only SQL: other databases get the plain engine.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import select
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,23 +48,14 @@ def make_engine(
     url: str,
     busy_timeout: float = 5.0,
     synchronous: str = "FULL",
-    *,
-    autocommit: bool = False,
 ) -> Engine:
-    """Create an engine for ``url``, tuned for concurrent writers on SQLite.
-
-    ``autocommit`` (PostgreSQL): every statement commits on its own; an
-    engine, and a pool, of its own rather than an execution option, which
-    would switch each connection to autocommit and back on every use.
-    """
+    """Create an engine for ``url``, tuned for concurrent writers on SQLite."""
     if make_url(url).get_backend_name() != "sqlite":
         # Errors name no reader: statement parameters stay out of messages.
         if make_url(url).get_backend_name() != "postgresql":
             return create_engine(url, pool_pre_ping=True, hide_parameters=True)
-        options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-        engine = create_engine(url, hide_parameters=True, pool_recycle=3600, **options)
+        engine = create_engine(url, hide_parameters=True, pool_recycle=3600)
         event.listen(engine, "checkout", _drop_if_closed)
-        event.listen(engine, "connect", _index_plans if autocommit else _custom_plans)
         return engine
 
     database = _sqlite_file(make_url(url).database)
@@ -98,49 +84,6 @@ def make_engine(
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def _custom_plans(dbapi_connection: Any, _record: Any) -> None:
-    """Plan every statement for its own parameters, at the tables' size now.
-
-    psycopg prepares a statement once a connection has run it five times;
-    five runs later PostgreSQL may settle on one generic plan for it,
-    costed at the tables' size of that moment, and keep it until the next
-    ANALYZE (the PREPARE reference page, "Notes"). On a new site, or for the
-    rate limits' events, which come and go, that moment is an empty table:
-    the duplicate check and the limits' count kept scanning the whole table
-    on every post, and PostgreSQL's time per comment grew with the number
-    of comments (0.7 ms at 2,000 rows, 3.2 ms at 12,000; bench/README.md).
-    These statements take microseconds to plan; a wrong plan costs more.
-    (The comment's own pool plans otherwise: ``_index_plans``.)
-    """
-    _setting(dbapi_connection, "SET plan_cache_mode = force_custom_plan")
-
-
-def _index_plans(dbapi_connection: Any, _record: Any) -> None:
-    """Keep cached plans, and let none of them scan a whole table.
-
-    For the autocommit pool, which runs a reader's comment and nothing
-    else: a few statements, each an index lookup or an insert, run on every
-    post. Planning them anew (``_custom_plans``) was a third of
-    PostgreSQL's CPU per comment (bench/README.md), so their prepared
-    statements keep the plan PostgreSQL caches. That plan may have been made
-    on an empty table, where a sequential scan looks cheapest and would then
-    stay until the next ANALYZE; with sequential scans off, the planner takes
-    the indexes whatever the table's size (it still scans a table that has
-    no usable index, at a cost it then counts as huge).
-    """
-    _setting(dbapi_connection, "SET enable_seqscan = off")
-
-
-def _setting(dbapi_connection: Any, statement: str) -> None:
-    """Run a ``SET`` for the connection's whole life, outside a transaction
-    (the recipe of SQLAlchemy's PostgreSQL dialect documentation)."""
-    autocommit = dbapi_connection.autocommit
-    dbapi_connection.autocommit = True
-    with dbapi_connection.cursor() as cursor:
-        cursor.execute(statement)
-    dbapi_connection.autocommit = autocommit
 
 
 def _drop_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
@@ -185,27 +128,9 @@ class Database:
             raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {SYNCHRONOUS}")
         self.engine = make_engine(url, busy_timeout, synchronous.upper())
         _DATABASES.add(self)
-        parsed = make_url(url)
-        database = _sqlite_file(parsed.database)
-        self._write_lock = (
-            f"{database}.write-lock"
-            if parsed.get_backend_name() == "sqlite" and database
-            else None
-        )
         self._reading = sessionmaker(self.engine, expire_on_commit=False)
         self._writing = sessionmaker(
             self.engine.execution_options(write=True), expire_on_commit=False
-        )
-        # PostgreSQL: the sessions of Database.write(one_statement=True).
-        self.autocommit_engine = (
-            make_engine(url, autocommit=True)
-            if parsed.get_backend_name() == "postgresql"
-            else None
-        )
-        self._committing = (
-            sessionmaker(self.autocommit_engine, expire_on_commit=False)
-            if self.autocommit_engine is not None
-            else self._writing
         )
 
     @contextmanager
@@ -215,34 +140,14 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self, *, one_statement: bool = False) -> Iterator[Session]:
-        """Yield a session in a write transaction, committed on success.
-
-        ``one_statement``: the caller writes with one statement at most,
-        after any reads (a reader's new comment and its mail, stored
-        together by ``insert_row``). On PostgreSQL that statement then
-        commits on its own, as every statement outside a transaction does,
-        and the reads before it run outside one: ``BEGIN`` and ``COMMIT``
-        were two of a comment's five round trips (bench/README.md). Its
-        reads are then no more isolated from other writers than in a READ
-        COMMITTED transaction, PostgreSQL's default. Ignored on SQLite,
-        where writers take turns at the write lock.
-        """
-        sessions = self._committing if one_statement else self._writing
-        with self._queue(), sessions.begin() as session:
+    def write(self) -> Iterator[Session]:
+        """Yield a session in a write transaction, committed on success."""
+        with self._writing.begin() as session:
             yield session
-
-    def _queue(self):  # type: ignore[no-untyped-def]
-        """Wait for this database's writers' lock file (SQLite only)."""
-        if self._write_lock is None:
-            return nullcontext()
-        return _flock(self._write_lock)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-        if self.autocommit_engine is not None:
-            self.autocommit_engine.dispose()
 
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -260,23 +165,9 @@ def _forget_inherited_connections() -> None:
     """
     for db in list(_DATABASES):
         db.engine.dispose(close=False)
-        if db.autocommit_engine is not None:
-            db.autocommit_engine.dispose(close=False)
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connections)
-
-
-@contextmanager
-def _flock(path: str) -> Iterator[None]:
-    # A descriptor of its own each time: flock excludes other descriptions,
-    # so threads of one process queue as well as processes do.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def get_db(app: Flask | None = None) -> Database:

@@ -8,8 +8,7 @@ up by the mail.
 Mail about a reader's new post is queued inside the post's write
 transaction, which on SQLite every writer waits for: one ``INSERT …
 SELECT`` queues a message to each of the article's authors who wants one
-(``mail.mail_each``), with nothing to read first; for a comment on
-PostgreSQL, in the same statement as the comment itself (``db.insert_row``).
+(``mail.mail_each``), with nothing to read first.
 """
 
 from __future__ import annotations

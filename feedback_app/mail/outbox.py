@@ -82,8 +82,8 @@ def mail_each(
 ) -> Statement:
     """Return the ``INSERT … SELECT`` that queues one message to each
     address ``recipients`` selects (an id and an address, checked when
-    stored; ``params`` are its parameters), to run alone or with another
-    statement (``db.insert_row``).
+    stored; ``params`` are its parameters), to run in the caller's
+    transaction (``db.insert_row``'s ``then``).
 
     Who is told is decided by the database within the statement: nothing to
     read first, one round trip on a reader's post. Each message's
@@ -129,9 +129,7 @@ def _insert_each(recipients: Select[tuple[int, str]]) -> Insert:
         + cast(row_id, String())
         + bindparam("id_end", type_=String()),
         "thread_key": bindparam("thread_key", type_=String()),
-        # The columns' defaults, given: SQLAlchemy fills in Python-side
-        # defaults of an INSERT … SELECT itself, but not once it has a WITH
-        # clause of another INSERT (db.insert_row).
+        # The columns' defaults, given.
         "state": literal("queued", String()),
         "attempts": literal(0, Integer()),
         "next_attempt_at": bindparam("queued_at", type_=UTCDateTime()),

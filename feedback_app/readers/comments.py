@@ -103,17 +103,8 @@ def post_comment() -> Response | tuple[str, int]:
     )
     config = current_app.config
     notify_replies = bool(form.notify_replies.data and new.email)
-    # Most posts write the comment and its authors' mail, one statement
-    # (db.insert_row); asking for replies by mail, answering a comment when
-    # approved (its author may be told) and limits counted in the database
-    # write more, in a transaction.
-    one_statement = not (
-        notify_replies
-        or (new.parent_id is not None and new.state == "approved")
-        or limits.counted_in_database(buckets, config)
-    )
     try:
-        with get_db().write(one_statement=one_statement) as session:
+        with get_db().write() as session:
             comment, created = cm.store_comment(
                 session,
                 new,

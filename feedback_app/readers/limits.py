@@ -110,12 +110,6 @@ def admit(session: Session, buckets: Iterable[tuple[str, int]], config: Any) -> 
     connection.execute(_RECORD, [{"bucket": b, "created_at": now} for b in names])
 
 
-def counted_in_database(buckets: Iterable[tuple[str, int]], config: Any) -> bool:
-    """Return whether ``admit`` counts these buckets in the database (in the
-    post's write transaction), not in Redis, nor at all."""
-    return shared_limits.shared(config) is None and any(n > 0 for _, n in buckets)
-
-
 def buckets_for(request: Request, page_url: str) -> list[tuple[str, int]]:
     """Return the buckets a reader's post on the article at ``page_url``
     counts against."""

@@ -11,11 +11,11 @@ reassign`` command, and the desk's *Articles' authors* page).
 
 ``article_authors`` is one text column holding the names as a compact JSON
 array (``["Maya Lindqvist","Tomás Ruiz"]``), not a child table. A reader's
-post stores its row with one ``INSERT`` (on PostgreSQL, one statement with
-the authors' mail, ``db.insert_row``); a child table would add a statement
-to every post, or a trigger. JSON escapes every ``"`` inside a name, so an
-unescaped ``"`` only ever delimits a name, and ``[`` or ``,`` right before
-one only ever starts an element: looking for ``["<name>"`` or
+post stores its row with one ``INSERT`` (``db.insert_row``); a child
+table would add a statement to every post, or a trigger. JSON escapes
+every ``"`` inside a name, so an unescaped ``"`` only ever delimits a
+name, and ``[`` or ``,`` right before one only ever starts an element:
+looking for ``["<name>"`` or
 ``,"<name>"`` (the name JSON-encoded) finds exactly the rows whose
 recorded authors include that name, whatever characters a name holds. The
 search is a case-sensitive substring test (``instr`` on SQLite, ``strpos``

@@ -22,7 +22,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    func,
     null,
     or_,
     select,
@@ -69,8 +68,8 @@ _KNOWN_NAMES = (
     # The state is tested in the columns, not the WHERE clause, so that the
     # address is the only thing looked up and the (email, state) index the
     # only one that serves: a plan PostgreSQL cached while the table was
-    # empty (db._index_plans) once took the state's index, and then read
-    # every approved comment on every post. A name only where approved.
+    # empty once took the state's index, and then read every approved
+    # comment on every post. A name only where approved.
     select(
         cast(null(), Integer),
         cast(null(), Boolean),
@@ -79,20 +78,10 @@ _KNOWN_NAMES = (
     .where(Comment.email == bindparam("email"))
     .distinct()
 )
-# On PostgreSQL, with the authors' mail to store in the comment's own
-# statement (``db.insert_row``): the new comment's id too, which the mail's
-# links need before the row exists. A duplicate wastes it; ids may have gaps.
-_NEXT_ID = select(
-    func.nextval(func.pg_get_serial_sequence("comment", "id")),
-    cast(null(), Boolean),
-    cast(null(), String),
-)
 _QUERIES = {
-    # (if_known, with the next id): the statement, built once.
-    (False, False): _EARLIER,
-    (True, False): union_all(_EARLIER, _KNOWN_NAMES),
-    (False, True): union_all(_EARLIER, _NEXT_ID),
-    (True, True): union_all(_EARLIER, _KNOWN_NAMES, _NEXT_ID),
+    # if_known: the statement, built once.
+    False: _EARLIER,
+    True: union_all(_EARLIER, _KNOWN_NAMES),
 }
 _KEY_TAKEN = select(Comment.id).where(Comment.submission_key == bindparam("key"))
 
@@ -182,17 +171,15 @@ def store_comment(
     post runs this while holding the write lock, so it speaks SQL directly
     (one query, then ``db.insert_row``); the comment returned is a
     persistent ORM object all the same, for the caller's updates. ``then``
-    makes the statement stored with a new comment (its authors' mail): on
-    PostgreSQL the two are one statement (``Database.write``'s
-    ``one_statement``), the comment's id taken beforehand by the query.
+    makes the statement stored with a new comment (its authors' mail), run
+    after it.
 
     :raise CommentError: if the comment answers no approved comment of the
         same article.
     """
     connection = session.connection()
-    take_id = then is not None and connection.dialect.name == "postgresql"
     rows = connection.execute(
-        _QUERIES[new.if_known, take_id],
+        _QUERIES[new.if_known],
         {
             "key": submission_key or "",
             "fingerprint": new.fingerprint,
@@ -200,7 +187,7 @@ def store_comment(
             "email": new.email,
         },
     ).all()
-    # Rows: earlier comments (id, same), approved names (name), the next id.
+    # Rows: earlier comments (id, same), approved names (name).
     earlier = sorted((r for r in rows if r.same is not None), key=lambda r: not r.same)
     if earlier and earlier[0].same:
         return session.get_one(Comment, earlier[0].id), False
@@ -231,8 +218,6 @@ def store_comment(
         "created_at": now,
         "updated_at": now,
     }
-    if take_id:
-        values["id"] = next(r.id for r in rows if r.id is not None and r.same is None)
     return insert_row(session, Comment, values, then=then), True
 
 

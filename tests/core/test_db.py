@@ -17,7 +17,7 @@ from flask import Flask
 
 from feedback_app import create_app
 from feedback_app.core.db import Database, alembic_config, get_db, upgrade
-from feedback_app.core.models import Base, Feedback, utcnow
+from feedback_app.core.models import Base, Feedback
 from feedback_app.site.index import Article
 from feedback_app.store.feedback import find_by_token, submit_feedback
 
@@ -265,123 +265,6 @@ def test_a_connection_the_server_closed_is_replaced_at_checkout(
     plain.dispose()
 
 
-@pytest.mark.postgres
-def test_statements_are_planned_for_the_table_as_it_is_now(postgres_url: str) -> None:
-    """A statement a connection first ran on an empty table still uses the
-    indexes once the table has grown: PostgreSQL would otherwise keep the
-    generic plan it made for the empty table (a scan of every row, on every
-    post) until the next ANALYZE."""
-    from feedback_app.store.comments import _EARLIER
-
-    app = create_app({"DATABASE_URL": postgres_url, "SECRET_KEY": "k"})
-    upgrade(app)
-    db = get_db(app)
-    params = {"key": "k" * 20, "fingerprint": "f" * 64, "since": utcnow()}
-    with db.engine.connect() as connection:
-        # No ANALYZE behind the test's back: the table's statistics stay
-        # those of the empty table, as in the minute after a site starts.
-        connection.execute(
-            sa.text("ALTER TABLE comment SET (autovacuum_enabled = false)")
-        )
-        connection.commit()
-        for _ in range(12):  # prepared, and a plan cached, on the empty table
-            connection.execute(_EARLIER, params).all()
-        connection.commit()
-        connection.execute(
-            sa.text(
-                "INSERT INTO comment (article_slug, article_page_url, article_authors,"
-                " depth, name, body, html, state,"
-                " is_author, fingerprint, created_at, updated_at)"
-                " SELECT 'a', 'a/', '[]', 1, 'n', 'b', 'b', 'pending', false,"
-                " md5(i::text),"
-                " now(), now() FROM generate_series(1, 20000) AS i"
-            )
-        )
-        connection.commit()
-        before = _scans(connection)
-        for _ in range(5):
-            assert connection.execute(_EARLIER, params).all() == []
-        after = _scans(connection)
-        connection.commit()
-    db.dispose()
-    assert after[0] == before[0]  # no scan of the whole table
-    assert after[1] >= before[1] + 5
-
-
-@pytest.mark.postgres
-@pytest.mark.parametrize("if_known", [False, True])
-def test_the_comment_pool_keeps_its_plans_on_the_indexes(
-    postgres_url: str, if_known: bool
-) -> None:
-    """The autocommit pool (a reader's comment) keeps PostgreSQL's cached
-    plans rather than planning each post anew, yet a plan cached while the
-    table was empty still uses the indexes once it holds 20,000 comments,
-    approved ones with addresses included: no scan of the whole table, and
-    no index read past the few rows asked for."""
-    from feedback_app.store.comments import _QUERIES
-
-    app = create_app({"DATABASE_URL": postgres_url, "SECRET_KEY": "k"})
-    upgrade(app)
-    db = get_db(app)
-    query = _QUERIES[if_known, True]
-    params = {
-        "key": "k" * 20,
-        "fingerprint": "f" * 64,
-        "since": utcnow(),
-        "email": "reader7@example.org",
-    }
-    with db.engine.connect() as admin:
-        admin.execute(sa.text("ALTER TABLE comment SET (autovacuum_enabled = false)"))
-        admin.commit()
-    with db.autocommit_engine.connect() as connection:
-        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "auto"
-        for _ in range(12):  # prepared, and a generic plan cached, on the empty table
-            connection.execute(query, params).all()
-        with db.engine.connect() as admin:
-            admin.execute(
-                sa.text(
-                    "INSERT INTO comment (article_slug, article_page_url,"
-                    " article_authors, depth, name, email, body,"
-                    " html, state, is_author, fingerprint, created_at, updated_at)"
-                    " SELECT 'a', 'a/', '[]', 1, 'n',"
-                    " 'reader' || (i % 5000) || '@example.org',"
-                    " 'b', 'b', 'approved', false, md5(i::text), now(), now()"
-                    " FROM generate_series(1, 20000) AS i"
-                )
-            )
-            admin.commit()
-        # Within one transaction, so that pg_stat_xact_* counts all five.
-        connection.exec_driver_sql("BEGIN")
-        for _ in range(5):
-            rows = connection.execute(query, params).all()
-            assert [r.name for r in rows if r.name is not None] == (
-                ["n"] if if_known else []
-            )
-        table = connection.execute(
-            sa.text(
-                "SELECT seq_scan, idx_tup_fetch FROM pg_stat_xact_user_tables"
-                " WHERE relname = 'comment'"
-            )
-        ).one()
-        connection.exec_driver_sql("COMMIT")
-    db.dispose()
-    assert table.seq_scan == 0
-    # Each run fetches the 4 comments of reader7 at most (20,000 / 5,000).
-    assert table.idx_tup_fetch <= 5 * 4
-
-
-def _scans(connection: sa.Connection) -> tuple[int, int]:
-    """This backend's sequential and index scans of ``comment`` so far
-    (pg_stat_xact_user_tables: its own counts, not yet reported)."""
-    row = connection.execute(
-        sa.text(
-            "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
-            " WHERE relname = 'comment'"
-        )
-    ).one()
-    return row.seq_scan, row.idx_scan
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_forked_child_opens_connections_of_its_own(
     tmp_path: Path, backend: str, request: pytest.FixtureRequest
@@ -394,7 +277,7 @@ def test_a_forked_child_opens_connections_of_its_own(
         else f"sqlite:///{tmp_path / 'fork.sqlite3'}"
     )
     db = Database(url)
-    engines = [e for e in (db.engine, db.autocommit_engine) if e is not None]
+    engines = [db.engine]
     try:
         for engine in engines:
             with engine.connect() as connection:

@@ -259,8 +259,7 @@ def _statements(app: Flask) -> list[tuple[str, bool]]:
         seen.append((statement, connection.connection.dbapi_connection.autocommit))
 
     db = get_db(app)
-    for engine in filter(None, (db.engine, db.autocommit_engine)):
-        event.listen(engine, "before_cursor_execute", record)
+    event.listen(db.engine, "before_cursor_execute", record)
     return seen
 
 
@@ -268,19 +267,18 @@ def _writes(seen: list[tuple[str, bool]]) -> list[str]:
     return [s for s, _ in seen if not s.lstrip().upper().startswith("SELECT")]
 
 
-def test_on_postgresql_a_comment_and_its_mail_are_one_statement(
+def test_on_postgresql_a_comment_and_its_mail_are_one_transaction(
     app: Flask, client: FlaskClient, maya: None
 ) -> None:
-    """A comment post writes the comment and the authors' mail with one
-    statement, outside a transaction: its id, which the mail's links carry,
-    is taken from the sequence by the query before it."""
+    """A comment post writes the comment, then the authors' mail, in one
+    transaction: the mail's links carry the comment's id."""
     _on_postgresql(app)
     seen = _statements(app)
     assert Commenter(client).post(body="One *statement*").status_code == 303
-    [write] = _writes(seen)
-    assert "INSERT INTO comment" in write
-    assert "INSERT INTO outbox_message" in write
-    assert all(autocommit for _, autocommit in seen)
+    [comment_write, mail_write] = _writes(seen)
+    assert "INSERT INTO comment" in comment_write
+    assert "INSERT INTO outbox_message" in mail_write
+    assert not any(autocommit for _, autocommit in seen)
     comment = newest_comment(app)
     [mail] = outbox(app, "comment-to-author")
     assert f"/desk/comments/{comment.id}" in mail.body
@@ -301,9 +299,9 @@ def test_on_postgresql_a_comment_and_its_mail_are_one_statement(
 def test_on_postgresql_a_comment_whose_mail_fails_is_not_stored(
     app: Flask, client: FlaskClient, maya: None
 ) -> None:
-    """The one statement is atomic: if the mail cannot be queued, the
+    """The transaction is atomic: if the mail cannot be queued, the
     comment is not stored either (the reader gets an error and may send it
-    again), as in a transaction."""
+    again)."""
     _on_postgresql(app)
     engine = get_db(app).engine
     with engine.begin() as connection:
