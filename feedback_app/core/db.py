@@ -56,6 +56,7 @@ def make_engine(
             return create_engine(url, pool_pre_ping=True, hide_parameters=True)
         engine = create_engine(url, hide_parameters=True, pool_recycle=3600)
         event.listen(engine, "checkout", _drop_if_closed)
+        event.listen(engine, "connect", _custom_plans)
         return engine
 
     database = _sqlite_file(make_url(url).database)
@@ -84,6 +85,27 @@ def make_engine(
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _custom_plans(dbapi_connection: Any, _record: Any) -> None:
+    """Plan every statement for its own parameters, at the tables' size now.
+
+    psycopg prepares a statement once a connection has run it five times;
+    five runs later PostgreSQL may settle on one generic plan for it,
+    costed at the tables' size of that moment, and keep it until the next
+    ANALYZE (the PREPARE reference page, "Notes"). On a new site, or for the
+    rate limits' events, which come and go, that moment is an empty table:
+    the duplicate check and the limits' count kept scanning the whole table
+    on every post, and PostgreSQL's time per comment grew with the number
+    of comments. These statements take microseconds to plan; a wrong plan
+    costs more: without this, comments on PostgreSQL were 1.36x slower in
+    the same run (bench/README.md, "Database tactics").
+    """
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True  # a SET for the connection's life
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.autocommit = autocommit
 
 
 def _drop_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
