@@ -10,7 +10,9 @@ stay deferred, so WAL readers never wait for a writer.
 A writer that finds the database busy waits in SQLite's busy handler
 (``SQLITE_BUSY_TIMEOUT``), which retries with growing sleeps.
 
-Nothing below is SQLite-only SQL: other databases get the plain engine.
+Nothing below is SQLite-only SQL: other databases get the plain engine. On
+PostgreSQL each connection plans every statement for the tables as they are
+(``_custom_plans``: the one database tactic kept, bench/README.md).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from sqlalchemy import (
@@ -40,8 +42,6 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
-
-Model = TypeVar("Model")
 
 
 def make_engine(
