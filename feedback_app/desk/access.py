@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..core.db import get_db
 from ..core.fields import invalid_status
 from ..core.http import keep_private
+from ..core.ids import form_id
 from ..core.models import Author, Comment, Feedback
 from ..site import ownership
 from ..site.index import site_index
@@ -197,8 +198,6 @@ def page_number() -> int:
 
 
 def selected_ids() -> list[int]:
-    from ..core.ids import form_id
-
     ids = []
     for value in request.form.getlist("ids"):
         id_ = form_id(value)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core.db import get_db
 from ..core.models import Author, Comment, Feedback, utcnow
 from ..site.index import site_index
 from ..site.ownership import written_by
@@ -24,8 +25,6 @@ DIGEST_EVERY = timedelta(days=1)
 
 def digests_wanted(app: Any) -> bool:
     """Tell whether any author chose the digest (a read, no write lock)."""
-    from ..core.db import get_db
-
     with get_db(app).read() as session:
         chosen = select(Author.id).where(Author.notify == "digest").limit(1)
         return session.scalar(chosen) is not None

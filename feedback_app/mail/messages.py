@@ -25,6 +25,7 @@ from ..core.models import Author, Comment, Feedback, FeedbackMessage
 from ..site.index import Article
 from ..site.ownership import decode_authors
 from ..store.rows import Statement
+from .links import external_url, moderation_urls
 from .outbox import mail_each, queue_mail
 
 
@@ -57,8 +58,6 @@ def absolute_url(url: str, config: Any) -> str:
 
 def desk_url(endpoint: str, **values: Any) -> str:
     """Return the absolute address of a desk page, for mail to authors."""
-    from .links import external_url
-
     return external_url(endpoint, **values)
 
 
@@ -138,8 +137,6 @@ def comment_received_mail(
     if comment.state == "approved":
         status = "It is published."
     else:
-        from .links import moderation_urls
-
         days = config["MAIL_LINK_DAYS"]
         links = moderation_urls(comment.id)
         status = (

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.models import Comment, Subscription, utcnow
+from .links import confirm_url, unsubscribe_url
 from .messages import absolute_url, quoted
 from .outbox import queue_mail
 
@@ -35,8 +36,6 @@ def is_confirmed(session: Session, email: str) -> bool:
 
 def request_notifications(session: Session, email: str, config: Any) -> None:
     """Record an address's wish; send it a confirmation unless confirmed."""
-    from .links import confirm_url
-
     now = utcnow()
     sub = _subscription(session, email)
     if sub is None:
@@ -101,8 +100,6 @@ def reply_published(
     Runs when a reply becomes public; a reply notifies at most once, however
     often it is approved again.
     """
-    from .links import unsubscribe_url
-
     if reply.reply_notified or reply.parent_id is None or reply.state != "approved":
         return
     reply.reply_notified = True

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from ..core.db import get_db
 from ..core.models import Author, Feedback, FeedbackMessage
@@ -63,8 +64,8 @@ class Answered:
 Allowed = Callable[[Feedback], bool]
 
 
-def _feedback(session: object, feedback_id: int, allowed: Allowed | None) -> Feedback:
-    feedback = session.get(Feedback, feedback_id)  # type: ignore[attr-defined]
+def _feedback(session: Session, feedback_id: int, allowed: Allowed | None) -> Feedback:
+    feedback = session.get(Feedback, feedback_id)
     if feedback is None or (allowed is not None and not allowed(feedback)):
         raise NoSuchFeedback(f"No feedback #{feedback_id}.")
     return feedback

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..core.db import get_db
@@ -353,6 +353,4 @@ def _exclusive(path: Path):  # type: ignore[no-untyped-def]
 
 def publisher(app: Flask | None = None) -> Publisher:
     """Return the publisher of ``app`` (default: the current app)."""
-    from flask import current_app
-
     return (app or current_app).extensions["publisher"]
