@@ -183,7 +183,29 @@ SMTP_CA_FILE: str | None = None
 #: The From header of every message (the site's own address, never a
 #: reader's). Default: noreply@ the host of SITE_URL.
 MAIL_FROM: str | None = None
+#: The name shown beside MAIL_FROM ("Site name <noreply@…>"). Default: the
+#: site's SITENAME from the site index.
+MAIL_FROM_NAME: str | None = None
 MAILDIR_PATH: str | None = None
+#: The HELO/EHLO name given to the SMTP server. Default: this host's FQDN.
+SMTP_LOCAL_HOSTNAME: str | None = None
+#: Replies and bounces by mail. Each conversation gets its own address on the
+#: site's mailbox: ``{token}`` is replaced by a token signed for that
+#: conversation and recipient (plus-addressing, e.g. "blog+{token}@example.org").
+#: It is the Reply-To of mail about feedback and comments and, with the token
+#: of one message, the envelope sender, so bounces name what bounced. Default:
+#: MAIL_FROM with "+{token}" after its local part. "" turns replies by mail
+#: off: Reply-To is then the other person's own address.
+MAIL_REPLY_ADDRESS: str | None = None
+#: An IMAP mailbox the sender polls for replies and bounces, for sites whose
+#: mail server cannot pipe mail to ``flask mail receive``:
+#: imaps://user:password@host/INBOX (TLS, verified) or
+#: imap+starttls://user:password@host:143/INBOX. Messages read are deleted.
+IMAP_URL: str | None = None
+#: A CA bundle to trust for the IMAP server's certificate; default: the system's.
+IMAP_CA_FILE: str | None = None
+#: How often the IMAP mailbox is polled (seconds).
+IMAP_POLL_INTERVAL = 60.0
 #: How often the outbox sender looks for due mail (seconds), and how many
 #: times a message is tried before it is marked failed.
 OUTBOX_POLL_INTERVAL = 2.0
@@ -261,6 +283,11 @@ def finalize(config: Any, instance_path: str) -> None:
         if not host or host.replace(".", "").isdigit() or ":" in host:
             host = "localhost"  # an IP address is no mail domain
         config["MAIL_FROM"] = f"noreply@{host}"
+    if config.get("MAIL_REPLY_ADDRESS") is None:
+        local, _, domain = str(config["MAIL_FROM"]).rpartition("@")
+        config["MAIL_REPLY_ADDRESS"] = f"{local}+{{token}}@{domain}"
+    elif config["MAIL_REPLY_ADDRESS"] and "{token}" not in config["MAIL_REPLY_ADDRESS"]:
+        raise ValueError("MAIL_REPLY_ADDRESS must contain {token}, or be empty.")
     if not config.get("PELICAN_SETTINGS"):
         config["PELICAN_SETTINGS"] = str(project_root() / "pelicanconf.py")
     config["SITE_URL"] = str(config["SITE_URL"]).rstrip("/")

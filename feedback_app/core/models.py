@@ -59,11 +59,20 @@
     down and then locks out guessing (``auth.py``).
 ``outbox_message``
     Every mail the site sends, queued in the same transaction as the event
-    that causes it and delivered by the outbox sender (``mail.py``).
+    that causes it and delivered by the outbox sender (``mail/sender.py``).
     ``state`` is ``queued``, ``sending`` (claimed by a sender until
-    ``claimed_until``), ``sent`` or ``failed`` (``last_error`` says why).
+    ``claimed_until``), ``sent`` (accepted by the relay: delivery unknown),
+    ``failed`` (``last_error`` says why) or ``bounced`` (accepted, then a
+    delivery status notification came back; ``last_error`` has its reason).
     ``message_id`` is the Message-ID header, fixed when queued, so a message
     delivered twice is recognisably the same one.
+``inbound_message``
+    Every message received by mail: a reply to a conversation (applied as
+    the answer, follow-up or comment reply it is, or held for an editor), a
+    bounce, or an ignored auto-reply. Stored once per Message-ID.
+``bounced_address``
+    Addresses that bounced for good: mail to them is not sent until the
+    address is given again.
 """
 
 from __future__ import annotations
@@ -131,11 +140,12 @@ def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
 
 FEEDBACK_STATES = ("new", "read", "answered", "archived", "spam")
 NOTIFY_CHOICES = ("immediate", "digest", "off")
-OUTBOX_STATES = ("queued", "sending", "sent", "failed")
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "bounced")
 COMMENT_STATES = ("pending", "approved", "spam", "trash")
 SENDERS = ("reader", "author")
 ROLES = ("author", "editor")
 VIAS = ("page", "page+email", "post")
+INBOUND_STATES = ("applied", "held", "ignored", "discarded")
 
 
 class Feedback(Base):
@@ -158,6 +168,9 @@ class Feedback(Base):
     post_slug: Mapped[str | None] = mapped_column(String(200))
     post_source: Mapped[str | None] = mapped_column(String(300))
     reply_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token is an HMAC of this nonce under the secret key, so mail sent
+    # later can carry the reply page's link (none: sent before it was kept).
+    reply_token_nonce: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # When it last changed (its state, above all): spam is purged by it.
     updated_at: Mapped[datetime] = mapped_column(
@@ -262,6 +275,8 @@ class OutboxMessage(Base):
     reply_to: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    # An HTML alternative of ``body`` (multipart/alternative), if any.
+    html_body: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(300), unique=True)
     in_reply_to: Mapped[str | None] = mapped_column(String(300))
     references: Mapped[str | None] = mapped_column(Text)
@@ -278,6 +293,53 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class InboundMessage(Base):
+    """One message received by mail (``flask mail receive`` or IMAP)."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (one_of("state", INBOUND_STATES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The same Message-ID twice is stored (and acted on) once.
+    message_id: Mapped[str] = mapped_column(String(300), unique=True)
+    received_via: Mapped[str] = mapped_column(String(10))  # "pipe" or "imap"
+    sender: Mapped[str | None] = mapped_column(String(254))
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    # The reply's own text (quotes and signature removed), as plain text.
+    body: Mapped[str] = mapped_column(Text, default="")
+    # "answer", "follow-up", "comment-reply", "bounce", or None (unknown).
+    kind: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    # Why it was held or ignored, or what it did.
+    reason: Mapped[str | None] = mapped_column(String(500))
+    feedback_id: Mapped[int | None] = mapped_column(
+        ForeignKey("feedback.id", ondelete="SET NULL"), index=True
+    )
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comment.id", ondelete="SET NULL"), index=True
+    )
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL"), index=True
+    )
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BouncedAddress(Base):
+    """An address that bounced for good: no mail goes there until it is
+    given again (the reader's reply page, an author's account)."""
+
+    __tablename__ = "bounced_address"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    outbox_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outbox_message.id", ondelete="SET NULL")
+    )
+    bounced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Subscription(Base):

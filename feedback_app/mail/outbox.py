@@ -152,8 +152,10 @@ def queue_mail(
     reply_to: str | None = None,
     thread_key: str | None = None,
     list_unsubscribe: str | None = None,
+    html: str | None = None,
 ) -> OutboxMessage:
     """Queue one plain-text message in the caller's transaction; return it.
+    ``html``, if given, is its HTML alternative (sanitised by the caller).
 
     Messages with the same ``thread_key`` to the same recipient thread
     together: each answers (In-Reply-To, References) the one before.
@@ -181,6 +183,7 @@ def queue_mail(
             "reply_to": checked_address(reply_to) if reply_to else None,
             "subject": header_line(subject, "A subject"),
             "body": body,
+            "html_body": html,
             "message_id": message_id,
             "in_reply_to": in_reply_to,
             "references": references,

@@ -32,7 +32,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: Inside mail, bottom to top (the issue's order: the outbox and its transport
 #: at the bottom, then what each message says, then subscriptions and the
 #: pages behind links, the sender on top).
-MAIL = ("outbox", "transport", "links", "messages", "subscriptions", "digests")
+MAIL = (
+    "conversations",
+    "outbox",
+    "transport",
+    "links",
+    "messages",
+    "subscriptions",
+    "digests",
+)
 MAIL_TOP = ("sender",)
 #: Lines above which a module must say at its top why it is that long.
 LONG = 400
