@@ -163,6 +163,8 @@ def comment_received_mail(
         subject=f"Comment on “{article.title}” from {comment.name}",
         body=body,
         site_url=config["SITE_URL"],
+        # The conversation its Reply-To names (``conversations.py``).
+        thread_key=f"comment-{comment.id}",
     )
 
 
