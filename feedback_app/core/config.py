@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -183,10 +184,10 @@ SMTP_CA_FILE: str | None = None
 #: The From header of every message (the site's own address, never a
 #: reader's). Default: noreply@ the host of SITE_URL.
 MAIL_FROM: str | None = None
+MAILDIR_PATH: str | None = None
 #: The name shown beside MAIL_FROM ("Site name <noreply@…>"). Default: the
 #: site's SITENAME from the site index.
 MAIL_FROM_NAME: str | None = None
-MAILDIR_PATH: str | None = None
 #: The HELO/EHLO name given to the SMTP server. Default: this host's FQDN.
 SMTP_LOCAL_HOSTNAME: str | None = None
 #: Replies and bounces by mail. Each conversation gets its own address on the
@@ -284,7 +285,8 @@ def finalize(config: Any, instance_path: str) -> None:
             host = "localhost"  # an IP address is no mail domain
         config["MAIL_FROM"] = f"noreply@{host}"
     if config.get("MAIL_REPLY_ADDRESS") is None:
-        local, _, domain = str(config["MAIL_FROM"]).rpartition("@")
+        # MAIL_FROM may carry a name: "Talking Shop <blog@example.org>".
+        local, _, domain = parseaddr(str(config["MAIL_FROM"]))[1].rpartition("@")
         config["MAIL_REPLY_ADDRESS"] = f"{local}+{{token}}@{domain}"
     elif config["MAIL_REPLY_ADDRESS"] and "{token}" not in config["MAIL_REPLY_ADDRESS"]:
         raise ValueError("MAIL_REPLY_ADDRESS must contain {token}, or be empty.")
