@@ -129,3 +129,25 @@ def test_database_errors_do_not_carry_readers_data(instance: Path) -> None:
         session.execute(insert, row)
     assert "rita.private@example.org" not in str(caught.value)
     get_db(app).dispose()
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "expected"),
+    [
+        ("blog@example.org", "blog+{token}@example.org"),
+        ("Talking Shop <blog@example.org>", "blog+{token}@example.org"),
+        (None, "noreply+{token}@localhost"),
+    ],
+)
+def test_the_reply_address_defaults_to_mail_from_plus_a_token(
+    instance: Path, mail_from: str | None, expected: str
+) -> None:
+    assert create_app({"MAIL_FROM": mail_from}).config["MAIL_REPLY_ADDRESS"] == expected
+
+
+def test_a_reply_address_without_a_token_is_refused_and_empty_is_off(
+    instance: Path,
+) -> None:
+    with pytest.raises(ValueError, match=r"MAIL_REPLY_ADDRESS must contain \{token\}"):
+        create_app({"MAIL_REPLY_ADDRESS": "blog@example.org"})
+    assert create_app({"MAIL_REPLY_ADDRESS": ""}).config["MAIL_REPLY_ADDRESS"] == ""
