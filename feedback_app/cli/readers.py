@@ -54,7 +54,8 @@ def readers_erase(email: str, yes: bool) -> None:
     erased = reader_data.erase_reader(address, wait=True)
     click.echo(
         f"Deleted {erased.feedback} feedback, {erased.comments_deleted} unpublished "
-        f"comments, {erased.subscriptions} subscriptions, {erased.mail} mail; "
+        f"comments, {erased.subscriptions} subscriptions, {erased.mail} mail sent, "
+        f"{erased.mail_received} mail received, {erased.bounced} bounce records; "
         f"{erased.comments_anonymised} published comments are now anonymous."
     )
 
@@ -67,7 +68,8 @@ def readers_erase(email: str, yes: bool) -> None:
     help="Age in days (default: PURGE_AFTER_DAYS).",
 )
 def purge_command(days: int | None) -> None:
-    """Delete spam and trash comments, and spam feedback, older than the limit."""
+    """Delete spam and trash comments, spam feedback, and mail received that
+    was ignored or discarded, older than the limit."""
     days = days or current_app.config["PURGE_AFTER_DAYS"]
     if not days:
         click.echo("PURGE_AFTER_DAYS is 0: nothing is purged.")
@@ -75,6 +77,7 @@ def purge_command(days: int | None) -> None:
     with get_db().write() as session:
         purged = reader_data.purge(session, days)
     click.echo(
-        f"Purged {purged.comments} comments and {purged.feedback} feedback "
+        f"Purged {purged.comments} comments, {purged.feedback} feedback and "
+        f"{purged.mail_received} ignored or discarded mail received, "
         f"older than {days} days."
     )

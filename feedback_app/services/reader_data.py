@@ -4,17 +4,20 @@ An address is what a reader can prove is theirs, so it is the key for
 requests about their data (as in WordPress's privacy tools):
 
 - ``export`` returns everything stored under it, as one JSON document;
-- ``erase`` deletes their private feedback (with its conversation), their
-  unpublished comments, their subscription and the mail sent to them or
-  about them (with them as Reply-To), and keeps the text of their published
+- ``erase`` deletes their private feedback (with its conversation, and the
+  mail received in it), their unpublished comments, their subscription, the
+  mail sent to them or about them (with them as Reply-To), the mail received
+  from them and the record of their address bouncing, and keeps the text of
+  their published
   comments, unattributed: the name becomes "Anonymous", the address and
   website go. Threads stay whole.
 
 Mail is matched by its To and Reply-To fields only, never by the address
 appearing in its text, which would take in other readers' mail.
 
-``purge`` deletes, for good, comments left in spam or trash and feedback
-marked spam for longer than ``PURGE_AFTER_DAYS``.
+``purge`` deletes, for good, comments left in spam or trash, feedback
+marked spam, and received mail ignored or discarded, for longer than
+``PURGE_AFTER_DAYS``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..core.db import get_db
-from ..core.models import Comment, Feedback, OutboxMessage, Subscription, utcnow
+from ..core.models import (
+    BouncedAddress,
+    Comment,
+    Feedback,
+    InboundMessage,
+    OutboxMessage,
+    Subscription,
+    utcnow,
+)
 from ..site.publishing import publisher
 from ..store.comments import delete_comment, fingerprint
 
@@ -85,6 +96,14 @@ def export(session: Session, email: str) -> dict[str, Any]:
         .where(OutboxMessage.id.in_(_mail_about(session, email)))
         .order_by(OutboxMessage.id)
     ).all()
+    received = session.scalars(
+        select(InboundMessage)
+        .where(_same(InboundMessage.sender, email))
+        .order_by(InboundMessage.id)
+    ).all()
+    bounced = session.scalar(
+        select(BouncedAddress).where(_same(BouncedAddress.email, email))
+    )
     return {
         "address": email,
         "exported_at": _iso(utcnow()),
@@ -149,6 +168,19 @@ def export(session: Session, email: str) -> dict[str, Any]:
             }
             for m in mail
         ],
+        "mail_received": [
+            {
+                "from": m.sender,
+                "subject": m.subject,
+                "text": m.body,
+                "state": m.state,
+                "received_at": _iso(m.received_at),
+            }
+            for m in received
+        ],
+        "bounced": None
+        if bounced is None
+        else {"reason": bounced.reason, "at": _iso(bounced.bounced_at)},
     }
 
 
@@ -161,6 +193,8 @@ class Erased:
     comments_anonymised: int = 0
     subscriptions: int = 0
     mail: int = 0
+    mail_received: int = 0
+    bounced: int = 0
     # Articles whose published comments changed: publish them again.
     articles: set[str] = field(default_factory=set)
 
@@ -172,6 +206,8 @@ class Erased:
             + self.comments_anonymised
             + self.subscriptions
             + self.mail
+            + self.mail_received
+            + self.bounced
         )
 
 
@@ -193,6 +229,16 @@ def erase(session: Session, email: str) -> Erased:
     feedback_ids = list(
         session.scalars(select(Feedback.id).where(_same(Feedback.email, email)))
     )
+    # The mail received in those conversations (the author's answers by
+    # mail too): it goes with them.
+    done.mail_received = session.execute(
+        delete(InboundMessage).where(
+            or_(
+                InboundMessage.feedback_id.in_(feedback_ids),
+                _same(InboundMessage.sender, email),
+            )
+        )
+    ).rowcount
     for feedback in session.scalars(
         select(Feedback).where(Feedback.id.in_(feedback_ids))
     ):
@@ -229,6 +275,9 @@ def erase(session: Session, email: str) -> Erased:
     done.mail = session.execute(
         delete(OutboxMessage).where(OutboxMessage.id.in_(_mail_about(session, email)))
     ).rowcount
+    done.bounced = session.execute(
+        delete(BouncedAddress).where(_same(BouncedAddress.email, email))
+    ).rowcount
     session.flush()
     return done
 
@@ -237,6 +286,7 @@ def erase(session: Session, email: str) -> Erased:
 class Purged:
     comments: int
     feedback: int
+    mail_received: int = 0
 
 
 def purge(session: Session, days: int) -> Purged:
@@ -248,7 +298,7 @@ def purge(session: Session, days: int) -> Purged:
     which is where the site already shows them.
     """
     if days <= 0:
-        return Purged(0, 0)
+        return Purged(0, 0, 0)
     before = utcnow() - timedelta(days=days)
     old = list(
         session.scalars(
@@ -262,5 +312,11 @@ def purge(session: Session, days: int) -> Purged:
     spam = session.execute(
         delete(Feedback).where(Feedback.state == "spam", Feedback.updated_at < before)
     ).rowcount
+    received = session.execute(
+        delete(InboundMessage).where(
+            InboundMessage.state.in_(("ignored", "discarded")),
+            InboundMessage.received_at < before,
+        )
+    ).rowcount
     session.flush()
-    return Purged(len(old), spam)
+    return Purged(len(old), spam, received)

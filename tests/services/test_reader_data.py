@@ -9,10 +9,15 @@ neither show nor delete mail that belongs to someone else.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
+from sqlalchemy import update
+
+from feedback_app.core.db import get_db
+from feedback_app.core.models import BouncedAddress, InboundMessage, utcnow
 
 from ..conftest import Commenter, Desk, Reader, add_author, outbox
 
@@ -90,3 +95,57 @@ def test_the_cli_erases_by_headers_too(
     erased = runner.invoke(args=["readers", "erase", ANA_MAIL, "--yes"])
     assert erased.exit_code == 0, erased.output
     assert {m.id for m in outbox(app)} == bo_quotes_ana["bo"]
+
+
+def _received(app: Flask, sender: str, text: str, state: str = "applied") -> None:
+
+    with app.app_context(), get_db().write() as session:
+        session.add(
+            InboundMessage(
+                message_id=f"<{sender}.{state}@example.net>",
+                received_via="pipe",
+                sender=sender,
+                subject="Re: your answer",
+                body=text,
+                state=state,
+            )
+        )
+
+
+def test_mail_received_from_a_reader_and_their_bounces_are_theirs(
+    app: Flask, bo_quotes_ana: dict[str, set[int]], eda: Desk
+) -> None:
+
+    _received(app, ANA_MAIL, "Ana writes back by mail.")
+    _received(app, BO_MAIL, f"Bo writes back, quoting {ANA_MAIL}.")
+    with app.app_context(), get_db().write() as session:
+        session.add(BouncedAddress(email=ANA_MAIL, reason="550 5.1.1 no such user"))
+    response = eda.post("/desk/readers/export", {"email": ANA_MAIL.upper()})
+    exported = json.loads(response.text)
+    assert [m["text"] for m in exported["mail_received"]] == [
+        "Ana writes back by mail."
+    ]
+    assert exported["bounced"]["reason"] == "550 5.1.1 no such user"
+    response = eda.post("/desk/readers/erase", {"email": ANA_MAIL, "confirm": "y"})
+    assert "1 mail messages received deleted" in response.text
+    with app.app_context(), get_db().read() as session:
+        assert [m.sender for m in session.query(InboundMessage)] == [BO_MAIL]
+        assert session.query(BouncedAddress).count() == 0
+
+
+def test_purge_deletes_old_ignored_and_discarded_mail_received(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+
+    for state in ("applied", "held", "ignored", "discarded"):
+        _received(app, f"{state}@example.net", "text", state)
+    with app.app_context(), get_db().write() as session:
+        session.execute(
+            update(InboundMessage).values(received_at=utcnow() - timedelta(days=31))
+        )
+    result = runner.invoke(args=["purge", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    assert "2 ignored or discarded mail received" in result.output
+    with app.app_context(), get_db().read() as session:
+        left = sorted(m.state for m in session.query(InboundMessage))
+    assert left == ["applied", "held"]
