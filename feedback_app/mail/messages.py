@@ -87,6 +87,18 @@ def unheard_author_names(session: Session, site: Site) -> list[str]:
     return sorted(names - known)
 
 
+def unheard_warning(names: Iterable[str]) -> str:
+    """Say, for the site's owner, that readers' messages about ``names``'
+    articles reach nobody by mail, and what to do."""
+    return (
+        "Warning: no account and no editor for these articles' authors, so "
+        "what readers send about their articles reaches nobody by mail: "
+        + ", ".join(names)
+        + ".\nAdd each one (flask --app feedback_app authors add NAME EMAIL), "
+        "or an editor (… --role editor)."
+    )
+
+
 def title_in_quotes(title: str) -> str:
     """Name an article in a subject or a sentence: “Title”, or the title
     bare if it holds quotation marks itself (never “He said “no””)."""
