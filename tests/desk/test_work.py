@@ -92,9 +92,13 @@ def store(app: Flask, count: int, slug: str = ARTICLE, **fields: object) -> list
     article = app.extensions["site_index"].article(slug)
     with get_db(app).write() as session:
         return [
-            submit_feedback(session, article, message=f"Note number {n}.", **fields)[
-                0
-            ].id
+            submit_feedback(
+                session,
+                article,
+                message=f"Note number {n}.",
+                secret=app.secret_key,
+                **fields,
+            )[0].id
             for n in range(count)
         ]
 

@@ -217,7 +217,7 @@ def test_each_author_of_an_article_who_wants_mail_is_told_once(
     )
     # Held, so not on the article's page yet: linked on the desk instead.
     assert "#comment-" not in comment_mail.body
-    assert f"/2026/two-voices/>" in comment_mail.body
+    assert "/2026/two-voices/>" in comment_mail.body
     assert f"/desk/comments/{comment.id}" in comment_mail.body
     assert comment_mail.subject == "Comment on “Two voices” from Rita"
     assert "> Private word" in feedback_mail.body
