@@ -94,7 +94,10 @@ def test_the_reply_token_is_made_again_from_its_nonce_only_with_the_key(
 def test_a_reader_who_left_an_address_gets_one_acknowledgement_with_the_link(
     app: Flask, reader: Reader, client: FlaskClient
 ) -> None:
-    token, _ = reader.send_and_follow(message="Kind words", name="Rita", email=RITA)
+    token, thanks = reader.send_and_follow(
+        message="Kind words", name="Rita", email=RITA
+    )
+    assert "We have sent you its link by e-mail too" in thanks.text
     feedback = newest_feedback(app)
     [ack] = outbox(app, "feedback-ack")
     assert ack.recipient == RITA
