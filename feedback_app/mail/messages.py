@@ -24,16 +24,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..core.models import Author, Comment, Feedback, FeedbackMessage
-from ..site.index import Article, Site
+from ..site.index import Article, Site, site_index
 from ..site.ownership import decode_authors
 from ..store.feedback import reply_token
 from ..store.rows import Statement
@@ -358,7 +360,10 @@ def post_answer_to_reader(
 
 
 def comment_date(moment: datetime) -> str:
-    """A comment's date as mail names it (UTC)."""
+    """A comment's date as mail names it: the day in the site's time zone,
+    as its pages show it (UTC if the zone is unknown)."""
+    with suppress(ZoneInfoNotFoundError, ValueError):
+        moment = moment.astimezone(ZoneInfo(site_index().current().timezone))
     return f"{moment:%-d %B %Y}"
 
 

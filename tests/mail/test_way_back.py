@@ -7,7 +7,7 @@ has no account."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -410,11 +410,10 @@ def test_a_reply_notification_quotes_the_comment_it_answers(
     with get_db(app).write() as session:
         cm.set_state(session, parent.id, "approved")
         subscriptions.confirm(session, "ana@example.org")
-        stored = session.get(Comment, parent.id)
+        # Noon UTC: 4 March wherever the site's time zone is.
+        noon = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
         session.execute(
-            update(Comment)
-            .where(Comment.id == parent.id)
-            .values(created_at=stored.created_at.replace(year=2025, month=3, day=4))
+            update(Comment).where(Comment.id == parent.id).values(created_at=noon)
         )
     result = runner.invoke(
         args=["comments", "reply", str(parent.id), "--as", MAYA, "-m", "Agreed!"]
