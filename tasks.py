@@ -195,6 +195,18 @@ def _dev_settings() -> dict[str, object]:
     return runpy.run_path(str(HERE / DEV_SETTINGS))
 
 
+def _warn_of_unheard_authors(app: Any) -> None:
+    """Print which articles' authors nobody hears for (no account, no editor)."""
+    from feedback_app.core.db import get_db
+    from feedback_app.mail.messages import unheard_author_names, unheard_warning
+    from feedback_app.site.index import site_index
+
+    with app.app_context(), get_db(app).read() as session:
+        unheard = unheard_author_names(session, site_index(app).current())
+    if unheard:
+        print(unheard_warning(unheard))
+
+
 def _serve(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
@@ -216,6 +228,7 @@ def _serve(host: str, port: int) -> None:
     )
     print(f"Serving the site and the app on http://{host}:{port}/ (Ctrl-C stops)")
     print(f"Mail goes to {where}; `flask --app feedback_app outbox list` shows it.")
+    _warn_of_unheard_authors(app)
     run_simple(
         host,
         port,

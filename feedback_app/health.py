@@ -2,7 +2,9 @@
 
 It answers 200 only when the database answers and its schema is the one this
 code expects (every migration applied), and 503 otherwise, naming which.
-It says nothing about readers and is never cached.
+Its detail also names the articles' authors (public names, from the site
+index) for whom nobody gets readers' messages by mail: no account, and no
+editor either. It says nothing about readers and is never cached.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .core.db import MIGRATIONS, get_db
+from .mail.messages import unheard_author_names
+from .site.index import site_index
 
 bp = Blueprint("health", __name__)
 
@@ -43,19 +47,23 @@ def expected_revision() -> str | None:
 @bp.get("/health")
 def health() -> tuple[Response, int]:
     """Check the database and its schema; 200 if both are right, else 503."""
+    unheard: list[str] = []
     try:
         with get_db().read() as session:
             revision = session.scalar(text("SELECT version_num FROM alembic_version"))
+            expected = expected_revision()
+            if revision == expected:
+                unheard = unheard_author_names(session, site_index().current())
     except SQLAlchemyError as exc:
         status, database = 503, f"not ready ({type(exc).__name__})"
     else:
-        expected = expected_revision()
         if revision == expected:
             status, database = 200, "ok"
         else:
             status, database = 503, f"schema at {revision}, code expects {expected}"
+    detail = {"authors_without_account": unheard} if unheard else {}
     response = jsonify(
-        status="ok" if status == 200 else "unavailable", database=database
+        status="ok" if status == 200 else "unavailable", database=database, **detail
     )
     response.headers["Cache-Control"] = "no-store"
     return response, status

@@ -17,6 +17,7 @@ from ..core.models import (
 from ..core.text import TextPolicyError, clean_text
 from ..desk import auth
 from ..mail.links import external_url
+from ..mail.messages import unheard_author_names, unheard_warning
 from ..site import ownership
 from ..site.index import site_index
 
@@ -61,9 +62,10 @@ def authors_add(name: str, email: str, notify: str, role: str) -> None:
 
 @authors_cli.command("list")
 def authors_list() -> None:
-    """List the authors."""
+    """List the authors, and warn of articles' authors nobody hears for."""
     with get_db().read() as session:
         authors = session.scalars(select(Author).order_by(Author.name)).all()
+        unheard = unheard_author_names(session, site_index().current())
     if not authors:
         click.echo(
             "No authors. Add one: flask --app feedback_app authors add NAME EMAIL"
@@ -71,6 +73,9 @@ def authors_list() -> None:
     for a in authors:
         desk = "can sign in" if a.password_hash else "no password"
         click.echo(f"{a.name} <{a.email}>  {a.role}, {desk}, notifications: {a.notify}")
+    if unheard:
+        click.echo("")
+        click.echo(unheard_warning(unheard))
 
 
 @authors_cli.command("set")

@@ -3,6 +3,8 @@
 spams or trashes it through the same service as the desk.
 
 Opening the link changes nothing: the page asks for a POST with a CSRF token.
+A link opened after the comment was moderated (by another link, on the desk)
+says how the comment stands now, and acts no more.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def moderate(token: str) -> str:
     comment_id = int(number)  # signed by us: the id we gave
     form = FlaskForm()
     done = False
-    if request.method == "POST" and form.validate():
+    if request.method == "POST" and form.validate() and _held(comment_id):
         try:
             moderation.moderate([comment_id], ACTIONS[action])
         except cm.CommentError:
@@ -64,4 +66,14 @@ def moderate(token: str) -> str:
         action=action,
         form=form,
         done=done,
+        # Moderated already (by another link, the desk, the CLI): the page
+        # says how it stands now, and offers no button.
+        settled=not done and comment.state != "pending",
     )
+
+
+def _held(comment_id: int) -> bool:
+    """Tell whether the comment is still held: only then do the links act."""
+    with get_db().read() as session:
+        comment = session.get(Comment, comment_id)
+    return comment is not None and comment.state == "pending"

@@ -6,17 +6,18 @@ Run by the sender as a periodic job (``feedback_app.services.jobs``) and by
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from ..core.db import get_db
 from ..core.models import Author, Comment, Feedback, utcnow
 from ..site.index import site_index
-from ..site.ownership import written_by
-from .messages import desk_url
+from ..site.ownership import decode_authors, written_by
+from .messages import desk_url, title_in_quotes
 from .outbox import queue_mail
 
 #: How often an author who chose the digest hears from the site.
@@ -30,37 +31,68 @@ def digests_wanted(app: Any) -> bool:
         return session.scalar(chosen) is not None
 
 
+def _editors_share(name: str, accounts: frozenset[str]) -> Callable[[str], bool]:
+    """What editor ``name``'s digest lists: what readers sent about their own
+    articles, and about articles none of whose authors has an account."""
+
+    def mine(stored: str) -> bool:
+        authors = decode_authors(stored)
+        return name in authors or not accounts.intersection(authors)
+
+    return mine
+
+
 def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
     """Queue the daily digest for each author who chose it and is due.
 
     A digest lists the feedback and comments (not spam) that arrived since
     the last one on articles the author was recorded as writing when they
-    arrived (``ownership.py``); with nothing new, none is sent.
+    arrived (``ownership.py``), and for an editor also those on articles
+    none of whose authors has an account; with nothing new, none is sent.
     Returns how many digests were queued.
     """
 
     site = site_index().current()
     now = utcnow()
     queued = 0
+    accounts: frozenset[str] | None = None
     for author in session.scalars(select(Author).where(Author.notify == "digest")):
         since = author.digest_sent_at or author.created_at
         if not force and now - since < DIGEST_EVERY:
             continue
-        feedback = session.scalars(
-            select(Feedback).where(
-                written_by(Feedback.article_authors, author.name),
-                Feedback.state != "spam",
-                Feedback.created_at > since,
+        if author.role == "editor":
+            # Editors also hear of what nobody with an account wrote.
+            if accounts is None:
+                accounts = frozenset(session.scalars(select(Author.name)))
+            mine = _editors_share(author.name, accounts)
+            on_feedback = on_comments = true()
+        else:
+            mine = None
+            on_feedback = written_by(Feedback.article_authors, author.name)
+            on_comments = written_by(Comment.article_authors, author.name)
+        feedback = [
+            f
+            for f in session.scalars(
+                select(Feedback).where(
+                    on_feedback,
+                    Feedback.state != "spam",
+                    Feedback.created_at > since,
+                )
             )
-        ).all()
-        comments = session.scalars(
-            select(Comment).where(
-                written_by(Comment.article_authors, author.name),
-                Comment.state != "spam",
-                Comment.is_author.is_(False),
-                Comment.created_at > since,
+            if mine is None or mine(f.article_authors)
+        ]
+        comments = [
+            c
+            for c in session.scalars(
+                select(Comment).where(
+                    on_comments,
+                    Comment.state != "spam",
+                    Comment.is_author.is_(False),
+                    Comment.created_at > since,
+                )
             )
-        ).all()
+            if mine is None or mine(c.article_authors)
+        ]
         author.digest_sent_at = now
         if not feedback and not comments:
             continue
@@ -68,13 +100,14 @@ def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
         for f in feedback:
             title = f.article_title
             first = f.message.splitlines()[0][:100]
-            lines.append(f"- Feedback #{f.id} on “{title}”: {first}")
+            lines.append(f"- Feedback #{f.id} on {title_in_quotes(title)}: {first}")
         for c in comments:
             known = site.articles.get(c.article_page_url)
             title = known.title if known else c.article_page_url
             first = c.body.splitlines()[0][:100] if c.body else ""
             lines.append(
-                f"- Comment #{c.id} ({c.state}) by {c.name} on “{title}”: {first}"
+                f"- Comment #{c.id} ({c.state}) by {c.name} on "
+                f"{title_in_quotes(title)}: {first}"
             )
         lines += [
             "",

@@ -3,7 +3,16 @@
 Each function queues mail in the caller's transaction, so a notification
 exists exactly when the event that caused it does. Bodies are plain text: a
 reader's text is quoted as text, so no link or image in it can be dressed
-up by the mail.
+up by the mail. An author's answer, written in Markdown, goes to the reader
+as clean text (``answer_as_text``) with an HTML alternative rendered by the
+site's sanitising renderer (``core/rendering.py``), as on the reply page.
+Subjects name an article with ``title_in_quotes``: one rule for all.
+
+Mail to a reader about their feedback (``conversations.TO_READER``) carries
+the link to their private reply page (``reply_page_url``). Readers'
+messages about an article none of whose authors has an account go to the
+editors (``authors_told_at_once``); with no editor either, the site owner
+is told which authors have no account (``unheard_author_names``).
 
 Mail about a reader's new post is queued inside the post's write
 transaction, which on SQLite every writer waits for: one ``INSERT …
@@ -13,30 +22,43 @@ SELECT`` queues a message to each of the article's authors who wants one
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from contextlib import suppress
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ..core.models import Author, Comment, Feedback, FeedbackMessage
-from ..site.index import Article
+from ..site.index import Article, Site, site_index
 from ..site.ownership import decode_authors
+from ..store.feedback import reply_token
 from ..store.rows import Statement
+from .formats import answer_as_html, answer_as_text, html_mail, link, quote_html
 from .links import external_url, moderation_urls
 from .outbox import mail_each, queue_mail
+
+#: Double quotation marks of any language: a title holding one is named bare.
+_QUOTES = re.compile('["“”„‟«»\u301d\u301e\uff02]')
 
 
 @lru_cache(maxsize=8)
 def _told_at_once(n: int) -> Select[tuple[int, str]]:
-    """Each of ``n`` authors (``name0`` …) who wants mail at once. Built once
-    per number of authors, with plain parameters: an expanding ``IN``
-    rewrites the statement's text on every post."""
+    """Each of ``n`` authors (``name0`` …) who wants mail at once, or, when
+    none of them has an account, each editor who does. Built once per
+    number of authors, with plain parameters: an expanding ``IN`` rewrites
+    the statement's text on every post."""
+    named = [bindparam(f"name{i}") for i in range(n)]
+    account = aliased(Author)
+    nobody_has_one = ~exists().where(account.name.in_(named))
     return select(Author.id, Author.email).where(
-        Author.name.in_([bindparam(f"name{i}") for i in range(n)]),
         Author.notify == "immediate",
+        or_(Author.name.in_(named), and_(Author.role == "editor", nobody_has_one)),
     )
 
 
@@ -45,10 +67,44 @@ def authors_told_at_once(
 ) -> tuple[Select[tuple[int, str]], dict[str, str]]:
     """Who hears at once of a reader's message about an article by ``names``:
     the authors among them who chose mail at once (the others get the
-    digest). A query of (id, address) and its parameters: the one way every
-    message to authors chooses its recipients."""
+    digest); if none of them has an account, the editors who chose mail at
+    once, so that nobody's message goes unread. A query of (id, address)
+    and its parameters, one statement: the one way every message to
+    authors chooses its recipients."""
     names = tuple(names)
     return _told_at_once(len(names)), {f"name{i}": n for i, n in enumerate(names)}
+
+
+def unheard_author_names(session: Session, site: Site) -> list[str]:
+    """The ``Author`` names of the site's articles that have no account,
+    when there is no editor either: readers' messages about their articles
+    reach nobody by mail. Empty when an editor exists. Names only (they are
+    on the public site): nothing a reader sent."""
+    if session.scalar(select(Author.id).where(Author.role == "editor").limit(1)):
+        return []
+    names = {name for article in site.articles.values() for name in article.authors}
+    if not names:
+        return []
+    known = set(session.scalars(select(Author.name).where(Author.name.in_(names))))
+    return sorted(names - known)
+
+
+def unheard_warning(names: Iterable[str]) -> str:
+    """Say, for the site's owner, that readers' messages about ``names``'
+    articles reach nobody by mail, and what to do."""
+    return (
+        "Warning: no account and no editor for these articles' authors, so "
+        "what readers send about their articles reaches nobody by mail: "
+        + ", ".join(names)
+        + ".\nAdd each one (flask --app feedback_app authors add NAME EMAIL), "
+        "or an editor (… --role editor)."
+    )
+
+
+def title_in_quotes(title: str) -> str:
+    """Name an article in a subject or a sentence: “Title”, or the title
+    bare if it holds quotation marks itself (never “He said “no””)."""
+    return title if _QUOTES.search(title) else f"“{title}”"
 
 
 def absolute_url(url: str, config: Any) -> str:
@@ -61,9 +117,36 @@ def desk_url(endpoint: str, **values: Any) -> str:
     return external_url(endpoint, **values)
 
 
+def reply_page_url(feedback: Feedback, token: str | None = None) -> str | None:
+    """Return the absolute address of ``feedback``'s private reply page (of
+    ``token`` if given, else made again from its nonce), or None for
+    feedback whose link cannot be made again (``store.feedback.reply_token``)."""
+    token = token or reply_token(feedback)
+    return external_url("readers.reply_page", token=token) if token else None
+
+
 def quoted(text: str) -> str:
     """Quote a reader's text for a plain-text mail, line by line."""
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def short_quote(text: str, length: int = 120) -> str:
+    """The start of a reader's text on one line, cut at ``length``."""
+    line = " ".join(text.split())
+    return line if len(line) <= length else line[: length - 1].rstrip() + "…"
+
+
+def _hello(name: str | None) -> str:
+    return f"Hello{' ' + name if name else ''},"
+
+
+def _reply_page_text(url: str | None) -> str:
+    if url is None:
+        return (
+            "Your private reply page is at the link you were given when you "
+            "sent the feedback."
+        )
+    return f"Your private reply page (keep the link to yourself):\n{url}"
 
 
 def feedback_received(
@@ -72,7 +155,7 @@ def feedback_received(
     article: Article,
     config: Any,
 ) -> None:
-    """Tell the article's authors about new private feedback."""
+    """Tell the article's authors (or the editors) about new private feedback."""
     who = feedback.name or "A reader"
     reach = (
         f"{feedback.email} (reply by e-mail and on their reply page)"
@@ -80,8 +163,9 @@ def feedback_received(
         else "no address: you can answer only on their private reply page"
     )
     quote = "yes, without name or address" if feedback.may_quote else "no"
+    title = title_in_quotes(article.title)
     body = (
-        f"{who} sent you private feedback on “{article.title}”\n"
+        f"{who} sent you private feedback on {title}\n"
         f"<{absolute_url(article.url, config)}>:\n\n"
         f"{quoted(feedback.message)}\n\n"
         f"Reader's address: {reach}\n"
@@ -93,7 +177,7 @@ def feedback_received(
         *authors_told_at_once(article.authors),
         kind="feedback-to-author",
         reply_to=feedback.email,
-        subject=f"Feedback on “{article.title}”",
+        subject=f"Feedback on {title}",
         body=body,
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
@@ -101,22 +185,54 @@ def feedback_received(
     session.connection().execute(*mail)
 
 
+def feedback_acknowledged(
+    session: Session, feedback: Feedback, token: str, config: Any
+) -> None:
+    """Send the reader who left an address one acknowledgement with the link
+    to their reply page (``token``), in the feedback's own transaction."""
+    if not feedback.email or feedback.state == "spam":
+        return
+    title = title_in_quotes(feedback.article_title)
+    queue_mail(
+        session,
+        kind="feedback-ack",
+        to=feedback.email,
+        subject=f"Your feedback on {title}",
+        body=(
+            f"{_hello(feedback.name)}\n\n"
+            f"Thank you: your feedback on {title} is with the author.\n"
+            "Only the author can read it. Their answer will come to this "
+            "address,\nand it will also appear on your private reply page, "
+            "where you can\nadd to your feedback, change your address or "
+            "delete it all:\n\n"
+            f"{reply_page_url(feedback, token)}\n\n"
+            "Anyone with this link can read your feedback, so keep it to "
+            "yourself.\n\n"
+            f"You wrote:\n{quoted(feedback.message)}\n"
+        ),
+        site_url=config["SITE_URL"],
+        thread_key=f"feedback-{feedback.id}",
+    )
+
+
 def follow_up_received(
     session: Session, feedback: Feedback, follow_up: FeedbackMessage, config: Any
 ) -> None:
     """Tell the authors recorded with the feedback that a reader added to it
-    (``ownership.py``: never whoever the site index names today)."""
+    (``ownership.py``: never whoever the site index names today), or the
+    editors if none of them has an account."""
     query, params = authors_told_at_once(decode_authors(feedback.article_authors))
+    title = title_in_quotes(feedback.article_title)
     for _, email in session.execute(query, params).all():
         queue_mail(
             session,
             kind="follow-up-to-author",
             to=email,
             reply_to=feedback.email,
-            subject=f"Re: Feedback on “{feedback.article_title}”",
+            subject=f"Re: Feedback on {title}",
             body=(
                 f"{feedback.name or 'The reader'} added to their feedback on "
-                f"“{feedback.article_title}”:\n\n{quoted(follow_up.body)}\n\n"
+                f"{title}:\n\n{quoted(follow_up.body)}\n\n"
                 f"The whole conversation, on your desk:\n"
                 f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
             ),
@@ -128,31 +244,39 @@ def follow_up_received(
 def comment_received_mail(
     comment: Comment, article: Article, config: Any
 ) -> Statement | None:
-    """Return the statement that tells the article's authors about a new
-    comment, held or published, to be run with the comment's own ``INSERT``
-    (``comments.store_comment``'s ``then``); None for spam, which nobody is
-    told of."""
+    """Return the statement that tells the article's authors (or the
+    editors) about a new comment, held or published, to be run with the
+    comment's own ``INSERT`` (``comments.store_comment``'s ``then``); None
+    for spam, which nobody is told of.
+
+    A published comment is linked where it is on the article; a held one is
+    not on the public page yet, so it is linked on the desk."""
     if comment.state == "spam":
         return None
+    on_desk = desk_url("desk.comment", comment_id=comment.id)
+    title = title_in_quotes(article.title)
     if comment.state == "approved":
+        where = f"<{absolute_url(article.url, config)}#comment-{comment.id}>"
         status = "It is published."
     else:
+        where = f"<{absolute_url(article.url, config)}>"
         days = config["MAIL_LINK_DAYS"]
         links = moderation_urls(comment.id)
         status = (
-            f"It is held for moderation ({comment.reason}). Each link below shows\n"
-            f"the comment and asks you to confirm; they work for {days} days.\n\n"
+            f"It is held for moderation ({comment.reason}), so it is not on the\n"
+            f"article's page yet: see it on your desk,\n{on_desk}\n\n"
+            f"Each link below shows the comment and asks you to confirm; they\n"
+            f"work for {days} days.\n\n"
             f"Approve: {links['approve']}\n"
             f"Spam:    {links['spam']}\n"
             f"Trash:   {links['trash']}"
         )
     address = comment.email or "no address"
     body = (
-        f"{comment.name} ({address}) commented on “{article.title}”\n"
-        f"<{absolute_url(article.url, config)}#comment-{comment.id}>:\n\n"
+        f"{comment.name} ({address}) commented on {title}\n"
+        f"{where}:\n\n"
         f"{quoted(comment.body)}\n\n{status}\n\n"
-        f"Edit it, reply or moderate on your desk:\n"
-        f"{desk_url('desk.comment', comment_id=comment.id)}\n"
+        f"Edit it, reply or moderate on your desk:\n{on_desk}\n"
     )
     # Reply-To the commenter, as WordPress does: the author can answer by
     # mail, and the reader's data requests find the message by its headers.
@@ -160,7 +284,7 @@ def comment_received_mail(
         *authors_told_at_once(article.authors),
         kind="comment-to-author",
         reply_to=comment.email,
-        subject=f"Comment on “{article.title}” from {comment.name}",
+        subject=f"Comment on {title} from {comment.name}",
         body=body,
         site_url=config["SITE_URL"],
         # The conversation its Reply-To names (``conversations.py``).
@@ -171,28 +295,76 @@ def comment_received_mail(
 def answer_to_reader(
     session: Session, feedback: Feedback, author: Author, body: str, config: Any
 ) -> None:
-    """Queue the mail carrying an author's answer to the reader, if they left
-    an address: from the site, with the author's address as Reply-To,
-    threaded with the author's earlier answers on the same feedback."""
+    """Queue the mail carrying an author's answer (Markdown) to the reader,
+    if they left an address: from the site, with the author's address as
+    Reply-To, threaded with the author's earlier answers on the same
+    feedback; clean text with an HTML alternative, and the reply page's
+    link."""
     if not feedback.email:
         return
+    title = title_in_quotes(feedback.article_title)
+    page = reply_page_url(feedback)
+    intro = f"{author.name} answered the feedback you sent about {title}:"
+    ending = "Reply to this message to write back, or use your private reply page."
+    html = [_hello(feedback.name), intro, answer_as_html(body), "You wrote:"]
+    html.append(quote_html(feedback.message))
+    html.append(ending)
+    html.append(
+        link(page, "Your private reply page") if page else _reply_page_text(None)
+    )
     queue_mail(
         session,
         kind="reply-to-reader",
         to=feedback.email,
         reply_to=author.email,
-        subject=f"{author.name} answered your feedback on “{feedback.article_title}”",
+        subject=f"{author.name} answered your feedback on {title}",
         body=(
-            f"Hello{' ' + feedback.name if feedback.name else ''},\n\n"
-            f"{author.name} answered the feedback you sent about "
-            f"“{feedback.article_title}”:\n\n{body}\n\n"
+            f"{_hello(feedback.name)}\n\n{intro}\n\n{answer_as_text(body)}\n\n"
             f"You wrote:\n{quoted(feedback.message)}\n\n"
-            "Reply to this message to write back, or use your private reply "
-            "page, whose link you were given when you sent the feedback.\n"
+            f"{ending}\n{_reply_page_text(page)}\n"
+        ),
+        html=html_mail(html),
+        site_url=config["SITE_URL"],
+        thread_key=f"feedback-{feedback.id}",
+    )
+
+
+def post_answer_to_reader(
+    session: Session,
+    feedback: Feedback,
+    author: Author,
+    post: Article,
+    config: Any,
+) -> None:
+    """Tell the reader, if they left an address, that ``author`` answered
+    their feedback in public: the published ``post``'s link, and their reply
+    page's."""
+    if not feedback.email or feedback.state == "spam":
+        return
+    title = title_in_quotes(feedback.article_title)
+    queue_mail(
+        session,
+        kind="post-answer-to-reader",
+        to=feedback.email,
+        subject=f"{author.name} answered your feedback on {title} in a post",
+        body=(
+            f"{_hello(feedback.name)}\n\n"
+            f"{author.name} answered the feedback you sent about {title}\n"
+            f"in public, in a post: {title_in_quotes(post.title)}\n"
+            f"{absolute_url(post.url, config)}\n\n"
+            f"{_reply_page_text(reply_page_url(feedback))}\n"
         ),
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
     )
+
+
+def comment_date(moment: datetime) -> str:
+    """A comment's date as mail names it: the day in the site's time zone,
+    as its pages show it (UTC if the zone is unknown)."""
+    with suppress(ZoneInfoNotFoundError, ValueError):
+        moment = moment.astimezone(ZoneInfo(site_index().current().timezone))
+    return f"{moment:%-d %B %Y}"
 
 
 def sign_in_locked(

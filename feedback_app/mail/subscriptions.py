@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..core.models import Comment, Subscription, utcnow
 from .links import confirm_url, unsubscribe_url
-from .messages import absolute_url, quoted
+from .messages import absolute_url, comment_date, quoted, short_quote, title_in_quotes
 from .outbox import queue_mail
 
 #: A new confirmation message goes to the same address at most this often.
@@ -34,8 +34,14 @@ def is_confirmed(session: Session, email: str) -> bool:
     return bool(sub and sub.confirmed_at and not sub.unsubscribed_at)
 
 
-def request_notifications(session: Session, email: str, config: Any) -> None:
-    """Record an address's wish; send it a confirmation unless confirmed."""
+def request_notifications(
+    session: Session, email: str, config: Any, *, site_name: str, article_title: str
+) -> bool:
+    """Record an address's wish; send it a confirmation unless confirmed.
+
+    The confirmation names the site (``site_name``) and the article commented
+    on, so the reader knows what they are confirming. Returns True if a
+    confirmation was queued now."""
     now = utcnow()
     sub = _subscription(session, email)
     if sub is None:
@@ -46,22 +52,25 @@ def request_notifications(session: Session, email: str, config: Any) -> None:
         sub.confirmed_at = None
         sub.confirmation_sent_at = None
     if sub.confirmed_at:
-        return
+        return False
     if (
         sub.confirmation_sent_at
         and now - sub.confirmation_sent_at < CONFIRMATION_INTERVAL
     ):
-        return
+        return False
     sub.confirmation_sent_at = now
+    site = site_name or config["SITE_URL"]
+    title = title_in_quotes(article_title)
     queue_mail(
         session,
         kind="confirm-subscription",
         to=email,
-        subject="Please confirm: e-mail about replies to your comments",
+        subject=f"Please confirm: e-mail about replies to your comment on {site}",
         body=(
             "Hello,\n\n"
-            "Someone, probably you, left a comment on our site with this address\n"
-            "and asked to be told by e-mail when somebody replies to it.\n\n"
+            f"Someone, probably you, left a comment on {title} on\n"
+            f"{site} ({config['SITE_URL']}) with this address and asked to be\n"
+            "told by e-mail when somebody replies to it.\n\n"
             "To confirm, open this link and press the button:\n"
             f"{confirm_url(email)}\n\n"
             "If it was not you, do nothing: without confirmation, this address\n"
@@ -69,6 +78,7 @@ def request_notifications(session: Session, email: str, config: Any) -> None:
         ),
         site_url=config["SITE_URL"],
     )
+    return True
 
 
 def confirm(session: Session, email: str) -> None:
@@ -111,15 +121,17 @@ def reply_published(
     if not is_confirmed(session, parent.email):
         return
     stop = unsubscribe_url(parent.email)
-
+    title = title_in_quotes(article_title)
     queue_mail(
         session,
         kind="reply-notification",
         to=parent.email,
-        subject=f"{reply.name} replied to your comment on “{article_title}”",
+        subject=f"{reply.name} replied to your comment on {title}",
         body=(
-            f"Hello {parent.name},\n\n{reply.name} replied to your comment on "
-            f"“{article_title}”:\n\n{quoted(reply.body)}\n\n"
+            f"Hello {parent.name},\n\n{reply.name} replied to your comment of "
+            f"{comment_date(parent.created_at)} on {title}:\n\n"
+            f"{quoted(short_quote(parent.body))}\n\n"
+            f"The reply:\n\n{quoted(reply.body)}\n\n"
             f"Read the thread: {absolute_url(article_url, config)}"
             f"#comment-{reply.id}\n\n"
             f"You get this because you asked for replies by e-mail.\n"

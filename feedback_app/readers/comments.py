@@ -116,7 +116,13 @@ def post_comment() -> Response | tuple[str, int]:
             )
             if created:
                 if comment.notify_replies and comment.state != "spam":
-                    subscriptions.request_notifications(session, comment.email, config)
+                    subscriptions.request_notifications(
+                        session,
+                        comment.email,
+                        config,
+                        site_name=site.name,
+                        article_title=article.title,
+                    )
                 if comment.state == "approved":
                     subscriptions.reply_published(
                         session, comment, article.title, article.url, config
@@ -149,11 +155,20 @@ def posted(ticket: str) -> str:
     comment_id = int(signed)  # signed by us: the id we gave
     with get_db().read() as session:
         comment = session.get(Comment, comment_id)
+        # Did they ask for replies by mail, and is their address confirmed?
+        confirmed = bool(
+            comment is not None
+            and comment.notify_replies
+            and comment.email
+            and subscriptions.is_confirmed(session, comment.email)
+        )
     if comment is None:
         abort(404, "This comment is no longer here.")
     site = site_index().current()
     article = site.articles.get(comment.article_page_url)
-    return render_template("comment_posted.html", comment=comment, article=article)
+    return render_template(
+        "comment_posted.html", comment=comment, article=article, confirmed=confirmed
+    )
 
 
 @bp.get("/reply/<int:comment_id>")

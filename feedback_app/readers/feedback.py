@@ -26,6 +26,7 @@ from ..core.fields import invalid_status
 from ..core.http import keep_private, require_site_origin
 from ..core.models import Feedback
 from ..mail import messages as notify
+from ..mail.formats import answer_as_html
 from ..site.index import site_index
 from ..store import feedback as fb
 from . import limits, tickets
@@ -79,6 +80,8 @@ def send_feedback() -> Response | tuple[str, int]:
         )
         if feedback.state != "spam":
             notify.feedback_received(session, feedback, article, current_app.config)
+            # The reader's way back, by mail: their reply page's link.
+            notify.feedback_acknowledged(session, feedback, token, current_app.config)
     return redirect(url_for(".thanks", token=token), 303)
 
 
@@ -188,6 +191,12 @@ def _render_reply_page(
         masked_email=fb.mask_email(feedback.email) if feedback.email else None,
         # The post answering it in public, once the site publishes it.
         post=site_index().current().article_with_slug(feedback.post_slug or ""),
+        # The author's answers, written in Markdown: rendered and sanitised.
+        answers={
+            m.id: answer_as_html(m.body)
+            for m in feedback.messages
+            if m.sender == "author" and m.via != "post"
+        },
         contact_form=contact_form,
         follow_up_form=follow_up_form or FollowUpForm(formdata=None),
     )

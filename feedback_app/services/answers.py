@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.db import get_db
-from ..core.models import Author, Feedback, FeedbackMessage
-from ..mail.messages import answer_to_reader
+from ..core.models import Author, Feedback, FeedbackMessage, OutboxMessage
+from ..mail.messages import answer_to_reader, post_answer_to_reader
 from ..site import drafts, post_fields
 from ..site.files import write_atomically
 from ..site.index import site_index
@@ -188,6 +189,10 @@ def publish_post(
     site, and record the post as the author's public answer. If the build
     fails, the file is put back as it was and nothing is recorded.
 
+    Once the post is live where readers see it (built, and copied if a
+    publish command copies it), the reader, if they left an address, is
+    mailed its link and their reply page's, once.
+
     :raise post_fields.DraftError: if the post is refused (nothing is written).
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -215,8 +220,12 @@ def publish_post(
         write_atomically(path, before)
         logger.error("publishing %s failed: %s", published.source, exc)
         return Published(published, built=False, copied=False, url=None)
+    live = site_index(app).current().article_with_slug(published.slug)
     with get_db().write() as session:
         row = _feedback(session, feedback.id, None)
+        if live is not None and copied and not _reader_told_of_post(session, row):
+            # Once it is public, the reader hears of it (once), with its link.
+            post_answer_to_reader(session, row, author, live, app.config)
         row.post_slug = published.slug
         row.post_source = published.source
         if not any(m.via == "post" for m in row.messages):
@@ -230,10 +239,18 @@ def publish_post(
             )
         if row.state != "spam":
             row.state = "answered"
-    live = site_index(app).current().article_with_slug(published.slug)
     return Published(
         published, built=True, copied=copied, url=live.url if live else None
     )
+
+
+def _reader_told_of_post(session: Session, feedback: Feedback) -> bool:
+    """Tell whether the reader was mailed about ``feedback``'s public answer."""
+    told = select(OutboxMessage.id).where(
+        OutboxMessage.thread_key == f"feedback-{feedback.id}",
+        OutboxMessage.kind == "post-answer-to-reader",
+    )
+    return session.scalar(told.limit(1)) is not None
 
 
 def _record(feedback_id: int, written: post_fields.Post) -> None:

@@ -2,14 +2,25 @@
 
 The views and, later, the author's desk and the CLI call these functions;
 each takes the session of the transaction it runs in.
+
+A reader's reply page is opened by a token: the HMAC-SHA-256 of a random
+per-feedback nonce (``reply_token_nonce``) under the app's secret key, in
+URL-safe base64 (43 characters). Only the token's SHA-256 is stored, beside
+the nonce, so mail sent later (an answer, a public post) can carry the link
+again, while a copy of the database alone still opens nobody's reply page:
+the token needs the secret key too. Feedback stored before the nonce was
+kept has none; its link cannot be made again (``reply_token`` says None).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 import secrets
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -18,13 +29,42 @@ from ..site.index import Article
 from ..site.ownership import encode_authors
 from .rows import insert_row
 
-# 32 random bytes, URL-safe base64 without padding.
+# 32 bytes (an HMAC-SHA-256; before nonces, random), URL-safe base64
+# without padding.
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def hash_token(token: str) -> str:
     """Return the stored form of a reply token (SHA-256, hex)."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _secret(secret: str | bytes | None) -> bytes:
+    key = current_app.secret_key if secret is None else secret
+    if not key:
+        raise RuntimeError("reply tokens need the app's SECRET_KEY")
+    return key.encode() if isinstance(key, str) else key
+
+
+def token_for_nonce(nonce: str, secret: str | bytes | None = None) -> str:
+    """Return the reply token of ``nonce`` under ``secret`` (by default the
+    app's secret key)."""
+    digest = hmac.new(
+        _secret(secret), f"reply-page\0{nonce}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def reply_token(feedback: Feedback, secret: str | bytes | None = None) -> str | None:
+    """Return the token opening ``feedback``'s reply page, or None if it
+    cannot be made again: stored before nonces were kept, or under another
+    secret key (then the link given when it was sent still works)."""
+    if not feedback.reply_token_nonce:
+        return None
+    token = token_for_nonce(feedback.reply_token_nonce, secret)
+    if not hmac.compare_digest(hash_token(token), feedback.reply_token_hash):
+        return None
+    return token
 
 
 def submit_feedback(
@@ -36,16 +76,19 @@ def submit_feedback(
     email: str | None = None,
     may_quote: bool = False,
     spam: bool = False,
+    secret: str | bytes | None = None,
 ) -> tuple[Feedback, str]:
     """Store a reader's feedback; return it and its new reply token.
 
-    The token is returned once and never stored: only its hash is. Every
+    The token is never stored: only its hash and the nonce it is made from
+    under ``secret`` (by default the app's secret key) are. Every
     reader's post runs this in its write transaction, so it is a Core
     ``INSERT`` (``db.insert_row``; the ORM's flush was 8 % of a feedback
     post's CPU); the feedback returned is a persistent ORM object all the
     same.
     """
-    token = secrets.token_urlsafe(32)
+    nonce = secrets.token_urlsafe(32)
+    token = token_for_nonce(nonce, secret)
     now = utcnow()
     values = {
         "article_slug": article.slug,
@@ -62,6 +105,7 @@ def submit_feedback(
         "post_slug": None,
         "post_source": None,
         "reply_token_hash": hash_token(token),
+        "reply_token_nonce": nonce,
         "created_at": now,
         "updated_at": now,
     }

@@ -37,6 +37,7 @@ MAIL = (
     "outbox",
     "transport",
     "links",
+    "formats",
     "messages",
     "subscriptions",
     "digests",

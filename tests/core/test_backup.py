@@ -28,7 +28,9 @@ def keep_writing(app: Flask, stop: threading.Event, written: list[int]) -> None:
     n = 0
     while not stop.is_set():
         with get_db(app).write() as session:
-            feedback, _ = submit_feedback(session, article, message=f"Message {n}")
+            feedback, _ = submit_feedback(
+                session, article, message=f"Message {n}", secret=app.secret_key
+            )
             add_follow_up(session, feedback, f"Follow-up {n}")
         written.append(n)
         n += 1
@@ -77,7 +79,7 @@ def test_backup_while_posts_arrive_is_whole_and_consistent(
 def test_a_restored_copy_serves_the_app(app: Flask, tmp_path: Path) -> None:
     article = app.extensions["site_index"].article(ARTICLE)
     with get_db(app).write() as session:
-        submit_feedback(session, article, message="Kept safe.")
+        submit_feedback(session, article, message="Kept safe.", secret=app.secret_key)
     copy = tmp_path / "restore" / "feedback.sqlite3"
     assert app.test_cli_runner().invoke(args=["backup", str(copy)]).exit_code == 0
 
@@ -86,7 +88,12 @@ def test_a_restored_copy_serves_the_app(app: Flask, tmp_path: Path) -> None:
     )
     upgrade(restored)  # already at the newest revision: nothing to do
     with get_db(restored).write() as session:
-        submit_feedback(session, article, message="Written after the restore.")
+        submit_feedback(
+            session,
+            article,
+            message="Written after the restore.",
+            secret=app.secret_key,
+        )
     with get_db(restored).read() as session:
         messages = session.scalars(sa.select(Feedback.message).order_by(Feedback.id))
         assert list(messages) == ["Kept safe.", "Written after the restore."]

@@ -65,7 +65,9 @@ def test_concurrent_read_then_write_transactions_all_succeed(tmp_path: Path) -> 
             for _ in range(20):
                 with db.write() as session:
                     session.scalar(sa.select(sa.func.count(Feedback.id)))
-                    _, token = submit_feedback(session, ARTICLE, message="m")
+                    _, token = submit_feedback(
+                        session, ARTICLE, message="m", secret="k"
+                    )
                     tokens.append(token)
         except BaseException as exc:
             errors.append(exc)
@@ -87,7 +89,7 @@ def test_concurrent_read_then_write_transactions_all_succeed(tmp_path: Path) -> 
 def test_a_failed_write_transaction_stores_nothing(app: Flask) -> None:
     db = get_db(app)
     with pytest.raises(RuntimeError), db.write() as session:
-        submit_feedback(session, ARTICLE, message="lost on purpose")
+        submit_feedback(session, ARTICLE, message="lost on purpose", secret="k")
         raise RuntimeError
     with db.read() as session:
         assert session.scalar(sa.select(sa.func.count(Feedback.id))) == 0
@@ -173,7 +175,9 @@ def test_migrations_and_feedback_on_postgresql(postgres_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
     with db.write() as session:
-        _, token = submit_feedback(session, ARTICLE, message="über ✓", email=None)
+        _, token = submit_feedback(
+            session, ARTICLE, message="über ✓", email=None, secret="k"
+        )
     with db.read() as session:
         feedback = find_by_token(session, token)
         assert feedback is not None

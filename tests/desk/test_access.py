@@ -106,7 +106,12 @@ def new_feedback(
     article = site.articles[slug]
     with get_db(app).write() as session:
         feedback, _ = submit_feedback(
-            session, article, message=message, email=email, may_quote=True
+            session,
+            article,
+            message=message,
+            email=email,
+            may_quote=True,
+            secret=app.secret_key,
         )
         feedback.state = state
         if post:

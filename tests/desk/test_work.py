@@ -92,9 +92,13 @@ def store(app: Flask, count: int, slug: str = ARTICLE, **fields: object) -> list
     article = app.extensions["site_index"].article(slug)
     with get_db(app).write() as session:
         return [
-            submit_feedback(session, article, message=f"Note number {n}.", **fields)[
-                0
-            ].id
+            submit_feedback(
+                session,
+                article,
+                message=f"Note number {n}.",
+                secret=app.secret_key,
+                **fields,
+            )[0].id
             for n in range(count)
         ]
 
@@ -981,13 +985,21 @@ def test_erasing_an_address_keeps_mail_of_an_address_ending_like_it(
     reader.send(article=TOMAS_ARTICLE, message="From Bob.", email="bob@example.org")
     with get_db(app).read() as session:
         mail = export(session, "bob@example.org")["mail"]
-    assert [m["reply_to"] for m in mail] == ["bob@example.org"]
+    # The author's notification, and the reader's acknowledgement.
+    assert [(m["to"], m["reply_to"]) for m in mail] == [
+        ("tomas@example.org", "bob@example.org"),
+        ("bob@example.org", None),
+    ]
     with get_db(app).write() as session:
-        assert erase(session, "bob@example.org").mail == 1
+        assert erase(session, "bob@example.org").mail == 2
     with get_db(app).read() as session:
         assert [
-            m["reply_to"] for m in export(session, "jimbob@example.org")["mail"]
-        ] == ["jimbob@example.org"]
+            (m["to"], m["reply_to"])
+            for m in export(session, "jimbob@example.org")["mail"]
+        ] == [
+            ("tomas@example.org", "jimbob@example.org"),
+            ("jimbob@example.org", None),
+        ]
 
 
 def test_a_feedback_gets_one_post_only(app: Flask, reader: Reader, desk: Desk) -> None:

@@ -277,17 +277,19 @@ def test_feedback_notification_reaches_the_author(
         name="Rita",
         email="rita@example.org",
     )
-    [queued] = outbox(app)
+    # The authors' notification, and the reader's acknowledgement.
+    queued, ack = outbox(app)
     assert (queued.kind, queued.state, queued.recipient) == (
         "feedback-to-author",
         "queued",
         MAYA_EMAIL,
     )
+    assert (ack.kind, ack.recipient) == ("feedback-ack", "rita@example.org")
     assert smtp.received == []  # nothing is sent during the request
 
     result = send_due(app)
-    assert (result.sent, result.retried, result.failed) == (1, 0, 0)
-    received = smtp.only()
+    assert (result.sent, result.retried, result.failed) == (2, 0, 0)
+    [received] = [r for r in smtp.received if r.rcpt_tos == (MAYA_EMAIL,)]
     assert received.mail_from == SITE_FROM
     assert received.rcpt_tos == (MAYA_EMAIL,)  # the reader is no recipient
     mail = received.message
@@ -323,7 +325,7 @@ def test_feedback_without_address_has_no_reply_to(
 def test_no_author_record_means_no_mail(
     app: Flask, reader: Reader, smtp: SmtpServer
 ) -> None:
-    reader.send_and_follow(message="Nobody to tell", email="r@example.org")
+    reader.send_and_follow(message="Nobody to tell")
     assert outbox(app) == []
     assert send_due(app).sent == 0
 
@@ -395,29 +397,33 @@ def test_author_reply_reaches_the_reader_threaded(
     output = reply(runner, feedback.id, "Gladly: see next week's post.")
     assert "queued for e-mail" in output
     page = client.get(f"/r/{token}")
-    assert "Gladly: see next week&#39;s post." in page.text
+    assert "<p>Gladly: see next week's post.</p>" in page.text
     with get_db(app).read() as session:
         [stored] = session.scalars(select(FeedbackMessage)).all()
     assert (stored.sender, stored.body) == ("author", "Gladly: see next week's post.")
 
-    assert send_due(app).sent == 2  # the notification and the reply
-    first = smtp.received[1]
+    # The notification, the reader's acknowledgement and the reply.
+    assert send_due(app).sent == 3
+    first = smtp.received[2]
     assert first.rcpt_tos == ("rita@example.org",)
     mail = first.message
     assert mail["From"] == SITE_FROM  # the site's, not the author's
     assert mail["To"] == "rita@example.org"
     assert mail["Reply-To"] == MAYA_EMAIL
     assert "Maya Lindqvist answered your feedback" in mail["Subject"]
-    assert mail["In-Reply-To"] is None  # the first mail to this reader
+    # The first mail to this reader was the acknowledgement: it follows that.
+    assert mail["In-Reply-To"] == smtp.received[1].message["Message-ID"]
     text = text_of(first)
     assert "Gladly: see next week's post." in text
     assert "> Could you say more?" in text
 
     reply(runner, feedback.id, "And one more thing.")
     assert send_due(app).sent == 1
-    second = smtp.received[2].message
+    second = smtp.received[3].message
+    # It answers the earlier mail to the reader on the same feedback: the
+    # acknowledgement, then the first answer.
     assert second["In-Reply-To"] == mail["Message-ID"]
-    assert second["References"] == mail["Message-ID"]
+    assert second["References"].split()[-1] == mail["Message-ID"]
     assert second["Message-ID"] != mail["Message-ID"]
 
 
@@ -430,8 +436,12 @@ def test_third_reply_references_the_whole_thread(
         reply(runner, feedback.id, text)
     send_due(app)
     replies = [r.message for r in smtp.received if r.rcpt_tos == ("rita@example.org",)]
-    first, second, third = replies
-    assert third["References"].split() == [first["Message-ID"], second["Message-ID"]]
+    ack, first, second, third = replies
+    assert third["References"].split() == [
+        ack["Message-ID"],
+        first["Message-ID"],
+        second["Message-ID"],
+    ]
 
 
 def test_reply_to_reader_without_address_stays_on_the_page(
@@ -462,7 +472,7 @@ def test_follow_up_notifies_the_author_in_the_same_thread(
     token, _ = reader.send_and_follow(message="First thought", email="rita@example.org")
     reply(runner, newest_feedback(app).id, "Thanks!")
     follow_up(client, token, "Second thought")
-    assert send_due(app).sent == 3
+    assert send_due(app).sent == 4  # with the reader's acknowledgement
     by_kind = {m.kind: m for m in outbox(app)}
     notification = by_kind["feedback-to-author"]
     received = {r.message["Message-ID"]: r for r in smtp.received}
@@ -493,18 +503,19 @@ def test_non_ascii_names_and_subjects_are_encoded(
         email="zoe@example.org",
     )
     reply(runner, newest_feedback(app).id, "Grâce à vous “encore”.", author=TOMAS)
-    assert send_due(app).sent == 2
+    assert send_due(app).sent == 3  # with the reader's acknowledgement
     for received in smtp.received:
         raw = received.content.decode("ascii")  # 7-bit on the wire
         assert "=?utf-8?" in raw
         assert not re.search(r"^[^\r\n]{999}", raw, re.M)  # RFC 5322 line limit
-    notification, answer = (r.message for r in smtp.received)
+    notification, ack, answer = (r.message for r in smtp.received)
+    assert ack["Subject"] == f"Your feedback on “{title}”"
     assert notification["Subject"] == f"Feedback on “{title}”"
     assert "Zoë Ångström" in text_of(smtp.received[0])
     assert "> Très “utile”, merci — Zoë" in text_of(smtp.received[0])
     assert answer["Subject"] == f"{TOMAS} answered your feedback on “{title}”"
-    assert "Hello Zoë Ångström," in text_of(smtp.received[1])
-    assert "Grâce à vous “encore”." in text_of(smtp.received[1])
+    assert "Hello Zoë Ångström," in text_of(smtp.received[2])
+    assert "Grâce à vous “encore”." in text_of(smtp.received[2])
     assert answer["Reply-To"] == "tomas@example.org"
 
 
@@ -540,7 +551,7 @@ def test_without_smtp_mail_goes_to_the_maildir(
     app: Flask, reader: Reader, runner: FlaskCliRunner, maya: None
 ) -> None:
     assert not app.config.get("SMTP_HOST") and not app.config.get("SMTP_URL")
-    reader.send_and_follow(message="Offline one", email="rita@example.org")
+    reader.send_and_follow(message="Offline one", name="Rita")
     reader.send_and_follow(message="Offline two")
     result = send_due(app)
     assert (result.sent, result.retried, result.failed) == (2, 0, 0)
@@ -654,7 +665,7 @@ def test_hanging_server_never_slows_a_reader(
 ) -> None:
     smtp.handler.mode = "hang"
     started = time.monotonic()
-    reader.send_and_follow(message="Fast please", email="rita@example.org")
+    reader.send_and_follow(message="Fast please", name="Rita")
     elapsed = time.monotonic() - started
     # Sending in the request would wait for the hanging server's timeout.
     assert elapsed < TIMEOUT * 0.9, elapsed
@@ -1008,7 +1019,7 @@ def test_a_non_ascii_local_part_is_refused_at_the_form(
 def test_a_message_that_cannot_be_built_never_blocks_the_outbox(
     app: Flask, reader: Reader, smtp: SmtpServer, maya: None
 ) -> None:
-    reader.send_and_follow(message="From Bo", email="bo@example.org")
+    reader.send_and_follow(message="From Bo", name="Bo")
     with get_db(app).write() as session:
         # A row from before addresses were checked as strictly as now.
         bad = OutboxMessage(
@@ -1038,7 +1049,7 @@ def test_an_idn_address_is_usable(
     notification = next(r for r in smtp.received if r.rcpt_tos == (MAYA_EMAIL,))
     [reply_to] = re.findall(rb"^Reply-To: (.*)$", notification.content, re.M)
     assert b"=?" not in reply_to
-    assert result.sent == 2
+    assert result.sent == 3  # the notification, the acknowledgement, the answer
 
 
 def test_log_lines_name_messages_never_readers(
