@@ -189,7 +189,12 @@ def feedback_acknowledged(
     session: Session, feedback: Feedback, token: str, config: Any
 ) -> None:
     """Send the reader who left an address one acknowledgement with the link
-    to their reply page (``token``), in the feedback's own transaction."""
+    to their reply page (``token``), in the feedback's own transaction.
+
+    Anyone can type any address into the form, so this mail carries nothing
+    the sender typed (not their name, not their text): only the article's
+    title, the link, and what to do if it was not them. The form's rate
+    limits bound how many a stranger can cause."""
     if not feedback.email or feedback.state == "spam":
         return
     title = title_in_quotes(feedback.article_title)
@@ -199,16 +204,16 @@ def feedback_acknowledged(
         to=feedback.email,
         subject=f"Your feedback on {title}",
         body=(
-            f"{_hello(feedback.name)}\n\n"
+            "Hello,\n\n"
             f"Thank you: your feedback on {title} is with the author.\n"
             "Only the author can read it. Their answer will come to this "
             "address,\nand it will also appear on your private reply page, "
-            "where you can\nadd to your feedback, change your address or "
-            "delete it all:\n\n"
+            "where you can\nread what you wrote, add to it, change your "
+            "address or delete it all:\n\n"
             f"{reply_page_url(feedback, token)}\n\n"
             "Anyone with this link can read your feedback, so keep it to "
-            "yourself.\n\n"
-            f"You wrote:\n{quoted(feedback.message)}\n"
+            "yourself.\nIf you sent nothing, someone typed your address: "
+            "delete it all with\nthe link above, or ignore this mail.\n"
         ),
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
