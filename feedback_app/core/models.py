@@ -3,9 +3,10 @@
 ``feedback``
     A private message from a reader about one article, in one of the desk's
     states: ``new``, ``read``, ``answered``, ``archived`` or ``spam``. The
-    reader's private reply page is found by a random token of which only the
-    SHA-256 hash is stored, so a copy of the database does not open anyone's
-    reply page.
+    reader's private reply page is found by a token, an HMAC under the secret
+    key of ``reply_token_nonce``, of which only the SHA-256 hash is stored,
+    so a copy of the database without the key does not open anyone's reply
+    page, and mail sent later can carry the link.
     ``email`` is optional: without it the author can answer only on that page.
     ``article_page_url`` is the article it was sent from (Pelican's
     site-relative URL, unique where a slug is not) and ``article_authors``
