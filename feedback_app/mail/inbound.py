@@ -30,6 +30,10 @@ Every message is a stranger's, so every part of it is treated as hostile:
 * Sizes are bounded: ``MAX_BYTES`` of the message are read at most
   (``truncated`` says when there was more) and ``MAX_TEXT`` characters of its
   text kept.
+
+Longer than 400 lines because every mail client and mail server quotes,
+wraps and bounces in its own way, and each rule for that is here, next to
+the others, rather than spread over modules no one would read together.
 """
 
 from __future__ import annotations
