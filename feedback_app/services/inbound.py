@@ -25,6 +25,9 @@ own, too long), never published; auto-replies are **ignored**. A bounce
 (``b<outbox id>`` token, verified against that message's recipient) marks
 the outbox message ``bounced``; a hard one (5.x.x) also puts the address in
 ``bounced_address``.
+
+Longer than 400 lines because each kind of conversation has its own checks
+before it is applied, and they belong together with the one door they guard.
 """
 
 from __future__ import annotations
