@@ -178,7 +178,8 @@ def parse(
             truncated=truncated,
         )  # fmt: skip
     text, attachments = _text(message)
-    own = reply_text(text)
+    # What is read of a huge text: a reply is held then anyway.
+    own = reply_text(text[: 4 * MAX_TEXT])
     if attachments:
         names = ", ".join(attachments)
         count = len(attachments)
