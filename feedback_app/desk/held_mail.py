@@ -38,7 +38,7 @@ def held_mail() -> str:
         messages=rows,
         total=total,
         page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+        page_count=max(1, -(-total // PER_PAGE)),
         form=ActionForm(formdata=None),
     )
 
