@@ -42,8 +42,8 @@ def receive_command(recipient: str | None) -> None:
     """Store and apply one message read on standard input."""
     raw = sys.stdin.buffer.read(MAX_BYTES + 1)
     truncated = len(raw) > MAX_BYTES
-    if truncated:
-        sys.stdin.buffer.read()  # the rest is not kept; the message is held
+    while truncated and sys.stdin.buffer.read(1 << 16):
+        pass  # the rest is not kept (the message is held), only read
     try:
         received = receive(raw[:MAX_BYTES], "pipe", recipient, truncated=truncated)
     except NotAMessage as exc:

@@ -134,7 +134,7 @@ def poll(settings: ImapSettings, store: Store) -> PollResult:
         status, _ = client.select(_quoted(settings.mailbox))
         if status != "OK":
             raise ImapError(f"no mailbox {settings.mailbox!r}")
-        status, data = client.uid("SEARCH", "ALL")
+        status, data = client.uid("SEARCH", "UNDELETED")
         uids = data[0].split() if status == "OK" and data and data[0] else []
         for uid in uids:
             raw, truncated = _fetch(client, uid)
@@ -148,8 +148,8 @@ def poll(settings: ImapSettings, store: Store) -> PollResult:
             result.lines.append(line)
             client.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)")
             result.stored += 1
-        if result.stored:
-            client.expunge()
+        # Also what an earlier poll marked but could not expunge.
+        client.expunge()
     except (OSError, imaplib.IMAP4.error) as exc:
         raise ImapError(f"reading {settings.mailbox!r} failed: {exc}") from None
     finally:

@@ -121,8 +121,8 @@ class Bounce:
 
     @property
     def failed(self) -> bool:
-        """Whether it reports a failure (not a delivery or relay)."""
-        return self.action in {"failed", "delayed"}
+        """Whether it reports a failure (not a delay, a delivery or relay)."""
+        return self.action == "failed"
 
     def reason(self) -> str:
         kind = "hard" if self.hard else "soft"
@@ -386,7 +386,8 @@ def _text(message: Message) -> tuple[str, list[str]]:
                     name = part.get_filename()
                 except Exception:
                     name = None
-                attachments.append(_one_line(name or "")[:100] or "unnamed")
+                name = _one_line(name or "")[:100]
+                attachments.append(name or part.get_content_type())
             continue
         kind = part.get_content_type()
         if kind == "text/plain" and plain is None:
@@ -405,8 +406,9 @@ def _text(message: Message) -> tuple[str, list[str]]:
 def html_to_text(html: str) -> str:
     """HTML mail as plain text, its quoted parts cut out: what a person
     reads, with every tag, link target and script gone."""
+    parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
-        tree = lxml.html.document_fromstring(html)
+        tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError):
         return ""
     for query in _HTML_QUOTES:

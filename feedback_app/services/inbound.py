@@ -321,6 +321,8 @@ def _comment_reply(comment_id: int, sender: str, text: str, config: Any) -> str:
             author.name,
             text,
             allowed=lambda row: row.state in {"pending", "approved"},
+            # Now: ``flask mail receive`` is a process that ends at once.
+            wait=True,
         )
     except cm.CommentError as exc:
         raise _Held(str(exc)) from None

@@ -788,7 +788,9 @@ Subject: Maya Lindqvist answered your feedback
     )
 
 
-def postfix_dsn(to: str, failed: str, status: str, diagnostic: str) -> bytes:
+def postfix_dsn(
+    to: str, failed: str, status: str, diagnostic: str, action: str = "failed"
+) -> bytes:
     return crlf(
         f"""Return-Path: <>
 Delivered-To: {to}
@@ -826,7 +828,7 @@ Arrival-Date: Sun,  6 Dec 2026 10:30:58 +0000 (UTC)
 
 Final-Recipient: rfc822; {failed}
 Original-Recipient: rfc822;{failed}
-Action: {"failed" if status.startswith("5") else "delayed"}
+Action: {action}
 Status: {status}
 Remote-MTA: dns; mx.example.net
 Diagnostic-Code: smtp; {diagnostic}
@@ -924,3 +926,34 @@ def test_a_bounce_with_a_forged_token_changes_nothing(
     with get_db(app).read() as session:
         assert session.get(OutboxMessage, mail.id).state != "bounced"
         assert session.scalars(select(BouncedAddress)).all() == []
+
+
+def test_a_delay_report_is_no_bounce(app: Flask, conversation: str, desk: Desk) -> None:
+    mail = queued_answer(app, conversation, desk)
+    to = bounce_address(app, mail.id, READER)
+    raw = postfix_dsn(to, READER, "4.4.1", "connect timed out", action="delayed")
+    assert delivered(app, raw).startswith("ignored: a delivery report: delayed")
+    with get_db(app).read() as session:
+        assert session.get(OutboxMessage, mail.id).state != "bounced"
+        assert session.scalars(select(BouncedAddress)).all() == []
+
+
+def test_an_xml_declared_html_reply_keeps_its_text(
+    app: Flask, conversation: str
+) -> None:
+    to = reply_address(app, "feedback", 1, "reader", READER)
+    raw = crlf(
+        f"""From: {READER}
+To: {to}
+Subject: Re: feedback
+Message-ID: {mid()}
+Content-Type: text/html; charset=iso-8859-1
+Content-Transfer-Encoding: quoted-printable
+
+<?xml version=3D"1.0" encoding=3D"iso-8859-1"?><html><body><p>Gr=FC=DFe aus K=F6ln: =E7a marche.</p></body></html>
+"""
+    )
+    assert delivered(app, raw).startswith("applied: follow-up")
+    assert [m.body for m in feedback_row(app).messages] == [
+        "Grüße aus Köln: ça marche."
+    ]
