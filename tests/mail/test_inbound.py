@@ -11,6 +11,7 @@ on the reader's reply page, on the desk, and what mail is queued.
 from __future__ import annotations
 
 import os
+import quopri
 import subprocess
 import sys
 import uuid
@@ -36,7 +37,6 @@ from ..conftest import (
     Commenter,
     Desk,
     Reader,
-    add_author,
     csrf_token,
     outbox,
 )
@@ -204,8 +204,6 @@ def gmail(to: str, sender: str, text: str, *, lang: str = "en") -> bytes:
         '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex">'
         "Maya Lindqvist answered your feedback:<br>It matters less.</blockquote></div>"
     )
-    import quopri
-
     qp_plain = quopri.encodestring(plain.replace("\n", "\r\n").encode()).decode()
     qp_html = quopri.encodestring(html.encode()).decode()
     return crlf(
@@ -587,46 +585,6 @@ def test_a_reply_with_no_text_of_its_own_is_held(app: Flask, conversation: str) 
     line = delivered(app, thunderbird_bottom(to, READER, ""))
     assert line.startswith("held: no text of its own")
     assert feedback_row(app).messages == []
-
-
-def test_mail_to_no_conversation_is_held_and_shown_to_editors_only(
-    app: Flask, desk: Desk
-) -> None:
-    raw = crlf(
-        f"""From: Stranger <stranger@example.com>
-To: noreply@blog.example.org
-Subject: <b>Hello</b>
-Message-ID: {mid()}
-Content-Type: text/html; charset=utf-8
-
-<p>Visit <a href="https://spam.example/">this</a><script>alert(1)</script> &lt;i&gt;now&lt;/i&gt;</p>
-"""
-    )
-    assert delivered(app, raw).startswith("held: not sent to a conversation")
-    assert held(app).body == "Visit this <i>now</i>"
-    # An author does not see held mail; an editor does, as text.
-    maya_desk = desk
-    assert maya_desk.get("/desk/mail").status_code == 404
-    assert "Held mail" not in maya_desk.get("/desk/").text
-    add_author(app, "Rosa Editor", "rosa@example.org", role="editor")
-    rosa = Desk(app.test_client())
-    assert rosa.sign_in("Rosa Editor").status_code == 303
-    assert "Held mail" in rosa.get("/desk/").text
-    page = rosa.get("/desk/mail").text
-    assert "stranger@example.com" in page
-    assert "Visit this &lt;i&gt;now&lt;/i&gt;" in page
-    assert "&lt;b&gt;Hello&lt;/b&gt;" in page
-    assert "<i>now" not in page and "spam.example" not in page
-    assert "not sent to a conversation" in page
-    # Discarding: a POST with the session's CSRF token, and nothing else.
-    (row,) = inbound_rows(app)
-    assert rosa.client.post(f"/desk/mail/{row.id}/discard").status_code == 400
-    assert maya_desk.post(f"/desk/mail/{row.id}/discard").status_code == 404
-    assert inbound_rows(app)[0].state == "held"
-    done = rosa.post(f"/desk/mail/{row.id}/discard")
-    assert done.status_code == 303
-    assert inbound_rows(app)[0].state == "discarded"
-    assert "stranger@example.com" not in rosa.get("/desk/mail").text
 
 
 @pytest.mark.parametrize(
