@@ -286,6 +286,19 @@ Content-Transfer-Encoding: 8bit
     )
 
 
+def outlook_html(to: str, sender: str, text: str) -> bytes:
+    """Outlook's HTML part alone (as some gateways pass it on)."""
+    raw = outlook(to, sender, text).decode("utf-8")
+    head, _, rest = raw.partition(
+        'Content-Type: multipart/alternative; boundary="_000_AM0PR01MB_"'
+    )
+    html = rest.split('Content-Type: text/html; charset="utf-8"\r\n')[1]
+    html = html.split("--_000_AM0PR01MB_--")[0]
+    return (head + 'Content-Type: text/html; charset="utf-8"\r\n' + html).encode(
+        "utf-8"
+    )
+
+
 def outlook_original(to: str, sender: str, text: str) -> bytes:
     """Older Outlook: plain text only, ``-----Original Message-----``."""
     return (
@@ -378,6 +391,7 @@ def test_author_answers_from_outlook_as_on_the_desk(
         (lambda to, s, t: gmail(to, s, t, lang="ru"), "Спасибо, всё понятно."),
         (thunderbird_top_de, "Danke, das hilft mir sehr."),
         (lambda to, s, t: outlook(to, s, t, lang="es"), "Muchas gracias por todo."),
+        (outlook_html, "Thanks, the questions work better."),
     ],
     ids=[
         "thunderbird",
@@ -386,6 +400,7 @@ def test_author_answers_from_outlook_as_on_the_desk(
         "gmail-ru",
         "thunderbird-de",
         "outlook-es",
+        "outlook-html",
     ],
 )
 def test_reader_follows_up_by_replying(
