@@ -53,7 +53,7 @@ from ..core.models import (
 )
 from ..mail import messages as notify
 from ..mail.conversations import issued_to
-from ..mail.inbound import Inbound, NotAMessage, parse
+from ..mail.inbound import Bounce, Inbound, NotAMessage, parse
 from ..site import ownership
 from ..store import comments as cm
 from ..store import feedback as fb
@@ -112,7 +112,7 @@ def receive(
         "kind": kind,
     }
     if message.bounce is not None:
-        return _store_bounce(row, message, config)
+        return _store_bounce(row, message.bounce, message, config)
     if message.auto_reply:
         return _store(row, "ignored", f"an automatic reply ({message.auto_reply})")
     held = _why_held(message, config)
@@ -234,7 +234,8 @@ def _apply(message: Inbound, inbound_id: int, config: Any) -> str:
     :raise _Held: if the conversation does not take it.
     """
     token = message.token
-    assert token is not None and message.sender
+    if token is None or not message.sender:  # _why_held let it through
+        raise _Held("not sent to a conversation's reply address")
     if token.kind == "feedback" and token.role == "author":
         return _answer(token.id, message.sender, message.text, config)
     if token.kind == "feedback":
@@ -332,10 +333,10 @@ def _comment_reply(comment_id: int, sender: str, text: str, config: Any) -> str:
 # --- bounces -----------------------------------------------------------------------
 
 
-def _store_bounce(row: dict[str, Any], message: Inbound, config: Any) -> Received:
-    bounce = message.bounce
+def _store_bounce(
+    row: dict[str, Any], bounce: Bounce, message: Inbound, config: Any
+) -> Received:
     token = message.token
-    assert bounce is not None
     if token is None or token.kind != "bounce":
         return _store(row, "held", "a delivery report for no message of ours")
     if not bounce.failed:
