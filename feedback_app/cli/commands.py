@@ -8,6 +8,7 @@ from .authors import authors_cli
 from .comments import comments_cli
 from .database import backup_command, db_cli
 from .feedback import feedback_cli
+from .mail import mail_cli
 from .outbox import outbox_cli
 from .readers import purge_command, readers_cli
 
@@ -18,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(comments_cli)
     app.cli.add_command(authors_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(mail_cli)
     app.cli.add_command(readers_cli)
     app.cli.add_command(purge_command)
     app.cli.add_command(db_cli)

@@ -5,10 +5,10 @@ and the page behind the moderation links in mail (``link_moderation.bp``).
 
 from __future__ import annotations
 
-from . import articles, comments, inbox, posts, reader_data, signin
+from . import articles, comments, held_mail, inbox, posts, reader_data, signin
 from .access import bp
 
 #: The modules whose routes are on ``bp``.
-PAGES = (articles, comments, inbox, posts, reader_data, signin)
+PAGES = (articles, comments, held_mail, inbox, posts, reader_data, signin)
 
 __all__ = ["PAGES", "bp"]

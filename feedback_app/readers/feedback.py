@@ -27,6 +27,7 @@ from ..core.http import keep_private, require_site_origin
 from ..core.models import Feedback
 from ..mail import messages as notify
 from ..mail.formats import answer_as_html
+from ..services import inbound
 from ..site.index import site_index
 from ..store import feedback as fb
 from . import limits, tickets
@@ -111,6 +112,8 @@ def change_contact(token: str) -> Response | tuple[str, int]:
     with get_db().write() as session:
         feedback = _load(token, session)
         fb.set_contact(feedback, form.email.data)
+        # Given again, same or new: mail goes there again.
+        inbound.forget_bounce(session, form.email.data)
     flash(
         "Your address is saved: the author's answer will also come by e-mail."
         if form.email.data

@@ -34,6 +34,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: pages behind links, the sender on top).
 MAIL = (
     "conversations",
+    "inbound",
+    "imap",
     "outbox",
     "transport",
     "links",
