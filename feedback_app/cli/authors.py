@@ -18,6 +18,7 @@ from ..core.text import TextPolicyError, clean_text
 from ..desk import auth
 from ..mail.links import external_url
 from ..mail.messages import unheard_author_names, unheard_warning
+from ..services import inbound
 from ..site import ownership
 from ..site.index import site_index
 
@@ -96,6 +97,8 @@ def authors_set(
                 author.email = checked_address(email)
             except HeaderError as exc:
                 raise click.ClickException(str(exc)) from None
+            # An address given again is one mail may go to again.
+            inbound.forget_bounce(session, author.email)
         if notify:
             author.notify = notify
         if role:

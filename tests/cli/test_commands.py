@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from feedback_app.core.db import get_db
+from feedback_app.core.models import BouncedAddress
+
 from ..conftest import Reader, csrf_token
 
 
@@ -46,3 +49,18 @@ def test_show_unknown_feedback_fails_clearly(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["feedback", "show", "99"])
     assert result.exit_code == 1
     assert "No feedback #99." in result.output
+
+
+def test_an_author_address_given_again_may_get_mail_again(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    added = runner.invoke(args=["authors", "add", "Ida Mohr", "ida@example.org"])
+    assert added.exit_code == 0, added.output
+    with get_db(app).write() as session:
+        session.add(BouncedAddress(email="ida@example.org", reason="550 5.1.1"))
+    result = runner.invoke(
+        args=["authors", "set", "Ida Mohr", "--email", "IDA@example.org"]
+    )
+    assert result.exit_code == 0, result.output
+    with get_db(app).read() as session:
+        assert session.query(BouncedAddress).count() == 0
