@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core.db import get_db
 from ..core.models import Feedback, FeedbackMessage
+from ..mail.formats import answer_as_html
 from ..services import answers
 from ..site import drafts, post_fields
 from ..site.index import site_index
@@ -142,6 +143,12 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
         article=article,
         post=post,
         post_live=site.article_with_slug(feedback.post_slug or ""),
+        # The answers as the reader sees them: Markdown, rendered, sanitised.
+        answers={
+            m.id: answer_as_html(m.body)
+            for m in feedback.messages
+            if m.sender == "author" and m.via != "post"
+        },
         answer_form=answer_form,
         form=ActionForm(formdata=None),
     )

@@ -1637,3 +1637,18 @@ def test_purged_comments_replies_move_up(
     assert comment(app, parent) is None
     moved = comment(app, child)
     assert (moved.parent_id, moved.depth, moved.state) == (None, 1, "approved")
+
+
+def test_the_desk_shows_an_answer_as_the_reader_sees_it(
+    app: Flask, reader: Reader, desk: Desk
+) -> None:
+    """An answer written in Markdown is rendered (sanitised) on the desk too."""
+    reader.send_and_follow(message="How do I start?")
+    [feedback] = all_feedback(app)
+    desk.post(
+        f"/desk/feedback/{feedback.id}/answer",
+        {"answer": "Start **small**.\n\n<script>alert(1)</script>", "private": "y"},
+    )
+    page = desk.get(f"/desk/feedback/{feedback.id}").text
+    assert "Start <strong>small</strong>." in page
+    assert "**small**" not in page and "<script>alert(1)" not in page
