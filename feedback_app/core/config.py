@@ -198,6 +198,12 @@ SMTP_LOCAL_HOSTNAME: str | None = None
 #: MAIL_FROM with "+{token}" after its local part. "" turns replies by mail
 #: off: Reply-To is then the other person's own address.
 MAIL_REPLY_ADDRESS: str | None = None
+#: The authserv-id of the Authentication-Results header the site's own mail
+#: server adds (OpenDMARC, rspamd, Exim's authresults). Set, a reply by mail
+#: is applied only when that header says the From domain passed DMARC or
+#: DKIM; else it is held for an editor. The server must remove such headers
+#: that arrive from outside (they all do). None: the signed token suffices.
+MAIL_AUTHSERV_ID: str | None = None
 #: An IMAP mailbox the sender polls for replies and bounces, for sites whose
 #: mail server cannot pipe mail to ``flask mail receive``:
 #: imaps://user:password@host/INBOX (TLS, verified) or

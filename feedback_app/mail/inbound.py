@@ -55,6 +55,7 @@ from mailparser_reply.constants import MAIL_LANGUAGES, OUTLOOK_MAIL_SEPARATOR
 from mailparser_reply.parser import EmailMessage as ReplyText
 
 from ..core.text import LINE_SEPARATORS, REFUSED, STRIPPED
+from .authentication import authenticated
 from .conversations import Token, read_token
 
 #: Bytes of a message read at most (the pipe and IMAP read no more).
@@ -145,6 +146,9 @@ class Inbound:
     attachments: tuple[str, ...] = ()
     truncated: bool = False
     text_cut: bool = False
+    #: Whether the server named ``MAIL_AUTHSERV_ID`` vouches for the sender's
+    #: domain (``authentication.py``); None when no server is named.
+    authenticated: bool | None = None
 
 
 def parse(
@@ -197,6 +201,11 @@ def parse(
         attachments=tuple(attachments),
         truncated=truncated,
         text_cut=cut,
+        authenticated=(
+            authenticated(message, sender, config["MAIL_AUTHSERV_ID"])
+            if config.get("MAIL_AUTHSERV_ID")
+            else None
+        ),
     )
 
 

@@ -219,6 +219,11 @@ def _why_held(message: Inbound, config: Any) -> str | None:
             "the reply address was not issued to the sender "
             "(forged, or forwarded from another address)"
         )
+    if message.authenticated is False:
+        return (
+            "its sender was not authenticated by the site's mail server "
+            "(no DMARC or DKIM pass for the From domain)"
+        )
     if message.truncated:
         return "too large: only its beginning was read"
     if message.text_cut:

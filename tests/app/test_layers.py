@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 #: pages behind links, the sender on top).
 MAIL = (
     "conversations",
+    "authentication",
     "inbound",
     "imap",
     "outbox",

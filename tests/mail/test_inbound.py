@@ -930,3 +930,39 @@ Content-Transfer-Encoding: quoted-printable
     assert [m.body for m in feedback_row(app).messages] == [
         "Grüße aus Köln: ça marche."
     ]
+
+
+# --- what the site's own mail server vouches for ------------------------------------
+
+OURS = "mx.blog.example"
+
+
+@pytest.mark.parametrize(
+    ("results", "applied"),
+    [
+        ([], False),  # nothing vouches for the sender
+        ([f"{OURS}; dkim=pass header.d=example.org header.s=s1"], True),
+        ([f"{OURS} 1; spf=pass; dmarc=pass (p=reject) header.from=example.org"], True),
+        # Anyone can write another server's header; ours must say pass.
+        (["evil.example; dmarc=pass header.from=example.org"], False),
+        ([f"{OURS}; dkim=pass header.d=example.com; dmarc=fail"], False),
+        ([f"{OURS}; dkim=fail header.d=example.org"], False),
+    ],
+    ids=["none", "dkim", "dmarc", "another-server", "other-domain", "dkim-fail"],
+)
+def test_a_named_mail_server_must_vouch_for_the_sender(
+    app: Flask, conversation: str, results: list[str], applied: bool
+) -> None:
+    to = reply_address(app, "feedback", 1, "author", MAYA_ADDRESS)
+    headers = "".join(f"Authentication-Results: {r}\r\n" for r in results)
+    raw = headers.encode() + thunderbird_bottom(to, MAYA_ADDRESS, "Vouched for.")
+    done = pipe(app, raw, env={**env_of(app), "FEEDBACK_MAIL_AUTHSERV_ID": OURS})
+    assert done.returncode == 0, done.stderr
+    row = inbound_rows(app)[-1]
+    if applied:
+        assert row.state == "applied", row.reason
+        assert feedback_row(app).state == "answered"
+    else:
+        assert row.state == "held"
+        assert "not authenticated by the site's mail server" in row.reason
+        assert feedback_row(app).messages == []
