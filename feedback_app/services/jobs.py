@@ -44,11 +44,12 @@ def purge_old(app: Flask) -> None:
         return
     with get_db(app).write() as session:
         purged = purge(session, days)
-    if purged.comments or purged.feedback:
+    if purged.comments or purged.feedback or purged.mail_received:
         logger.info(
-            "purged %d comments and %d feedback older than %d days",
+            "purged %d comments, %d feedback and %d mail received older than %d days",
             purged.comments,
             purged.feedback,
+            purged.mail_received,
             days,
         )
 
