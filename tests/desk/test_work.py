@@ -1565,7 +1565,7 @@ def test_purge_command_deletes_old_spam_and_trash_only(
     app: Flask, aged: dict[str, int], runner: FlaskCliRunner
 ) -> None:
     """Old spam and trash go (with their conversations); the rest stays."""
-    assert "Purged 2 comments and 1 feedback" in purge(app, runner)
+    assert "Purged 2 comments, 1 feedback and 0 ignored" in purge(app, runner)
     assert surviving(app, aged) == set(aged) - PURGED
     with get_db(app).read() as session:
         orphans = session.scalars(
