@@ -1,0 +1,320 @@
+"""Every kind of mail the app sends, as the bytes an SMTP server receives.
+
+Each kind is produced as people produce it (a reader's post, an author's
+command, a failed sign-in), sent by ``send_due`` to a real aiosmtpd server,
+and checked on the raw bytes it received (``envelope.original_content``),
+with the envelope (MAIL FROM, RCPT TO) and the HELO name it was given:
+never on headers parsed back by Python's email package, whose own folding
+and encoding are what is being checked.
+
+``KINDS`` has a case for every ``kind=`` the app's source queues: a new kind
+of mail fails ``test_every_kind_of_mail_has_a_case`` until it has one.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import quopri
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from feedback_app.core.models import OutboxMessage
+from feedback_app.mail import conversations
+from feedback_app.mail.sender import send_due
+
+from ..conftest import (
+    Commenter,
+    Reader,
+    add_author,
+    csrf_token,
+    newest_comment,
+    outbox,
+)
+from .test_mail import MAYA, MAYA_EMAIL, follow_up, free_port, newest_feedback
+
+PACKAGE = Path(__file__).resolve().parents[2] / "feedback_app"
+HELO = "mail-out.blog.example.org"
+SITE_NAME = "Talking Shop"  # SITENAME of pelicanconf.py, in the site index
+SITE_ADDRESS = "noreply@blog.example.org"
+DESK_PASSWORD = "a desk password"
+
+
+# --- a real SMTP server that keeps what it was given -------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    helo: str
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes  # envelope.original_content: the bytes as they came
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.received.append(
+                Received(
+                    session.host_name,
+                    envelope.mail_from,
+                    tuple(envelope.rcpt_tos),
+                    bytes(envelope.original_content),
+                )
+            )
+        return "250 OK"
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[Recorder]:
+    """aiosmtpd on loopback; the app sends to it, saying HELO as ``HELO``."""
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=port,
+        SMTP_TLS="none",
+        SMTP_TIMEOUT=5,
+        SMTP_LOCAL_HOSTNAME=HELO,
+    )
+    yield recorder
+    controller.stop()
+
+
+# --- each kind of mail, made as people make it ---------------------------------
+
+
+@dataclass
+class World:
+    app: Flask
+    client: FlaskClient
+    runner: FlaskCliRunner
+
+    def cli(self, *args: str) -> str:
+        result = self.runner.invoke(args=list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    def feedback(self, **fields: str) -> str:
+        """A reader sends feedback on Maya's article; return the reply token."""
+        token, _ = Reader(self.client).send_and_follow(**fields)
+        return token
+
+
+def feedback_to_author(w: World) -> None:
+    w.feedback(message="Loved it.", name="Zoë Ångström", email="zoe@example.org")
+
+
+def follow_up_to_author(w: World) -> None:
+    token = w.feedback(message="First thought", email="rita@example.org")
+    follow_up(w.client, token, "Second thought")
+
+
+def comment_to_author(w: World) -> None:
+    Commenter(w.client).post_ok(body="Nice *piece*.")
+
+
+def reply_to_reader(w: World) -> None:
+    w.feedback(message="Could you say more?", name="Rita", email="rita@example.org")
+    feedback_id = str(newest_feedback(w.app).id)
+    for text in ("Gladly.", "And one more thing.", "And a third."):
+        w.cli("feedback", "reply", feedback_id, "-m", text, "--as", MAYA)
+
+
+def confirm_subscription(w: World) -> None:
+    Commenter(w.client).post_ok(notify_replies="y")
+
+
+def reply_notification(w: World) -> None:
+    Commenter(w.client).post_ok(notify_replies="y")
+    parent = newest_comment(w.app)
+    w.cli("comments", "approve", str(parent.id))
+    [confirm] = outbox(w.app, "confirm-subscription")
+    path = re.search(r"http://localhost(/\S+)", confirm.body)[1]
+    page = w.client.get(path)
+    w.client.post(path, data={"csrf_token": csrf_token(page.text)})
+    w.cli("comments", "reply", str(parent.id), "-m", "Thank you, Ana.", "--as", MAYA)
+
+
+def digest(w: World) -> None:
+    w.cli("authors", "set", MAYA, "--notify", "digest")
+    w.feedback(message="For the digest")
+    Commenter(w.client).post_ok(body="Also for the digest")
+    w.cli("outbox", "digest")
+
+
+def sign_in_locked(w: World) -> None:
+    w.app.config.update(SIGNIN_SLOW_AFTER=100, SIGNIN_LOCK_AFTER=3)
+    for _ in range(4):
+        browser = w.app.test_client()
+        page = browser.get("/desk/sign-in")
+        browser.post(
+            "/desk/sign-in",
+            data={
+                "csrf_token": csrf_token(page.text),
+                "name": MAYA,
+                "password": "not " + DESK_PASSWORD,
+            },
+        )
+
+
+#: Every kind of mail the app sends, and how people make one.
+KINDS: dict[str, Callable[[World], None]] = {
+    "feedback-to-author": feedback_to_author,
+    "follow-up-to-author": follow_up_to_author,
+    "comment-to-author": comment_to_author,
+    "reply-to-reader": reply_to_reader,
+    "confirm-subscription": confirm_subscription,
+    "reply-notification": reply_notification,
+    "digest": digest,
+    "sign-in-locked": sign_in_locked,
+}
+
+
+def kinds_in_source() -> set[str]:
+    """Every ``kind="…"`` given to a call in the app's source."""
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    value = keyword.value
+                    if keyword.arg == "kind" and isinstance(value, ast.Constant):
+                        found.add(value.value)
+    return found
+
+
+def test_every_kind_of_mail_has_a_case() -> None:
+    assert kinds_in_source() == set(KINDS)
+
+
+# --- what the bytes must be -----------------------------------------------------
+
+
+def header(raw: bytes, name: str) -> list[bytes]:
+    """The values of header ``name`` (case as written), still folded."""
+    head = b"\r\n" + raw.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    pattern = rb"\r\n" + name.encode() + rb": ([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)(?=\r\n)"
+    return re.findall(pattern, head)
+
+
+def only(raw: bytes, name: str) -> bytes:
+    [value] = header(raw, name)
+    return value
+
+
+ENCODED_WORD = re.compile(rb"=\?utf-8\?([qQbB])\?([^?\s]*)\?=")
+
+
+def decoded(value: bytes) -> str:
+    """An unstructured header's text (RFC 2047), decoded here, not by the
+    email package: each encoded word at most 75 characters."""
+    unfolded = re.sub(rb"\r\n([ \t])", rb"\1", value)
+    # White space between two encoded words is not part of the text.
+    unfolded = re.sub(rb"(?<=\?=)[ \t]+(?==\?)", b"", unfolded)
+    out = b""
+    end = 0
+    for word in ENCODED_WORD.finditer(unfolded):
+        assert len(word[0]) <= 75, word[0]
+        out += unfolded[end : word.start()]
+        data = word[2]
+        if word[1] in b"qQ":
+            out += quopri.decodestring(data, header=True)
+        else:
+            out += base64.b64decode(data)
+        end = word.end()
+    return (out + unfolded[end:]).decode("utf-8")
+
+
+def expected_reply_to(app: Flask, row: OutboxMessage) -> str | None:
+    return (
+        conversations.reply_address(row.thread_key, row.kind, row.recipient, app.config)
+        or row.reply_to
+    )
+
+
+def check_wire(app: Flask, row: OutboxMessage, got: Received) -> None:
+    """What every message must be on the wire."""
+    raw = got.raw
+    assert raw.isascii()
+    assert b"\n" not in raw.replace(b"\r\n", b"") and b"\r" not in raw.replace(
+        b"\r\n", b""
+    )
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    # The envelope: the message's own bounce address, the site's HELO name.
+    bounce = conversations.bounce_address(row.id, row.recipient, app.config)
+    assert re.fullmatch(r"noreply\+b[0-9]+-[a-z2-7]{16}@blog\.example\.org", bounce)
+    assert (got.helo, got.mail_from, got.rcpt_tos) == (HELO, bounce, (row.recipient,))
+    # The headers, as written.
+    assert only(raw, "From") == f"{SITE_NAME} <{SITE_ADDRESS}>".encode()
+    assert only(raw, "To") == row.recipient.encode()
+    assert only(raw, "Message-ID") == row.message_id.encode()
+    assert re.fullmatch(
+        rb"<[0-9a-f]{32}(\.[0-9]+)?@blog\.example\.org>", only(raw, "Message-ID")
+    )
+    reply_to = expected_reply_to(app, row)
+    assert header(raw, "Reply-To") == ([reply_to.encode()] if reply_to else [])
+    if row.in_reply_to:
+        assert only(raw, "In-Reply-To") == row.in_reply_to.encode()
+        references = only(raw, "References")
+        assert b"=?" not in references
+        # Folded, if at all, only between its identifiers.
+        assert re.sub(rb"\r\n[ \t]", b" ", references) == row.references.encode()
+    else:
+        assert header(raw, "In-Reply-To") == header(raw, "References") == []
+    if row.list_unsubscribe:
+        assert re.search(rb"\r\nList-Unsubscribe: <https://[^\r\n>]+>\r\n", raw)
+        assert only(raw, "List-Unsubscribe") == f"<{row.list_unsubscribe}>".encode()
+        assert only(raw, "List-Unsubscribe-Post") == b"List-Unsubscribe=One-Click"
+    else:
+        assert header(raw, "List-Unsubscribe") == []
+    subject = only(raw, "Subject")
+    assert decoded(subject) == row.subject
+    if not row.subject.isascii():
+        assert ENCODED_WORD.search(subject)
+    # One text part, quoted-printable, saying what was queued.
+    assert only(raw, "Content-Type") == b'text/plain; charset="utf-8"'
+    assert only(raw, "Content-Transfer-Encoding") == b"quoted-printable"
+    body = quopri.decodestring(raw.split(b"\r\n\r\n", 1)[1]).decode("utf-8")
+    assert body.replace("\r\n", "\n") == row.body
+
+
+@pytest.fixture
+def world(app: Flask, client: FlaskClient, runner: FlaskCliRunner) -> World:
+    add_author(app, MAYA, MAYA_EMAIL, password=DESK_PASSWORD)
+    return World(app, client, runner)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_of_mail_is_right_on_the_wire(
+    app: Flask, world: World, server: Recorder, kind: str
+) -> None:
+    KINDS[kind](world)
+    send_due(app)
+    rows = outbox(app)
+    assert kind in {row.kind for row in rows}
+    assert {row.state for row in rows} == {"sent"}
+    received = {only(got.raw, "Message-ID").decode(): got for got in server.received}
+    assert len(received) == len(rows) == len(server.received)
+    for row in rows:
+        check_wire(app, row, received[row.message_id])
+    if kind == "reply-to-reader":  # a thread of three: References grows
+        last = outbox(app, kind)[-1]
+        assert len(last.references.split()) == 2
+    if kind == "follow-up-to-author":
+        assert outbox(app, kind)[0].in_reply_to
