@@ -27,9 +27,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import update
 
+from feedback_app.core.db import get_db
 from feedback_app.core.models import OutboxMessage
 from feedback_app.mail import conversations
+from feedback_app.mail.outbox import queue_mail
 from feedback_app.mail.sender import send_due
 
 from ..conftest import (
@@ -318,3 +321,59 @@ def test_each_kind_of_mail_is_right_on_the_wire(
         assert len(last.references.split()) == 2
     if kind == "follow-up-to-author":
         assert outbox(app, kind)[0].in_reply_to
+
+
+def test_an_html_alternative_follows_the_text(app: Flask, server: Recorder) -> None:
+    with get_db(app).write() as session:
+        queue_mail(
+            session,
+            kind="test",
+            to="rita@example.org",
+            subject="Both",
+            body="Plain “text” first.\n",
+            html="<p>Then <em>HTML</em> “last”.</p>\n",
+            site_url=app.config["SITE_URL"],
+        )
+    assert send_due(app).sent == 1
+    [got] = server.received
+    content_type = only(got.raw, "Content-Type")
+    boundary = re.fullmatch(
+        rb'multipart/alternative;\s+boundary="([^"]+)"', content_type
+    )
+    assert boundary, content_type
+    parts = got.raw.split(b"\r\n--" + boundary[1])[1:-1]
+    heads = [part.split(b"\r\n\r\n", 1)[0] for part in parts]
+    assert [re.findall(rb"Content-Type: ([^;\r\n]+)", head) for head in heads] == [
+        [b"text/plain"],
+        [b"text/html"],
+    ]
+    assert got.raw.isascii()
+    for head in heads:
+        assert b"\r\nContent-Transfer-Encoding: quoted-printable" in head
+    text, html = (quopri.decodestring(p.split(b"\r\n\r\n", 1)[1]) for p in parts)
+    assert text.decode().strip() == "Plain “text” first."
+    assert html.decode().strip() == "<p>Then <em>HTML</em> “last”.</p>"
+
+
+def test_the_maildir_keeps_the_bytes_the_server_gets(
+    app: Flask, world: World, server: Recorder
+) -> None:
+    """The same message, sent to SMTP and then kept in the Maildir: the same
+    bytes (LF line ends), after a Return-Path with its envelope sender."""
+    reply_notification(world)  # a long List-Unsubscribe
+    feedback_to_author(world)  # a non-ASCII subject and quoted text
+    send_due(app)
+    sent = {only(got.raw, "Message-ID"): got for got in server.received}
+    with get_db(app).write() as session:
+        session.execute(update(OutboxMessage).values(state="queued"))
+    for key in ("SMTP_HOST", "SMTP_URL"):
+        app.config[key] = None
+    send_due(app)
+    files = list((Path(app.config["MAILDIR_PATH"]) / "new").iterdir())
+    assert len(files) == len(sent) == len(outbox(app)) >= 3
+    for path in files:
+        kept = path.read_bytes()
+        return_path, rest = kept.split(b"\n", 1)
+        got = sent[only(rest.replace(b"\n", b"\r\n"), "Message-ID")]
+        assert return_path == b"Return-Path: <%s>" % got.mail_from.encode()
+        assert rest == got.raw.replace(b"\r\n", b"\n")
