@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime
 
@@ -78,7 +79,7 @@ def _status(message: OutboxMessage, now: datetime) -> str:
     it failed or bounced."""
     if message.state == "queued":
         due = message.next_attempt_at
-        minutes = max(0, round((due - now).total_seconds() / 60))
+        minutes = math.ceil((due - now).total_seconds() / 60)
         when = "now" if due <= now else f"in {minutes} min"
         error = f"; last error: {message.last_error}" if message.last_error else ""
         return f"  (next try {due:%Y-%m-%d %H:%M:%S} UTC, {when}{error})"
