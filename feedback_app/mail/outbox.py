@@ -237,7 +237,6 @@ VERBATIM_HEADERS = frozenset(
         "references",
         "list-unsubscribe",
         "list-unsubscribe-post",
-        "return-path",
     }
 )
 #: RFC 5322 2.1.1: no line longer than this, without its CRLF.

@@ -189,16 +189,26 @@ KINDS: dict[str, Callable[[World], None]] = {
 }
 
 
+#: The functions that queue mail (``mail/outbox.py``).
+QUEUEING = {"queue_mail", "mail_each"}
+
+
 def kinds_in_source() -> set[str]:
-    """Every ``kind="…"`` given to a call in the app's source."""
+    """Every ``kind="…"`` given to ``queue_mail`` or ``mail_each`` in the
+    app's source."""
     found = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Call):
-                for keyword in node.keywords:
-                    value = keyword.value
-                    if keyword.arg == "kind" and isinstance(value, ast.Constant):
-                        found.add(value.value)
+            if not isinstance(node, ast.Call):
+                continue
+            function = node.func
+            name = getattr(function, "id", None) or getattr(function, "attr", None)
+            for keyword in node.keywords if name in QUEUEING else ():
+                assert keyword.arg != "kind" or isinstance(
+                    keyword.value, ast.Constant
+                ), f"{path}: a kind of mail is named by a constant, so it is seen here"
+                if keyword.arg == "kind":
+                    found.add(keyword.value.value)
     return found
 
 
@@ -377,3 +387,28 @@ def test_the_maildir_keeps_the_bytes_the_server_gets(
         got = sent[only(rest.replace(b"\n", b"\r\n"), "Message-ID")]
         assert return_path == b"Return-Path: <%s>" % got.mail_from.encode()
         assert rest == got.raw.replace(b"\r\n", b"\n")
+
+
+def test_without_replies_by_mail_reply_to_is_the_other_persons_address(
+    app: Flask, world: World, server: Recorder
+) -> None:
+    """MAIL_REPLY_ADDRESS "" turns replies by mail off: Reply-To is the
+    address stored with the message, the envelope sender MAIL_FROM."""
+    app.config["MAIL_REPLY_ADDRESS"] = ""
+    world.feedback(message="Hello", email="rita@example.org")
+    send_due(app)
+    [got] = server.received
+    assert got.mail_from == SITE_ADDRESS
+    assert only(got.raw, "Reply-To") == b"rita@example.org"
+    assert only(got.raw, "From") == f"{SITE_NAME} <{SITE_ADDRESS}>".encode()
+
+
+def test_mail_from_name_names_the_sender(
+    app: Flask, world: World, server: Recorder
+) -> None:
+    app.config["MAIL_FROM_NAME"] = "Zoë’s Talking Shop, the blog"
+    world.feedback(message="Hello")
+    send_due(app)
+    [got] = server.received
+    sender = decoded(only(got.raw, "From"))  # the comma is inside an encoded word
+    assert sender == "Zoë’s Talking Shop, the blog <noreply@blog.example.org>"
