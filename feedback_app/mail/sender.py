@@ -97,7 +97,8 @@ def send_due(app: Flask, limit: int = 20) -> SendResult:
             message.state = "sending"
             message.claimed_until = now + LEASE
             message.claimed_by = claim
-        bounced = _bounced(session, {m.recipient for m in due})
+        # Only with something to send: the worker asks every few seconds.
+        bounced = _bounced(session, {m.recipient for m in due}) if due else {}
     result = SendResult()
     if not due:
         return result
