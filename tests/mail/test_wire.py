@@ -104,6 +104,8 @@ def server(app: Flask) -> Iterator[Recorder]:
 
 @dataclass
 class World:
+    """The app as its people use it: readers' browsers and authors' shells."""
+
     app: Flask
     client: FlaskClient
     runner: FlaskCliRunner
@@ -176,7 +178,9 @@ def sign_in_locked(w: World) -> None:
         )
 
 
-#: Every kind of mail the app sends, and how people make one.
+#: Every kind of mail the app sends, and how people make one: whoever adds
+#: a kind of mail (``feedback-ack``, ``post-answer-to-reader``, …) adds its
+#: case here, or ``test_every_kind_of_mail_has_a_case`` fails.
 KINDS: dict[str, Callable[[World], None]] = {
     "feedback-to-author": feedback_to_author,
     "follow-up-to-author": follow_up_to_author,
