@@ -208,35 +208,51 @@ def _warn_of_unheard_authors(app: Any) -> None:
 
 
 def _serve(host: str, port: int) -> None:
+    """Serve the site and the app on ``host:port``, with the outbox sender.
+
+    Unless SITE_URL is set, the address served is every process's SITE_URL
+    while this one runs: this server's, its sender's and that of any
+    ``flask --app feedback_app`` command run meanwhile (``record_served_url``),
+    so every link in mail and every address a command prints names it.
+    """
+    import signal
+
     from werkzeug.serving import run_simple
 
     from feedback_app import create_app
+    from feedback_app.core.config import project_instance
+    from feedback_app.core.dev_address import forget_served_url, record_served_url
     from feedback_app.devserver import PrivateRequestHandler, make_site_app
     from feedback_app.mail.sender import OutboxWorker
     from feedback_app.mail.transport import smtp_settings
     from feedback_app.services.jobs import periodic
 
-    # Links in mail (and in the pages) name the address actually served,
-    # unless the site's public address is set.
-    os.environ.setdefault("FEEDBACK_SITE_URL", f"http://{host}:{port}")
-    app = create_app()
-    OutboxWorker(app, periodic()).start()  # mail goes out in the background
-    where = (
-        "SMTP"
-        if smtp_settings(app.config)
-        else f"the Maildir {app.config['MAILDIR_PATH']}"
-    )
-    print(f"Serving the site and the app on http://{host}:{port}/ (Ctrl-C stops)")
-    print(f"Mail goes to {where}; `flask --app feedback_app outbox list` shows it.")
-    _warn_of_unheard_authors(app)
-    run_simple(
-        host,
-        port,
-        make_site_app(app),
-        threaded=True,
-        use_reloader=False,
-        request_handler=PrivateRequestHandler,
-    )
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    record = record_served_url(project_instance(), url)
+    # A stop by SIGTERM ends run_simple as Ctrl-C does: the record goes too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        app = create_app()
+        OutboxWorker(app, periodic()).start()  # mail goes out in the background
+        where = (
+            "SMTP"
+            if smtp_settings(app.config)
+            else f"the Maildir {app.config['MAILDIR_PATH']}"
+        )
+        print(f"Serving the site and the app on {url}/ (Ctrl-C stops)")
+        print(f"Links in mail and from `flask` commands: {app.config['SITE_URL']}/")
+        print(f"Mail goes to {where}; `flask --app feedback_app outbox list` shows it.")
+        _warn_of_unheard_authors(app)
+        run_simple(
+            host,
+            port,
+            make_site_app(app),
+            threaded=True,
+            use_reloader=False,
+            request_handler=PrivateRequestHandler,
+        )
+    finally:
+        forget_served_url(record)
 
 
 def _rebuild_on_change(c: Context) -> None:

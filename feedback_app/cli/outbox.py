@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
+from datetime import datetime
 
 import click
 from flask import current_app
@@ -13,39 +15,79 @@ from ..core.db import get_db
 from ..core.models import (
     OUTBOX_STATES,
     OutboxMessage,
+    utcnow,
 )
 from ..mail.digests import send_digests
-from ..mail.outbox import build_email
+from ..mail.outbox import build_email, envelope_sender
 from ..mail.sender import OutboxWorker, send_due
 from ..mail.transport import smtp_settings
 from ..services.jobs import periodic
+from ..site.index import site_index
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be sent, and the sender.")
 
 
+#: What each state is called in the listing: "sent" only ever means that the
+#: relay (or the Maildir) accepted the message; whether it reached the
+#: mailbox is known only when a bounce comes back.
+STATE_NAMES = {"sent": "accepted"}
+
+
 @outbox_cli.command("list")
-@click.option("--state", type=click.Choice(OUTBOX_STATES), help="Only this state.")
+@click.option(
+    "--state",
+    type=click.Choice([*OUTBOX_STATES, "accepted"]),
+    help="Only this state (accepted is sent).",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 def outbox_list(state: str | None, limit: int) -> None:
-    """List mail, newest first."""
+    """List mail, newest first.
+
+    States: queued (with when it is tried next), sending, accepted (the
+    relay took it: delivery unknown unless it bounces), bounced (with the
+    bounce's reason), failed (with why).
+    """
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if state:
-        query = query.where(OutboxMessage.state == state)
+        wanted = {v: k for k, v in STATE_NAMES.items()}.get(state, state)
+        query = query.where(OutboxMessage.state == wanted)
     with get_db().read() as session:
         rows = session.scalars(query).all()
+    click.echo(
+        "Mail, newest first. accepted: taken by the mail server (or the "
+        "Maildir);\nwhether it arrived is known only if it bounces. "
+        "Times are UTC."
+    )
     if not rows:
         click.echo("No mail.")
+    now = utcnow()
     for m in rows:
-        error = f"  ({m.last_error})" if m.last_error else ""
+        name = STATE_NAMES.get(m.state, m.state)
         click.echo(
-            f"#{m.id}  {m.state:<7}  {m.created_at:%Y-%m-%d %H:%M}  to {m.recipient}"
-            f"  {m.subject}  [tries: {m.attempts}]{error}"
+            f"#{m.id}  {name:<8}  {m.created_at:%Y-%m-%d %H:%M}  to {m.recipient}"
+            f"  {m.subject}  [tries: {m.attempts}]{_status(m, now)}"
         )
     if smtp_settings(current_app.config) is None:
         click.echo(
             "(No SMTP server set: mail is kept in "
             f"{current_app.config['MAILDIR_PATH']})"
         )
+
+
+def _status(message: OutboxMessage, now: datetime) -> str:
+    """What the listing says after a message: when it is tried next, or why
+    it failed or bounced."""
+    if message.state == "queued":
+        due = message.next_attempt_at
+        minutes = math.ceil((due - now).total_seconds() / 60)
+        when = "now" if due <= now else f"in {minutes} min"
+        error = f"; last error: {message.last_error}" if message.last_error else ""
+        return f"  (next try {due:%Y-%m-%d %H:%M:%S} UTC, {when}{error})"
+    if message.state == "bounced":
+        return f"  (bounced: {message.last_error or 'no reason given'})"
+    if message.state == "failed":
+        return f"  (failed: {message.last_error or 'no reason given'})"
+    return ""
 
 
 @outbox_cli.command("show")
@@ -56,14 +98,18 @@ def outbox_show(message_id: int) -> None:
         message = session.get(OutboxMessage, message_id)
     if message is None:
         raise click.ClickException(f"No message #{message_id}.")
-    email = build_email(message, current_app.config["MAIL_FROM"])
+    config = current_app.config
+    email = build_email(message, config, site_name=site_index().current().name)
+    click.echo(f"Envelope sender: {envelope_sender(message, config)}")
     for name, value in email.items():
         if name.lower() not in ("content-type", "content-transfer-encoding"):
             click.echo(f"{name}: {value}")
     click.echo("")
-    click.echo(email.get_content().rstrip("\n"))
+    body = email.get_body(("plain",))
+    click.echo((body or email).get_content().rstrip("\n"))
     click.echo(
-        f"-- {message.state}, tries: {message.attempts}"
+        f"-- {STATE_NAMES.get(message.state, message.state)}, "
+        f"tries: {message.attempts}"
         + (f", last error: {message.last_error}" if message.last_error else "")
     )
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .dev_address import served_url
+
 
 def project_root() -> Path:
     """Return the project's folder (where content/, theme/ and output/ are)."""
@@ -49,8 +51,15 @@ SQLITE_SYNCHRONOUS = "NORMAL"
 #: Public address of the blog, without a trailing slash. Cross-site posts are
 #: refused by comparing a request's Origin (or Referer) with this origin (or
 #: the request's own), and the app's pages link the site's pages under its
-#: path.
-SITE_URL = "http://127.0.0.1:8000"
+#: path; mail and the command line link pages under it. Production sets it.
+#: Unset, it is the address the development server (``make serve PORT=N``,
+#: ``invoke serve``) is serving, for every process that reads this instance
+#: folder: the server, its sender thread, and ``flask --app feedback_app …``
+#: run in another shell. The server records it in
+#: ``instance/dev-server.json`` with its process id and removes the file when
+#: it stops; a file whose process is gone (a server killed) is ignored. With
+#: no server running: http://127.0.0.1:8000.
+SITE_URL: str | None = None
 
 #: The app's own public address, for links in mail sent outside a request
 #: (from the command line). Default: SITE_URL + "/app".
@@ -262,6 +271,14 @@ SESSION_COOKIE_SECURE: bool | None = None
 PROXY_COUNT = 0
 
 
+def project_instance() -> Path:
+    """Return the instance folder ``create_app`` uses (FEEDBACK_INSTANCE_PATH,
+    default the project's instance/), for a process that has no app yet."""
+    return Path(
+        os.environ.get("FEEDBACK_INSTANCE_PATH", str(project_root() / "instance"))
+    )
+
+
 def finalize(config: Any, instance_path: str) -> None:
     """Fill in the defaults that depend on the instance folder, and check
     the settings a typo would turn into a locked door.
@@ -269,6 +286,8 @@ def finalize(config: Any, instance_path: str) -> None:
     :raise ValueError: naming a setting that cannot work.
     """
     instance = Path(instance_path)
+    if not config.get("SITE_URL"):
+        config["SITE_URL"] = served_url(instance) or "http://127.0.0.1:8000"
     for key in ("SIGNIN_SLOW_AFTER", "SIGNIN_LOCK_AFTER", "SIGNIN_LOCK_AFTER_CLIENT"):
         if not isinstance(config[key], int) or config[key] < 1:
             raise ValueError(f"{key} must be a whole number, 1 or more.")

@@ -4,8 +4,10 @@ Everything is queued with ``queue_mail`` (or ``mail_each`` for one message
 to each of many, in one statement) in the same database transaction as the
 event that causes it (a feedback, a comment, a reply), so either both are
 stored or neither is, and a slow or absent mail server never slows a reader
-down. ``build_email`` turns a row into the message sent (``sender.py``
-sends it, ``transport.py`` carries it).
+down. ``build_email`` turns a row into the message sent and ``wire_bytes``
+into the bytes that go out, the same for SMTP and the Maildir (``sender.py``
+sends it, ``transport.py`` carries it): headers that hold URLs and
+identifiers are never encoded or folded inside (``WirePolicy``).
 
 Safety: addresses are validated with email-validator when queued; no header
 is ever built from text containing CR or LF (``HeaderError``), and the other
@@ -18,9 +20,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.policy import EmailPolicy
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,9 +43,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..core.addresses import checked_address, header_line, header_text
+from ..core.addresses import HeaderError, checked_address, header_line, header_text
 from ..core.models import OutboxMessage, UTCDateTime, utcnow
 from ..store.rows import Statement
+from . import conversations
 
 logger = logging.getLogger(__name__)
 
@@ -200,13 +205,104 @@ def queue_mail(
     ).scalar_one()
 
 
-def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
-    """Return the EmailMessage for an outbox row (headers encoded properly)."""
-    email = EmailMessage()
-    email["From"] = sender
+class WirePolicy(EmailPolicy):
+    """``email.policy.default`` with CRLF, and the headers that hold only
+    identifiers and URLs written as they are.
+
+    Python's folder turns a word longer than a line into an RFC 2047 encoded
+    word: a long ``List-Unsubscribe`` URL would arrive as ``=?utf-8?q?=3Chttps…``,
+    which RFC 2369 and RFC 8058 forbid. These headers are ASCII by
+    construction; they are folded only at the spaces between their items
+    (References), never inside one, and never encoded. Every other header is
+    folded at 78 characters as usual, so an encoded word (a non-ASCII
+    Subject or name) stays within RFC 2047's 75.
+    """
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() in VERBATIM_HEADERS:
+            return _fold_at_spaces(name, str(value), self)
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() in VERBATIM_HEADERS:
+            return _fold_at_spaces(name, str(value), self).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+#: Headers written as they are: identifiers and addresses in angle brackets.
+VERBATIM_HEADERS = frozenset(
+    {
+        "message-id",
+        "in-reply-to",
+        "references",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    }
+)
+#: RFC 5322 2.1.1: no line longer than this, without its CRLF.
+MAX_LINE = 998
+
+
+def _fold_at_spaces(name: str, value: str, policy: EmailPolicy) -> str:
+    """Return ``name: value`` folded only at the spaces between its items.
+
+    :raise HeaderError: for a value that is not ASCII or would need a line
+        over 998 octets: it cannot be written correctly.
+    """
+    if not value.isascii():
+        raise HeaderError(f"{name} must be ASCII.")
+    limit = policy.max_line_length or MAX_LINE
+    lines = [f"{name}:"]
+    for number, word in enumerate(header_text(value).split()):
+        # The first item stays on the header's line, however long.
+        if number and len(lines[-1]) + 1 + len(word) > limit:
+            lines.append("")
+        lines[-1] += " " + word
+    if any(len(line) > MAX_LINE for line in lines):
+        raise HeaderError(f"{name} does not fit on a line of {MAX_LINE} octets.")
+    return policy.linesep.join(lines) + policy.linesep
+
+
+#: How every message is written, for SMTP and the Maildir alike.
+WIRE = WirePolicy(linesep="\r\n", max_line_length=78)
+
+
+def sender_address(config: Mapping[str, Any], site_name: str) -> Address:
+    """Return the From of every message: ``MAIL_FROM``'s address, with
+    ``MAIL_FROM_NAME``, else the name MAIL_FROM carries, else the site's name."""
+    name, address = parseaddr(str(config["MAIL_FROM"]))
+    display = config.get("MAIL_FROM_NAME") or name or site_name
+    return Address(display_name=header_text(display or ""), addr_spec=address)
+
+
+def envelope_sender(message: OutboxMessage, config: Mapping[str, Any]) -> str:
+    """Return the envelope sender (MAIL FROM) of ``message``: its own bounce
+    address, so a bounce names it, or MAIL_FROM's address."""
+    bounce = conversations.bounce_address(message.id, message.recipient, config)
+    return bounce or parseaddr(str(config["MAIL_FROM"]))[1]
+
+
+def build_email(
+    message: OutboxMessage, config: Mapping[str, Any], *, site_name: str
+) -> EmailMessage:
+    """Return the EmailMessage for an outbox row, written with ``WIRE``
+    (``wire_bytes``). ``site_name`` is the name beside the site's address
+    when MAIL_FROM_NAME is unset (the site index's SITENAME).
+
+    Reply-To is the conversation's own address when the message belongs to
+    one (``conversations.py``), else the address stored with the row.
+    """
+    email = EmailMessage(policy=WIRE)
+    email["From"] = sender_address(config, site_name)
     email["To"] = Address(addr_spec=message.recipient)
-    if message.reply_to:
-        email["Reply-To"] = Address(addr_spec=message.reply_to)
+    reply_to = (
+        conversations.reply_address(
+            message.thread_key, message.kind, message.recipient, config
+        )
+        or message.reply_to
+    )
+    if reply_to:
+        email["Reply-To"] = Address(addr_spec=reply_to)
     # Rows queued by older versions may hold line breaks of any kind.
     email["Subject"] = header_text(message.subject)
     email["Date"] = format_datetime(message.created_at)
@@ -220,10 +316,12 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     # Quoted-printable keeps the text readable in any mail store.
     email.set_content(message.body, cte="quoted-printable")
+    if message.html_body:
+        # multipart/alternative: the text first, the richest part last.
+        email.add_alternative(message.html_body, subtype="html", cte="quoted-printable")
     return email
 
 
-# --- transports ------------------------------------------------------------------
-
-
-# --- sending ------------------------------------------------------------------------
+def wire_bytes(email: EmailMessage) -> bytes:
+    """Return ``email`` as sent: 7-bit, CRLF, headers as ``WIRE`` folds them."""
+    return email.as_bytes(policy=WIRE)

@@ -8,7 +8,11 @@
 * a **temporary** failure (refused or dropped connection, timeout, a 4xx
   answer) is retried with exponential backoff; a **permanent** one (a 5xx
   answer) marks the message ``failed`` with the server's words;
-* every message keeps the ``Message-ID`` it got when queued.
+* mail to an address that bounced for good (``bounced_address``) is not
+  sent: it is marked ``failed``, "not sent: …" with the bounce's date and
+  reason, until the address is given again (which removes the row);
+* every message keeps the ``Message-ID`` it got when queued; its envelope
+  sender is its own bounce address (``conversations.bounce_address``).
 
 ``OutboxWorker`` runs ``send_due`` every few seconds in a thread, with the
 periodic jobs it is given (digests, purging: see ``feedback_app.services.jobs``).
@@ -29,14 +33,16 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import (
+    func,
     or_,
     select,
     update,
 )
 
 from ..core.db import get_db
-from ..core.models import OutboxMessage, utcnow
-from .outbox import build_email
+from ..core.models import BouncedAddress, OutboxMessage, utcnow
+from ..site.index import site_index
+from .outbox import build_email, envelope_sender, wire_bytes
 from .transport import (
     PermanentFailure,
     TemporaryFailure,
@@ -91,22 +97,41 @@ def send_due(app: Flask, limit: int = 20) -> SendResult:
             message.state = "sending"
             message.claimed_until = now + LEASE
             message.claimed_by = claim
+        # Only with something to send: the worker asks every few seconds.
+        bounced = _bounced(session, {m.recipient for m in due}) if due else {}
     result = SendResult()
     if not due:
         return result
     smtp = smtp_settings(config)
     maildir = Path(config["MAILDIR_PATH"])
+    # The sender runs outside any request: the site's name is read here.
+    site_name = site_index(app).current().name
     for message in due:
         # Renew the claim just before sending: a batch slowed by a hanging
         # server may outlive its lease, and then another sender owns it.
         if not _renew(db, message.id, claim):
             continue
         try:
-            email = build_email(message, config["MAIL_FROM"])
+            if message.recipient.lower() in bounced:
+                raise NotSent(bounced[message.recipient.lower()])
+            content = wire_bytes(build_email(message, config, site_name=site_name))
+            mail_from = envelope_sender(message, config)
             if smtp is None:
-                deliver_maildir(maildir, email)
+                deliver_maildir(maildir, content, mail_from=mail_from)
             else:
-                deliver_smtp(smtp, email)
+                deliver_smtp(
+                    smtp, content, mail_from=mail_from, rcpt_to=message.recipient
+                )
+        except NotSent as exc:
+            state = _finish(
+                db,
+                message,
+                claim,
+                retry=False,
+                error=str(exc),
+                config=config,
+                attempted=False,
+            )
         except TemporaryFailure as exc:
             state = _finish(
                 db, message, claim, retry=True, error=str(exc), config=config
@@ -143,6 +168,26 @@ def send_due(app: Flask, limit: int = 20) -> SendResult:
     return result
 
 
+class NotSent(Exception):
+    """The message is not sent at all (its address bounced for good)."""
+
+
+def _bounced(session: Any, recipients: set[str]) -> dict[str, str]:
+    """Return why each of ``recipients`` that bounced for good gets no mail,
+    by address in lower case: "not sent: …" with the bounce's date and reason."""
+    wanted = sorted({r.lower() for r in recipients})
+    rows = session.scalars(
+        select(BouncedAddress).where(func.lower(BouncedAddress.email).in_(wanted))
+    )
+    return {
+        row.email.lower(): (
+            f"not sent: the address bounced on {row.bounced_at:%Y-%m-%d %H:%M} UTC"
+            f" ({row.reason}); it gets no mail until it is given again"
+        )
+        for row in rows
+    }
+
+
 _ADDRESS = re.compile(r"[^\s<>\"'@,;:]+@[^\s<>\"'@,;:]+")
 
 
@@ -175,13 +220,15 @@ def _finish(
     retry: bool | None,
     error: str | None,
     config: Any,
+    attempted: bool = True,
 ) -> str:
     """Record how a delivery attempt ended; return the message's new state.
 
     ``retry`` None means it was delivered; True, a temporary failure (failed
     for good after ``OUTBOX_MAX_ATTEMPTS``); False, a permanent one.
+    ``attempted`` False: it was not tried at all (not counted as a try).
     """
-    attempts = message.attempts + 1
+    attempts = message.attempts + attempted
     values: dict[str, Any] = {"attempts": attempts, "claimed_until": None}
     if retry is None:
         values |= {"state": "sent", "sent_at": utcnow(), "last_error": None}

@@ -1,5 +1,10 @@
 """Where mail goes: SMTP (plain, STARTTLS or TLS) or a local Maildir.
 
+Both take a message as the bytes ``outbox.wire_bytes`` wrote and its
+envelope: the SMTP server receives exactly those bytes, and the Maildir
+keeps them (with LF line ends, as Maildir files have) after a
+``Return-Path`` naming the envelope sender, as a delivery agent writes it.
+
 A delivery ends in one of three ways: delivered, a temporary failure (a 4xx
 answer, a refused or dropped connection, a timeout: retry later) or a
 permanent one (a 5xx answer).
@@ -11,7 +16,6 @@ import mailbox
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -34,6 +38,8 @@ class SmtpSettings:
     password: str | None
     timeout: float
     ca_file: str | None = None
+    #: The HELO/EHLO name; None: this host's FQDN (smtplib's default).
+    local_hostname: str | None = None
 
     def tls_context(self) -> ssl.SSLContext:
         """Return a verifying TLS context (the system's CAs, or ``ca_file``)."""
@@ -57,6 +63,7 @@ def smtp_settings(config: Any) -> SmtpSettings | None:
             password=unquote(url.password) if url.password else None,
             timeout=float(config["SMTP_TIMEOUT"]),
             ca_file=config.get("SMTP_CA_FILE"),
+            local_hostname=config.get("SMTP_LOCAL_HOSTNAME") or None,
         )
     if not config.get("SMTP_HOST"):
         return None
@@ -71,29 +78,39 @@ def smtp_settings(config: Any) -> SmtpSettings | None:
         password=config.get("SMTP_PASSWORD"),
         timeout=float(config["SMTP_TIMEOUT"]),
         ca_file=config.get("SMTP_CA_FILE"),
+        local_hostname=config.get("SMTP_LOCAL_HOSTNAME") or None,
     )
 
 
-def deliver_smtp(settings: SmtpSettings, email: EmailMessage) -> None:
-    """Send one message over SMTP, sorting failures into temporary/permanent."""
+def deliver_smtp(
+    settings: SmtpSettings, content: bytes, *, mail_from: str, rcpt_to: str
+) -> None:
+    """Send one message (its bytes, as they go out) to ``rcpt_to`` over
+    SMTP, with ``mail_from`` as its envelope sender; sort failures into
+    temporary and permanent."""
     try:
         if settings.tls == "tls":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 settings.host,
                 settings.port,
+                local_hostname=settings.local_hostname,
                 timeout=settings.timeout,
                 context=settings.tls_context(),
             )
         else:
             client = smtplib.SMTP(
-                settings.host, settings.port, timeout=settings.timeout
+                settings.host,
+                settings.port,
+                local_hostname=settings.local_hostname,
+                timeout=settings.timeout,
             )
         with client:
             if settings.tls == "starttls":
                 client.starttls(context=settings.tls_context())
             if settings.username:
                 client.login(settings.username, settings.password or "")
-            client.send_message(email)
+            # The bytes as written: send_message would write them again.
+            client.sendmail(mail_from, [rcpt_to], content)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         answer = "; ".join(
@@ -112,7 +129,9 @@ def deliver_smtp(settings: SmtpSettings, email: EmailMessage) -> None:
         raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
 
 
-def deliver_maildir(folder: Path, email: EmailMessage) -> None:
-    """Keep one message in a local Maildir (the offline default)."""
+def deliver_maildir(folder: Path, content: bytes, *, mail_from: str) -> None:
+    """Keep one message (its bytes, as they would go out) in a local Maildir
+    (the offline default), after a ``Return-Path`` with its envelope sender."""
     box = mailbox.Maildir(folder, create=True)
-    box.add(email)
+    lines = b"Return-Path: <%s>\r\n%s" % (mail_from.encode("ascii"), content)
+    box.add(lines.replace(b"\r\n", b"\n"))

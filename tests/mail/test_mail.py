@@ -43,6 +43,7 @@ from feedback_app.core.models import (
     utcnow,
 )
 from feedback_app.mail import sender as sender_module
+from feedback_app.mail.conversations import bounce_address, reply_address
 from feedback_app.mail.outbox import queue_mail
 from feedback_app.mail.sender import OutboxWorker, backoff, send_due
 from feedback_app.store import comments as cm
@@ -54,6 +55,7 @@ MAYA_EMAIL = "maya@example.org"
 TOMAS = "Tomás Ferreira"  # the author of OTHER_ARTICLE
 OTHER_ARTICLE = "2026/follow-up-emails-that-get-answered/"
 SITE_FROM = "noreply@blog.example.org"  # MAIL_FROM derived from SITE_URL
+SITE_SENDER = f"Talking Shop <{SITE_FROM}>"  # with the site's name (SITENAME)
 TIMEOUT = 1  # SMTP_TIMEOUT in these tests, seconds
 
 
@@ -251,6 +253,13 @@ def reply(
     return result.output
 
 
+def conversation_address(app: Flask, message: OutboxMessage) -> str | None:
+    """The Reply-To of ``message``: its conversation's own address."""
+    return reply_address(
+        message.thread_key, message.kind, message.recipient, app.config
+    )
+
+
 def follow_up(client: FlaskClient, token: str, text: str) -> None:
     page = client.get(f"/r/{token}")
     response = client.post(
@@ -290,12 +299,14 @@ def test_feedback_notification_reaches_the_author(
     result = send_due(app)
     assert (result.sent, result.retried, result.failed) == (2, 0, 0)
     [received] = [r for r in smtp.received if r.rcpt_tos == (MAYA_EMAIL,)]
-    assert received.mail_from == SITE_FROM
+    # Its own bounce address (VERP), on the site's mailbox.
+    assert received.mail_from == bounce_address(queued.id, MAYA_EMAIL, app.config)
     assert received.rcpt_tos == (MAYA_EMAIL,)  # the reader is no recipient
     mail = received.message
-    assert mail["From"] == SITE_FROM
+    assert mail["From"] == SITE_SENDER
     assert mail["To"] == MAYA_EMAIL
-    assert mail["Reply-To"] == "rita@example.org"
+    # The conversation's own address: a reply by mail reaches the site.
+    assert mail["Reply-To"] == conversation_address(app, queued)
     assert "Inside sales without the script" in mail["Subject"]
     assert mail["Message-ID"] == queued.message_id
     # A random part and the author's row, on the site's domain.
@@ -317,8 +328,9 @@ def test_feedback_without_address_has_no_reply_to(
     reader.send_and_follow(message="Anonymous thanks")
     assert send_due(app).sent == 1
     mail = smtp.only().message
-    assert mail["Reply-To"] is None
-    assert mail["From"] == SITE_FROM
+    [queued] = outbox(app)
+    assert mail["Reply-To"] == conversation_address(app, queued)  # never a reader
+    assert mail["From"] == SITE_SENDER
     assert "only on their private reply page" in text_of(smtp.only())
 
 
@@ -358,9 +370,9 @@ def test_comment_notifies_the_author(
     received = smtp.only()
     assert received.rcpt_tos == (MAYA_EMAIL,)
     mail = received.message
-    assert mail["From"] == SITE_FROM
-    # Reply-To the commenter (as WordPress does), never From.
-    assert mail["Reply-To"] == "ana@example.org"
+    assert mail["From"] == SITE_SENDER
+    # Reply-To the comment's conversation, never From.
+    assert mail["Reply-To"] == conversation_address(app, outbox(app)[-1])
     assert "Inside sales without the script" in mail["Subject"]
     assert "Ana" in mail["Subject"]
     text = text_of(received)
@@ -407,9 +419,11 @@ def test_author_reply_reaches_the_reader_threaded(
     first = smtp.received[2]
     assert first.rcpt_tos == ("rita@example.org",)
     mail = first.message
-    assert mail["From"] == SITE_FROM  # the site's, not the author's
+    assert mail["From"] == SITE_SENDER  # the site's, not the author's
     assert mail["To"] == "rita@example.org"
-    assert mail["Reply-To"] == MAYA_EMAIL
+    assert mail["Reply-To"] == conversation_address(
+        app, outbox(app, "reply-to-reader")[0]
+    )
     assert "Maya Lindqvist answered your feedback" in mail["Subject"]
     # The first mail to this reader was the acknowledgement: it follows that.
     assert mail["In-Reply-To"] == smtp.received[1].message["Message-ID"]
@@ -481,8 +495,8 @@ def test_follow_up_notifies_the_author_in_the_same_thread(
     mail = later.message
     assert mail["In-Reply-To"] == notification.message_id
     assert mail["References"] == notification.message_id
-    assert mail["Reply-To"] == "rita@example.org"
-    assert mail["From"] == SITE_FROM
+    assert mail["Reply-To"] == conversation_address(app, by_kind["follow-up-to-author"])
+    assert mail["From"] == SITE_SENDER
     assert mail["Subject"].startswith("Re: Feedback on")
     assert "> Second thought" in text_of(later)
 
@@ -516,7 +530,7 @@ def test_non_ascii_names_and_subjects_are_encoded(
     assert answer["Subject"] == f"{TOMAS} answered your feedback on “{title}”"
     assert "Hello Zoë Ångström," in text_of(smtp.received[2])
     assert "Grâce à vous “encore”." in text_of(smtp.received[2])
-    assert answer["Reply-To"] == "tomas@example.org"
+    assert answer["Reply-To"] == conversation_address(app, outbox(app)[-1])
 
 
 def test_outbox_send_command_reports(
@@ -527,7 +541,7 @@ def test_outbox_send_command_reports(
     assert result.exit_code == 0, result.output
     assert "Sent 2, to retry 0, failed 0." in result.output
     listing = runner.invoke(args=["outbox", "list"]).output
-    assert listing.count("sent   ") == 2
+    assert listing.count(" accepted ") == 2
     assert "No SMTP server set" not in listing
 
 
@@ -562,13 +576,13 @@ def test_without_smtp_mail_goes_to_the_maildir(
     assert set(kept) == {m.message_id for m in rows}
     for m in rows:
         assert kept[m.message_id]["To"] == MAYA_EMAIL
-        assert kept[m.message_id]["From"] == SITE_FROM
+        assert kept[m.message_id]["From"] == SITE_SENDER
     assert {m.state for m in rows} == {"sent"}
 
     listing = runner.invoke(args=["outbox", "list"])
     assert listing.exit_code == 0, listing.output
     lines = [line for line in listing.output.splitlines() if line.startswith("#")]
-    assert len(lines) == 2 and all(" sent " in line for line in lines)
+    assert len(lines) == 2 and all(" accepted " in line for line in lines)
     assert all(f"to {MAYA_EMAIL}" in line for line in lines)
     assert f"mail is kept in {app.config['MAILDIR_PATH']}" in listing.output
     assert send_due(app).sent == 0  # delivered once
