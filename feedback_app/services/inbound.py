@@ -366,7 +366,8 @@ def _store_bounce(
             if bounce.hard:
                 _suppress(session, outbox, reason)
                 suppressed = "; no more mail goes there"
-            done = f"mail #{outbox.id} to {outbox.recipient} bounced{suppressed}"
+            # The line the mail server may log: the message, never the person.
+            done = f"mail #{outbox.id} ({outbox.kind}) bounced{suppressed}"
             inbound = InboundMessage(
                 **row,
                 state="applied",
