@@ -270,7 +270,8 @@ def test_private_answer_reaches_the_readers_reply_page(
             )
             mine = author.locator(".conversation .message.from-author")
             expect(mine).to_have_count(1)
-            expect(mine.locator(".message-body")).to_have_text(answer)
+            # Rendered as the reader sees it (Markdown, line breaks kept).
+            expect(mine.locator(".comment-body")).to_have_text(answer)
 
         # The reader, coming back to their private page, finds the answer.
         response = reader.reload()
@@ -279,7 +280,7 @@ def test_private_answer_reaches_the_readers_reply_page(
         theirs = reader.locator(".conversation .message.from-author")
         expect(theirs).to_have_count(1)
         expect(theirs).to_contain_text("The author wrote on")
-        body = theirs.locator(".message-body")
+        body = theirs.locator(".comment-body")
         expect(body).to_have_text(answer)
         assert body.inner_text() == answer  # line break kept
         expect(reader.get_by_role("main")).not_to_contain_text(
