@@ -62,6 +62,13 @@ from .conversations import Token, read_token
 MAX_BYTES = 4 * 1024 * 1024
 #: Characters of a message's own text kept at most.
 MAX_TEXT = 100_000
+#: Bytes of one header field kept, and of all of them: Python's parser of
+#: structured headers takes time growing faster than their length.
+MAX_HEADER = 4096
+MAX_HEADERS = 256 * 1024
+#: Lines longer than this are never an "On … wrote:" line, and are kept out
+#: of mail-parser-reply's patterns, whose time grows with a line's square.
+MAX_PARSED_LINE = 200
 #: Every language ``mail-parser-reply`` knows headers and signatures of.
 LANGUAGES = tuple(sorted(MAIL_LANGUAGES))
 
@@ -167,12 +174,12 @@ def parse(
         raw, truncated = raw[:MAX_BYTES], True
     if not raw.strip():
         raise NotAMessage("empty input")
-    message = email.message_from_bytes(raw, policy=policy.default)
+    message = email.message_from_bytes(_bounded_headers(raw), policy=policy.default)
     if not any(_header(message, name) for name in ("From", "To", "Message-ID")):
         raise NotAMessage("no From, To or Message-ID header")
 
     recipient, token = _recipient(message, config, envelope_recipient)
-    sender = _address(_header(message, "From"))
+    sender = _sender(message)
     subject = _one_line(_header(message, "Subject"))[:300]
     message_id = _message_id(message, raw)
     bounce = _bounce(message, sender)
@@ -183,7 +190,7 @@ def parse(
         )  # fmt: skip
     text, attachments = _text(message)
     # What is read of a huge text: a reply is held then anyway.
-    own = reply_text(text[: 4 * MAX_TEXT])
+    own = reply_text(text[: 2 * MAX_TEXT])
     if attachments:
         names = ", ".join(attachments)
         count = len(attachments)
@@ -210,6 +217,42 @@ def parse(
 
 
 # --- headers -----------------------------------------------------------------------
+
+
+def _bounded_headers(raw: bytes) -> bytes:
+    """``raw`` with each header field cut to ``MAX_HEADER`` bytes and the
+    fields past ``MAX_HEADERS`` bytes dropped; the body as it is."""
+    end = min(
+        (i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0),
+        default=len(raw),
+    )
+    head, body = raw[:end], raw[end:]
+    fields: list[bytes] = []
+    for line in head.splitlines(keepends=True):
+        if fields and line[:1] in (b" ", b"\t"):
+            fields[-1] += line  # a folded field goes on
+        else:
+            fields.append(line)
+    kept, size = [], 0
+    for field in fields:
+        if len(field) > MAX_HEADER:
+            field = field[:MAX_HEADER].rstrip(b"\r\n") + b"\r\n"
+        size += len(field)
+        if size > MAX_HEADERS:
+            break
+        kept.append(field)
+    return b"".join(kept).rstrip(b"\r\n") + body
+
+
+def _sender(message: Message) -> str | None:
+    """The address in the one ``From`` header, read as written (a name may
+    be an encoded word, the address never: decoded, it would be anyone's);
+    None for none, several, or an encoded one."""
+    raw = [str(v) for k, v in message.raw_items() if k.lower() == "from"]
+    if len(raw) != 1:
+        return None
+    address = _address(raw[0])
+    return None if address is None or "=?" in address else address
 
 
 def _header(message: Message, name: str) -> str:
@@ -368,7 +411,7 @@ def _decoded(part: Message) -> str:
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, errors="replace")
-    except LookupError:  # a charset Python does not know
+    except (LookupError, UnicodeError):  # a charset unknown, or no text codec
         return payload.decode("utf-8", errors="replace")
 
 
@@ -480,6 +523,16 @@ def reply_text(text: str) -> str:
     text = _clean(text).strip()
     if not text:
         return ""
+    # Long lines go in as placeholders and come back after: the library's
+    # patterns then never see more than MAX_PARSED_LINE characters at once.
+    long_lines: list[str] = []
+    text = text.replace("\ue000", "").replace("\ue001", "")  # ours alone
+
+    def put_aside(found: re.Match[str]) -> str:
+        long_lines.append(found[0])
+        return f"\ue000{len(long_lines) - 1}\ue001"
+
+    text = re.sub(rf"(?m)^[^\n]{{{MAX_PARSED_LINE + 1},}}$", put_aside, text)
     parsed = ReplyText(
         text=text,
         languages=list(LANGUAGES),
@@ -489,7 +542,9 @@ def reply_text(text: str) -> str:
     if not parsed.replies:
         return ""
     first = parsed.replies[0]
-    own = first.body
+    own = re.sub(
+        "\ue000(\\d+)\ue001", lambda found: long_lines[int(found[1])], first.body
+    )
     # Nothing above the first "On … wrote:": a bottom-posted reply, written
     # below the quote. Without any quoted line it is the quoted mail itself
     # (Outlook quotes without ">"), not a reply.
@@ -503,13 +558,17 @@ def _unquoted(text: str) -> str:
     ("… wrote:", which may be wrapped over a few lines), separator lines,
     nor anything after a "-- " line."""
     lines = [line.rstrip() for line in text.splitlines()]
+    # The next line that is not blank, after each line (one pass backwards).
+    after = [""] * len(lines)
+    for i in range(len(lines) - 2, -1, -1):
+        after[i] = lines[i + 1] if lines[i + 1].strip() else after[i + 1]
     kept: list[str] = []
     for i, line in enumerate(lines):
         if _QUOTED.match(line):
             continue
         if line in {"--", "-- "}:
             break
-        following = next((n for n in lines[i + 1 :] if n.strip()), "")
+        following = after[i]
         if _QUOTED.match(following) and line.endswith(":"):
             paragraph = [line]
             while kept and kept[-1].strip() and len(paragraph) < 3:

@@ -32,6 +32,7 @@ before it is applied, and they belong together with the one door they guard.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -96,7 +97,14 @@ def receive(
         (nothing is stored then: the mail server should try again).
     """
     config = current_app.config
-    message = parse(raw, config, recipient, truncated=truncated)
+    try:
+        message = parse(raw, config, recipient, truncated=truncated)
+    except NotAMessage:
+        raise
+    except (RecursionError, ValueError, LookupError, TypeError) as exc:
+        # A message too broken (or too deep) to read is kept, not retried
+        # for ever: an editor sees that it came.
+        return _unreadable(raw, via, recipient, exc)
     with get_db().read() as session:
         known = _stored(session, message.message_id)
     if known is not None:
@@ -171,6 +179,26 @@ def _store(row: dict[str, Any], state: str, reason: str, **ids: Any) -> Received
             raise
         return known
     return stored
+
+
+def _unreadable(
+    raw: bytes, via: str, recipient: str | None, exc: Exception
+) -> Received:
+    message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+    with get_db().read() as session:
+        known = _stored(session, message_id)
+    if known is not None:
+        return known
+    row = {
+        "message_id": message_id,
+        "received_via": via,
+        "sender": None,
+        "recipient": (recipient or "")[:254] or None,
+        "subject": None,
+        "body": "",
+        "kind": None,
+    }
+    return _store(row, "held", f"could not be read ({type(exc).__name__})")
 
 
 def _finish(inbound_id: int, state: str, reason: str) -> Received:

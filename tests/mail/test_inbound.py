@@ -10,10 +10,12 @@ on the reader's reply page, on the desk, and what mail is queued.
 
 from __future__ import annotations
 
+import base64
 import os
 import quopri
 import subprocess
 import sys
+import textwrap
 import uuid
 from pathlib import Path
 
@@ -968,3 +970,114 @@ def test_a_named_mail_server_must_vouch_for_the_sender(
         assert row.state == "held"
         assert "not authenticated by the site's mail server" in row.reason
         assert feedback_row(app).messages == []
+
+
+# --- mail built to hurt: it is kept, quickly, and never applied ----------------------
+
+
+def stranger(headers: str, body: str = "Hello.") -> bytes:
+    return crlf(f"To: blog@example.org\nMessage-ID: {mid()}\n{headers}\n\n{body}")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # mail-parser-reply's "On … wrote:" pattern takes time growing with a
+        # line's square: 100 KB of "On " on one (base64-encoded) line.
+        stranger(
+            "From: x@evil.example\nMIME-Version: 1.0\n"
+            "Content-Type: text/plain; charset=utf-8\n"
+            "Content-Transfer-Encoding: base64",
+            "\n".join(textwrap.wrap(base64.b64encode(b"On " * 35_000).decode(), 76)),
+        ),
+        # Python's parser of a quoted display name: 80 KB of escaped quotes.
+        stranger('From: "' + 'a\\"' * 27_000 + '" <x@evil.example>'),
+    ],
+    ids=["on-wrote-line", "quoted-display-name"],
+)
+def test_mail_built_to_be_slow_is_read_in_bounded_time(app: Flask, raw: bytes) -> None:
+    """Both took minutes to hours before their limits; a minute is the
+    mail server's patience here, with room for a loaded machine."""
+    done = subprocess.run(
+        [FLASK, "--app", "feedback_app", "mail", "receive"],
+        input=raw,
+        capture_output=True,
+        env=env_of(app),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert inbound_rows(app)[-1].state == "held"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            stranger("From: a@evil.example\nContent-Type: text/plain; charset=idna"),
+            "not sent to a conversation's reply address",
+        ),
+        (
+            crlf(
+                f"From: x@evil.example\nTo: blog@example.org\nMessage-ID: {mid()}\n"
+                "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b0\n\n"
+                + "".join(
+                    f"--b{i}\nContent-Type: multipart/mixed; boundary=b{i + 1}\n\n"
+                    for i in range(2000)
+                )
+            ),
+            "could not be read (RecursionError)",
+        ),
+    ],
+    ids=["text-codec-charset", "2000-nested-parts"],
+)
+def test_mail_too_broken_to_read_is_kept_not_retried(
+    app: Flask, raw: bytes, reason: str
+) -> None:
+    """A mail server retries exit 75 for days: what cannot be read is kept."""
+    done = pipe(app, raw)
+    assert done.returncode == 0, done.stderr
+    row = inbound_rows(app)[-1]
+    assert (row.state, row.reason) == ("held", reason)
+
+
+@pytest.mark.parametrize(
+    "from_lines",
+    [
+        f"From: {MAYA_ADDRESS}\nFrom: mallory@evil.example",
+        "From: =?utf-8?q?maya=40example=2Eorg?=",
+    ],
+    ids=["two-from-headers", "encoded-word-address"],
+)
+def test_a_sender_that_is_no_single_address_is_held(
+    app: Flask, client: FlaskClient, conversation: str, from_lines: str
+) -> None:
+    to = reply_address(app, "feedback", 1, "author", MAYA_ADDRESS)
+    raw = crlf(
+        f"{from_lines}\nTo: {to}\nMessage-ID: {mid()}\nSubject: Re: x\n\nForged answer."
+    )
+    line = delivered(app, raw)
+    assert line.startswith("held: no sender address"), line
+    nothing_applied(app, client, conversation)
+
+
+def test_a_long_line_of_the_reply_comes_through_whole(
+    app: Flask, client: FlaskClient, conversation: str
+) -> None:
+    """Lines kept out of the quote-finder's patterns are put back as written."""
+    long_line = "A long paragraph, " * 40
+    to = reply_address(app, "feedback", 1, "author", MAYA_ADDRESS)
+    delivered(app, thunderbird_bottom(to, MAYA_ADDRESS, long_line.strip()))
+    assert long_line.strip() in reader_sees(client, conversation)
+
+
+def test_a_name_written_as_an_encoded_word_is_still_a_sender(
+    app: Flask, client: FlaskClient, conversation: str
+) -> None:
+    to = reply_address(app, "feedback", 1, "author", MAYA_ADDRESS)
+    raw = crlf(
+        f"From: =?utf-8?q?Maya_Lindqvist_=C3=85?= <{MAYA_ADDRESS}>\nTo: {to}\n"
+        f"Message-ID: {mid()}\nSubject: Re: x\n\nAnswered under a Swedish name."
+    )
+    assert delivered(app, raw).startswith("applied: answer"), raw
+    assert "Answered under a Swedish name." in reader_sees(client, conversation)
