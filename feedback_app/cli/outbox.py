@@ -17,6 +17,7 @@ from ..core.models import (
     OutboxMessage,
     utcnow,
 )
+from ..mail import conversations
 from ..mail.digests import send_digests
 from ..mail.outbox import build_email, envelope_sender
 from ..mail.sender import OutboxWorker, send_due
@@ -96,10 +97,16 @@ def outbox_show(message_id: int) -> None:
     """Print message ID as it is (or will be) sent: headers and text."""
     with get_db().read() as session:
         message = session.get(OutboxMessage, message_id)
+        salts = conversations.salts(session, [message.thread_key] if message else [])
     if message is None:
         raise click.ClickException(f"No message #{message_id}.")
     config = current_app.config
-    email = build_email(message, config, site_name=site_index().current().name)
+    email = build_email(
+        message,
+        config,
+        site_name=site_index().current().name,
+        salt=salts.get(message.thread_key or "", ""),
+    )
     click.echo(f"Envelope sender: {envelope_sender(message, config)}")
     for name, value in email.items():
         if name.lower() not in ("content-type", "content-transfer-encoding"):

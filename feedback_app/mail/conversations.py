@@ -16,7 +16,10 @@ lower-case local parts), short enough for any local part (64 octets):
 ``b567-<sig>``   outbox message 567 (the envelope sender: bounces)
 
 ``<sig>`` is 80 bits of HMAC-SHA-256 under the app's secret key over the
-token's head and the recipient's address, in base 32. Nothing is stored: a
+token's head, the recipient's address and the conversation's ``salt``, in
+base 32. A feedback's salt is its ``reply_token_nonce``, random per row, so
+a token never fits another feedback that later gets the same number (SQLite
+reuses the highest id once its row is deleted). Nothing else is stored: a
 new secret key ends every open conversation (replies to older mail are held
 for an editor, never lost).
 """
@@ -27,9 +30,14 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..core.models import Feedback
 
 Kind = Literal["feedback", "comment", "bounce"]
 Role = Literal["author", "reader", ""]
@@ -60,16 +68,20 @@ class Token:
         return f"{_LETTER[self.kind]}{self.id}{_ROLE_LETTER[self.role]}"
 
 
-def _sign(head: str, address: str, secret: str | bytes) -> str:
+def _sign(head: str, address: str, secret: str | bytes, salt: str = "") -> str:
     key = secret.encode() if isinstance(secret, str) else secret
     data = f"reply-address\0{head}\0{address.strip().lower()}".encode()
+    if salt:
+        data += f"\0{salt}".encode()
     digest = hmac.new(key, data, hashlib.sha256).digest()[:10]
     return base64.b32encode(digest).decode("ascii").lower()
 
 
-def make_token(token: Token, recipient: str, secret: str | bytes) -> str:
-    """Return ``token`` as text, signed for ``recipient``."""
-    return f"{token.head}-{_sign(token.head, recipient, secret)}"
+def make_token(
+    token: Token, recipient: str, secret: str | bytes, salt: str = ""
+) -> str:
+    """Return ``token`` as text, signed for ``recipient`` (and ``salt``)."""
+    return f"{token.head}-{_sign(token.head, recipient, secret, salt)}"
 
 
 def address_with(token: str, config: Mapping[str, Any]) -> str | None:
@@ -96,14 +108,20 @@ def conversation_of(thread_key: str | None, kind: str) -> Token | None:
 
 
 def reply_address(
-    thread_key: str | None, kind: str, recipient: str, config: Mapping[str, Any]
+    thread_key: str | None,
+    kind: str,
+    recipient: str,
+    config: Mapping[str, Any],
+    salt: str = "",
 ) -> str | None:
-    """Return the Reply-To address of an outbox message to ``recipient``, or
-    None if it belongs to no conversation or replies by mail are off."""
+    """Return the Reply-To address of an outbox message to ``recipient`` in
+    the conversation whose salt is ``salt``, or None if it belongs to no
+    conversation or replies by mail are off."""
     token = conversation_of(thread_key, kind)
     if token is None:
         return None
-    return address_with(make_token(token, recipient, config["SECRET_KEY"]), config)
+    secret = config["SECRET_KEY"]
+    return address_with(make_token(token, recipient, secret, salt), config)
 
 
 def bounce_address(
@@ -135,7 +153,36 @@ def read_token(address: str, config: Mapping[str, Any]) -> Token | None:
     return Token(_KIND[letter], int(number), _ROLE[role], signature)
 
 
-def issued_to(token: Token, address: str, config: Mapping[str, Any]) -> bool:
-    """Tell whether ``token`` was issued to ``address`` by this site."""
-    expected = _sign(token.head, address, config["SECRET_KEY"])
+def issued_to(
+    token: Token, address: str, config: Mapping[str, Any], salt: str = ""
+) -> bool:
+    """Tell whether ``token`` was issued to ``address`` by this site, in the
+    conversation whose salt is ``salt``."""
+    expected = _sign(token.head, address, config["SECRET_KEY"], salt)
     return hmac.compare_digest(expected, token.signature)
+
+
+def salts(session: Session, thread_keys: Iterable[str | None]) -> dict[str, str]:
+    """Return the salt of each feedback conversation among ``thread_keys``
+    ("feedback-12": its ``reply_token_nonce``), in one query."""
+    ids = {}
+    for key in thread_keys:
+        token = conversation_of(key, "")
+        if token is not None and token.kind == "feedback":
+            ids[token.id] = key
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Feedback.id, Feedback.reply_token_nonce).where(Feedback.id.in_(ids))
+    )
+    return {ids[row.id]: row.reply_token_nonce or "" for row in rows}
+
+
+def salt_of(session: Session, token: Token) -> str:
+    """Return the salt of the conversation ``token`` names ("" if none)."""
+    if token.kind != "feedback":
+        return ""
+    nonce = session.scalar(
+        select(Feedback.reply_token_nonce).where(Feedback.id == token.id)
+    )
+    return nonce or ""

@@ -283,21 +283,26 @@ def envelope_sender(message: OutboxMessage, config: Mapping[str, Any]) -> str:
 
 
 def build_email(
-    message: OutboxMessage, config: Mapping[str, Any], *, site_name: str
+    message: OutboxMessage,
+    config: Mapping[str, Any],
+    *,
+    site_name: str,
+    salt: str = "",
 ) -> EmailMessage:
     """Return the EmailMessage for an outbox row, written with ``WIRE``
     (``wire_bytes``). ``site_name`` is the name beside the site's address
     when MAIL_FROM_NAME is unset (the site index's SITENAME).
 
     Reply-To is the conversation's own address when the message belongs to
-    one (``conversations.py``), else the address stored with the row.
+    one (``conversations.py``; ``salt`` is the conversation's, from
+    ``conversations.salts``), else the address stored with the row.
     """
     email = EmailMessage(policy=WIRE)
     email["From"] = sender_address(config, site_name)
     email["To"] = Address(addr_spec=message.recipient)
     reply_to = (
         conversations.reply_address(
-            message.thread_key, message.kind, message.recipient, config
+            message.thread_key, message.kind, message.recipient, config, salt
         )
         or message.reply_to
     )

@@ -42,6 +42,7 @@ from sqlalchemy import (
 from ..core.db import get_db
 from ..core.models import BouncedAddress, OutboxMessage, utcnow
 from ..site.index import site_index
+from . import conversations
 from .outbox import build_email, envelope_sender, wire_bytes
 from .transport import (
     PermanentFailure,
@@ -99,6 +100,8 @@ def send_due(app: Flask, limit: int = 20) -> SendResult:
             message.claimed_by = claim
         # Only with something to send: the worker asks every few seconds.
         bounced = _bounced(session, {m.recipient for m in due}) if due else {}
+        # Each feedback conversation's salt, for its Reply-To.
+        salts = conversations.salts(session, {m.thread_key for m in due})
     result = SendResult()
     if not due:
         return result
@@ -114,7 +117,13 @@ def send_due(app: Flask, limit: int = 20) -> SendResult:
         try:
             if message.recipient.lower() in bounced:
                 raise NotSent(bounced[message.recipient.lower()])
-            content = wire_bytes(build_email(message, config, site_name=site_name))
+            email = build_email(
+                message,
+                config,
+                site_name=site_name,
+                salt=salts.get(message.thread_key or "", ""),
+            )
+            content = wire_bytes(email)
             mail_from = envelope_sender(message, config)
             if smtp is None:
                 deliver_maildir(maildir, content, mail_from=mail_from)

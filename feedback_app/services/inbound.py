@@ -53,7 +53,7 @@ from ..core.models import (
     utcnow,
 )
 from ..mail import messages as notify
-from ..mail.conversations import issued_to
+from ..mail.conversations import issued_to, salt_of
 from ..mail.inbound import Bounce, Inbound, NotAMessage, parse
 from ..site import ownership
 from ..store import comments as cm
@@ -242,7 +242,9 @@ def _why_held(message: Inbound, config: Any) -> str | None:
         return "sent to a bounce address but not a delivery report"
     if not message.sender:
         return "no sender address"
-    if not issued_to(token, message.sender, config):
+    with get_db().read() as session:
+        salt = salt_of(session, token)
+    if not issued_to(token, message.sender, config, salt):
         return (
             "the reply address was not issued to the sender "
             "(forged, or forwarded from another address)"

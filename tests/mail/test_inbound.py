@@ -32,7 +32,12 @@ from feedback_app.core.models import (
     InboundMessage,
     OutboxMessage,
 )
-from feedback_app.mail.conversations import Token, address_with, make_token
+from feedback_app.mail.conversations import (
+    Token,
+    address_with,
+    make_token,
+    salt_of,
+)
 
 from ..conftest import (
     ORIGIN,
@@ -92,8 +97,12 @@ def delivered(app: Flask, raw: bytes, *args: str) -> str:
 
 
 def reply_address(app: Flask, kind: str, id_: int, role: str, to: str) -> str:
-    """The Reply-To of the site's mail about conversation ``id_`` to ``to``."""
-    token = make_token(Token(kind, id_, role), to, app.config["SECRET_KEY"])  # type: ignore[arg-type]
+    """The Reply-To of the site's mail about conversation ``id_`` to ``to``
+    (``test_loop.py`` takes it from the bytes sent instead)."""
+    named = Token(kind, id_, role)  # type: ignore[arg-type]
+    with get_db(app).read() as session:
+        salt = salt_of(session, named)
+    token = make_token(named, to, app.config["SECRET_KEY"], salt)
     return address_with(token, app.config)
 
 
@@ -1081,3 +1090,25 @@ def test_a_name_written_as_an_encoded_word_is_still_a_sender(
     )
     assert delivered(app, raw).startswith("applied: answer"), raw
     assert "Answered under a Swedish name." in reader_sees(client, conversation)
+
+
+def test_a_token_of_deleted_feedback_does_not_fit_the_next_with_its_number(
+    app: Flask, client: FlaskClient, reader: Reader, desk: Desk
+) -> None:
+    """SQLite gives a new row the highest id again once that row is gone: the
+    author's reply to the deleted feedback's notification must not answer
+    a stranger's feedback that now has its number."""
+    victim, _ = reader.send_and_follow(message="Private.", email=READER)
+    old = reply_address(app, "feedback", 1, "author", MAYA_ADDRESS)
+    page = client.get(f"/r/{victim}/delete")
+    client.post(
+        f"/r/{victim}/delete",
+        data={"csrf_token": csrf_token(page.text)},
+        headers={"Origin": ORIGIN},
+    )
+    attacker, _ = reader.send_and_follow(message="Mine now?", email="eve@evil.example")
+    assert feedback_row(app).message == "Mine now?"  # the same number, 1
+    line = delivered(app, thunderbird_bottom(old, MAYA_ADDRESS, "Meant for Anna."))
+    assert line.startswith("held: the reply address was not issued"), line
+    assert "Meant for Anna." not in reader_sees(client, attacker)
+    assert outbox(app, "reply-to-reader") == []

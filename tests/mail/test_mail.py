@@ -43,7 +43,7 @@ from feedback_app.core.models import (
     utcnow,
 )
 from feedback_app.mail import sender as sender_module
-from feedback_app.mail.conversations import bounce_address, reply_address
+from feedback_app.mail.conversations import bounce_address, reply_address, salts
 from feedback_app.mail.outbox import queue_mail
 from feedback_app.mail.sender import OutboxWorker, backoff, send_due
 from feedback_app.store import comments as cm
@@ -255,8 +255,10 @@ def reply(
 
 def conversation_address(app: Flask, message: OutboxMessage) -> str | None:
     """The Reply-To of ``message``: its conversation's own address."""
+    with get_db(app).read() as session:
+        salt = salts(session, [message.thread_key]).get(message.thread_key or "", "")
     return reply_address(
-        message.thread_key, message.kind, message.recipient, app.config
+        message.thread_key, message.kind, message.recipient, app.config, salt
     )
 
 

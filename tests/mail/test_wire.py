@@ -285,8 +285,12 @@ def decoded(value: bytes) -> str:
 
 
 def expected_reply_to(app: Flask, row: OutboxMessage) -> str | None:
+    with get_db(app).read() as session:
+        salt = conversations.salts(session, [row.thread_key]).get(row.thread_key, "")
     return (
-        conversations.reply_address(row.thread_key, row.kind, row.recipient, app.config)
+        conversations.reply_address(
+            row.thread_key, row.kind, row.recipient, app.config, salt
+        )
         or row.reply_to
     )
 
