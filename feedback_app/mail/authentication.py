@@ -20,7 +20,34 @@ from email.message import Message
 # "dkim=pass header.d=example.org header.s=s1; dmarc=pass header.from=…".
 _RESULT = re.compile(r"\s*([a-z0-9_-]+)\s*=\s*([a-z]+)", re.IGNORECASE)
 _PROPERTY = re.compile(r"([a-z0-9_.-]+)\s*=\s*\"?([^\s\";]+)\"?", re.IGNORECASE)
-_COMMENT = re.compile(r"\([^()]*\)")
+
+
+def _plain(value: str) -> str:
+    """``value`` without its comments (nested too) and with each quoted
+    string emptied: what a verifier quotes of the sender (their envelope
+    address, say) can then never look like a result of its own."""
+    out: list[str] = []
+    depth, quoted, escaped = 0, False, False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif char == "\\" and (quoted or depth):
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+            if not quoted:
+                out.append('""')
+        elif char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif depth:
+            pass
+        elif char == '"':
+            quoted = True
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def _aligned(domain: str, sender_domain: str) -> bool:
@@ -38,9 +65,8 @@ def _vouches(results: str, sender_domain: str) -> bool:
             continue
         found = {k.lower(): v for k, v in _PROPERTY.findall(part[result.end() :])}
         method = result[1].lower()
-        if method == "dmarc" and _aligned(
-            found.get("header.from", sender_domain), sender_domain
-        ):
+        # DMARC's pass counts for the domain it names, and only that one.
+        if method == "dmarc" and _aligned(found.get("header.from", ""), sender_domain):
             return True
         if method == "dkim":
             signer = found.get("header.d") or found.get("header.i", "")
@@ -56,7 +82,7 @@ def authenticated(message: Message, sender: str | None, authserv_id: str) -> boo
         return False
     sender_domain = sender.rpartition("@")[2].lower()
     for header in message.get_all("Authentication-Results") or ():
-        served_by, _, results = _COMMENT.sub(" ", str(header)).partition(";")
+        served_by, _, results = _plain(str(header)).partition(";")
         # The authserv-id, then an optional version number.
         words = served_by.split()
         ours = bool(words) and words[0].lower() == authserv_id.lower()
