@@ -103,9 +103,11 @@ def _stored(session: Session, email: str) -> Subscription:
 
 
 def reply_published(
-    session: Session, reply: Comment, article_title: str, article_url: str, config: Any
+    session: Session, reply: Comment, article_title: str, reply_url: str, config: Any
 ) -> None:
     """Tell the author of the comment ``reply`` answers, if they asked and confirmed.
+
+    ``reply_url`` is where the reply is shown (``site.threads.comment_link``).
 
     Runs when a reply becomes public; a reply notifies at most once, however
     often it is approved again.
@@ -132,8 +134,7 @@ def reply_published(
             f"{comment_date(parent.created_at)} on {title}:\n\n"
             f"{quoted(short_quote(parent.body))}\n\n"
             f"The reply:\n\n{quoted(reply.body)}\n\n"
-            f"Read the thread: {absolute_url(article_url, config)}"
-            f"#comment-{reply.id}\n\n"
+            f"Read the thread: {absolute_url(reply_url, config)}\n\n"
             f"You get this because you asked for replies by e-mail.\n"
             f"Stop these messages: {stop}\n"
         ),

@@ -39,6 +39,7 @@ from ..mail import messages as notify
 from ..mail import subscriptions
 from ..site.index import site_index
 from ..site.publishing import publisher
+from ..site.threads import comment_link
 from ..store import comments as cm
 from . import comment_rules, limits, tickets
 from .forms import CommentForm
@@ -125,7 +126,11 @@ def post_comment() -> Response | tuple[str, int]:
                     )
                 if comment.state == "approved":
                     subscriptions.reply_published(
-                        session, comment, article.title, article.url, config
+                        session,
+                        comment,
+                        article.title,
+                        comment_link(session, article, comment.id),
+                        config,
                     )
     except cm.CommentError as exc:
         abort(400, str(exc))
@@ -140,7 +145,9 @@ def post_comment() -> Response | tuple[str, int]:
     if created and comment.state == "approved":
         publisher().publish({article.page_url})
 
-    response = redirect(url_for(".posted", ticket=_ticket(comment.id)), 303)
+    view = site.view(article, form.page.data)
+    via = view.url if view is not None and view.url != article.page_url else None
+    response = redirect(url_for(".posted", ticket=_ticket(comment.id), via=via), 303)
     _remember(response, form)
     return response
 
@@ -166,8 +173,19 @@ def posted(ticket: str) -> str:
         abort(404, "This comment is no longer here.")
     site = site_index().current()
     article = site.articles.get(comment.article_page_url)
+    view = site.view(article, request.args.get("via")) if article else None
+    link = None
+    if article is not None and comment.state == "approved":
+        with get_db().read() as session:
+            link = comment_link(session, article, comment.id, request.args.get("via"))
     return render_template(
-        "comment_posted.html", comment=comment, article=article, confirmed=confirmed
+        "comment_posted.html",
+        comment=comment,
+        article=article,
+        view_url=f"{site.url}/{view.url}" if view else article.url if article else None,
+        view_title=view.title if view else article.title if article else None,
+        comment_url=link,
+        confirmed=confirmed,
     )
 
 

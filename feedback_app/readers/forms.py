@@ -84,6 +84,8 @@ class CommentForm(FlaskForm):
         csrf = False
 
     article = HiddenField(validators=[DataRequired()])
+    #: The page it was posted from (a translation's): where to send them back.
+    page = HiddenField()
     parent = HiddenField()
     submission_key = HiddenField()
     body = _message_field("Comment", "Please write a comment.")

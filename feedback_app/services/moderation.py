@@ -23,6 +23,7 @@ from ..mail import subscriptions
 from ..site import ownership
 from ..site.index import SiteIndex, site_index
 from ..site.publishing import publisher
+from ..site.threads import comment_link
 from ..store import comments as cm
 
 
@@ -77,7 +78,11 @@ def _change(
         article = site.article(comment.article_page_url)
         if state == "approved" and not was_public and article is not None:
             subscriptions.reply_published(
-                session, comment, article.title, article.url, config
+                session,
+                comment,
+                article.title,
+                comment_link(session, article, comment.id),
+                config,
             )
     return was_public or state == "approved"
 
@@ -133,7 +138,11 @@ def reply_as_author(
             html=html,
         )
         subscriptions.reply_published(
-            session, reply, article.title, article.url, app.config
+            session,
+            reply,
+            article.title,
+            comment_link(session, article, reply.id, app=app),
+            app.config,
         )
     publisher(app).publish({article.page_url}, wait=wait)
     return reply

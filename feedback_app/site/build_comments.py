@@ -1,7 +1,8 @@
 """The comments in the build, for the Pelican plugin: each article's thread,
-read from its comment file (``contract.py``) and nested for the theme, and
-its Atom feed of comments; the writer that writes only the pages the app
-asked for after a change.
+read from its comment file (``contract.py``) and rendered into its pages,
+its translations, its comment pages and its feed (``thread_render.py``, as
+the app renders them after a change); the writer that writes only the pages
+the app asked for when a page cannot be updated without Pelican.
 
 Imports without Flask (Pelican loads it on every build).
 """
@@ -11,54 +12,25 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr  # nosec B406
-from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from pelican.generators import ArticlesGenerator
 from pelican.writers import Writer
 
 from .contract import COMMENT_FILE_VERSION, check_version
-from .files import (
-    comment_feed_path,
-    comment_file_name,
-    write_if_changed,
-)
-
-COMMENT_DATE_FORMAT = "%-d %B %Y at %H:%M"
-
-
-@dataclass
-class PublishedComment:
-    """One comment as the theme shows it."""
-
-    id: int
-    name: str
-    website: str | None
-    date: datetime
-    html: str
-    author: bool = False
-    parent: int | None = None
-    replies: list[PublishedComment] = field(default_factory=list)
-
-    @property
-    def date_iso(self) -> str:
-        """The date for ``<time datetime>`` (whole seconds, as HTML wants)."""
-        return self.date.isoformat(timespec="seconds")
-
-    @property
-    def date_text(self) -> str:
-        """The date as readers see it."""
-        return self.date.strftime(COMMENT_DATE_FORMAT)
+from .files import comment_file_name
+from .thread_files import write_thread
+from .thread_model import ThreadRecord, ThreadView, render_settings
+from .thread_render import RenderedThread, ThreadRenderer
 
 
 def load_comments(
-    folder: str, page_url: str, tz: ZoneInfo, legacy_slug: str | None = None
-) -> list[PublishedComment]:
-    """Read the published comments of the article at ``page_url``, oldest first.
+    folder: str, page_url: str, legacy_slug: str | None = None
+) -> list[dict[str, Any]]:
+    """Read the published comments of the article at ``page_url``, oldest
+    first, as its comment file holds them.
 
     Without a file of its own, the article gets ``<legacy_slug>.json``, a
     file of a site from before comment files were named by URL (the app
@@ -73,155 +45,110 @@ def load_comments(
         try:
             with open(os.path.join(folder, name), encoding="utf-8") as fh:
                 data = json.load(fh)
-            check_version(data, COMMENT_FILE_VERSION, f"The comment file {name}")
-            rows = data["comments"]
-            break
         except FileNotFoundError:
             continue
-    else:
-        return []
+        check_version(data, COMMENT_FILE_VERSION, f"The comment file {name}")
+        rows: list[dict[str, Any]] = data["comments"]
+        return rows
+    return []
+
+
+def translations_of(article: Any) -> list[Any]:
+    """Return the published translations of an original article.
+
+    Pelican groups by slug: two originals sharing a slug (different years)
+    are in each other's ``translations`` too, but are no translation, so
+    only a version in another language counts.
+    """
     return [
-        PublishedComment(
-            id=row["id"],
-            parent=row["parent"],
-            name=row["name"],
-            website=row.get("website"),
-            date=datetime.fromisoformat(row["date"])
-            .astimezone(tz)
-            .replace(microsecond=0),
-            html=row["html"],
-            author=bool(row.get("author")),
-        )
-        for row in rows
+        t
+        for t in getattr(article, "translations", ())
+        if t.lang != article.lang and t.status == "published"
     ]
 
 
-def thread(comments: list[PublishedComment]) -> list[PublishedComment]:
-    """Nest replies under their parents; return the top-level comments."""
-    by_id = {c.id: c for c in comments}
-    top = []
-    for c in comments:
-        c.replies = []
-    for c in comments:
-        parent = by_id.get(c.parent) if c.parent is not None else None
-        (parent.replies if parent else top).append(c)
-    return top
+def thread_record(article: Any) -> ThreadRecord:
+    """Return the thread of an original article: shown on its page and on
+    each of its published translations'."""
+    views = [article, *translations_of(article)]
+    updated = getattr(article, "modified", None) or article.date
+    return ThreadRecord(
+        page_url=article.url,
+        views=tuple(
+            ThreadView(save_as=a.save_as, url=a.url, title=a.title, lang=a.lang)
+            for a in views
+        ),
+        updated=updated.isoformat(),
+    )
+
+
+def menu_pages(pages: Any) -> list[dict[str, str]]:
+    """Return the menu's pages as the site index records them."""
+    return [{"title": p.title, "url": p.url} for p in pages]
 
 
 def attach_comments(generator: ArticlesGenerator) -> None:
-    """Give every article its published comments and their feed's URL.
+    """Render every article's thread into it (``article.thread_html``), and
+    give every page that shows one its key and its feed's URL.
 
     Runs after the generator has its articles, so articles restored from the
     content cache get fresh comments too.
     """
     settings = generator.settings
     folder = settings["FEEDBACK_COMMENTS_PATH"]
-    tz = ZoneInfo(settings.get("TIMEZONE") or "UTC")
-    # The app's rebuild after an approval writes only these articles' pages:
-    # the others' comments are not read (nor their URLs worked out).
+    # What the app renders from: the same JSON copy (site index's "render"),
+    # with the menu's pages known only once the pages are read.
+    renderer = ThreadRenderer(render_settings(settings))
+    # The app's rebuild of a page it could not update itself writes only
+    # these articles' pages: the others' comments are not read.
     only = set(settings.get("FEEDBACK_SELECTED_URLS") or ())
-    everything = [*generator.articles, *generator.translations, *generator.drafts]
-    # A translation shares its original's slug, as the old files did.
     per_slug = Counter(article.slug for article in generator.articles)
-    for article in everything:
-        # What the forms send back to name the article (the app's key).
+    threads: list[tuple[ThreadRecord, list[dict[str, Any]], RenderedThread]] = []
+    for article in [*generator.articles, *generator.translations, *generator.drafts]:
+        # What the forms send back to name the article (the app's key);
+        # a translation's is its original's (see below).
         article.page_url = article.url
+        article.comment_count = 0
+        article.comment_feed_url = ""
+    for article in generator.articles:
+        record = thread_record(article)
+        for view in [article, *translations_of(article)]:
+            view.page_url = record.page_url
+            view.comment_feed_url = record.feed_url
         if only and article.url not in only:
-            article.comments, article.comment_count = [], 0
-            article.comment_feed_url = ""
             continue
         legacy = article.slug if per_slug[article.slug] <= 1 else None
-        comments = load_comments(folder, article.url, tz, legacy)
-        article.comments = thread(comments)
-        article.comment_count = len(comments)
-        url = article.url
-        article.comment_feed_url = comment_feed_path(
-            url + "index.html" if url.endswith("/") else url
-        )
+        rows = load_comments(folder, article.url, legacy)
+        rendered = renderer.render(record, rows)
+        for view in [article, *translations_of(article)]:
+            if view.save_as in rendered.regions:
+                region = rendered.regions[view.save_as]  # rendered, escaped
+                view.thread_html = Markup(region)  # noqa: S704  # nosec B704
+                view.comment_count = rendered.comment_count
+        threads.append((record, rows, rendered))
+    generator.feedback_threads = threads  # for write_comment_files
 
 
-def write_comment_feeds(generator: ArticlesGenerator, writer: Writer) -> None:
-    """Write each published article's Atom feed of comments, newest first."""
+def write_comment_files(generator: ArticlesGenerator, writer: Writer) -> None:
+    """Write each thread's feed and comment pages (the article pages are
+    Pelican's), each with its compressed twin; remove pages a shorter
+    thread no longer has."""
     settings = generator.settings
-    siteurl = settings.get("SITEURL", "")
-    lang = settings.get("DEFAULT_LANG", "en")
-    for article in generator.articles:
-        path = comment_feed_path(article.save_as)
-        if isinstance(writer, SelectiveWriter) and path not in writer.selected:
-            continue
-        flat: list[PublishedComment] = []
-        _flatten(article.comments, flat)
-        flat.sort(key=lambda c: (c.date, c.id), reverse=True)
-        # The newest comment's date; with none, the article's, never the
-        # moment of the build, so every build writes the same bytes.
-        updated = (
-            flat[0].date if flat else getattr(article, "modified", None) or article.date
-        )
-        text = atom_feed(
-            title=article.title,
-            page_url=f"{siteurl}/{article.url}",  # Pelican computes url per read
-            feed_url=f"{siteurl}/{article.comment_feed_url}",
-            updated=updated,
-            lang=lang,
-            comments=flat,
-        )
-        write_if_changed(Path(writer.output_path) / path, text)
-
-
-def atom_feed(
-    *,
-    title: str,
-    page_url: str,
-    feed_url: str,
-    updated: datetime,
-    lang: str,
-    comments: list[PublishedComment],
-) -> str:
-    """Return an Atom 1.0 document of ``comments`` on the article ``title``.
-
-    Plain string building, every value escaped: a general feed library spent
-    more time on a site's thousand comment feeds than all the rest of what
-    comments add to a build (bench/README.md).
-    """
-    on = escape(f"“{title}”")
-    parts = [
-        '<?xml version="1.0" encoding="utf-8"?>\n',
-        f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(lang)}>',
-        f"<title>Comments on {on}</title>",
-        f'<link href={quoteattr(page_url)} rel="alternate"/>',
-        f'<link href={quoteattr(feed_url)} rel="self"/>',
-        f"<id>{escape(page_url)}</id>",
-        f"<updated>{updated.isoformat(timespec='seconds')}</updated>",
-    ]
-    for c in comments:
-        link = f"{page_url}#comment-{c.id}"
-        name = escape(c.name)
-        parts += [
-            "<entry>",
-            f"<title>{name} on {on}</title>",
-            f'<link href={quoteattr(link)} rel="alternate"/>',
-            f"<id>{escape(link)}</id>",
-            f"<published>{c.date_iso}</published>",
-            f"<updated>{c.date_iso}</updated>",
-            f"<author><name>{name}</name></author>",
-            f'<content type="html">{escape(c.html)}</content>',
-            "</entry>",
-        ]
-    parts.append("</feed>\n")
-    return "".join(parts)
-
-
-def _flatten(comments: list[PublishedComment], into: list[PublishedComment]) -> None:
-    for c in comments:
-        into.append(c)
-        _flatten(c.replies, into)
+    pages = menu_pages(generator.context.get("pages", ()))
+    renderer = ThreadRenderer(render_settings(settings), pages)
+    twins = bool(settings.get("FEEDBACK_GZIP", True))
+    output = Path(writer.output_path)
+    for record, rows, rendered in getattr(generator, "feedback_threads", ()):
+        if rendered.files:  # comment pages show the menu: render them with it
+            rendered = renderer.render(record, rows)
+        write_thread(output, record, rendered, twins=twins)
 
 
 class SelectiveWriter(Writer):
     """A writer that writes only the output paths it was asked for.
 
     Pelican 4.9 removed ``--write-selected``; the app's rebuild after a
-    comment changes needs just the article's page and its comment feed.
+    comment changes needs just the article's pages.
     """
 
     def __init__(self, output_path: str, settings: dict[str, Any] | None = None):

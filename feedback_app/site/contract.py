@@ -4,9 +4,11 @@ writes and the other reads, with their versions and their JSON Schemas.
 * **The site index** (``site.json``, ``FEEDBACK_SITE_INDEX``), written by the
   Pelican plugin after every full build, read by the app
   (``site/index.py``): the site's name and settings the app needs, its menu
-  pages and every published article, each with the output files that show
-  its thread (``outputs``), so the app rewrites exactly those and never
-  works out Pelican's URLs itself.
+  pages, what the thread's templates are rendered with (``render``), and
+  every published article, each with its thread (the pages that show it:
+  its own and its translations') and the output files that show it
+  (``outputs``), so the app rewrites exactly those and never works out
+  Pelican's URLs itself.
 * **A comment file** (``content/comments/<quoted page URL>.json``), written
   by the app (``site/publishing.py``) from the database, read by the plugin:
   the approved comments of one article, public fields only.
@@ -23,8 +25,9 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The site index's version: 2 added ``version`` and ``outputs``.
-SITE_INDEX_VERSION = 2
+#: The site index's version: 2 added ``version`` and ``outputs``; 3 added
+#: ``render`` and each article's ``thread`` (``thread_render.py``).
+SITE_INDEX_VERSION = 3
 #: A comment file's version: 2 added ``version``.
 COMMENT_FILE_VERSION = 2
 
@@ -64,6 +67,7 @@ SITE_INDEX_SCHEMA: dict[str, Any] = {
         "timezone",
         "comments",
         "pages",
+        "render",
         "articles",
     ],
     "properties": {
@@ -90,6 +94,21 @@ SITE_INDEX_SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
             },
         },
+        "render": {
+            "description": "what the thread's templates are rendered with, "
+            "by the build and by the app alike (thread_render.py)",
+            "type": "object",
+            "required": ["templates", "jinja", "settings"],
+            "properties": {
+                "templates": {"description": "the theme's folders", **_TEXTS},
+                "jinja": {"description": "JINJA_ENVIRONMENT", "type": "object"},
+                "settings": {
+                    "description": "every Pelican setting JSON can hold",
+                    "type": "object",
+                },
+            },
+            "additionalProperties": False,
+        },
         "articles": {
             "type": "array",
             "items": {
@@ -101,6 +120,7 @@ SITE_INDEX_SCHEMA: dict[str, Any] = {
                     "page_url",
                     "save_as",
                     "outputs",
+                    "thread",
                     "source",
                     "authors",
                     "date",
@@ -123,6 +143,32 @@ SITE_INDEX_SCHEMA: dict[str, Any] = {
                         "output folder: what the app rebuilds after a change",
                         **_TEXTS,
                         "minItems": 1,
+                    },
+                    "thread": {
+                        "description": "the pages that show the article's "
+                        "thread, its own first, then its translations'; the "
+                        "date its feed carries while it has no comment",
+                        "type": "object",
+                        "required": ["updated", "views"],
+                        "properties": {
+                            "updated": {"description": "ISO 8601", **_TEXT},
+                            "views": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["save_as", "url", "title", "lang"],
+                                    "properties": {
+                                        "save_as": _TEXT,
+                                        "url": _TEXT,
+                                        "title": _TEXT,
+                                        "lang": _TEXT,
+                                    },
+                                    "additionalProperties": False,
+                                },
+                            },
+                        },
+                        "additionalProperties": False,
                     },
                     "source": {"description": "relative to the content", **_TEXT},
                     "authors": _TEXTS,

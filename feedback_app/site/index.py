@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 from .contract import SITE_INDEX_VERSION, check_version
 from .files import comment_feed_path
+from .thread_model import ThreadRecord, ThreadView
+from .thread_render import ThreadRenderer
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class Article:
     source: str = ""  # the Markdown file, under the content folder
     #: The output files that show its thread (``contract.py``): its page first.
     outputs: tuple[str, ...] = ()
+    #: Its thread: the pages that show it (None in an index from before).
+    thread: ThreadRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class Site:
     timezone: str = "UTC"
     comments: CommentSettings = CommentSettings()
     pages: tuple[dict[str, str], ...] = ()
+    #: What threads are rendered with (``thread_render.render_settings``);
+    #: None in an index from before.
+    render: dict[str, Any] | None = None
     #: Every published article, by its ``page_url``.
     articles: dict[str, Article] = field(default_factory=dict)
 
@@ -73,6 +80,14 @@ class Site:
     def slugs(self) -> frozenset[str]:
         """Return the slugs the site's articles use (taken for a new post)."""
         return frozenset(a.slug for a in self.articles.values())
+
+    def view(self, article: Article, url: str | None) -> ThreadView | None:
+        """Return the page of ``article``'s thread at the site-relative
+        ``url`` (the article's own, or a translation's), else its own."""
+        if article.thread is None:
+            return None
+        views = article.thread.views
+        return next((v for v in views if v.url == url), views[0])
 
     def article_with_slug(self, slug: str) -> Article | None:
         """Return the one article with ``slug``; None if none, or several
@@ -89,6 +104,7 @@ class SiteIndex:
         self._stamp: tuple[int, int] | None = None
         self._site = Site()
         self._lock = threading.Lock()
+        self._renderer: tuple[Site, ThreadRenderer] | None = None
 
     def current(self) -> Site:
         """Return the site, re-reading the file if it changed since last time."""
@@ -103,6 +119,18 @@ class SiteIndex:
                     self._site = self._load()
                     self._stamp = stamp
         return self._site
+
+    def renderer(self) -> ThreadRenderer | None:
+        """Return the renderer of threads the current site's build recorded
+        (``thread_render.py``), or None for an index from before."""
+        site = self.current()
+        cached = self._renderer
+        if cached is None or cached[0] is not site:
+            if site.render is None:
+                return None
+            cached = (site, ThreadRenderer(site.render, list(site.pages)))
+            self._renderer = cached
+        return cached[1]
 
     def article(self, page_url: str) -> Article | None:
         """Return the published article at ``page_url``, or None."""
@@ -131,6 +159,9 @@ class SiteIndex:
                 tags=tuple(a.get("tags", ())),
                 source=a.get("source", ""),
                 outputs=tuple(a.get("outputs") or _outputs_of(a.get("save_as", ""))),
+                thread=ThreadRecord.from_json(page_url, a["thread"])
+                if "thread" in a
+                else None,
             )
             for a in data.get("articles", ())
             for page_url in [a.get("page_url") or _page_url(a["url"], siteurl)]
@@ -142,6 +173,7 @@ class SiteIndex:
             timezone=data.get("timezone", "UTC"),
             comments=CommentSettings(**data.get("comments", {})),
             pages=tuple(data.get("pages", ())),
+            render=data.get("render"),
             articles=articles,
         )
 

@@ -61,15 +61,17 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.writers import Writer
 
 from ..core import config as app_config
-from .build_comments import SelectiveWriter, attach_comments, write_comment_feeds
+from .build_comments import (
+    SelectiveWriter,
+    attach_comments,
+    menu_pages,
+    thread_record,
+    write_comment_files,
+)
 from .content_guard import clean_desk_posts, refuse_outside_files
 from .contract import SITE_INDEX_VERSION
-from .files import (
-    COMPRESSED,
-    comment_feed_path,
-    write_atomically,
-    write_compressed,
-)
+from .files import COMPRESSED, write_atomically, write_compressed
+from .thread_model import render_settings
 
 logger = logging.getLogger(__name__)
 
@@ -114,24 +116,26 @@ def write_site_index(generators: list[Any]) -> None:
     pages: list[dict[str, str]] = []
     for generator in generators:
         if isinstance(generator, ArticlesGenerator):
-            articles.extend(
-                {
-                    "slug": article.slug,
-                    "title": article.title,
-                    "url": f"{siteurl}/{article.url}",
-                    "page_url": article.url,
-                    "save_as": article.save_as,
-                    "outputs": [article.save_as, comment_feed_path(article.save_as)],
-                    "source": article.relative_source_path,
-                    "authors": [author.name for author in article.authors],
-                    "date": article.date.isoformat(),
-                    "category": str(getattr(article, "category", "") or ""),
-                    "tags": [str(tag) for tag in getattr(article, "tags", ())],
-                }
-                for article in generator.articles
-            )
+            for article in generator.articles:
+                thread = thread_record(article)
+                articles.append(
+                    {
+                        "slug": article.slug,
+                        "title": article.title,
+                        "url": f"{siteurl}/{article.url}",
+                        "page_url": article.url,
+                        "save_as": article.save_as,
+                        "outputs": [v.save_as for v in thread.views] + [thread.feed],
+                        "thread": thread.to_json(),
+                        "source": article.relative_source_path,
+                        "authors": [author.name for author in article.authors],
+                        "date": article.date.isoformat(),
+                        "category": str(getattr(article, "category", "") or ""),
+                        "tags": [str(tag) for tag in getattr(article, "tags", ())],
+                    }
+                )
         elif isinstance(generator, PagesGenerator):
-            pages.extend({"title": p.title, "url": p.url} for p in generator.pages)
+            pages.extend(menu_pages(generator.pages))
     index = {
         "version": SITE_INDEX_VERSION,
         "sitename": settings.get("SITENAME", ""),
@@ -143,6 +147,7 @@ def write_site_index(generators: list[Any]) -> None:
             "max_depth": int(settings["COMMENTS_MAX_DEPTH"]),
         },
         "pages": pages,
+        "render": render_settings(settings),
         "articles": articles,
     }
     text = json.dumps(index, indent=1, ensure_ascii=False)
@@ -179,6 +184,6 @@ def register() -> None:
     signals.article_generator_finalized.connect(clean_desk_posts)
     signals.article_generator_finalized.connect(attach_comments)
     signals.static_generator_finalized.connect(refuse_outside_files)
-    signals.article_writer_finalized.connect(write_comment_feeds)
+    signals.article_writer_finalized.connect(write_comment_files)
     signals.all_generators_finalized.connect(write_site_index)
     signals.finalized.connect(compress_output)

@@ -4,11 +4,14 @@ When comments of an article change state, ``Publisher.publish(page_urls)``
 writes the article's file in ``COMMENTS_PATH``, named after its URL
 (``files.comment_file_name``: ``2026%2Finside-sales%2F.json``), from the
 database (approved comments only, public fields only; an older
-``<slug>.json`` of the same article goes, once the new file is there) and
-rebuilds just the pages those files feed: each
-article's page and its comment feed. The rebuild is a Pelican run with the
-plugin's selective writer and the content cache, so it costs a fraction of a
-full build.
+``<slug>.json`` of the same article goes, once the new file is there), then
+the pages those files feed: the thread's region of the article's page and of
+each of its translations', its comment pages, its comment feed, each with
+its ``.gz`` twin, written atomically. The app renders them itself with the
+theme's templates and the settings the last build recorded
+(``thread_render.py``), the same bytes a full build writes, in time that
+does not grow with the site. Only a page without a thread region (a theme
+without one) is rebuilt by Pelican, with the plugin's selective writer.
 
 Requests that arrive while a rebuild runs are coalesced: one background
 thread per process takes every article asked for so far and publishes them in
@@ -45,7 +48,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from ..core.db import get_db
 from .contract import COMMENT_FILE_VERSION
 from .files import comment_file_name, write_atomically
-from .index import site_index
+from .index import Site, site_index
+from .thread_files import with_regions, write_thread
 from .threads import published_comments
 
 logger = logging.getLogger(__name__)
@@ -68,7 +72,8 @@ class Publisher:
         self._busy = False
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
-        self.builds = 0  # how many Pelican runs this process made
+        self.runs = 0  # how many times this process published
+        self.builds = 0  # how many of them needed a Pelican run
         self.last_error: str | None = None
 
     def publish(self, page_urls: Iterable[str], *, wait: bool = False) -> None:
@@ -126,17 +131,43 @@ class Publisher:
             folder = Path(config["COMMENTS_PATH"])
             site = site_index(self.app).current()
             with get_db(self.app).read() as session:
-                for page_url in sorted(page_urls):
-                    write_comment_file(
-                        folder, page_url, published_comments(session, page_url)
-                    )
-                    article = site.articles.get(page_url)
-                    if article is not None and f"{article.slug}.json" != (
-                        comment_file_name(page_url)  # ARTICLE_URL = "{slug}"
-                    ):
-                        _retire_slug_file(folder, article.slug)
-            if config["COMMENTS_REBUILD"]:
-                self.rebuild(page_urls)
+                threads = {u: published_comments(session, u) for u in sorted(page_urls)}
+            for page_url, rows in threads.items():
+                write_comment_file(folder, page_url, rows)
+                article = site.articles.get(page_url)
+                if article is not None and f"{article.slug}.json" != (
+                    comment_file_name(page_url)  # ARTICLE_URL = "{slug}"
+                ):
+                    _retire_slug_file(folder, article.slug)
+            self.runs += 1
+            if not config["COMMENTS_REBUILD"]:
+                return
+            slow = [u for u, rows in threads.items() if not self._write(site, u, rows)]
+            if slow:
+                self.rebuild(slow)
+            elif any(u in site.articles for u in threads):
+                run_publish_command(self.app)
+
+    def _write(self, site: Site, page_url: str, rows: list[dict[str, Any]]) -> bool:
+        """Write the pages of the thread at ``page_url`` without Pelican; tell
+        whether it could (False: its pages need a Pelican run)."""
+        article = site.articles.get(page_url)
+        if article is None:
+            return True  # not on the site: its file is all there is
+        renderer = site_index(self.app).renderer()
+        if article.thread is None or renderer is None:
+            return False  # an index from before threads were recorded
+        rendered = renderer.render(article.thread, rows)
+        output = Path(self.app.config["OUTPUT_PATH"])
+        pages = with_regions(output, rendered)
+        if pages is None:
+            return False
+        twins = bool(renderer.settings.get("FEEDBACK_GZIP", True))
+        written = write_thread(
+            output, article.thread, rendered, pages=pages, twins=twins
+        )
+        logger.info("published the thread of %s: %s", page_url, ", ".join(written))
+        return True
 
     def rebuild(self, page_urls: Iterable[str]) -> None:
         """Rebuild the pages of the articles at ``page_urls`` (those the site

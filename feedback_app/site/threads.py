@@ -1,12 +1,13 @@
 """What an article's page shows of its thread: the published comments, in
 order, with the replies whose parents are hidden moved up to the nearest
-shown ancestor. Read by publishing when it writes an article's comment file.
+shown ancestor. Read by publishing when it writes an article's comment file,
+and to link a comment where it is shown (``comment_link``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     select,
@@ -14,6 +15,31 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ..core.models import Comment
+
+if TYPE_CHECKING:
+    from flask import Flask
+from .index import Article, site_index
+
+
+def comment_link(
+    session: Session,
+    article: Article,
+    comment_id: int,
+    via: str | None = None,
+    *,
+    app: Flask | None = None,
+) -> str:
+    """Return the URL (as ``article.url``: with the site's address) of the
+    page that shows the comment ``comment_id``, with its ``#comment-N``:
+    the comment page of a long thread that holds it, on the article's own
+    page or on the translation at the site-relative ``via``."""
+    index = site_index(app)
+    site, renderer = index.current(), index.renderer()
+    view = site.view(article, via)
+    if renderer is None or view is None:
+        return f"{article.url}#comment-{comment_id}"
+    rows = published_comments(session, article.page_url)
+    return f"{site.url}/{renderer.location(view, rows, comment_id)}"
 
 
 def published_comments(session: Session, page_url: str) -> list[dict[str, Any]]:

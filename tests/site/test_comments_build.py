@@ -306,6 +306,7 @@ def test_comment_form_is_the_leave_a_reply_form(thread_site: Path) -> None:
         "notify_replies",
         "homepage",
         "ticket",
+        "page",
     }
     for hidden, value in (
         ("article", f"2026/{THREADED}/"),

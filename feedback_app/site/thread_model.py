@@ -1,0 +1,239 @@
+"""An article's thread as data: its published comments as the theme shows
+them (nested, dated in the site's time zone), the pages that show it as the
+build records them in the site index (``ThreadRecord``), and its Atom feed.
+Rendered by ``thread_render.py``.
+
+Imports without Flask or Pelican.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr  # nosec B406
+from zoneinfo import ZoneInfo
+
+from .files import comment_feed_path
+
+#: Month names for comment dates: the same words whatever the locale of the
+#: process (the build's and the app's may differ).
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+#: The paging settings and their defaults (as WordPress's: 50 top-level
+#: comments a page, the newest page on the article, oldest first on a page).
+PAGING_DEFAULTS: dict[str, Any] = {
+    "COMMENTS_PER_PAGE": 50,
+    "COMMENTS_DEFAULT_PAGE": "newest",
+    "COMMENTS_ORDER": "oldest-first",
+    "COMMENTS_FEED_SIZE": 20,
+}
+
+
+@dataclass
+class PublishedComment:
+    """One comment as the theme shows it."""
+
+    id: int
+    name: str
+    website: str | None
+    date: datetime
+    html: str
+    author: bool = False
+    parent: int | None = None
+    replies: list[PublishedComment] = field(default_factory=list)
+
+    @property
+    def date_iso(self) -> str:
+        """The date for ``<time datetime>`` (whole seconds, as HTML wants)."""
+        return self.date.isoformat(timespec="seconds")
+
+    @property
+    def date_text(self) -> str:
+        """The date as readers see it: ``6 December 2026 at 09:05``."""
+        d = self.date
+        return f"{d.day} {MONTHS[d.month - 1]} {d.year} at {d:%H:%M}"
+
+
+def comments_from_rows(
+    rows: Iterable[Mapping[str, Any]], tz: ZoneInfo
+) -> list[PublishedComment]:
+    """Return the comments of a comment file's ``comments`` (or of
+    ``threads.published_comments``), dated in ``tz``, oldest first."""
+    return [
+        PublishedComment(
+            id=row["id"],
+            parent=row["parent"],
+            name=row["name"],
+            website=row.get("website"),
+            date=datetime.fromisoformat(row["date"])
+            .astimezone(tz)
+            .replace(microsecond=0),
+            html=row["html"],
+            author=bool(row.get("author")),
+        )
+        for row in rows
+    ]
+
+
+def thread(comments: list[PublishedComment]) -> list[PublishedComment]:
+    """Nest replies under their parents; return the top-level comments."""
+    by_id = {c.id: c for c in comments}
+    top = []
+    for c in comments:
+        c.replies = []
+    for c in comments:
+        parent = by_id.get(c.parent) if c.parent is not None else None
+        (parent.replies if parent else top).append(c)
+    return top
+
+
+def flatten(comments: list[PublishedComment]) -> list[PublishedComment]:
+    """Return ``comments`` and their replies, depth first."""
+    into: list[PublishedComment] = []
+    stack = list(reversed(comments))
+    while stack:
+        c = stack.pop()
+        into.append(c)
+        stack.extend(reversed(c.replies))
+    return into
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """One page that shows a thread: the article, or one of its translations."""
+
+    save_as: str
+    url: str
+    title: str
+    lang: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "save_as": self.save_as,
+            "url": self.url,
+            "title": self.title,
+            "lang": self.lang,
+        }
+
+
+@dataclass(frozen=True)
+class ThreadRecord:
+    """An article's thread as the build recorded it: its key (the original's
+    ``page_url``), the pages that show it (the original first), and the date
+    its feed carries when it has no comment."""
+
+    page_url: str
+    views: tuple[ThreadView, ...]
+    updated: str
+
+    @property
+    def feed(self) -> str:
+        """The output path of the thread's comment feed."""
+        return comment_feed_path(self.views[0].save_as)
+
+    @property
+    def feed_url(self) -> str:
+        """The site-relative URL of the thread's comment feed."""
+        url = self.views[0].url
+        return comment_feed_path(url + "index.html" if url.endswith("/") else url)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "updated": self.updated,
+            "views": [view.to_json() for view in self.views],
+        }
+
+    @classmethod
+    def from_json(cls, page_url: str, data: Mapping[str, Any]) -> ThreadRecord:
+        return cls(
+            page_url=page_url,
+            views=tuple(ThreadView(**view) for view in data["views"]),
+            updated=data["updated"],
+        )
+
+
+def render_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what the build records for rendering threads: the template
+    folders, the Jinja options and the settings JSON can hold."""
+    values = {}
+    for key, value in settings.items():
+        if not key.isupper():
+            continue
+        try:
+            values[key] = json.loads(json.dumps(value))
+        except (TypeError, ValueError):
+            continue  # a callable, a module: not for the thread's templates
+    for key, default in PAGING_DEFAULTS.items():
+        values.setdefault(key, default)
+    theme = settings["THEME"]
+    folders = [str(p) for p in settings.get("THEME_TEMPLATES_OVERRIDES") or ()]
+    folders.append(os.path.join(theme, "templates"))
+    return {
+        "templates": folders,
+        "jinja": values.get("JINJA_ENVIRONMENT") or {},
+        "settings": values,
+    }
+
+
+def atom_feed(
+    *,
+    title: str,
+    page_url: str,
+    feed_url: str,
+    updated: datetime,
+    lang: str,
+    comments: list[tuple[str, PublishedComment]],
+) -> str:
+    """Return an Atom 1.0 document of ``comments`` (each with the absolute
+    URL of the page that shows it) on the article ``title``.
+
+    Plain string building, every value escaped: a general feed library spent
+    more time on a site's thousand comment feeds than all the rest of what
+    comments add to a build (bench/README.md).
+    """
+    on = escape(f"“{title}”")
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>\n',
+        f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(lang)}>',
+        f"<title>Comments on {on}</title>",
+        f'<link href={quoteattr(page_url)} rel="alternate"/>',
+        f'<link href={quoteattr(feed_url)} rel="self"/>',
+        f"<id>{escape(page_url)}</id>",
+        f"<updated>{updated.isoformat(timespec='seconds')}</updated>",
+    ]
+    for url, c in comments:
+        link = f"{url}#comment-{c.id}"
+        # The id stays the article's URL and the comment: a comment moving
+        # to another page is the same entry.
+        entry_id = f"{page_url}#comment-{c.id}"
+        name = escape(c.name)
+        parts += [
+            "<entry>",
+            f"<title>{name} on {on}</title>",
+            f'<link href={quoteattr(link)} rel="alternate"/>',
+            f"<id>{escape(entry_id)}</id>",
+            f"<published>{c.date_iso}</published>",
+            f"<updated>{c.date_iso}</updated>",
+            f"<author><name>{name}</name></author>",
+            f'<content type="html">{escape(c.html)}</content>',
+            "</entry>",
+        ]
+    parts.append("</feed>\n")
+    return "".join(parts)
