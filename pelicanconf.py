@@ -66,6 +66,17 @@ CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CACHE_PATH = str(HERE / "cache")
 
+# Long comment threads in pages, as WordPress does: this many top-level
+# comments a page (replies stay under their parent; 0 puts every comment on
+# the article), the newest page on the article ("newest" or "oldest"), the
+# oldest comment first on each page ("oldest-first" or "newest-first"). The
+# other pages are static files beside the article (comment-page-2/).
+COMMENTS_PER_PAGE = 50
+COMMENTS_DEFAULT_PAGE = "newest"
+COMMENTS_ORDER = "oldest-first"
+# Each article's comment feed carries its newest comments (0: all of them).
+COMMENTS_FEED_SIZE = 20
+
 PLUGINS = ["feedback_app.site.plugin"]
 # The app is served on this site's origin under /app (nginx proxies it);
 # the plugin points the forms there (FEEDBACK_URL).

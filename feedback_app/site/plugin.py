@@ -26,20 +26,30 @@ Settings it reads (``pelicanconf.py``):
 ``COMMENTS_REQUIRE_EMAIL``, ``COMMENTS_MAX_DEPTH``
     Whether the comment form requires an address (default False), and how
     deep replies nest (default 5). Passed to the app through the site index.
+``COMMENTS_PER_PAGE``, ``COMMENTS_DEFAULT_PAGE``, ``COMMENTS_ORDER``,
+``COMMENTS_FEED_SIZE``
+    Long threads in pages, as WordPress does (``thread_model.PAGING_DEFAULTS``):
+    50 top-level comments a page (0: all on the article), the ``newest`` or
+    ``oldest`` page on the article, ``oldest-first`` or ``newest-first`` on
+    a page; the comment feed carries the newest 20 (0: all).
 ``FEEDBACK_WRITE_SELECTED``, ``FEEDBACK_SELECTED_URLS``
     A list of output paths, and the articles they belong to (their
     site-relative URLs). When set, only
     those files are written, only those articles' comments are read, and the
-    site index is left as the last full build wrote it: the app's selective
-    rebuild after a comment is approved or removed.
+    site index is left as the last full build wrote it: the app's rebuild
+    of a page it cannot update itself (a theme without a thread region).
 
-Template variables it adds: the three ``FEEDBACK_*_URL`` above,
-the field limits ``FEEDBACK_MAX_*`` (the app's own defaults, so ``maxlength``
-attributes and the app agree), and on each article ``page_url`` (the
-site-relative URL its forms send as ``article``: the app's name for it),
-``comments`` (the thread:
-top-level comments, each with ``replies``), ``comment_count`` and
-``comment_feed_url``. Each article also gets an Atom feed of its comments.
+Each article's thread (``build_comments.py``, rendered by
+``thread_render.py`` as the app renders it after a moderation action) is in
+its page and each of its translations' as ``article.thread_html``, between
+``<!-- thread -->`` and ``<!-- /thread -->``; its other comment pages and
+its Atom feed of comments are files of their own. A translation shares its
+original's thread. Template variables it adds: the three ``FEEDBACK_*_URL``
+above, the field limits ``FEEDBACK_MAX_*`` (the app's own defaults, so
+``maxlength`` attributes and the app agree), and on each article
+``page_url`` (the thread's key, which its forms send as ``article``: the
+original's site-relative URL), ``thread_html``, ``comment_count`` and
+``comment_feed_url``.
 
 Two guards fail the build (``content_guard.py``): a link that would copy a
 file from outside the content folder or from a private folder, and an
@@ -71,7 +81,7 @@ from .build_comments import (
 from .content_guard import clean_desk_posts, refuse_outside_files
 from .contract import SITE_INDEX_VERSION
 from .files import COMPRESSED, write_atomically, write_compressed
-from .thread_model import render_settings
+from .thread_model import PAGING_DEFAULTS, check_paging, render_settings
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +105,9 @@ def add_defaults(pelican: Any) -> None:
     )
     settings.setdefault("COMMENTS_REQUIRE_EMAIL", False)
     settings.setdefault("COMMENTS_MAX_DEPTH", 5)
+    for key, value in PAGING_DEFAULTS.items():
+        settings.setdefault(key, value)
+    check_paging(settings)
     for name in ("MESSAGE", "NAME", "EMAIL", "WEBSITE"):
         key = f"MAX_{name}_LENGTH"
         settings.setdefault(f"FEEDBACK_{key}", getattr(app_config, key))

@@ -33,13 +33,19 @@ def write_page(path: Path, text: str, *, twin: bool = True) -> bool:
     return True
 
 
-def remove_page(path: Path) -> bool:
-    """Remove a page and its twin; tell whether there was one."""
+def remove_comment_page(path: Path) -> bool:
+    """Remove a comment page, its twin and its folder if it has one of its
+    own (``comment-page-2/index.html``); tell whether there was one."""
     path.with_name(path.name + ".gz").unlink(missing_ok=True)
     try:
         path.unlink()
     except FileNotFoundError:
         return False
+    if path.name == "index.html":
+        try:
+            path.parent.rmdir()
+        except OSError:
+            pass  # something else is in it: leave it
     return True
 
 
@@ -89,6 +95,6 @@ def write_thread(
             stale.append(path)
             number += 1
         for path in stale:
-            if remove_page(output / path):
+            if remove_comment_page(output / path):
                 changed.append(path)
     return changed

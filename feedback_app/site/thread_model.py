@@ -46,6 +46,29 @@ PAGING_DEFAULTS: dict[str, Any] = {
 }
 
 
+def check_paging(settings: Mapping[str, Any]) -> None:
+    """Refuse paging settings the thread cannot be split by.
+
+    :raise ValueError: naming the setting and what it may be.
+    """
+    for key in ("COMMENTS_PER_PAGE", "COMMENTS_FEED_SIZE"):
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(
+                f"{key} is {value!r}: it must be a whole number, 0 or more."
+            )
+    for key, allowed in (
+        ("COMMENTS_DEFAULT_PAGE", ("newest", "oldest")),
+        ("COMMENTS_ORDER", ("oldest-first", "newest-first")),
+    ):
+        if settings[key] not in allowed:
+            raise ValueError(
+                f"{key} is {settings[key]!r}: it must be "
+                + " or ".join(f"{a!r}" for a in allowed)
+                + "."
+            )
+
+
 @dataclass
 class PublishedComment:
     """One comment as the theme shows it."""

@@ -14,6 +14,7 @@ import gzip
 import json
 import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,3 +346,49 @@ def test_the_site_index_records_each_thread_and_its_pages(blog: Blog) -> None:
     # Translations are no articles of their own to the app.
     assert FRENCH not in {a["page_url"] for a in index["articles"]}
     assert index["render"]["settings"]["COMMENTS_PER_PAGE"] == PER_PAGE
+
+
+def test_a_thread_of_one_full_page_has_no_pages_and_one_more_makes_two(
+    blog: Blog,
+) -> None:
+    ids = [blog.post(name=f"Reader {i}") for i in range(PER_PAGE + 1)]
+    for cid in ids[:PER_PAGE]:
+        blog.cli("comments", "approve", str(cid))
+    article = blog.page(f"{ARTICLE}index.html")
+    assert comment_ids(article) == set(ids[:PER_PAGE])
+    assert article.find_all("nav", **{"class": "comment-pages"}) == []
+    assert list((blog.output / ARTICLE).glob("comment-page-*")) == []
+
+    blog.cli("comments", "approve", str(ids[PER_PAGE]))
+    assert comment_ids(blog.page(f"{ARTICLE}index.html")) == {ids[PER_PAGE]}
+    assert comment_ids(blog.page(f"{ARTICLE}comment-page-1/index.html")) == set(
+        ids[:PER_PAGE]
+    )
+    # And back: the page that is no longer needed goes, with its twin.
+    blog.cli("comments", "unapprove", str(ids[PER_PAGE]))
+    assert comment_ids(blog.page(f"{ARTICLE}index.html")) == set(ids[:PER_PAGE])
+    assert list((blog.output / ARTICLE).rglob("comment-page-*")) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "ok"),
+    [
+        ("COMMENTS_PER_PAGE", 0, True),  # every comment on the article
+        ("COMMENTS_PER_PAGE", -1, False),
+        ("COMMENTS_FEED_SIZE", 0, True),  # every comment in the feed
+        ("COMMENTS_FEED_SIZE", -1, False),
+        ("COMMENTS_DEFAULT_PAGE", "oldest", True),
+        ("COMMENTS_DEFAULT_PAGE", "last", False),
+        ("COMMENTS_ORDER", "newest-first", True),
+        ("COMMENTS_ORDER", "desc", False),
+    ],
+)
+def test_paging_settings_at_and_past_their_limits(
+    tmp_path: Path, setting: str, value: object, ok: bool
+) -> None:
+    if ok:
+        build_site(tmp_path, extra={setting: value})
+        return
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        build_site(tmp_path, extra={setting: value})
+    assert f"{setting} is {value!r}" in failed.value.stdout + failed.value.stderr
