@@ -20,6 +20,7 @@ from ..core.db import get_db
 from ..core.models import COMMENT_STATES, Comment
 from ..services import moderation
 from ..site.index import site_index
+from ..site.threads import comment_link
 from ..store import comments as cm
 from .access import (
     PER_PAGE,
@@ -128,6 +129,13 @@ def comment(
             .where(Comment.parent_id == comment_id)
             .order_by(Comment.created_at)
         ).all()
+        article = site_index().article(the_comment.article_page_url)
+        # Where it is shown: the comment page of a long thread that holds it.
+        shown_at = (
+            comment_link(session, article, comment_id)
+            if article is not None and the_comment.state == "approved"
+            else None
+        )
     if edit_form is None:
         edit_form = CommentEditForm(formdata=None, obj=the_comment)
     return render_template(
@@ -135,7 +143,8 @@ def comment(
         comment=the_comment,
         parent=parent,
         replies=replies,
-        article=site_index().article(the_comment.article_page_url),
+        article=article,
+        shown_at=shown_at,
         edit_form=edit_form,
         reply_form=reply_form or ReplyForm(formdata=None),
         form=ActionForm(formdata=None),

@@ -8,6 +8,7 @@ Imports without Flask or Pelican.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 from pathlib import Path
 
@@ -42,10 +43,8 @@ def remove_comment_page(path: Path) -> bool:
     except FileNotFoundError:
         return False
     if path.name == "index.html":
-        try:
+        with contextlib.suppress(OSError):  # something else is in it: leave it
             path.parent.rmdir()
-        except OSError:
-            pass  # something else is in it: leave it
     return True
 
 
