@@ -12,9 +12,12 @@ everything is read and nothing written, until the test opens the gate.
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +44,7 @@ pytestmark = pytest.mark.build
 PAGE = f"{ARTICLE}index.html"
 SOURCE = "inside-sales-without-the-script.md"
 PLUGINS = runpy.run_path(str(ROOT / "pelicanconf.py"))["PLUGINS"]
+GATE_PLUGIN = Path(__file__).with_name("build_gate.py")
 
 
 def wait_until(done: Callable[[], bool], what: str, timeout: float = 60) -> None:
@@ -318,3 +322,78 @@ def test_a_comment_approved_during_a_full_build_reaches_the_new_site(
 
     assert publisher(app).last_error is None
     assert f'id="comment-{comment.id}"'.encode() in (output / PAGE).read_bytes()
+
+
+# --- invoke publish --------------------------------------------------------------
+
+
+def project_copy(tmp_path: Path, gate: Gate) -> Path:
+    """A copy of the project whose production builds stop at ``gate`` and
+    delete their output folder, as publishconf.py once did."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("tasks.py", "pelicanconf.py", "publishconf.py"):
+        shutil.copy(ROOT / name, project / name)
+    for name in ("content", "theme"):
+        shutil.copytree(ROOT / name, project / name)
+    shutil.copy(GATE_PLUGIN, project / "build_gate.py")
+    with open(project / "publishconf.py", "a", encoding="utf-8") as fh:
+        fh.write(
+            '\nPLUGINS = [*PLUGINS, "build_gate"]\n'
+            f"BUILD_GATE = {str(gate.folder)!r}\n"
+            "DELETE_OUTPUT_DIRECTORY = True\n"
+        )
+    return project
+
+
+def invoke(project: Path, *args: str) -> subprocess.Popen[str]:
+    env = dict(
+        os.environ,
+        SITEURL="https://blog.example.org",
+        FEEDBACK_INSTANCE_PATH=str(project / "instance"),
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finished(proc: subprocess.Popen[str]) -> None:
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+
+
+def test_invoke_publish_switches_the_whole_site_at_once(tmp_path: Path) -> None:
+    gate = Gate(tmp_path / "gate")
+    project = project_copy(tmp_path, gate)
+    output = project / "output"
+    gate.open()
+    finished(invoke(project, "publish"))  # the first build: no output/ before
+    page = output / PAGE
+    before = page.read_bytes()
+    second_edition(project / "content")
+    gate.close()
+
+    with reading(page) as reader:
+        publish = invoke(project, "publish")
+        gate.wait_for_a_build()
+        reader.read_some_more()
+        assert page.read_bytes() == before
+        gate.open()
+        finished(publish)
+        reader.read_some_more()
+
+    after = page.read_bytes()
+    assert b"Second edition" in after
+    assert reader.errors == []
+    assert reader.seen == {before, after}
+    site = json.loads((project / "instance" / "site.json").read_text("utf-8"))
+    assert site["siteurl"] == "https://blog.example.org"
+
+    finished(invoke(project, "clean"))
+    assert not os.path.lexists(output)
+    assert not builds_of(output).exists()
