@@ -86,7 +86,8 @@ def new_build(
     the site's index. The caller holds ``publish_lock``.
 
     :raise LayoutError: if ``output`` is a file or a link of another kind
-        (nothing is changed), or the build wrote nothing.
+        (nothing is changed), or cannot be made the link (its folder is not
+        this process's to write), or the build wrote nothing.
     :raise OSError: if the folders cannot be written.
     """
     output = _absolute(output)
@@ -105,7 +106,7 @@ def new_build(
         if staged is not None:
             staged.unlink(missing_ok=True)
         raise
-    previous = _switch(output, builds, folder)
+    previous = _switch(builds, folder)
     if staged is not None and target is not None:
         _put_in_place(staged, target)
     _prune(builds, keep={folder.name, previous})
@@ -118,8 +119,8 @@ def _absolute(path: str | os.PathLike[str]) -> Path:
 
 
 def _prepare(output: Path) -> Path:
-    """Check ``output`` and make the builds' folder; move a real ``output``
-    folder into it, linked, as the live build."""
+    """Check ``output`` and make the builds' folder; make ``output`` the link
+    to the live build, moving a real ``output`` folder in as that build."""
     builds = output.with_name(output.name + BUILDS_SUFFIX)
     if output.is_symlink():
         target = os.path.join(output.parent, os.readlink(output))
@@ -129,12 +130,21 @@ def _prepare(output: Path) -> Path:
                 f"only a link to {builds / CURRENT}. Remove it, or point it there."
             )
         builds.mkdir(parents=True, exist_ok=True)
-    elif output.is_dir():
-        _migrate(output, builds)
-    elif output.exists():
+        return builds
+    if output.exists() and not output.is_dir():
         raise LayoutError(f"{output} is a file, not the site's folder.")
-    else:
-        builds.mkdir(parents=True, exist_ok=True)
+    builds.mkdir(parents=True, exist_ok=True)
+    try:
+        if output.is_dir():
+            _migrate(output, builds)
+        else:  # no site yet: the link shows nothing until the first switch
+            _link(output, f"{builds.name}/{CURRENT}")
+    except OSError as exc:
+        raise LayoutError(
+            f"{output} must become a link into {builds.name}, and this process "
+            f"cannot make it ({exc}). Build once as a user who may write "
+            f"{output.parent}: `invoke preview`."
+        ) from exc
     return builds
 
 
@@ -169,14 +179,12 @@ def _free_name(builds: Path) -> str:
     return name
 
 
-def _switch(output: Path, builds: Path, folder: Path) -> str | None:
+def _switch(builds: Path, folder: Path) -> str | None:
     """Make ``folder`` the live build; return the name of the one it
     replaced, if any."""
     current = builds / CURRENT
     previous = os.readlink(current) if current.is_symlink() else None
     _link(current, folder.name)  # the switch
-    if not output.is_symlink():  # the first build: nothing was served yet
-        _link(output, f"{builds.name}/{CURRENT}")
     return previous
 
 

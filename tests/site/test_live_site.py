@@ -268,6 +268,25 @@ def test_a_real_output_folder_is_moved_into_the_builds_once(
     assert os.stat(output / PAGE).st_ino != old_page.st_ino  # the new build
 
 
+def test_an_output_link_to_elsewhere_is_left_alone(
+    publishing_app: Flask, tmp_path: Path
+) -> None:
+    """A link the operator made (to a web root, say) is not this module's to
+    replace: the build stops before Pelican runs."""
+    app = publishing_app
+    output = Path(app.config["OUTPUT_PATH"])
+    web_root = tmp_path / "web-root"
+    output.rename(web_root)
+    output.symlink_to(web_root)
+
+    with pytest.raises(PublishError, match="a build replaces only a link to"):
+        build_site(app)
+
+    assert os.readlink(output) == str(web_root)
+    assert (web_root / PAGE).is_file()
+    assert not builds_of(output).exists()
+
+
 # --- a comment published while a full build runs ------------------------------
 
 
