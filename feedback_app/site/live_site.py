@@ -183,7 +183,8 @@ def _switch(builds: Path, folder: Path) -> str | None:
     """Make ``folder`` the live build; return the name of the one it
     replaced, if any."""
     current = builds / CURRENT
-    previous = os.readlink(current) if current.is_symlink() else None
+    # By name: a link set by hand may name the build by its whole path.
+    previous = os.path.basename(os.readlink(current)) if current.is_symlink() else None
     _link(current, folder.name)  # the switch
     return previous
 
