@@ -22,7 +22,9 @@ new folder.
 Two links, not ``output`` pointing at a build: replacing a link takes write
 access to the folder it is in, and ``current`` is in ``output.builds``, the
 one folder of the site the app may write (``deploy/systemd``): the desk's
-"Publish now" switches too, while ``output`` is made once, in the project.
+"Publish now" switches too, while ``output`` is made once, in the project,
+by the first full build before Pelican runs (one that may not write there
+stops, saying so).
 
 The site index a full build writes (``FEEDBACK_SITE_INDEX``) is written
 beside the real one and put in its place right after the switch: the app
@@ -59,7 +61,8 @@ CURRENT = "current"
 
 
 class LayoutError(RuntimeError):
-    """Raised when ``OUTPUT_PATH`` is something a build must not replace."""
+    """Raised when a build cannot go live: ``OUTPUT_PATH`` is not the link to
+    the builds and cannot be made one, or the build wrote nothing."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ def _absolute(path: str | os.PathLike[str]) -> Path:
 def _prepare(output: Path) -> Path:
     """Check ``output`` and make the builds' folder; make ``output`` the link
     to the live build, moving a real ``output`` folder in as that build."""
-    builds = output.with_name(output.name + BUILDS_SUFFIX)
+    builds = builds_folder(output)
     if output.is_symlink():
         target = os.path.join(output.parent, os.readlink(output))
         if os.path.normpath(target) != str(builds / CURRENT):
