@@ -243,7 +243,7 @@ def _build_whole_site(app: Flask, extra: dict[str, Any]) -> None:
             index = {"FEEDBACK_SITE_INDEX": str(build.site_index)}
             _run_pelican(app, str(build.folder), {**extra, **index})
     except (OSError, live_site.LayoutError) as exc:
-        raise PublishError(f"The new build did not go live: {exc}") from exc
+        raise PublishError(f"The full build failed: {exc}") from exc
 
 
 def _run_pelican(app: Flask, output: str, extra: dict[str, Any]) -> None:
