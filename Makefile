@@ -34,4 +34,4 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 clean:
-	rm -rf output cache .pytest_cache
+	rm -rf output output.builds cache .pytest_cache

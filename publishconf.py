@@ -17,8 +17,12 @@ FEED_DOMAIN = SITEURL
 FEED_ALL_ATOM = "feeds/all.atom.xml"
 CATEGORY_FEED_ATOM = "feeds/{slug}.atom.xml"
 
-DELETE_OUTPUT_DIRECTORY = True
-LOAD_CONTENT_CACHE = False  # every published build starts clean
+# Every full build starts in a new, empty folder that becomes output/ once it
+# is whole (feedback_app/site/live_site.py): deleting the output folder would
+# only ever empty the live site, through its link (a hand-run
+# `pelican -s publishconf.py`).
+DELETE_OUTPUT_DIRECTORY = False
+LOAD_CONTENT_CACHE = False  # `invoke publish` reads every post again
 
 # Drafts (Status: draft) are not written at all: nothing unfinished is
 # reachable on the public site. Preview them with `invoke livereload` (built

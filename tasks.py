@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import shlex
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from invoke import Context, task
+from invoke import Context, Exit, task
 
 HERE = Path(__file__).resolve().parent
 CONTENT = HERE / "content"
@@ -23,21 +24,35 @@ DEV_SETTINGS = "pelicanconf.py"
 PUBLISH_SETTINGS = "publishconf.py"
 
 
-def _pelican(c: Context, settings: str, *extra: str, after: Any = None) -> None:
-    """Run Pelican under the app's publish lock (not while the app rebuilds a
-    page, on this host or, on PostgreSQL, any other), then ``after(app)``."""
+def _pelican(c: Context, settings: str, *, after: Any = None) -> None:
+    """Build the whole site into a new folder and make it output/ in one step
+    (feedback_app/site/live_site.py), under the app's publish lock (not
+    while the app rebuilds a page, on this host or, on PostgreSQL, any
+    other); then ``after(app)``, still under it."""
     from feedback_app import create_app
+    from feedback_app.site.live_site import LayoutError, new_build
     from feedback_app.site.publishing import publish_lock
 
     # The app's own settings (instance/config.py, FEEDBACK_*), for the site
     # these tasks build: this folder's output/ with these settings.
+    output = HERE / "output"
     app = create_app(
-        {"OUTPUT_PATH": str(HERE / "output"), "PELICAN_SETTINGS": str(HERE / settings)}
+        {"OUTPUT_PATH": str(output), "PELICAN_SETTINGS": str(HERE / settings)}
     )
-    with publish_lock(app):
-        c.run(f"{PELICAN} content -s {settings} {' '.join(extra)}", echo=True)
-        if after is not None:
-            after(app)
+    index = _settings(settings).get("FEEDBACK_SITE_INDEX")
+    try:
+        with publish_lock(app):
+            with new_build(output, HERE / index if index else None) as build:
+                folder = shlex.quote(str(build.folder))
+                cmd = f"{PELICAN} content -s {settings} -o {folder}"
+                if build.site_index is not None:
+                    value = f"FEEDBACK_SITE_INDEX={json.dumps(str(build.site_index))}"
+                    cmd += f" -e {shlex.quote(value)}"
+                c.run(cmd, echo=True)
+            if after is not None:
+                after(app)
+    except LayoutError as exc:
+        raise Exit(str(exc), code=1) from None
 
 
 @task
@@ -55,9 +70,14 @@ def rebuild(c: Context) -> None:
 
 @task
 def clean(c: Context) -> None:
-    """Delete output/ and the content cache."""
-    for folder in ("output", "cache"):
-        shutil.rmtree(HERE / folder, ignore_errors=True)
+    """Delete output/ (the link and every build) and the content cache."""
+    from feedback_app.site.live_site import builds_folder
+
+    output = HERE / "output"
+    if output.is_symlink():
+        output.unlink()
+    for folder in (output, builds_folder(output), HERE / "cache"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @task(name="db-upgrade")
@@ -166,7 +186,7 @@ def new_post(
     title = " ".join(title.split())
     if not title:
         raise ValueError("A post needs a title.")
-    settings = _dev_settings()
+    settings = _settings()
     # Pelican reads a Date without an offset in TIMEZONE: write it in that zone.
     now = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings["TIMEZONE"]))
     slug = slugify(title, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
@@ -190,9 +210,9 @@ def new_post(
     return path
 
 
-def _dev_settings() -> dict[str, object]:
-    """Return the names defined in pelicanconf.py."""
-    return runpy.run_path(str(HERE / DEV_SETTINGS))
+def _settings(name: str = DEV_SETTINGS) -> dict[str, Any]:
+    """Return the names defined in a settings file (default: pelicanconf.py)."""
+    return runpy.run_path(str(HERE / name))
 
 
 def _warn_of_unheard_authors(app: Any) -> None:

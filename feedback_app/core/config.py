@@ -70,7 +70,10 @@ APP_URL: str | None = None
 #: ``instance/site.json``; ``pelicanconf.py`` writes to the same place.
 SITE_INDEX_PATH: str | None = None
 
-#: Folder of the built site, served next to the app by ``invoke serve``.
+#: The built site, served next to the app by ``invoke serve`` (and by nginx):
+#: a link to the live build in ``<OUTPUT_PATH>.builds/``, which every full
+#: build replaces in one step (``feedback_app/site/live_site.py``). Whoever
+#: builds must be able to write that folder. Default: the project's output/.
 OUTPUT_PATH: str | None = None
 
 #: Largest request body accepted, in bytes; larger requests get 413.

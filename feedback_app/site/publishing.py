@@ -46,6 +46,7 @@ from flask import Flask, current_app
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..core.db import get_db
+from . import live_site
 from .contract import COMMENT_FILE_VERSION
 from .files import comment_file_name, write_atomically
 from .index import Site, site_index
@@ -226,12 +227,15 @@ def _retire_slug_file(folder: Path, slug: str) -> None:
 def run_pelican(
     app: Flask, selected: list[str] | None = None, page_urls: list[str] | None = None
 ) -> None:
-    """Run Pelican with the app's settings; only ``selected`` paths if given.
+    """Run Pelican with the app's settings: only the ``selected`` paths, into
+    the live site, if given; else the whole site, into a new folder that
+    becomes the live site once it is whole (``live_site.new_build``). The
+    caller holds ``publish_lock``.
 
-    :raise PublishError: if Pelican fails, or outlasts ``BUILD_TIMEOUT``.
+    :raise PublishError: if Pelican fails, or outlasts ``BUILD_TIMEOUT``, or
+        a whole site cannot be made the live one.
     """
     config = app.config
-    settings = Path(config["PELICAN_SETTINGS"])
     extra: dict[str, Any] = {
         # Never wipe the site for a partial build, and always use the cache.
         "DELETE_OUTPUT_DIRECTORY": False,
@@ -243,17 +247,44 @@ def run_pelican(
         "FEEDBACK_PRIVATE_PATHS": [app.instance_path],
         **config["PELICAN_EXTRA_SETTINGS"],
     }
+    started = time.monotonic()
     if selected:
         extra["FEEDBACK_WRITE_SELECTED"] = selected
         extra["FEEDBACK_SELECTED_URLS"] = page_urls or []
         # Pelican's static copier rewrites files in place: readers fetching
         # the stylesheet during an approval could get half of it.
         extra["THEME_STATIC_PATHS"] = []
+        _run_pelican(app, config["OUTPUT_PATH"], extra)
+    else:
+        _build_whole_site(app, extra)
+    logger.info(
+        "rebuilt %s in %.2f s",
+        ", ".join(selected) if selected else "the site",
+        time.monotonic() - started,
+    )
+
+
+def _build_whole_site(app: Flask, extra: dict[str, Any]) -> None:
+    """Build the whole site into a new folder and switch the live site to it."""
+    config = app.config
+    try:
+        with live_site.new_build(
+            config["OUTPUT_PATH"], config["SITE_INDEX_PATH"]
+        ) as build:
+            index = {"FEEDBACK_SITE_INDEX": str(build.site_index)}
+            _run_pelican(app, str(build.folder), {**extra, **index})
+    except (OSError, live_site.LayoutError) as exc:
+        raise PublishError(f"The full build failed: {exc}") from exc
+
+
+def _run_pelican(app: Flask, output: str, extra: dict[str, Any]) -> None:
+    """Run Pelican writing into ``output``, with ``extra`` settings."""
+    config = app.config
+    settings = Path(config["PELICAN_SETTINGS"])
     cmd = [sys.executable, "-m", "pelican", config["CONTENT_PATH"]]
     cmd += ["-s", str(settings)]
-    cmd += ["-o", config["OUTPUT_PATH"], "-q"]
+    cmd += ["-o", output, "-q"]
     cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in extra.items())]
-    started = time.monotonic()
     # No shell; the program is this Python running Pelican, and the
     # arguments come from the app's own settings, never from a request.
     try:
@@ -272,17 +303,18 @@ def run_pelican(
         ) from None
     if result.returncode != 0:
         raise PublishError(f"Pelican failed:\n{result.stdout}\n{result.stderr}")
-    logger.info(
-        "rebuilt %s in %.2f s",
-        ", ".join(selected) if selected else "the site",
-        time.monotonic() - started,
-    )
 
 
 def build_site(app: Flask) -> None:
-    """Build the whole site (a new post changes lists, archives and feeds).
+    """Build the whole site (a new post changes lists, archives and feeds)
+    and make it the live site in one step, then run ``PUBLISH_COMMAND``.
 
-    :raise PublishError: if Pelican fails.
+    The publish lock is held from before Pelican reads the comment files
+    until the new site is live: a comment published meanwhile waits, then
+    its page is rewritten in the new site.
+
+    :raise PublishError: if Pelican fails (the live site is left as it was).
+    :raise PublishCommandError: if the site went live but the command failed.
     """
     with publish_lock(app):
         run_pelican(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from flask import Flask
 from werkzeug.test import Client
 
 from feedback_app.devserver import make_site_app
+from feedback_app.site.live_site import new_build
 
 from ..conftest import ARTICLE, ROOT, Reader
 
@@ -36,6 +38,22 @@ def test_serves_built_pages_with_folder_index(site: Client, built_site: Path) ->
     assert (
         site.get("/theme/css/main.css").headers["Content-Type"].startswith("text/css")
     )
+
+
+def test_serves_the_site_through_the_output_link(
+    app: Flask, built_site: Path, tmp_path: Path
+) -> None:
+    """As every full build leaves it: output/ a link to the live build."""
+    output = tmp_path / "output"
+    with new_build(output) as build:
+        shutil.copytree(built_site / "output", build.folder, dirs_exist_ok=True)
+    site = Client(make_site_app(app, str(output)))
+    page = site.get("/2026/inside-sales-without-the-script/")
+    assert page.status_code == 200
+    expected = built_site / "output/2026/inside-sales-without-the-script/index.html"
+    assert page.get_data() == expected.read_bytes()
+    assert site.get("/about").status_code == 301
+    assert "Page not found" in site.get("/nope/").get_data(as_text=True)
 
 
 def test_folder_without_slash_redirects(site: Client) -> None:

@@ -5,7 +5,8 @@ operator paths and ports replaced (the tokens listed at its top), on loopback
 with a temporary prefix. Behind it gunicorn runs the app with
 ``deploy/gunicorn.conf.py`` and ``FEEDBACK_PROXY_COUNT=1``,
 ``FEEDBACK_TRUSTED_PROXIES=["127.0.0.1"]``, as ``deploy/app.env.example``
-says. The site is a real Pelican build. Requests name the public host
+says. The site is a real Pelican build, served as every full build leaves it:
+through the ``output`` link to the live build. Requests name the public host
 ``blog.example.org``, and each test's reader connects from an address of its
 own in 127.0.0.0/8, so nginx sees different readers as production would.
 
@@ -21,6 +22,7 @@ import json
 import os
 import re
 import runpy
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,6 +42,7 @@ import pytest
 from feedback_app import create_app
 from feedback_app.core.db import get_db, upgrade
 from feedback_app.factory import CONTENT_SECURITY_POLICY
+from feedback_app.site.live_site import new_build
 
 from ..conftest import ARTICLE, ROOT
 
@@ -171,12 +174,18 @@ def stack(
     nginx = nginx_binary()
     tmp = tmp_path_factory.mktemp("deploy")
     app_port, port = free_port(), free_port()
+    # The site as every full build leaves it (feedback_app/site/live_site.py):
+    # output/ a link to the live build, which nginx follows.
+    output, index = tmp / "site" / "output", tmp / "site" / "site.json"
+    with new_build(output, index) as build:
+        shutil.copytree(built_site / "output", build.folder, dirs_exist_ok=True)
+        shutil.copy(built_site / "site.json", build.site_index)
     settings = {
         "SECRET_KEY": "nginx test",
         "DATABASE_URL": f"sqlite:///{tmp / 'feedback.sqlite3'}",
         "SITE_URL": SITE_URL,
-        "SITE_INDEX_PATH": str(built_site / "site.json"),
-        "OUTPUT_PATH": str(built_site / "output"),
+        "SITE_INDEX_PATH": str(index),
+        "OUTPUT_PATH": str(output),
         "COMMENTS_PATH": str(tmp / "comments"),
         "CONTENT_PATH": str(tmp / "content"),
         "MAILDIR_PATH": str(tmp / "maildir"),
@@ -195,9 +204,7 @@ def stack(
     migrated = create_app(settings)  # what `flask db upgrade` does
     upgrade(migrated)
     get_db(migrated).dispose()
-    (tmp / "blog.conf").write_text(
-        site_conf(tmp, built_site / "output", port, app_port)
-    )
+    (tmp / "blog.conf").write_text(site_conf(tmp, output, port, app_port))
     (tmp / "nginx.conf").write_text(main_conf(tmp))
     nginx_cmd = [nginx, "-p", str(tmp), "-c", str(tmp / "nginx.conf")]
     nginx_cmd += ["-e", str(tmp / "error.log")]
@@ -239,7 +246,7 @@ def stack(
         yield Stack(
             port=port,
             tmp=tmp,
-            output=built_site / "output",
+            output=output,
             app_log=tmp / "gunicorn.out",
             nginx_log=tmp / "blog.access.log",
         )
