@@ -31,7 +31,7 @@ def _pelican(c: Context, settings: str, *, after: Any = None) -> None:
     other); then ``after(app)``, still under it."""
     from feedback_app import create_app
     from feedback_app.site.live_site import LayoutError, new_build
-    from feedback_app.site.publishing import publish_lock
+    from feedback_app.site.lock import publish_lock
 
     # The app's own settings (instance/config.py, FEEDBACK_*), for the site
     # these tasks build: this folder's output/ with these settings.

@@ -13,13 +13,13 @@ theme's templates and the settings the last build recorded
 does not grow with the site. Only a page without a thread region (a theme
 without one) is rebuilt by Pelican, with the plugin's selective writer.
 
-Requests that arrive while a rebuild runs are coalesced: one background
+Requests that arrive while a publish runs are coalesced: one background
 thread per process takes every article asked for so far and publishes them in
-one run, so ten approvals in a burst cost one or two rebuilds, not ten. One
-Pelican run at a time writes the site (``publish_lock``): a lock file for
-the processes of one host, and on PostgreSQL an advisory lock for every host
-of the database; each run writes the newest state, so the order does not
-matter.
+one run. One writer at a time changes the site (``lock.publish_lock``): a
+thread's publishing waits for a full build (``build_site``: a new folder,
+then one switch, ``live_site.py``) to go live and then writes into the new
+site, so nothing approved during a build is lost; each run writes the
+newest state, so the order does not matter.
 
 For sites whose static files are served elsewhere, ``PUBLISH_COMMAND`` (an
 rsync to a web root, a bucket sync, ...) runs after every rebuild, still
@@ -28,7 +28,6 @@ under the lock, so two copies never interleave either.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -37,27 +36,22 @@ import subprocess  # nosec B404
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ..core.db import get_db
 from . import live_site
 from .contract import COMMENT_FILE_VERSION
 from .files import comment_file_name, write_atomically
 from .index import Site, site_index
+from .lock import PublishError, publish_lock
 from .thread_files import with_regions, write_thread
 from .threads import published_comments
 
 logger = logging.getLogger(__name__)
-
-
-class PublishError(RuntimeError):
-    """Raised when Pelican fails to rebuild; carries its output."""
 
 
 class PublishCommandError(PublishError):
@@ -354,64 +348,6 @@ def run_publish_command(app: Flask, command: str | None = None) -> None:
             f"{result.stdout}\n{result.stderr}"
         )
     logger.info("publish command done in %.2f s", time.monotonic() - started)
-
-
-#: The PostgreSQL advisory lock that one host at a time holds to publish.
-PUBLISH_LOCK_KEY = 0x7075_626C_6973_68  # "publish"
-
-
-@contextmanager
-def publish_lock(app: Flask) -> Iterator[None]:
-    """Hold the lock that lets one Pelican run at a time write the site.
-
-    The app's rebuilds and ``invoke build``/``preview``/``publish`` take it,
-    so a full build never interleaves with a page rebuild: a lock file in
-    the instance folder for this host's processes, and on PostgreSQL a
-    transaction advisory lock, in a transaction kept open for the build, for
-    every host of the database. It ends with the transaction, whatever
-    happens: a host that dies or loses its connection frees it.
-
-    :raise PublishError: if another host held it longer than
-        ``PUBLISH_LOCK_TIMEOUT`` seconds.
-    """
-    with _exclusive(Path(app.instance_path) / "publish.lock"):
-        engine = get_db(app).engine
-        if engine.dialect.name != "postgresql":
-            yield
-            return
-        with engine.connect() as connection:
-            try:
-                connection.exec_driver_sql(
-                    "SELECT set_config('lock_timeout', %(ms)s, true)",
-                    {"ms": f"{int(app.config['PUBLISH_LOCK_TIMEOUT'] * 1000)}"},
-                )
-                connection.exec_driver_sql(
-                    "SELECT pg_advisory_xact_lock(%(key)s)", {"key": PUBLISH_LOCK_KEY}
-                )
-            except OperationalError as exc:
-                raise PublishError(
-                    "Another host has been publishing for too long; try again."
-                ) from exc
-            try:
-                yield
-            finally:
-                try:
-                    connection.rollback()  # ends the transaction and the lock
-                except SQLAlchemyError:
-                    connection.invalidate()  # gone already, and the lock with it
-
-
-@contextmanager
-def _exclusive(path: Path):  # type: ignore[no-untyped-def]
-    """Hold an exclusive lock on ``path`` (created if needed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def publisher(app: Flask | None = None) -> Publisher:

@@ -1,0 +1,80 @@
+"""The lock that lets one writer at a time change the built site: a full
+build and its switch (``live_site.py``), or the app's publishing of a thread
+(``publishing.py``), on this host and, on PostgreSQL, on every host of the
+database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from ..core.db import get_db
+
+
+class PublishError(RuntimeError):
+    """Raised when Pelican fails to rebuild; carries its output."""
+
+
+#: The PostgreSQL advisory lock that one host at a time holds to publish.
+PUBLISH_LOCK_KEY = 0x7075_626C_6973_68  # "publish"
+
+
+@contextmanager
+def publish_lock(app: Flask) -> Iterator[None]:
+    """Hold the lock that lets one Pelican run at a time write the site.
+
+    The app's rebuilds and ``invoke build``/``preview``/``publish`` take it,
+    so a full build never interleaves with a page rebuild: a lock file in
+    the instance folder for this host's processes, and on PostgreSQL a
+    transaction advisory lock, in a transaction kept open for the build, for
+    every host of the database. It ends with the transaction, whatever
+    happens: a host that dies or loses its connection frees it.
+
+    :raise PublishError: if another host held it longer than
+        ``PUBLISH_LOCK_TIMEOUT`` seconds.
+    """
+    with _exclusive(Path(app.instance_path) / "publish.lock"):
+        engine = get_db(app).engine
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        with engine.connect() as connection:
+            try:
+                connection.exec_driver_sql(
+                    "SELECT set_config('lock_timeout', %(ms)s, true)",
+                    {"ms": f"{int(app.config['PUBLISH_LOCK_TIMEOUT'] * 1000)}"},
+                )
+                connection.exec_driver_sql(
+                    "SELECT pg_advisory_xact_lock(%(key)s)", {"key": PUBLISH_LOCK_KEY}
+                )
+            except OperationalError as exc:
+                raise PublishError(
+                    "Another host has been publishing for too long; try again."
+                ) from exc
+            try:
+                yield
+            finally:
+                try:
+                    connection.rollback()  # ends the transaction and the lock
+                except SQLAlchemyError:
+                    connection.invalidate()  # gone already, and the lock with it
+
+
+@contextmanager
+def _exclusive(path: Path):  # type: ignore[no-untyped-def]
+    """Hold an exclusive lock on ``path`` (created if needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
