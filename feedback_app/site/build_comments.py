@@ -112,9 +112,13 @@ def attach_comments(generator: ArticlesGenerator) -> None:
         article.comment_feed_url = ""
     for article in generator.articles:
         record = thread_record(article)
-        for view in [article, *translations_of(article)]:
+        article.feedback_thread = record  # for the site index
+        for view, shown in zip(
+            [article, *translations_of(article)], record.views, strict=True
+        ):
             view.page_url = record.page_url
             view.comment_feed_url = record.feed_url
+            view.article_url = shown.url  # the form's "page": back to it
         if only and article.url not in only:
             continue
         legacy = article.slug if per_slug[article.slug] <= 1 else None

@@ -130,7 +130,9 @@ def write_site_index(generators: list[Any]) -> None:
     for generator in generators:
         if isinstance(generator, ArticlesGenerator):
             for article in generator.articles:
-                thread = thread_record(article)
+                thread = getattr(article, "feedback_thread", None) or thread_record(
+                    article
+                )
                 articles.append(
                     {
                         "slug": article.slug,
