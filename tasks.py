@@ -45,9 +45,9 @@ def _pelican(c: Context, settings: str, *, after: Any = None) -> None:
             with new_build(output, HERE / index if index else None) as build:
                 folder = shlex.quote(str(build.folder))
                 cmd = f"{PELICAN} content -s {settings} -o {folder}"
-                if build.site_index is not None:
-                    value = f"FEEDBACK_SITE_INDEX={json.dumps(str(build.site_index))}"
-                    cmd += f" -e {shlex.quote(value)}"
+                values = [f"{k}={json.dumps(v)}" for k, v in build.settings().items()]
+                if values:  # one -e: Pelican keeps only the last one
+                    cmd += " -e " + " ".join(shlex.quote(v) for v in values)
                 c.run(cmd, echo=True)
             if after is not None:
                 after(app)

@@ -140,7 +140,11 @@ def write_comment_files(generator: ArticlesGenerator, writer: Writer) -> None:
     settings = generator.settings
     pages = menu_pages(generator.context.get("pages", ()))
     renderer = ThreadRenderer(render_settings(settings), pages)
-    twins = bool(settings.get("FEEDBACK_GZIP", True))
+    # A full build compresses every file at its end (plugin.compress_output);
+    # a selective one only the files it was asked for.
+    twins = bool(settings.get("FEEDBACK_GZIP", True)) and bool(
+        settings.get("FEEDBACK_WRITE_SELECTED")
+    )
     output = Path(writer.output_path)
     for record, rows, rendered in getattr(generator, "feedback_threads", ()):
         if rendered.files:  # comment pages show the menu: render them with it

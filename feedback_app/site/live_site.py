@@ -68,10 +68,22 @@ class LayoutError(RuntimeError):
 @dataclass(frozen=True)
 class NewBuild:
     """Where a full build writes: Pelican's output folder (``-o``), and its
-    site index (``FEEDBACK_SITE_INDEX``) if it writes one."""
+    site index (``FEEDBACK_SITE_INDEX``) if it writes one; the live build,
+    if any (``FEEDBACK_LIVE_OUTPUT``: the plugin takes the compressed twins
+    of the files that did not change from it)."""
 
     folder: Path
     site_index: Path | None
+    live: Path | None = None
+
+    def settings(self) -> dict[str, str]:
+        """Return the Pelican settings that tell the build about this."""
+        values = {}
+        if self.site_index is not None:
+            values["FEEDBACK_SITE_INDEX"] = str(self.site_index)
+        if self.live is not None:
+            values["FEEDBACK_LIVE_OUTPUT"] = str(self.live)
+        return values
 
 
 def builds_folder(output: str | os.PathLike[str]) -> Path:
@@ -100,8 +112,10 @@ def new_build(
     staged = target.with_name(f".{target.name}.next") if target else None
     if staged is not None:
         staged.unlink(missing_ok=True)  # left by a build that was killed
+    current = builds / CURRENT
+    live = builds / os.readlink(current) if current.is_symlink() else None
     try:
-        yield NewBuild(folder, staged)
+        yield NewBuild(folder, staged, live if live and live.is_dir() else None)
         if not any(folder.iterdir()):
             raise LayoutError(f"The build wrote nothing into {folder}.")
     except BaseException:

@@ -32,6 +32,11 @@ Settings it reads (``pelicanconf.py``):
     50 top-level comments a page (0: all on the article), the ``newest`` or
     ``oldest`` page on the article, ``oldest-first`` or ``newest-first`` on
     a page; the comment feed carries the newest 20 (0: all).
+``FEEDBACK_GZIP``, ``FEEDBACK_LIVE_OUTPUT``
+    Whether each text file gets a ``.gz`` twin for nginx's ``gzip_static``
+    (default True), and the live site's folder when a full build writes a
+    new one (``live_site.py``): a file the same as there gets the twin it
+    has there, a hard link, instead of being compressed again.
 ``FEEDBACK_WRITE_SELECTED``, ``FEEDBACK_SELECTED_URLS``
     A list of output paths, and the articles they belong to (their
     site-relative URLs). When set, only
@@ -80,7 +85,12 @@ from .build_comments import (
 )
 from .content_guard import clean_desk_posts, refuse_outside_files
 from .contract import SITE_INDEX_VERSION
-from .files import COMPRESSED, write_atomically, write_compressed
+from .files import (
+    COMPRESSED,
+    link_unchanged_twins,
+    write_atomically,
+    write_compressed,
+)
 from .thread_model import PAGING_DEFAULTS, check_paging, render_settings
 
 logger = logging.getLogger(__name__)
@@ -184,6 +194,9 @@ def compress_output(pelican: Any) -> None:
         paths = [output / name for name in selected]
     else:
         paths = [p for p in output.rglob("*") if p.suffix in COMPRESSED]
+        live = pelican.settings.get("FEEDBACK_LIVE_OUTPUT")
+        if live:  # a new folder: the live site's twins of the same files
+            paths = link_unchanged_twins(paths, output, Path(live))
         # Twins of pages a build no longer makes go with them.
         for twin in output.rglob("*.gz"):
             if not twin.with_suffix("").exists():

@@ -265,8 +265,7 @@ def _build_whole_site(app: Flask, extra: dict[str, Any]) -> None:
         with live_site.new_build(
             config["OUTPUT_PATH"], config["SITE_INDEX_PATH"]
         ) as build:
-            index = {"FEEDBACK_SITE_INDEX": str(build.site_index)}
-            _run_pelican(app, str(build.folder), {**extra, **index})
+            _run_pelican(app, str(build.folder), {**extra, **build.settings()})
     except (OSError, live_site.LayoutError) as exc:
         raise PublishError(f"The full build failed: {exc}") from exc
 

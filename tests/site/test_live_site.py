@@ -12,6 +12,7 @@ everything is read and nothing written, until the test opens the gate.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import runpy
@@ -416,3 +417,33 @@ def test_invoke_publish_switches_the_whole_site_at_once(tmp_path: Path) -> None:
     finished(invoke(project, "clean"))
     assert not os.path.lexists(output)
     assert not builds_of(output).exists()
+
+
+def test_a_full_build_takes_the_twins_of_unchanged_files_from_the_live_site(
+    publishing_app: Flask,
+) -> None:
+    """Compressing every file again is the cost of a new folder: a file that
+    is the same as in the live build gets that build's twin (a hard link);
+    a changed one gets its own, and every twin holds its file."""
+    output = Path(publishing_app.config["OUTPUT_PATH"])
+    build_site(publishing_app)  # the first build in the builds' layout
+    first = live_build(output)
+    second_edition(Path(publishing_app.config["CONTENT_PATH"]))
+    build_site(publishing_app)
+    assert live_build(output) != first
+    old, new = builds_of(output) / first, builds_of(output) / live_build(output)
+    twins = sorted(new.rglob("*.gz"))
+    assert len(twins) > 10
+    linked = changed = 0
+    for twin in twins:
+        page = twin.with_suffix("")
+        assert gzip.decompress(twin.read_bytes()) == page.read_bytes(), twin
+        old_twin = old / twin.relative_to(new)
+        same = old_twin.exists() and old_twin.stat().st_ino == twin.stat().st_ino
+        if (old / page.relative_to(new)).read_bytes() == page.read_bytes():
+            assert same, f"{twin} was compressed again"
+            linked += 1
+        else:
+            assert not same, f"{twin} is the old page's"
+            changed += 1
+    assert linked and changed
