@@ -454,6 +454,42 @@ def test_thread_is_accessible_and_fits_a_phone(
     assert live.stored()[-1].parent_id == ids[-2]
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_long_threads_comment_pages_read_and_answer_on_a_phone(
+    browser: Browser, live: LiveBlog, scheme: str
+) -> None:
+    """Two top-level comments a page: the article shows the newest page and
+    links the older ones, which are static pages a reader answers from."""
+    build_site(  # the same site, with short pages
+        live.tmp,
+        extra={
+            "FEEDBACK_COMMENTS_PATH": str(live.tmp / "comments"),
+            "COMMENTS_PER_PAGE": 2,
+        },
+    )
+    ids = [live.seed(f"Reader {n}", f"Comment number {n}.") for n in range(5)]
+    live.publish()
+    with new_page(browser, viewport=PHONE, color_scheme=scheme) as page:
+        open_article(page, live)
+        expect(comment_heading(page)).to_have_text(re.compile(r"^5 comments on"))
+        expect(page.locator(f"#comment-{ids[4]}")).to_be_visible()
+        expect(page.locator(f"#comment-{ids[0]}")).to_have_count(0)
+        page.locator("nav.comment-pages").first.get_by_role("link", name="1").click()
+        expect(page).to_have_url(re.compile(r"/comment-page-1/#comments$"))
+        expect(page.locator(f"#comment-{ids[0]}")).to_be_visible()
+        expect(page.get_by_role("heading", level=1)).to_have_text(ARTICLE_TITLE)
+        assert_styled(page)
+        assert_fits(page, PHONE["width"])
+        assert_accessible(page, f"a comment page, {scheme}")
+
+        page.locator(f"#comment-{ids[1]}").get_by_role(
+            "link", name="Reply to Reader 1"
+        ).click()
+        fill_comment(reply_form(page), "Answered from page one.", "Eli")
+        post_comment(reply_form(page))
+    assert live.stored()[-1].parent_id == ids[1]
+
+
 def test_sending_the_same_comment_again_stores_one(page: Page, live: LiveBlog) -> None:
     """The reader posts, goes back and posts the very same form again."""
     posts: list[str] = []
