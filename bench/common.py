@@ -26,6 +26,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PELICANCONF = ROOT / "pelicanconf.py"
 DEFAULT_SITE = BENCH / ".site"
+SITES = BENCH / "sites"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,14 @@ class SiteLayout:
     @property
     def params(self) -> Path:
         return self.root / "params.json"
+
+
+def site_folder(articles: int, comments: int = 10) -> Path:
+    """Return the folder of the bench site of ``articles`` articles with
+    ``comments`` comments each: ``sites/a<articles>`` (``-c<comments>``
+    appended unless 10), one per size, so that each is made once and kept."""
+    name = f"a{articles}" if comments == 10 else f"a{articles}-c{comments}"
+    return SITES / name
 
 
 def pelican_overrides(
