@@ -1,5 +1,6 @@
 """The comments in the build, for the Pelican plugin: each article's thread,
-read from its comment file (``contract.py``) and rendered into its pages,
+read from its comment file (``contract.py``) and rendered (or taken from
+the rendered threads of the last build, ``thread_cache.py``) into its pages,
 its translations, its comment pages and its feed (``thread_render.py``, as
 the app renders them after a change); the writer that writes only the pages
 the app asked for when a page cannot be updated without Pelican.
@@ -21,16 +22,15 @@ from pelican.writers import Writer
 
 from .contract import COMMENT_FILE_VERSION, check_version
 from .files import comment_file_name
+from .thread_cache import ThreadCache
 from .thread_files import write_thread
 from .thread_model import ThreadRecord, ThreadView, render_settings
 from .thread_render import RenderedThread, ThreadRenderer
 
 
-def load_comments(
-    folder: str, page_url: str, legacy_slug: str | None = None
-) -> list[dict[str, Any]]:
-    """Read the published comments of the article at ``page_url``, oldest
-    first, as its comment file holds them.
+def comment_file(folder: str, page_url: str, legacy_slug: str | None = None) -> bytes:
+    """Return the bytes of the comment file of the article at ``page_url``
+    (empty if it has none).
 
     Without a file of its own, the article gets ``<legacy_slug>.json``, a
     file of a site from before comment files were named by URL (the app
@@ -43,14 +43,25 @@ def load_comments(
         names.append(f"{legacy_slug}.json")
     for name in names:
         try:
-            with open(os.path.join(folder, name), encoding="utf-8") as fh:
-                data = json.load(fh)
+            with open(os.path.join(folder, name), "rb") as fh:
+                return fh.read()
         except FileNotFoundError:
             continue
-        check_version(data, COMMENT_FILE_VERSION, f"The comment file {name}")
-        rows: list[dict[str, Any]] = data["comments"]
-        return rows
-    return []
+    return b""
+
+
+def comment_rows(data: bytes, page_url: str) -> list[dict[str, Any]]:
+    """Return the published comments in the bytes of a comment file, oldest
+    first.
+
+    :raise VersionError: if the file is of a newer version.
+    """
+    if not data:
+        return []
+    parsed = json.loads(data)
+    check_version(parsed, COMMENT_FILE_VERSION, f"The comment file of {page_url}")
+    rows: list[dict[str, Any]] = parsed["comments"]
+    return rows
 
 
 def translations_of(article: Any) -> list[Any]:
@@ -98,12 +109,15 @@ def attach_comments(generator: ArticlesGenerator) -> None:
     folder = settings["FEEDBACK_COMMENTS_PATH"]
     # What the app renders from: the same JSON copy (site index's "render"),
     # with the menu's pages known only once the pages are read.
-    renderer = ThreadRenderer(render_settings(settings))
+    render = render_settings(settings)
+    renderer = ThreadRenderer(render)
+    cache = ThreadCache.for_build(settings, render)
     # The app's rebuild of a page it could not update itself writes only
     # these articles' pages: the others' comments are not read.
     only = set(settings.get("FEEDBACK_SELECTED_URLS") or ())
     per_slug = Counter(article.slug for article in generator.articles)
-    threads: list[tuple[ThreadRecord, list[dict[str, Any]], RenderedThread]] = []
+    threads: list[tuple[ThreadRecord, list[dict[str, Any]] | None, RenderedThread]]
+    threads = []
     for article in [*generator.articles, *generator.translations, *generator.drafts]:
         # What the forms send back to name the article (the app's key);
         # a translation's is its original's (see below).
@@ -122,14 +136,22 @@ def attach_comments(generator: ArticlesGenerator) -> None:
         if only and article.url not in only:
             continue
         legacy = article.slug if per_slug[article.slug] <= 1 else None
-        rows = load_comments(folder, article.url, legacy)
-        rendered = renderer.render(record, rows)
+        data = comment_file(folder, article.url, legacy)
+        key = cache.key(record, data)
+        rows: list[dict[str, Any]] | None = None
+        rendered = cache.get(key)
+        if rendered is None:
+            rows = comment_rows(data, article.url)
+            rendered = renderer.render(record, rows)
+            cache.put(key, rendered)
         for view in [article, *translations_of(article)]:
             if view.save_as in rendered.regions:
                 region = rendered.regions[view.save_as]  # rendered, escaped
                 view.thread_html = Markup(region)  # noqa: S704  # nosec B704
                 view.comment_count = rendered.comment_count
         threads.append((record, rows, rendered))
+    if not only:
+        cache.prune()
     generator.feedback_threads = threads  # for write_comment_files
 
 
@@ -148,6 +170,7 @@ def write_comment_files(generator: ArticlesGenerator, writer: Writer) -> None:
     output = Path(writer.output_path)
     for record, rows, rendered in getattr(generator, "feedback_threads", ()):
         if rendered.files:  # comment pages show the menu: render them with it
+            assert rows is not None  # nosec B101 - never cached with pages
             rendered = renderer.render(record, rows)
         write_thread(output, record, rendered, twins=twins)
 

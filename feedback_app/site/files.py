@@ -32,7 +32,7 @@ def comment_file_name(page_url: str) -> str:
     two files, and no URL can name a file outside the folder (``/`` becomes
     ``%2F``): ``2026/inside-sales/`` is ``2026%2Finside-sales%2F.json``.
     Sites from before this kept ``<slug>.json``; the plugin still reads
-    those (``build_comments.load_comments``).
+    those (``build_comments.comment_file``).
     """
     return quote(page_url, safe="") + ".json"
 

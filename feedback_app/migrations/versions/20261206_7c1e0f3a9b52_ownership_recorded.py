@@ -13,7 +13,7 @@ or two articles share its slug) keeps its slug as ``article_page_url`` and
 no authors: editors see it, authors do not, until an editor gives it
 authors with ``flask authors reassign``. Comment files keep their old
 ``<slug>.json`` names until the app next publishes the article; the build
-reads them meanwhile (``pelican_plugin.load_comments``).
+reads them meanwhile (``site.build_comments.comment_file``).
 """
 
 import json
