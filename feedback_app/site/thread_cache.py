@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -76,10 +77,10 @@ class ThreadCache:
         if not self.load or self.folder is None:
             return None
         try:
-            with open(self.folder / key[:2] / key, encoding="utf-8") as fh:
-                data = json.load(fh)
+            with open(self.folder / key[:2] / key, "rb") as fh:
+                data = json.loads(zlib.decompress(fh.read()))
             rendered = RenderedThread(**data)
-        except (OSError, ValueError, TypeError):
+        except (OSError, ValueError, TypeError, zlib.error):
             return None  # none yet, or one a killed build left half written
         self.used.add(key)
         return rendered
@@ -88,8 +89,10 @@ class ThreadCache:
         """Keep ``rendered`` as the entry ``key`` (not a thread with pages)."""
         if not self.save or self.folder is None or rendered.files:
             return
-        text = json.dumps(asdict(rendered), ensure_ascii=False)
-        write_atomically(self.folder / key[:2] / key, text, durable=False)
+        text = json.dumps(asdict(rendered), ensure_ascii=False).encode()
+        # Compressed: a tenth of the room on disk, for a fraction of a read.
+        data = zlib.compress(text, 1)
+        write_atomically(self.folder / key[:2] / key, data, durable=False)
         self.used.add(key)
 
     def prune(self) -> None:
