@@ -5,16 +5,23 @@ and its module is imported only when the command runs or shows its own
 help: ``flask comments approve`` loads the comments module, not the mail
 parsing behind ``flask mail`` nor the address checks behind ``flask
 authors``, and ``flask --help`` loads none of them. The tests check that
-each line of ``COMMANDS`` matches the command it stands for.
+each line of ``COMMANDS`` matches the command it stands for. The process
+also ends without the interpreter's last garbage collection
+(``_exit_quickly_at_the_end``).
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import importlib
 from typing import Any
 
 import click
 from flask import Flask
+
+from ..core.db import dispose_all
 
 #: Name: (module of ``feedback_app.cli``, its command, the help's first sentence).
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -80,7 +87,28 @@ class LazyCommand(click.Command):
         return self.load().to_info_dict(ctx)
 
 
+@functools.cache
+def _exit_quickly_at_the_end() -> None:
+    """Make the process end quickly once its command is done (registered
+    once per process, by every process that creates the app).
+
+    On its way out, Python collects every object of the modules it loaded:
+    with the app loaded that took 100 ms on a small server, longer than most
+    commands' own work. At exit, this closes the database's connections, as
+    that collection would, then freezes the objects left so the collection
+    skips them; they go with the process. The other ``atexit`` handlers,
+    and the flushing of output, run as before.
+    """
+    atexit.register(_exit_quickly)
+
+
+def _exit_quickly() -> None:
+    dispose_all()
+    gc.freeze()
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
+    _exit_quickly_at_the_end()
     for name, (module, attribute, summary) in COMMANDS.items():
         app.cli.add_command(LazyCommand(name, module, attribute, summary))
