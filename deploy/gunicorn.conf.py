@@ -128,3 +128,12 @@ def worker_exit(server, worker):  # type: ignore[no-untyped-def]
     publisher = getattr(app, "extensions", {}).get("publisher")
     if publisher is not None:
         publisher.wait_idle(timeout=graceful_timeout)
+
+
+def when_ready(server):  # type: ignore[no-untyped-def]
+    """In the master, once the app is loaded and before any worker is forked:
+    load what the app otherwise loads on first use (``factory.warm_up``), so
+    that the workers share it and none of their first requests waits."""
+    from feedback_app.factory import warm_up
+
+    warm_up()

@@ -2,13 +2,13 @@
 
 Used by the readers' forms (a contact address is checked as it is typed) and
 by the outbox (every header is checked again when queued and when sent).
+``email_validator`` (and IDNA's tables behind it) is imported by the first
+address checked, not by every process that imports this module.
 """
 
 from __future__ import annotations
 
 import re
-
-from email_validator import EmailNotValidError, validate_email
 
 
 class HeaderError(ValueError):
@@ -38,6 +38,8 @@ def checked_address(address: str) -> str:
     Only addresses every mail server takes: an ASCII local part (no
     SMTPUTF8), and an international domain in its xn-- form.
     """
+    from email_validator import EmailNotValidError
+
     header_line(address, "An address")
     try:
         return ascii_address(address)
@@ -50,6 +52,8 @@ def ascii_address(address: str, *, check_deliverability: bool = False) -> str:
 
     :raise EmailNotValidError: with a reason a person can read.
     """
+    from email_validator import validate_email
+
     info = validate_email(
         address, check_deliverability=check_deliverability, allow_smtputf8=False
     )

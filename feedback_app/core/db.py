@@ -174,7 +174,8 @@ class Database:
 
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
-#: Every Database of this process, for ``_forget_inherited_connections``.
+#: Every Database of this process, for ``_forget_inherited_connections`` and
+#: ``dispose_all``.
 _DATABASES: weakref.WeakSet[Database] = weakref.WeakSet()
 
 
@@ -190,6 +191,12 @@ def _forget_inherited_connections() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
+def dispose_all() -> None:
+    """Close every pooled connection of every Database of this process."""
+    for db in list(_DATABASES):
+        db.dispose()
 
 
 def get_db(app: Flask | None = None) -> Database:

@@ -10,7 +10,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError
 from flask import current_app, request
 from flask_wtf import FlaskForm
 from wtforms.validators import ValidationError
@@ -56,6 +55,8 @@ class MaxLength:
 
 def contact_address(form: FlaskForm, field: Any) -> None:
     """Check an optional e-mail address and store its normalised form."""
+    from email_validator import EmailNotValidError
+
     if not field.data:
         field.data = None
         return

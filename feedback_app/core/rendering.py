@@ -16,15 +16,19 @@ Two layers, so that a mistake in one is caught by the other:
    ``rel="nofollow ugc noopener"`` on every link.
 
 The result is stored with the comment; pages never render Markdown on read.
+Both libraries are imported, and the renderer built, by the first comment
+rendered, not by every process that imports this module.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import nh3
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
     "p",
@@ -43,21 +47,35 @@ ALLOWED_ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow ugc noopener"
 
-_markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).disable(
-    ["table", "hr", "heading", "lheading", "image", "html_block", "html_inline"]
-)
-# markdown-it builds its rule chains on the first render after a change, in
-# place: a second thread rendering meanwhile (gthread workers) could find
-# them half built and store a comment rendered wrong. Build them now, once,
-# at import (in gunicorn's master, before it forks); render() is then safe
-# from several threads, each call making its own state.
-_markdown.render("*a* [b](http://c)\n\n> d\n\n- e\n\n    f")
 _LINK = re.compile(r"(?i)\b(?:https?://|www\.)")
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    """Return the Markdown renderer, built on first use.
+
+    markdown-it builds its rule chains on the first render after a change,
+    in place: a second thread rendering meanwhile (gthread workers) could
+    find them half built and store a comment rendered wrong. So the chains
+    are built here, by a render, before the renderer is returned to anyone:
+    two threads arriving together each build their own and the cache keeps
+    one, and render() is then safe from several threads, each call making
+    its own state.
+    """
+    from markdown_it import MarkdownIt
+
+    markdown = MarkdownIt("commonmark", {"html": False, "breaks": True}).disable(
+        ["table", "hr", "heading", "lheading", "image", "html_block", "html_inline"]
+    )
+    markdown.render("*a* [b](http://c)\n\n> d\n\n- e\n\n    f")
+    return markdown
 
 
 def render_comment(text: str) -> str:
     """Return the sanitised HTML for a comment written in Markdown."""
-    html = _markdown.render(text)
+    import nh3
+
+    html = _markdown().render(text)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

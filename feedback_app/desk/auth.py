@@ -37,6 +37,7 @@ of the cookie), and on every device when the password changes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -61,9 +62,17 @@ logger = logging.getLogger(__name__)
 # A hash method, not a password.
 PASSWORD_METHOD = "scrypt"  # noqa: S105  # nosec B105
 MAX_PASSWORD_LENGTH = 1024
-# Checked when no account matches, so that a wrong name costs as much time
-# as a wrong password and the answer's timing reveals nothing.
-_DUMMY_HASH = generate_password_hash("not a password", method=PASSWORD_METHOD)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """Return the hash checked when no account matches, so that a wrong name
+    costs as much time as a wrong password and the answer's timing reveals
+    nothing. Made on the first sign-in (or by ``factory.warm_up`` in a
+    server), not at import: hashing is slow on purpose, and every command
+    would pay for it.
+    """
+    return generate_password_hash("not a password", method=PASSWORD_METHOD)
 
 
 class PasswordError(ValueError):
@@ -248,8 +257,11 @@ def sign_in(name: str, password: str, client_address: str) -> Author:
         attempt = begin_attempt(s, name, client, config)
     with db.read() as s:
         author = find_account(s, name)
+    # Made (once) whether or not the name matched, so that the first try's
+    # extra cost does not tell the two apart either.
+    dummy = dummy_hash()
     hashed = author.password_hash if author and author.password_hash else None
-    ok = check_password_hash(hashed or _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+    ok = check_password_hash(hashed or dummy, password[:MAX_PASSWORD_LENGTH])
     shared = shared_limits.shared(config)
     if ok and author is not None and hashed is not None and shared is not None:
         shared.signin_succeeded(

@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 
 from ..core.db import get_db
 from ..core.models import BouncedAddress, InboundMessage
-from ..services.inbound import bounced
 from .access import PER_PAGE, bp, editors_only, page_number
 from .forms import ActionForm
 
@@ -62,6 +61,9 @@ def discard_mail(inbound_id: int) -> Response:
 @bp.app_template_global("bounced_mail")
 def bounced_mail(address: str | None) -> BouncedAddress | None:
     """The bounce recorded for ``address`` (for the conversation pages)."""
+    # Here, not at the top: what reads received mail loads only when used.
+    from ..services.inbound import bounced
+
     if not address:
         return None
     with get_db().read() as session:

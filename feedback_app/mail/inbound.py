@@ -31,6 +31,11 @@ Every message is a stranger's, so every part of it is treated as hostile:
   (``truncated`` says when there was more) and ``MAX_TEXT`` characters of its
   text kept.
 
+The parsing libraries (lxml, inscriptis, mail-parser-reply) are imported,
+and the signature pattern built from their rules, by the first message
+read: the modules that import this one for a constant or to forget a
+bounce, and every command that reads no mail, do not pay for them.
+
 Longer than 400 lines because every mail client and mail server quotes,
 wraps and bounces in its own way, and each rule for that is here, next to
 the others, rather than spread over modules no one would read together.
@@ -39,6 +44,7 @@ the others, rather than spread over modules no one would read together.
 from __future__ import annotations
 
 import email
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -47,12 +53,6 @@ from email import policy
 from email.message import Message
 from email.utils import getaddresses
 from typing import Any
-
-import lxml.html
-from inscriptis import get_text
-from lxml import etree
-from mailparser_reply.constants import MAIL_LANGUAGES, OUTLOOK_MAIL_SEPARATOR
-from mailparser_reply.parser import EmailMessage as ReplyText
 
 from ..core.text import LINE_SEPARATORS, REFUSED, STRIPPED
 from .authentication import authenticated
@@ -69,8 +69,6 @@ MAX_HEADERS = 256 * 1024
 #: Lines longer than this are never an "On … wrote:" line, and are kept out
 #: of mail-parser-reply's patterns, whose time grows with a line's square.
 MAX_PARSED_LINE = 200
-#: Every language ``mail-parser-reply`` knows headers and signatures of.
-LANGUAGES = tuple(sorted(MAIL_LANGUAGES))
 
 _RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "To", "Cc")
 _AUTO_SUBJECT = re.compile(
@@ -458,6 +456,10 @@ def _text(message: Message) -> tuple[str, list[str]]:
 def html_to_text(html: str) -> str:
     """HTML mail as plain text, its quoted parts cut out: what a person
     reads, with every tag, link target and script gone."""
+    import lxml.html
+    from inscriptis import get_text
+    from lxml import etree
+
     parser = lxml.html.HTMLParser(encoding="utf-8")
     try:
         tree = lxml.html.document_fromstring(html.encode("utf-8"), parser=parser)
@@ -491,13 +493,24 @@ def _drop_from(node: Any) -> None:
     node.getparent().remove(node)
 
 
+@functools.cache
+def _languages() -> tuple[str, ...]:
+    """Every language ``mail-parser-reply`` knows headers and signatures of."""
+    from mailparser_reply.constants import MAIL_LANGUAGES
+
+    return tuple(sorted(MAIL_LANGUAGES))
+
+
+@functools.cache
 def _signature_regex() -> re.Pattern[str]:
     """``mail-parser-reply``'s signatures, but only a closing phrase on a
     line of its own ("Best regards,", "Viele Grüße"), a "-- " line or a
     "Sent from my …" line: a sentence starting "Thanks, that helps" is the
-    reply, not its signature."""
+    reply, not its signature. Built once, on first use."""
+    from mailparser_reply.constants import MAIL_LANGUAGES, OUTLOOK_MAIL_SEPARATOR
+
     phrases, sent_from = [], []
-    for language in LANGUAGES:
+    for language in _languages():
         rules = MAIL_LANGUAGES[language]
         found = rules.get("signatures", [])
         phrases += found if isinstance(found, list) else [found]
@@ -513,13 +526,12 @@ def _signature_regex() -> re.Pattern[str]:
     )
 
 
-_SIGNATURE = _signature_regex()
-
-
 def reply_text(text: str) -> str:
     """The reply's own text: quoted text, the attribution line above it and
     the signature removed, in every language ``mail-parser-reply`` knows,
     and quoted lines in any language."""
+    from mailparser_reply.parser import EmailMessage as ReplyText
+
     text = _clean(text).strip()
     if not text:
         return ""
@@ -535,9 +547,9 @@ def reply_text(text: str) -> str:
     text = re.sub(rf"(?m)^[^\n]{{{MAX_PARSED_LINE + 1},}}$", put_aside, text)
     parsed = ReplyText(
         text=text,
-        languages=list(LANGUAGES),
+        languages=list(_languages()),
         keep_hyphen_lists=True,
-        _signature_regex=_SIGNATURE,
+        _signature_regex=_signature_regex(),
     ).read()
     if not parsed.replies:
         return ""

@@ -27,7 +27,6 @@ from ..core.http import keep_private, require_site_origin
 from ..core.models import Feedback
 from ..mail import messages as notify
 from ..mail.formats import answer_as_html
-from ..services import inbound
 from ..site.index import site_index
 from ..store import feedback as fb
 from . import limits, tickets
@@ -109,6 +108,9 @@ def change_contact(token: str) -> Response | tuple[str, int]:
         return _render_reply_page(
             token, _load(token), contact_form=form
         ), invalid_status()
+    # Here, not at the top: what reads received mail loads only when used.
+    from ..services import inbound
+
     with get_db().write() as session:
         feedback = _load(token, session)
         fb.set_contact(feedback, form.email.data)

@@ -129,13 +129,14 @@ def test_a_quote_in_a_draft_is_one_block_of_escaped_text(text: str) -> None:
     assert "\n\n" not in quoted  # one HTML block: Markdown never looks inside
 
 
-def test_the_renderer_is_ready_for_threads_once_imported() -> None:
+def test_the_renderer_is_ready_for_threads_when_handed_out() -> None:
     """markdown-it builds its rule chains, in place, on the first render
     after they change; two threads of a gthread worker must never find them
-    half built. The module builds them at import, before gunicorn forks."""
+    half built. The renderer is handed out only once they are built (and
+    ``factory.warm_up`` builds it before gunicorn forks)."""
     check = (
         "from feedback_app.core import rendering as r\n"
-        "md = r._markdown\n"
+        "md = r._markdown()\n"
         "rulers = [md.core.ruler, md.block.ruler, md.inline.ruler, md.inline.ruler2]\n"
         "print(sum(ruler.__cache__ is None for ruler in rulers))\n"
     )
