@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zlib
 from pathlib import Path
 
 from feedback_app.site.files import comment_file_name
@@ -97,11 +98,10 @@ def test_a_build_that_starts_clean_renders_every_thread(tmp_path: Path) -> None:
     # when the build loads no cache (publishconf.py's LOAD_CONTENT_CACHE).
     for path in (tmp_path / "cache" / "feedback-threads").rglob("*"):
         if path.is_file():
-            data = json.loads(path.read_text("utf-8"))
-            data["regions"] = {
-                k: "<!-- thread -->FORGED<!-- /thread -->" for k in data["regions"]
-            }
-            path.write_text(json.dumps(data), "utf-8")
+            data = json.loads(zlib.decompress(path.read_bytes()))
+            forged = "<!-- thread -->FORGED<!-- /thread -->"
+            data["regions"] = {k: forged for k in data["regions"]}
+            path.write_bytes(zlib.compress(json.dumps(data).encode()))
     build_site(tmp_path, extra={**extra, "LOAD_CONTENT_CACHE": False})
     assert "FORGED" not in (tmp_path / PAGE).read_text("utf-8")
     assert "Written by Ana." in (tmp_path / PAGE).read_text("utf-8")
