@@ -81,7 +81,10 @@ def _change(
                 session,
                 comment,
                 article.title,
-                comment_link(session, article, comment.id),
+                # Only a reply tells anyone: only its page is looked for.
+                comment_link(session, article, comment.id)
+                if comment.parent_id is not None
+                else article.url,
                 config,
             )
     return was_public or state == "approved"

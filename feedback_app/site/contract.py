@@ -145,16 +145,18 @@ SITE_INDEX_SCHEMA: dict[str, Any] = {
                         "minItems": 1,
                     },
                     "thread": {
-                        "description": "the pages that show the article's "
-                        "thread, its own first, then its translations'; the "
-                        "date its feed carries while it has no comment",
+                        "description": "its thread: the language of its own "
+                        "page (its save_as, page_url and title are the first "
+                        "page's), the pages of its translations, which show "
+                        "the same thread, and the date its feed carries "
+                        "while it has no comment",
                         "type": "object",
-                        "required": ["updated", "views"],
+                        "required": ["lang", "updated", "translations"],
                         "properties": {
+                            "lang": _TEXT,
                             "updated": {"description": "ISO 8601", **_TEXT},
-                            "views": {
+                            "translations": {
                                 "type": "array",
-                                "minItems": 1,
                                 "items": {
                                     "type": "object",
                                     "required": ["save_as", "url", "title", "lang"],

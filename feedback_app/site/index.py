@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,7 @@ class Site:
     #: None in an index from before.
     render: dict[str, Any] | None = None
     #: Every published article, by its ``page_url``.
-    articles: dict[str, Article] = field(default_factory=dict)
+    articles: Mapping[str, Article] = field(default_factory=dict)
 
     @property
     def slugs(self) -> frozenset[str]:
@@ -146,26 +147,12 @@ class SiteIndex:
             logger.error("cannot read site index %s: %s", self.path, exc)
             return Site()
         siteurl = data.get("siteurl", "")
-        articles = {
-            page_url: Article(
-                slug=a["slug"],
-                title=a["title"],
-                url=a["url"],
-                page_url=page_url,
-                authors=tuple(a.get("authors", ())),
-                date=a.get("date", ""),
-                save_as=a.get("save_as", ""),
-                category=a.get("category", ""),
-                tags=tuple(a.get("tags", ())),
-                source=a.get("source", ""),
-                outputs=tuple(a.get("outputs") or _outputs_of(a.get("save_as", ""))),
-                thread=ThreadRecord.from_json(page_url, a["thread"])
-                if "thread" in a
-                else None,
-            )
-            for a in data.get("articles", ())
-            for page_url in [a.get("page_url") or _page_url(a["url"], siteurl)]
-        }
+        articles = Articles(
+            {
+                a.get("page_url") or _page_url(a["url"], siteurl): a
+                for a in data.get("articles", ())
+            }
+        )
         return Site(
             name=data.get("sitename", "Blog"),
             url=data.get("siteurl", ""),
@@ -176,6 +163,50 @@ class SiteIndex:
             render=data.get("render"),
             articles=articles,
         )
+
+
+class Articles(Mapping[str, Article]):
+    """The site's articles by ``page_url``, each made from the index's JSON
+    the first time it is asked for: a command that moderates one comment of
+    a 10,000-article site makes one, not 10,000."""
+
+    def __init__(self, entries: dict[str, dict[str, Any]]) -> None:
+        self._entries = entries
+        self._made: dict[str, Article] = {}
+
+    def __getitem__(self, page_url: str) -> Article:
+        article = self._made.get(page_url)
+        if article is None:
+            article = _article(page_url, self._entries[page_url])
+            self._made[page_url] = article  # a race makes it twice, alike
+        return article
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, page_url: object) -> bool:
+        return page_url in self._entries
+
+
+def _article(page_url: str, a: dict[str, Any]) -> Article:
+    """Make the article at ``page_url`` from its entry in the index."""
+    return Article(
+        slug=a["slug"],
+        title=a["title"],
+        url=a["url"],
+        page_url=page_url,
+        authors=tuple(a.get("authors", ())),
+        date=a.get("date", ""),
+        save_as=a.get("save_as", ""),
+        category=a.get("category", ""),
+        tags=tuple(a.get("tags", ())),
+        source=a.get("source", ""),
+        outputs=tuple(a.get("outputs") or _outputs_of(a.get("save_as", ""))),
+        thread=ThreadRecord.from_json(page_url, a) if "thread" in a else None,
+    )
 
 
 def _outputs_of(save_as: str) -> tuple[str, ...]:

@@ -67,8 +67,8 @@ class ThreadCache:
         """Return the name of the entry for ``record`` with ``comment_file``
         (the bytes of its comment file; empty for none)."""
         digest = hashlib.sha256(self.fingerprint)
-        digest.update(json.dumps(record.to_json(), sort_keys=True).encode())
-        digest.update(record.page_url.encode() + b"\0")
+        views = [view.to_json() for view in record.views]
+        digest.update(json.dumps([record.page_url, record.updated, views]).encode())
         digest.update(comment_file)
         return digest.hexdigest()
 

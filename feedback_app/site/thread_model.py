@@ -178,16 +178,28 @@ class ThreadRecord:
         return comment_feed_path(url + "index.html" if url.endswith("/") else url)
 
     def to_json(self) -> dict[str, Any]:
+        """Return what the site index records of it beside its article's
+        own entry (whose ``save_as``, ``title`` and ``page_url`` are its
+        first page's: not repeated, ten thousand times)."""
         return {
+            "lang": self.views[0].lang,
             "updated": self.updated,
-            "views": [view.to_json() for view in self.views],
+            "translations": [view.to_json() for view in self.views[1:]],
         }
 
     @classmethod
-    def from_json(cls, page_url: str, data: Mapping[str, Any]) -> ThreadRecord:
+    def from_json(cls, page_url: str, entry: Mapping[str, Any]) -> ThreadRecord:
+        """Return the thread of the site index's article ``entry``."""
+        data = entry["thread"]
+        original = ThreadView(
+            save_as=entry["save_as"],
+            url=page_url,
+            title=entry["title"],
+            lang=data["lang"],
+        )
         return cls(
             page_url=page_url,
-            views=tuple(ThreadView(**view) for view in data["views"]),
+            views=(original, *(ThreadView(**v) for v in data["translations"])),
             updated=data["updated"],
         )
 

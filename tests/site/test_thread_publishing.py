@@ -340,8 +340,9 @@ def test_a_page_without_a_thread_region_is_rebuilt_by_pelican(blog: Blog) -> Non
 def test_the_site_index_records_each_thread_and_its_pages(blog: Blog) -> None:
     index = json.loads((blog.tmp / "site.json").read_text(encoding="utf-8"))
     (article,) = [a for a in index["articles"] if a["page_url"] == ARTICLE]
-    views = article["thread"]["views"]
-    assert [(v["url"], v["lang"]) for v in views] == [(ARTICLE, "en"), (FRENCH, "fr")]
+    thread = article["thread"]
+    assert thread["lang"] == "en"
+    assert [(v["url"], v["lang"]) for v in thread["translations"]] == [(FRENCH, "fr")]
     assert FRENCH in article["outputs"]
     # Translations are no articles of their own to the app.
     assert FRENCH not in {a["page_url"] for a in index["articles"]}
