@@ -23,6 +23,8 @@ Imports without Flask (the plugin uses it on every build).
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 #: The site index's version: 2 added ``version`` and ``outputs``; 3 added
@@ -50,6 +52,54 @@ def check_version(data: dict[str, Any], newest: int, what: str) -> int:
             f"({newest}): update the app (git pull) or rebuild with this one."
         )
     return version
+
+
+#: Between the site index's other fields and its articles, one a line.
+ARTICLES_START = ',\n "articles": [\n'
+ARTICLES_END = "\n ]\n}\n"
+_PAGE_URL = re.compile(r'\{"page_url": ("(?:[^"\\]|\\.)*")')
+
+
+def site_index_text(index: dict[str, Any]) -> str:
+    """Return the site index as JSON with each article on a line of its own,
+    ``page_url`` first: any JSON reader reads it, and the app finds one
+    article of 10,000 without parsing the others (``split_site_index``)."""
+    articles = index["articles"]
+    head = json.dumps(
+        {k: v for k, v in index.items() if k != "articles"},
+        indent=1,
+        ensure_ascii=False,
+    )
+    if not articles:
+        return json.dumps(index, indent=1, ensure_ascii=False) + "\n"
+    lines = ",\n".join(
+        json.dumps({"page_url": a["page_url"], **a}, ensure_ascii=False)
+        for a in articles
+    )
+    return head.removesuffix("\n}") + ARTICLES_START + lines + ARTICLES_END
+
+
+def split_site_index(text: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+    """Return the fields of a site index written by ``site_index_text``
+    but its articles, and each article's line by its ``page_url``; None if
+    it is not laid out so (an index of before, or one written by hand:
+    parse it whole).
+
+    JSON strings hold no raw line break, so a line is an article.
+    """
+    start = text.find(ARTICLES_START)
+    if start < 0 or not text.endswith(ARTICLES_END):
+        return None
+    head = json.loads(text[:start] + "\n}")
+    if not isinstance(head, dict) or "articles" in head:
+        return None
+    lines: dict[str, str] = {}
+    for line in text[start + len(ARTICLES_START) : -len(ARTICLES_END)].split(",\n"):
+        found = _PAGE_URL.match(line)
+        if found is None:
+            return None
+        lines[json.loads(found.group(1))] = line
+    return head, lines
 
 
 _TEXT = {"type": "string"}

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from flask import Flask
 
-from .contract import SITE_INDEX_VERSION, check_version
+from .contract import SITE_INDEX_VERSION, check_version, split_site_index
 from .files import comment_feed_path
 from .thread_model import ThreadRecord, ThreadView
 from .thread_render import ThreadRenderer
@@ -140,19 +140,24 @@ class SiteIndex:
     def _load(self) -> Site:
         try:
             with open(self.path, encoding="utf-8") as fh:
-                data: dict[str, Any] = json.load(fh)
+                text = fh.read()
+            split = split_site_index(text)
+            data: dict[str, Any] = split[0] if split else json.loads(text)
             check_version(data, SITE_INDEX_VERSION, f"The site index {self.path}")
         except (OSError, ValueError) as exc:
             # VersionError is a ValueError: a newer index is not misread.
             logger.error("cannot read site index %s: %s", self.path, exc)
             return Site()
         siteurl = data.get("siteurl", "")
-        articles = Articles(
-            {
-                a.get("page_url") or _page_url(a["url"], siteurl): a
-                for a in data.get("articles", ())
-            }
-        )
+        if split is not None:  # each article parsed when first asked for
+            articles = Articles(dict(split[1]))
+        else:
+            articles = Articles(
+                {
+                    a.get("page_url") or _page_url(a["url"], siteurl): a
+                    for a in data.get("articles", ())
+                }
+            )
         return Site(
             name=data.get("sitename", "Blog"),
             url=data.get("siteurl", ""),
@@ -170,14 +175,18 @@ class Articles(Mapping[str, Article]):
     the first time it is asked for: a command that moderates one comment of
     a 10,000-article site makes one, not 10,000."""
 
-    def __init__(self, entries: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, entries: Mapping[str, dict[str, Any] | str]) -> None:
+        """``entries``: each article's entry, or its line of the index."""
         self._entries = entries
         self._made: dict[str, Article] = {}
 
     def __getitem__(self, page_url: str) -> Article:
         article = self._made.get(page_url)
         if article is None:
-            article = _article(page_url, self._entries[page_url])
+            entry = self._entries[page_url]
+            if isinstance(entry, str):
+                entry = json.loads(entry)
+            article = _article(page_url, entry)
             self._made[page_url] = article  # a race makes it twice, alike
         return article
 

@@ -63,7 +63,6 @@ intrasite link other than to a content file in a post written in the desk.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -84,7 +83,7 @@ from .build_comments import (
     write_comment_files,
 )
 from .content_guard import clean_desk_posts, refuse_outside_files
-from .contract import SITE_INDEX_VERSION
+from .contract import SITE_INDEX_VERSION, site_index_text
 from .files import (
     COMPRESSED,
     link_unchanged_twins,
@@ -175,7 +174,7 @@ def write_site_index(generators: list[Any]) -> None:
         "render": render_settings(settings),
         "articles": articles,
     }
-    text = json.dumps(index, indent=1, ensure_ascii=False)
+    text = site_index_text(index)
     path = Path(target)
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
         write_atomically(path, text)

@@ -20,6 +20,8 @@ from feedback_app.site.contract import (
     COMMENT_FILE_SCHEMA,
     SITE_INDEX_SCHEMA,
     SITE_INDEX_VERSION,
+    site_index_text,
+    split_site_index,
 )
 from feedback_app.site.files import comment_feed_path, comment_file_name
 from feedback_app.site.index import SiteIndex
@@ -126,3 +128,50 @@ def test_the_build_refuses_a_comment_file_of_a_newer_version(own_site: Path) -> 
             extra={"FEEDBACK_COMMENTS_PATH": str(content / "comments")},
         )
     assert "VersionError: The comment file" in failed.value.stdout + failed.value.stderr
+
+
+HOSTILE_TITLES = [
+    'Quote " and comma,\nnewline',
+    '",\n{"page_url": "2026/forged/", "title": "x"}',
+    "Line\u2028separator and \u2029 paragraph",
+    "\\",
+    "",
+]
+
+
+@pytest.mark.parametrize("articles", [0, 1, 3])
+def test_the_site_index_is_json_with_an_article_a_line_whatever_its_titles(
+    built_site: Path, tmp_path: Path, articles: int
+) -> None:
+    """Any JSON reader reads it whole; the app reads one article without the
+    others, and both read the same articles, whatever the titles hold."""
+    index = json.loads((built_site / "site.json").read_text("utf-8"))
+    entry = index["articles"][0]
+    index["articles"] = [
+        {**entry, "page_url": f"2026/a{n}/", "title": HOSTILE_TITLES[n % 5]}
+        for n in range(articles)
+    ] + [{**entry, "page_url": f'2026/{t[:3]}"/', "title": t} for t in HOSTILE_TITLES][
+        : articles and 5
+    ]
+    text = site_index_text(index)
+    assert json.loads(text) == index
+    jsonschema.validate(json.loads(text), SITE_INDEX_SCHEMA)
+    split = split_site_index(text)
+    if articles:
+        assert split is not None
+        head, lines = split
+        assert set(lines) == {a["page_url"] for a in index["articles"]}
+        assert head == {k: v for k, v in index.items() if k != "articles"}
+    path = tmp_path / "site.json"
+    path.write_text(text, "utf-8")
+    site = SiteIndex(str(path)).current()
+    assert {url: a.title for url, a in site.articles.items()} == {
+        a["page_url"]: a["title"] for a in index["articles"]
+    }
+    # The same index written whole, as by hand, reads the same.
+    path.write_text(json.dumps(index, indent=2), "utf-8")
+    assert split_site_index(path.read_text("utf-8")) is None
+    again = SiteIndex(str(path)).current()
+    assert {u: a.title for u, a in again.articles.items()} == {
+        u: a.title for u, a in site.articles.items()
+    }
