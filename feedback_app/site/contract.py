@@ -57,7 +57,8 @@ def check_version(data: dict[str, Any], newest: int, what: str) -> int:
 #: Between the site index's other fields and its articles, one a line.
 ARTICLES_START = ',\n "articles": [\n'
 ARTICLES_END = "\n ]\n}\n"
-_PAGE_URL = re.compile(r'\{"page_url": ("(?:[^"\\]|\\.)*")')
+_LINE_START = b'{"page_url": "'
+_PAGE_URL = re.compile(rb'\{"page_url": ("(?:[^"\\]|\\.)*")')
 
 
 def site_index_text(index: dict[str, Any]) -> str:
@@ -79,26 +80,36 @@ def site_index_text(index: dict[str, Any]) -> str:
     return head.removesuffix("\n}") + ARTICLES_START + lines + ARTICLES_END
 
 
-def split_site_index(text: str) -> tuple[dict[str, Any], dict[str, str]] | None:
+def split_site_index(data: bytes) -> tuple[dict[str, Any], dict[str, bytes]] | None:
     """Return the fields of a site index written by ``site_index_text``
     but its articles, and each article's line by its ``page_url``; None if
     it is not laid out so (an index of before, or one written by hand:
     parse it whole).
 
-    JSON strings hold no raw line break, so a line is an article.
+    JSON strings hold no raw line break, so a line is an article. Bytes,
+    not text: only the lines asked for are ever decoded.
     """
-    start = text.find(ARTICLES_START)
-    if start < 0 or not text.endswith(ARTICLES_END):
+    start = data.find(ARTICLES_START.encode())
+    end = ARTICLES_END.encode()
+    if start < 0 or not data.endswith(end):
         return None
-    head = json.loads(text[:start] + "\n}")
+    head = json.loads(data[:start] + b"\n}")
     if not isinstance(head, dict) or "articles" in head:
         return None
-    lines: dict[str, str] = {}
-    for line in text[start + len(ARTICLES_START) : -len(ARTICLES_END)].split(",\n"):
-        found = _PAGE_URL.match(line)
-        if found is None:
+    lines: dict[str, bytes] = {}
+    body = data[start + len(ARTICLES_START) : -len(end)]
+    for line in body.split(b",\n"):
+        if not line.startswith(_LINE_START):
             return None
-        lines[json.loads(found.group(1))] = line
+        close = line.find(b'"', len(_LINE_START))
+        key = line[len(_LINE_START) : close]
+        if b"\\" in key:  # an escape: read the string as JSON
+            found = _PAGE_URL.match(line)
+            if found is None:
+                return None
+            lines[json.loads(found.group(1))] = line
+        else:
+            lines[key.decode("utf-8")] = line
     return head, lines
 
 

@@ -139,10 +139,10 @@ class SiteIndex:
 
     def _load(self) -> Site:
         try:
-            with open(self.path, encoding="utf-8") as fh:
-                text = fh.read()
-            split = split_site_index(text)
-            data: dict[str, Any] = split[0] if split else json.loads(text)
+            with open(self.path, "rb") as fh:
+                raw = fh.read()
+            split = split_site_index(raw)
+            data: dict[str, Any] = split[0] if split else json.loads(raw)
             check_version(data, SITE_INDEX_VERSION, f"The site index {self.path}")
         except (OSError, ValueError) as exc:
             # VersionError is a ValueError: a newer index is not misread.
@@ -175,7 +175,7 @@ class Articles(Mapping[str, Article]):
     the first time it is asked for: a command that moderates one comment of
     a 10,000-article site makes one, not 10,000."""
 
-    def __init__(self, entries: Mapping[str, dict[str, Any] | str]) -> None:
+    def __init__(self, entries: Mapping[str, dict[str, Any] | bytes]) -> None:
         """``entries``: each article's entry, or its line of the index."""
         self._entries = entries
         self._made: dict[str, Article] = {}
@@ -184,7 +184,7 @@ class Articles(Mapping[str, Article]):
         article = self._made.get(page_url)
         if article is None:
             entry = self._entries[page_url]
-            if isinstance(entry, str):
+            if isinstance(entry, bytes):
                 entry = json.loads(entry)
             article = _article(page_url, entry)
             self._made[page_url] = article  # a race makes it twice, alike
