@@ -25,12 +25,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The app's modules compiled once (an editable install leaves them to the
+# first run, which a read-only checkout or PYTHONDONTWRITEBYTECODE never
+# saves): every `flask` command starts tens of milliseconds sooner.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m compileall -q feedback_app
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q feedback_app
 	touch $@ $(VENV)/.installed
 
 clean:
