@@ -211,6 +211,16 @@ class Comment(Base):
         # "Has this address an approved comment?" on every post: without
         # both columns SQLite walks every approved comment instead.
         Index("ix_comment_email_state", "email", "state"),
+        # An article's published thread, in order, at every moderation
+        # action: with the state's index instead, SQLite read every approved
+        # comment of the site (bench/README.md, issue 21).
+        Index(
+            "ix_comment_article_state",
+            "article_page_url",
+            "state",
+            "created_at",
+            "id",
+        ),
         # Never reuse an id: #comment-N links and feed ids stay unique.
         {"sqlite_autoincrement": True},
     )
