@@ -94,10 +94,13 @@ def pelican_overrides(
     }
 
 
-def pelican_command(site: SiteLayout, overrides: dict[str, Any]) -> list[str]:
-    """Return the command of a full Pelican build of ``site``."""
+def pelican_command(
+    site: SiteLayout, overrides: dict[str, Any], output: Path | None = None
+) -> list[str]:
+    """Return the command of a full Pelican build of ``site`` (into
+    ``output``, default its own)."""
     cmd = [sys.executable, "-m", "pelican", "-s", str(PELICANCONF)]
-    cmd += ["-o", str(site.output), "-q"]
+    cmd += ["-o", str(output or site.output), "-q"]
     cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
     return cmd
 
@@ -108,14 +111,16 @@ def full_build(
     comments: Path | None = None,
     cold: bool = False,
     timeout: float = 300.0,
+    output: Path | None = None,
 ) -> float:
     """Run one full build as a fresh ``pelican`` process; return its seconds.
 
-    ``cold`` deletes the content cache first (the build then writes it anew).
+    ``cold`` deletes the content cache first (the build then writes it anew);
+    ``output`` is where it writes (default: the site's own).
     """
     if cold:
         shutil.rmtree(site.cache, ignore_errors=True)
-    cmd = pelican_command(site, pelican_overrides(site, comments=comments))
+    cmd = pelican_command(site, pelican_overrides(site, comments=comments), output)
     started = time.perf_counter()
     result = subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False

@@ -6,7 +6,7 @@ its record (the pages that show it) and how the build renders
 (``thread_render``'s code, the theme's templates, the render settings).
 Those are hashed into the entry's name, so an entry is never stale: a
 change to any of them names another entry. Entries the last full build did
-not use are removed after it.
+not use are removed after it once they outnumber those it used.
 
 Kept in ``CACHE_PATH`` (``feedback-threads/``), read when Pelican loads its
 content cache (``LOAD_CONTENT_CACHE``) and written when it keeps one
@@ -96,15 +96,22 @@ class ThreadCache:
         self.used.add(key)
 
     def prune(self) -> None:
-        """Remove the entries this build did not use."""
+        """Remove the entries this build did not use, once they outnumber
+        those it did: the cache holds at most about two builds' threads,
+        and a thread that comes back (an approval undone, a build of the
+        site without its comments) is still there."""
         if not self.save or self.folder is None or not self.folder.is_dir():
             return
-        for sub in os.scandir(self.folder):
-            if not sub.is_dir():
-                continue
-            for entry in os.scandir(sub.path):
-                if entry.name not in self.used:
-                    os.unlink(entry.path)
+        unused = [
+            entry.path
+            for sub in os.scandir(self.folder)
+            if sub.is_dir()
+            for entry in os.scandir(sub.path)
+            if entry.name not in self.used
+        ]
+        if len(unused) > len(self.used):
+            for path in unused:
+                os.unlink(path)
 
 
 def fingerprint(render: Mapping[str, Any]) -> bytes:

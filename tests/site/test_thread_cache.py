@@ -66,11 +66,13 @@ def test_a_warm_build_uses_the_threads_it_kept_and_never_a_stale_one(
     assert entries(tmp_path) == first
     assert "Written by Ana." in page.read_text("utf-8")
 
-    # The comments change: that thread is rendered again, its old entry goes.
+    # The comments change: that thread is rendered again; its old entry
+    # stays while the unused ones do not outnumber the used.
     write_comments(comments, "Ana", "Ben")
     build_site(tmp_path, extra=extra)
     assert "Written by Ben." in page.read_text("utf-8")
-    assert len(entries(tmp_path)) == 3 and entries(tmp_path) != first
+    second = entries(tmp_path)
+    assert len(second) == 4 and first < second
 
     # The theme's thread template changes: every thread is rendered again.
     template = theme / "templates" / "comments.html"
@@ -81,6 +83,9 @@ def test_a_warm_build_uses_the_threads_it_kept_and_never_a_stale_one(
     build_site(tmp_path, extra=extra)
     other = tmp_path / "output/2026/follow-up-emails-that-get-answered/index.html"
     assert "Be the first" in other.read_text("utf-8")
+    # Four unused, three used: the unused go.
+    third = entries(tmp_path)
+    assert len(third) == 3 and not third & second
 
     # A setting the thread is rendered with changes: rendered again.
     build_site(tmp_path, extra={**extra, "COMMENTS_FEED_SIZE": 1})
