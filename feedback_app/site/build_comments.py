@@ -10,8 +10,6 @@ Imports without Flask (Pelican loads it on every build).
 
 from __future__ import annotations
 
-import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,48 +18,16 @@ from markupsafe import Markup
 from pelican.generators import ArticlesGenerator
 from pelican.writers import Writer
 
-from .contract import COMMENT_FILE_VERSION, check_version
-from .files import comment_file_name
 from .thread_cache import ThreadCache
 from .thread_files import write_thread
-from .thread_model import ThreadRecord, ThreadView, render_settings
+from .thread_model import (
+    ThreadRecord,
+    ThreadView,
+    comment_file,
+    comment_rows,
+    render_settings,
+)
 from .thread_render import RenderedThread, ThreadRenderer
-
-
-def comment_file(folder: str, page_url: str, legacy_slug: str | None = None) -> bytes:
-    """Return the bytes of the comment file of the article at ``page_url``
-    (empty if it has none).
-
-    Without a file of its own, the article gets ``<legacy_slug>.json``, a
-    file of a site from before comment files were named by URL (the app
-    names them so from its next publish of that article on). The caller
-    passes ``legacy_slug`` only when no other article has that slug: a
-    shared slug's old file cannot say which article it was for.
-    """
-    names = [comment_file_name(page_url)]
-    if legacy_slug:
-        names.append(f"{legacy_slug}.json")
-    for name in names:
-        try:
-            with open(os.path.join(folder, name), "rb") as fh:
-                return fh.read()
-        except FileNotFoundError:
-            continue
-    return b""
-
-
-def comment_rows(data: bytes, page_url: str) -> list[dict[str, Any]]:
-    """Return the published comments in the bytes of a comment file, oldest
-    first.
-
-    :raise VersionError: if the file is of a newer version.
-    """
-    if not data:
-        return []
-    parsed = json.loads(data)
-    check_version(parsed, COMMENT_FILE_VERSION, f"The comment file of {page_url}")
-    rows: list[dict[str, Any]] = parsed["comments"]
-    return rows
 
 
 def translations_of(article: Any) -> list[Any]:

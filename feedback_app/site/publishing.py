@@ -49,6 +49,7 @@ from .files import comment_file_name, write_atomically
 from .index import Site, site_index
 from .lock import PublishError, publish_lock
 from .thread_files import with_regions, write_thread
+from .thread_model import comment_file, comment_rows
 from .threads import published_comments
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,9 @@ class Publisher:
             site = site_index(self.app).current()
             with get_db(self.app).read() as session:
                 threads = {u: published_comments(session, u) for u in sorted(page_urls)}
+            # What the pages show now: the comment pages that stay the same
+            # are not rendered again.
+            previous = {u: _previous_rows(folder, u) for u in threads}
             for page_url, rows in threads.items():
                 write_comment_file(folder, page_url, rows)
                 article = site.articles.get(page_url)
@@ -137,13 +141,23 @@ class Publisher:
             self.runs += 1
             if not config["COMMENTS_REBUILD"]:
                 return
-            slow = [u for u, rows in threads.items() if not self._write(site, u, rows)]
+            slow = [
+                u
+                for u, rows in threads.items()
+                if not self._write(site, u, rows, previous[u])
+            ]
             if slow:
                 self.rebuild(slow)
             elif any(u in site.articles for u in threads):
                 run_publish_command(self.app)
 
-    def _write(self, site: Site, page_url: str, rows: list[dict[str, Any]]) -> bool:
+    def _write(
+        self,
+        site: Site,
+        page_url: str,
+        rows: list[dict[str, Any]],
+        previous: list[dict[str, Any]] | None,
+    ) -> bool:
         """Write the pages of the thread at ``page_url`` without Pelican; tell
         whether it could (False: its pages need a Pelican run)."""
         article = site.articles.get(page_url)
@@ -152,7 +166,7 @@ class Publisher:
         renderer = site_index(self.app).renderer()
         if article.thread is None or renderer is None:
             return False  # an index from before threads were recorded
-        rendered = renderer.render(article.thread, rows)
+        rendered = renderer.render(article.thread, rows, previous)
         output = Path(self.app.config["OUTPUT_PATH"])
         pages = with_regions(output, rendered)
         if pages is None:
@@ -199,6 +213,15 @@ def write_comment_file(
         ensure_ascii=False,
     )
     write_atomically(path, text + "\n")
+
+
+def _previous_rows(folder: Path, page_url: str) -> list[dict[str, Any]] | None:
+    """Return the comments of the article's file as it is, before it is
+    written again; None if it cannot be read (every page is rendered)."""
+    try:
+        return comment_rows(comment_file(str(folder), page_url), page_url)
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def _retire_slug_file(folder: Path, slug: str) -> None:

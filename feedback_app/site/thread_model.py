@@ -1,6 +1,7 @@
 """An article's thread as data: its published comments as the theme shows
 them (nested, dated in the site's time zone), the pages that show it as the
-build records them in the site index (``ThreadRecord``), and its Atom feed.
+build records them in the site index (``ThreadRecord``), its Atom feed, and
+its comment file as the build and the app read it.
 Rendered by ``thread_render.py``.
 
 Imports without Flask or Pelican.
@@ -17,7 +18,8 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr  # nosec B406
 from zoneinfo import ZoneInfo
 
-from .files import comment_feed_path
+from .contract import COMMENT_FILE_VERSION, check_version
+from .files import comment_feed_path, comment_file_name
 
 #: Month names for comment dates: the same words whatever the locale of the
 #: process (the build's and the app's may differ).
@@ -272,3 +274,39 @@ def atom_feed(
         ]
     parts.append("</feed>\n")
     return "".join(parts)
+
+
+def comment_file(folder: str, page_url: str, legacy_slug: str | None = None) -> bytes:
+    """Return the bytes of the comment file of the article at ``page_url``
+    (empty if it has none).
+
+    Without a file of its own, the article gets ``<legacy_slug>.json``, a
+    file of a site from before comment files were named by URL (the app
+    names them so from its next publish of that article on). The caller
+    passes ``legacy_slug`` only when no other article has that slug: a
+    shared slug's old file cannot say which article it was for.
+    """
+    names = [comment_file_name(page_url)]
+    if legacy_slug:
+        names.append(f"{legacy_slug}.json")
+    for name in names:
+        try:
+            with open(os.path.join(folder, name), "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            continue
+    return b""
+
+
+def comment_rows(data: bytes, page_url: str) -> list[dict[str, Any]]:
+    """Return the published comments in the bytes of a comment file, oldest
+    first.
+
+    :raise VersionError: if the file is of a newer version.
+    """
+    if not data:
+        return []
+    parsed = json.loads(data)
+    check_version(parsed, COMMENT_FILE_VERSION, f"The comment file of {page_url}")
+    rows: list[dict[str, Any]] = parsed["comments"]
+    return rows

@@ -107,7 +107,16 @@ class ThreadPage:
     comment_page: int
     comment_pages: list[PageLink]
     article_url: str  # the view's article page
+    on_article: bool  # the page the article itself shows (not a comment page)
     thread_html: Markup = field(default_factory=Markup)
+
+
+def _shown(top: list[PublishedComment]) -> list[tuple[Any, ...]]:
+    """Return what a page shows of its comments, to compare two."""
+    return [
+        (c.id, c.parent, c.name, c.website, c.date, c.html, c.author, len(c.replies))
+        for c in flatten(top)
+    ]
 
 
 def comment_page_path(path: str, number: int) -> str:
@@ -192,18 +201,29 @@ class ThreadRenderer:
         return "/".join([".."] * depth) if depth > 0 else "."
 
     def render(
-        self, record: ThreadRecord, rows: list[Mapping[str, Any]]
+        self,
+        record: ThreadRecord,
+        rows: list[Mapping[str, Any]],
+        previous: list[Mapping[str, Any]] | None = None,
     ) -> RenderedThread:
         """Render the thread of ``record`` with its published ``rows``
-        (``threads.published_comments``, or a comment file's)."""
+        (``threads.published_comments``, or a comment file's).
+
+        With the ``previous`` rows (the thread as its pages show it now),
+        a comment page whose own comments did not change, in a thread of
+        as many pages, is left out of ``files``: its file is right.
+        """
         comments = comments_from_rows(rows, self.tz)
         pages = self.split(thread(comments))
         count = len(pages)
         default = self.default_page(count)
+        same = self._unchanged_pages(pages, previous)
         regions: dict[str, str] = {}
         files: dict[str, str] = {}
         for view in record.views:
             for number, top in enumerate(pages, 1):
+                if number != default and number in same:
+                    continue
                 page = self._page(record, view, top, len(comments), number, count)
                 if number == default:
                     regions[view.save_as] = str(page.thread_html)
@@ -217,6 +237,24 @@ class ThreadRenderer:
             default_page=default,
             comment_count=len(comments),
         )
+
+    def _unchanged_pages(
+        self,
+        pages: list[list[PublishedComment]],
+        previous: list[Mapping[str, Any]] | None,
+    ) -> set[int]:
+        """Return the numbers of the pages that show the same comments as
+        with the ``previous`` rows (none if the number of pages changed)."""
+        if previous is None:
+            return set()
+        before = self.split(thread(comments_from_rows(previous, self.tz)))
+        if len(before) != len(pages):
+            return set()
+        return {
+            number
+            for number, (old, new) in enumerate(zip(before, pages, strict=True), 1)
+            if _shown(old) == _shown(new)
+        }
 
     def _feed(
         self,
@@ -277,6 +315,7 @@ class ThreadRenderer:
             if count > 1
             else [],
             article_url=view.url,
+            on_article=number == self.default_page(count),
         )
         html = self.env.get_template(REGION_TEMPLATE).render(
             self._context(save_as, article=page)
