@@ -110,3 +110,19 @@ def test_a_build_that_starts_clean_renders_every_thread(tmp_path: Path) -> None:
     build_site(tmp_path, extra={**extra, "LOAD_CONTENT_CACHE": False})
     assert "FORGED" not in (tmp_path / PAGE).read_text("utf-8")
     assert "Written by Ana." in (tmp_path / PAGE).read_text("utf-8")
+
+
+def test_an_entry_a_killed_build_left_half_written_is_rendered_again(
+    tmp_path: Path,
+) -> None:
+    comments = tmp_path / "comments"
+    comments.mkdir()
+    write_comments(comments, "Ana")
+    extra = {"FEEDBACK_COMMENTS_PATH": str(comments)}
+    build_site(tmp_path, extra=extra)
+    for path in (tmp_path / "cache" / "feedback-threads").rglob("*"):
+        if path.is_file():
+            path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    (tmp_path / PAGE).unlink()
+    build_site(tmp_path, extra=extra)
+    assert "Written by Ana." in (tmp_path / PAGE).read_text("utf-8")
