@@ -46,10 +46,16 @@ from ..store.comments import delete_comment, fingerprint
 ANONYMOUS = "Anonymous"
 
 
+def _key(email: str) -> str:
+    return email.strip().lower()
+
+
 def _same(column: Any, email: str) -> Any:
     # Addresses are stored as email-validator normalised them; compare
-    # without case so that a request in another case still finds them.
-    return func.lower(column) == email.strip().lower()
+    # without case so that a request in another case still finds them. Each
+    # such column has an index of ``lower(column)`` (models.py): this is the
+    # expression it holds.
+    return func.lower(column) == _key(email)
 
 
 def _mail_about(session: Session, email: str) -> list[int]:
@@ -102,7 +108,7 @@ def export(session: Session, email: str) -> dict[str, Any]:
         .order_by(InboundMessage.id)
     ).all()
     bounced = session.scalar(
-        select(BouncedAddress).where(_same(BouncedAddress.email, email))
+        select(BouncedAddress).where(BouncedAddress.email == _key(email))
     )
     return {
         "address": email,
@@ -276,7 +282,7 @@ def erase(session: Session, email: str) -> Erased:
         delete(OutboxMessage).where(OutboxMessage.id.in_(_mail_about(session, email)))
     ).rowcount
     done.bounced = session.execute(
-        delete(BouncedAddress).where(_same(BouncedAddress.email, email))
+        delete(BouncedAddress).where(BouncedAddress.email == _key(email))
     ).rowcount
     session.flush()
     return done

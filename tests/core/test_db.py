@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,36 @@ from feedback_app.site.index import Article
 from feedback_app.store.feedback import find_by_token, submit_feedback
 
 ARTICLE = Article(slug="a", title="A", url="/a/", authors=("Maya",))
+
+
+def schema_diff(connection: sa.Connection) -> list[object]:
+    """What differs between the database's schema and the models.
+
+    SQLite's reflection cannot read indexes of an expression (the addresses
+    in lower case), so Alembic skips them, with a warning, when it compares;
+    there they are compared here instead, by the SQL SQLite stored.
+    """
+    if connection.dialect.name != "sqlite":
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified")
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    stored = dict(
+        connection.execute(
+            sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+        ).all()
+    )
+    for table in Base.metadata.tables.values():
+        for index in table.indexes:
+            if all(isinstance(e, sa.Column) for e in index.expressions):
+                continue
+            (expression,) = index.expressions
+            wanted = str(expression.compile(dialect=connection.dialect))
+            found = (stored.get(index.name) or "").replace(f"{table.name}.", "")
+            if wanted.replace(f"{table.name}.", "") not in found:
+                diff.append(("expression index", index.name, wanted, found))
+    return diff
 
 
 @pytest.mark.sqlite
@@ -97,7 +128,7 @@ def test_a_failed_write_transaction_stores_nothing(app: Flask) -> None:
 
 def test_migrations_match_the_models(app: Flask) -> None:
     with get_db(app).engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = schema_diff(connection)
     assert diff == []
 
 
@@ -141,7 +172,7 @@ def _desk_migration_round_trip(url: str) -> None:
         assert state.one() == ("new", "old")
     upgrade(app)
     with db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = schema_diff(connection)
     assert diff == []
     db.dispose()
 
@@ -172,7 +203,7 @@ def test_migrations_and_feedback_on_postgresql(postgres_url: str) -> None:
     upgrade(app)
     db = get_db(app)
     with db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        diff = schema_diff(connection)
     assert diff == []
     with db.write() as session:
         _, token = submit_feedback(
