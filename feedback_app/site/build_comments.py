@@ -18,6 +18,7 @@ from markupsafe import Markup
 from pelican.generators import ArticlesGenerator
 from pelican.writers import Writer
 
+from .render_pool import render_all
 from .thread_cache import ThreadCache
 from .thread_files import write_thread
 from .thread_model import (
@@ -82,8 +83,10 @@ def attach_comments(generator: ArticlesGenerator) -> None:
     # these articles' pages: the others' comments are not read.
     only = set(settings.get("FEEDBACK_SELECTED_URLS") or ())
     per_slug = Counter(article.slug for article in generator.articles)
-    threads: list[tuple[ThreadRecord, list[dict[str, Any]] | None, RenderedThread]]
-    threads = []
+    # Each article's record, its rows (read only if it is rendered) and its
+    # rendered thread: from the cache, or rendered below, all at once.
+    found: list[tuple[Any, ThreadRecord, list[dict[str, Any]] | None, str]] = []
+    rendered_of: dict[int, RenderedThread] = {}
     for article in [*generator.articles, *generator.translations, *generator.drafts]:
         # What the forms send back to name the article (the app's key);
         # a translation's is its original's (see below).
@@ -99,25 +102,34 @@ def attach_comments(generator: ArticlesGenerator) -> None:
             view.page_url = record.page_url
             view.comment_feed_url = record.feed_url
             view.article_url = shown.url  # the form's "page": back to it
-        if only and article.url not in only:
+        if only and record.page_url not in only:
             continue
         legacy = article.slug if per_slug[article.slug] <= 1 else None
-        data = comment_file(folder, article.url, legacy)
+        data = comment_file(folder, record.page_url, legacy)
         key = cache.key(record, data)
         rows: list[dict[str, Any]] | None = None
-        rendered = cache.get(key)
-        if rendered is None:
-            rows = comment_rows(data, article.url)
-            rendered = renderer.render(record, rows)
-            cache.put(key, rendered)
+        kept = cache.get(key)
+        if kept is None:
+            rows = comment_rows(data, record.page_url)
+        else:
+            rendered_of[len(found)] = kept
+        found.append((article, record, rows, key))
+    missing = [i for i in range(len(found)) if i not in rendered_of]
+    jobs = [(found[i][1], found[i][2] or []) for i in missing]
+    for i, rendered in zip(missing, render_all(renderer, jobs), strict=True):
+        rendered_of[i] = rendered
+        cache.put(found[i][3], rendered)
+    threads: list[tuple[ThreadRecord, list[dict[str, Any]] | None, RenderedThread]]
+    threads = []
+    for i, (article, record, rows, _) in enumerate(found):
+        rendered = rendered_of[i]
         for view in [article, *translations_of(article)]:
             if view.save_as in rendered.regions:
                 region = rendered.regions[view.save_as]  # rendered, escaped
                 view.thread_html = Markup(region)  # noqa: S704  # nosec B704
                 view.comment_count = rendered.comment_count
         threads.append((record, rows, rendered))
-    if not only:
-        cache.prune()
+    cache.close(prune=not only)
     generator.feedback_threads = threads  # for write_comment_files
 
 

@@ -8,9 +8,13 @@ Those are hashed into the entry's name, so an entry is never stale: a
 change to any of them names another entry. Entries the last full build did
 not use are removed after it once they outnumber those it used.
 
-Kept in ``CACHE_PATH`` (``feedback-threads/``), read when Pelican loads its
-content cache (``LOAD_CONTENT_CACHE``) and written when it keeps one
-(``CACHE_CONTENT``): a build that starts clean renders every thread.
+Kept in ``CACHE_PATH``, in one SQLite file (``feedback-threads.sqlite3``):
+a cold build writes 10,000 entries, which as as many small files cost it
+seconds of file creation (bench/README.md, issue 21); as rows they are one
+transaction, and a build killed half way leaves the last whole one. Read
+when Pelican loads its content cache (``LOAD_CONTENT_CACHE``) and written
+when it keeps one (``CACHE_CONTENT``): a build that starts clean renders
+every thread. A file that is not a database of entries is started anew.
 Threads long enough for comment pages are not kept (their pages show the
 menu, known later in the build), nor is anything during a selective build.
 
@@ -21,7 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import shutil
+import sqlite3
 import zlib
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -32,21 +37,23 @@ from . import thread_model, thread_render
 from .thread_model import ThreadRecord
 from .thread_render import RenderedThread
 
-FOLDER = "feedback-threads"
+NAME = "feedback-threads.sqlite3"
+_OLD_FOLDER = "feedback-threads"  # one file an entry, before
 
 
 class ThreadCache:
-    """Rendered threads in a folder, named by the hash of what made them."""
+    """Rendered threads in a database, by the hash of what made them."""
 
     def __init__(
-        self, folder: Path | None, fingerprint: bytes, *, load: bool, save: bool
+        self, path: Path | None, fingerprint: bytes, *, load: bool, save: bool
     ) -> None:
-        self.folder = folder
+        self.path = path
         self.fingerprint = fingerprint
-        self.load = load and folder is not None
-        self.save = save and folder is not None
+        self.load = load and path is not None
+        self.save = save and path is not None
         self.used: set[str] = set()
-        self._folders: set[Path] = set()
+        self._new: dict[str, bytes] = {}
+        self._db: sqlite3.Connection | None = None
 
     @classmethod
     def for_build(
@@ -57,7 +64,7 @@ class ThreadCache:
         path = settings.get("CACHE_PATH")
         selective = bool(settings.get("FEEDBACK_WRITE_SELECTED"))
         return cls(
-            Path(path) / FOLDER if path else None,
+            Path(path) / NAME if path else None,
             fingerprint(render),
             load=bool(settings.get("LOAD_CONTENT_CACHE")) and not selective,
             save=bool(settings.get("CACHE_CONTENT")) and not selective,
@@ -74,52 +81,94 @@ class ThreadCache:
 
     def get(self, key: str) -> RenderedThread | None:
         """Return the entry ``key``, or None."""
-        if not self.load or self.folder is None:
+        if not self.load:
+            return None
+        db = self._open(create=False)
+        if db is None:
             return None
         try:
-            with open(self.folder / key[:2] / key, "rb") as fh:
-                data = json.loads(zlib.decompress(fh.read()))
-            rendered = RenderedThread(**data)
-        except (OSError, ValueError, TypeError, zlib.error):
-            return None  # none yet, or one a killed build left half written
+            row = db.execute("SELECT data FROM entry WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            rendered = RenderedThread(**json.loads(zlib.decompress(row[0])))
+        except (sqlite3.Error, ValueError, TypeError, zlib.error):
+            return None
         self.used.add(key)
         return rendered
 
     def put(self, key: str, rendered: RenderedThread) -> None:
-        """Keep ``rendered`` as the entry ``key`` (not a thread with pages)."""
-        if not self.save or self.folder is None or rendered.files:
+        """Keep ``rendered`` as the entry ``key`` (not a thread with pages),
+        once ``close`` writes the build's new entries."""
+        if not self.save or rendered.files:
             return
         text = json.dumps(asdict(rendered), ensure_ascii=False).encode()
         # Compressed: a tenth of the room on disk, for a fraction of a read.
-        data = zlib.compress(text, 1)
-        folder = self.folder / key[:2]
-        if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
-        # Written in place, not through a temporary file: a cold build
-        # writes 10,000 of them, and one a killed build left half written
-        # fails zlib's check when read, which is a miss (``get``).
-        with open(folder / key, "wb") as fh:
-            fh.write(data)
+        self._new[key] = zlib.compress(text, 1)
         self.used.add(key)
 
-    def prune(self) -> None:
-        """Remove the entries this build did not use, once they outnumber
-        those it did: the cache holds at most about two builds' threads,
-        and a thread that comes back (an approval undone, a build of the
-        site without its comments) is still there."""
-        if not self.save or self.folder is None or not self.folder.is_dir():
+    def close(self, *, prune: bool = True) -> None:
+        """Write the new entries in one transaction; with ``prune``, remove
+        the entries this build did not use once they outnumber those it
+        did: the cache holds at most about two builds' threads, and a
+        thread that comes back (an approval undone, a build of the site
+        without its comments) is still there."""
+        if not self.save:
             return
-        unused = [
-            entry.path
-            for sub in os.scandir(self.folder)
-            if sub.is_dir()
-            for entry in os.scandir(sub.path)
-            if entry.name not in self.used
-        ]
-        if len(unused) > len(self.used):
-            for path in unused:
-                os.unlink(path)
+        try:
+            db = self._open(create=True)
+            if db is None:
+                return
+            with db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO entry (key, data) VALUES (?, ?)",
+                    self._new.items(),
+                )
+                if prune:
+                    keys = [k for (k,) in db.execute("SELECT key FROM entry")]
+                    unused = [(k,) for k in keys if k not in self.used]
+                    if len(unused) > len(self.used):
+                        db.executemany("DELETE FROM entry WHERE key = ?", unused)
+        except sqlite3.Error as exc:
+            # A cache: the next build renders again, from a new file if
+            # this one is damaged (not merely locked by another build).
+            if self.path and not isinstance(exc, sqlite3.OperationalError):
+                self.path.unlink(missing_ok=True)
+            return
+        finally:
+            self._new.clear()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+        old = self.path.parent / _OLD_FOLDER if self.path else None
+        if old is not None and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _open(self, *, create: bool) -> sqlite3.Connection | None:
+        if self._db is not None:
+            return self._db
+        if self.path is None or not (create or self.path.is_file()):
+            return None
+        try:
+            self._db = _connect(self.path, create=create)
+        except sqlite3.Error:
+            if not create:
+                return None
+            self.path.unlink(missing_ok=True)  # not a cache: start anew
+            self._db = _connect(self.path, create=True)
+        return self._db
+
+
+def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=30)  # ``with db``: one transaction
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS entry (key TEXT PRIMARY KEY, data BLOB)")
+        db.execute("SELECT key, data FROM entry LIMIT 1").fetchall()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
 
 
 def fingerprint(render: Mapping[str, Any]) -> bytes:

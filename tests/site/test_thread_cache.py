@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import zlib
+from contextlib import closing
 from pathlib import Path
 
 from feedback_app.site.files import comment_file_name
@@ -20,10 +22,13 @@ ARTICLE = "2026/inside-sales-without-the-script/"
 PAGE = f"output/{ARTICLE}index.html"
 
 
+def cache_file(tmp: Path) -> Path:
+    return tmp / "cache" / "feedback-threads.sqlite3"
+
+
 def entries(tmp: Path) -> set[str]:
-    return {
-        p.name for p in (tmp / "cache" / "feedback-threads").rglob("*") if p.is_file()
-    }
+    with closing(sqlite3.connect(cache_file(tmp))) as db:
+        return {key for (key,) in db.execute("SELECT key FROM entry")}
 
 
 def comment(cid: int, name: str) -> dict[str, object]:
@@ -101,28 +106,40 @@ def test_a_build_that_starts_clean_renders_every_thread(tmp_path: Path) -> None:
     build_site(tmp_path, extra=extra)
     # A kept entry that does not hold what its name says is never read
     # when the build loads no cache (publishconf.py's LOAD_CONTENT_CACHE).
-    for path in (tmp_path / "cache" / "feedback-threads").rglob("*"):
-        if path.is_file():
-            data = json.loads(zlib.decompress(path.read_bytes()))
+    with closing(sqlite3.connect(cache_file(tmp_path))) as db, db:
+        for key, blob in db.execute("SELECT key, data FROM entry").fetchall():
+            data = json.loads(zlib.decompress(blob))
             forged = "<!-- thread -->FORGED<!-- /thread -->"
             data["regions"] = {k: forged for k in data["regions"]}
-            path.write_bytes(zlib.compress(json.dumps(data).encode()))
+            db.execute(
+                "UPDATE entry SET data = ? WHERE key = ?",
+                (zlib.compress(json.dumps(data).encode()), key),
+            )
     build_site(tmp_path, extra={**extra, "LOAD_CONTENT_CACHE": False})
     assert "FORGED" not in (tmp_path / PAGE).read_text("utf-8")
     assert "Written by Ana." in (tmp_path / PAGE).read_text("utf-8")
 
 
-def test_an_entry_a_killed_build_left_half_written_is_rendered_again(
-    tmp_path: Path,
-) -> None:
+def test_a_cache_file_that_is_not_one_is_started_anew(tmp_path: Path) -> None:
     comments = tmp_path / "comments"
     comments.mkdir()
     write_comments(comments, "Ana")
     extra = {"FEEDBACK_COMMENTS_PATH": str(comments)}
     build_site(tmp_path, extra=extra)
-    for path in (tmp_path / "cache" / "feedback-threads").rglob("*"):
-        if path.is_file():
-            path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
-    (tmp_path / PAGE).unlink()
-    build_site(tmp_path, extra=extra)
-    assert "Written by Ana." in (tmp_path / PAGE).read_text("utf-8")
+    whole = cache_file(tmp_path).read_bytes()
+    # Cut short (a disk that filled up), then not a database at all.
+    for broken in (whole[: len(whole) // 2], b"not a database" * 100):
+        cache_file(tmp_path).write_bytes(broken)
+        (tmp_path / PAGE).unlink()
+        build_site(tmp_path, extra=extra)
+        assert "Written by Ana." in (tmp_path / PAGE).read_text("utf-8")
+        assert len(entries(tmp_path)) == 3
+
+
+def test_the_folder_of_entries_of_before_is_removed(tmp_path: Path) -> None:
+    old = tmp_path / "cache" / "feedback-threads" / "ab"
+    old.mkdir(parents=True)
+    (old / ("ab" + "0" * 62)).write_bytes(b"an entry of before")
+    build_site(tmp_path)
+    assert not old.parent.exists()
+    assert len(entries(tmp_path)) == 3

@@ -1,0 +1,88 @@
+"""Many threads rendered at once: on every core, exactly as one by one.
+
+The renderer is the one a real Pelican build of the project's content
+recorded; the threads are real threads of comment rows.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+
+from feedback_app.site import render_pool
+from feedback_app.site.index import SiteIndex
+from feedback_app.site.render_pool import Job, render_all
+from feedback_app.site.thread_render import ThreadRenderer
+
+from ..conftest import build_site
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[ThreadRenderer, Any]:
+    index = SiteIndex(str(build_site(tmp_path_factory.mktemp("pool"))))
+    renderer = index.renderer()
+    assert renderer is not None
+    article = next(iter(index.current().articles.values()))
+    return renderer, article.thread
+
+
+def jobs(record: Any, count: int) -> list[Job]:
+    """``count`` threads of 0 to 9 comments, replies among them."""
+    return [
+        (
+            record,
+            [
+                {
+                    "id": n * 10 + k + 1,
+                    "parent": n * 10 + k if k % 3 == 2 else None,
+                    "name": f"Reader <{n}-{k}>",
+                    "website": None,
+                    "date": f"2026-11-{k + 1:02d}T10:00:00+00:00",
+                    "author": k == 4,
+                    "html": f"<p>Comment {k} of thread {n}.</p>",
+                }
+                for k in range(n % 10)
+            ],
+        )
+        for n in range(count)
+    ]
+
+
+def children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+@pytest.mark.skipif(render_pool.cores() < 2, reason="one core: nothing to share")
+def test_many_threads_render_on_every_core_as_one_by_one(built: Any) -> None:
+    renderer, record = built
+    work = jobs(record, render_pool.PARALLEL_FROM)  # at the limit
+    before = children_cpu()
+    together = render_all(renderer, work)
+    assert children_cpu() > before  # a forked worker rendered a share
+    assert together == [renderer.render(r, rows) for r, rows in work]
+    assert "Reader &lt;7-3&gt;" in together[7].regions[record.views[0].save_as]
+
+
+def test_few_threads_or_another_thread_running_render_here(built: Any) -> None:
+    renderer, record = built
+    for work, busy in (
+        (jobs(record, render_pool.PARALLEL_FROM - 1), False),  # one short of it
+        (jobs(record, render_pool.PARALLEL_FROM * 2), True),
+    ):
+        stop = threading.Event()
+        other = threading.Thread(target=stop.wait)  # not a daemon
+        if busy:
+            other.start()
+        try:
+            before = children_cpu()
+            together = render_all(renderer, work)
+            assert children_cpu() == before  # no worker
+        finally:
+            stop.set()
+            if busy:
+                other.join()
+        assert together == [renderer.render(r, rows) for r, rows in work]
