@@ -254,14 +254,16 @@ def comment_received_mail(
     comment's own ``INSERT`` (``comments.store_comment``'s ``then``); None
     for spam, which nobody is told of.
 
-    A published comment is linked where it is on the article; a held one is
-    not on the public page yet, so it is linked on the desk."""
+    A published comment is linked through the app, which sends the reader
+    to the page that holds it (a long thread's comment page: a reply stays
+    under its parent); a held one is not on the public page yet, so it is
+    linked on the desk."""
     if comment.state == "spam":
         return None
     on_desk = desk_url("desk.comment", comment_id=comment.id)
     title = title_in_quotes(article.title)
     if comment.state == "approved":
-        where = f"<{absolute_url(article.url, config)}#comment-{comment.id}>"
+        where = f"<{external_url('comments.show', comment_id=comment.id)}>"
         status = "It is published."
     else:
         where = f"<{absolute_url(article.url, config)}>"

@@ -189,6 +189,26 @@ def posted(ticket: str) -> str:
     )
 
 
+@bp.get("/<int:comment_id>")
+def show(comment_id: int) -> Response:
+    """Send the reader to the page that shows a published comment now: the
+    comment page of a long thread that holds it (on the translation at the
+    ``via`` query argument, if it is one of the thread's pages). A mail
+    sent as the comment was stored cannot know that page.
+
+    :raise 404: if that comment is not published, or its article is not on
+        the site.
+    """
+    comment = _approved(comment_id)
+    articles = site_index().current().articles
+    article = articles.get(comment.article_page_url) if comment else None
+    if comment is None or article is None:
+        abort(404, "This comment is not published.")
+    with get_db().read() as session:
+        link = comment_link(session, article, comment.id, request.args.get("via"))
+    return redirect(link)
+
+
 @bp.get("/reply/<int:comment_id>")
 def reply(comment_id: int) -> str:
     """Show the comment form for answering one published comment.

@@ -400,7 +400,13 @@ def test_held_comments_link_the_desk_and_published_ones_their_anchor(
     held_mail, published_mail = outbox(app, "comment-to-author")
     assert "#comment-" not in held_mail.body
     assert f"http://localhost/desk/comments/{held.id}" in held_mail.body
-    assert f"/#comment-{published.id}>" in published_mail.body
+    # Through the app, which knows the page that holds it when it is clicked.
+    link = f"http://localhost/comments/{published.id}>"
+    assert link in published_mail.body
+    landed = client.get(link.removeprefix("http://localhost").removesuffix(">"))
+    assert landed.status_code == 302
+    assert landed.location.endswith(f"/#comment-{published.id}")
+    assert client.get(f"/comments/{held.id + 1000}").status_code == 404
 
 
 def test_a_reply_notification_quotes_the_comment_it_answers(

@@ -29,7 +29,7 @@ from feedback_app.core.db import get_db, upgrade
 from feedback_app.core.models import Comment
 from feedback_app.services import moderation
 
-from ..conftest import ORIGIN, ROOT, build_site, typed_ticket
+from ..conftest import ORIGIN, ROOT, add_author, build_site, outbox, typed_ticket
 from .test_build import Page
 
 ARTICLE = "2026/inside-sales-without-the-script/"
@@ -264,8 +264,20 @@ def test_a_link_to_a_comment_lands_on_the_page_that_holds_it(blog: Blog) -> None
         page = blog.output / (path + "index.html" if path.endswith("/") else path)
         assert f'id="{anchor}"' in page.read_text(encoding="utf-8"), link
     # The reader's "see it in the thread" link, after posting on page 1.
-    cid = blog.post(name="Ben", parent=str(ids[0]))
-    blog.cli("comments", "approve", str(cid))
+    # By a reader known by now: published at once.
+    add_author(blog.app)
+    cid = blog.post(name="Reader 0", parent=str(ids[0]), body="Page one again.")
+    blog.settle()
+    # The author's mail about it links through the app, which sends the
+    # reader to page 1.
+    [told] = [m for m in outbox(blog.app, "comment-to-author")]
+    assert "It is published." in told.body
+    [link] = re.findall(r"<http://localhost(/comments/\d+)>", told.body)
+    landed = blog.client.get(link)
+    assert landed.status_code == 302
+    assert landed.location == f"/{ARTICLE}comment-page-1/#comment-{cid}"
+    french_link = blog.client.get(link, query_string={"via": FRENCH})
+    assert french_link.location.endswith(f"-comment-page-1.html#comment-{cid}")
     with blog.app.app_context():
         from feedback_app.site.index import site_index
         from feedback_app.site.threads import comment_link
