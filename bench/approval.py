@@ -8,8 +8,11 @@ long thread.
         [--max-wait 120]
 
 Each size N is a bench site of its own, ``bench/sites/a<N>`` (``make_site.py``:
-N articles, 10 approved comments each), made on first use and kept. For
-each size, in this order, each part after a wait for a quiet machine:
+N articles, 10 approved comments each), made on first use and kept. Part
+1 runs size after size; parts 2 and 3 run on every size in turn, trial by
+trial, so that what the machine does meanwhile (its speed drifts by half
+on a shared host) weighs on every size alike: the flatness goal compares
+their medians. Each part starts after a wait for a quiet machine:
 
 1. Build overhead: full builds, each a fresh ``python -m pelican`` process
    with the project's pelicanconf.py, without comments
@@ -381,6 +384,46 @@ def summary(live: list[float], timeouts: int) -> dict[str, Any]:
     }
 
 
+def one_action(bench: Bench, action: str, article: Any) -> dict[str, Any]:
+    """One trial of ``action`` on ``article``: its times and Pelican runs."""
+    if action == "approve":
+        probe = bench.new_comment(article)
+    else:
+        probe = bench.published_comment(article)
+    bench.publisher.wait_idle(120)
+    builds = bench.publisher.builds
+    started = time.perf_counter()
+    shows = bench.issue(action, probe)
+    back = time.perf_counter() - started
+    seconds = bench.wait_page(article, shows, started)
+    # What browsers asking for gzip get: not part of the goal's clock.
+    zipped = None
+    if seconds is not None and twin(bench.page(article)).is_file():
+        zipped = bench.wait_page(article, shows, started, gz=True)
+    bench.publisher.wait_idle(120)
+    shown = "timeout" if seconds is None else f"{seconds:.3f} s"
+    print(f"  {action}: #{probe.cid} on {article.slug}: live {shown}")
+    return {
+        "returned": back,
+        "live": seconds,
+        "gzip": zipped,
+        "runs": bench.publisher.builds - builds,
+    }
+
+
+def action_figures(trials: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of the timed trials of one action on one site."""
+    live = [t["live"] for t in trials if t["live"] is not None]
+    gzip_live = [t["gzip"] for t in trials if t["gzip"] is not None]
+    return {
+        **summary(live, len(trials) - len(live)),
+        "returned_median_s": median([t["returned"] for t in trials]),
+        "gzip_twin_live_s": gzip_live,
+        "gzip_twin_live_median_s": median(gzip_live),
+        "pelican_runs": sum(t["runs"] for t in trials),  # of the timed trials
+    }
+
+
 def action_to_live(
     bench: Bench,
     action: str,
@@ -391,70 +434,59 @@ def action_to_live(
     """Time ``count`` trials of ``action`` (after ``warmup`` untimed ones) on
     random articles (of ``articles`` if given)."""
     choices = articles or bench.articles
-    live: list[float] = []
-    returned: list[float] = []
-    gzip_live: list[float] = []
-    timeouts = runs = 0
-    for n in range(warmup + count):
-        article = bench.rng.choice(choices)
-        if action == "approve":
-            probe = bench.new_comment(article)
-        else:
-            probe = bench.published_comment(article)
-        bench.publisher.wait_idle(120)
-        builds = bench.publisher.builds
-        started = time.perf_counter()
-        shows = bench.issue(action, probe)
-        back = time.perf_counter() - started
-        seconds = bench.wait_page(article, shows, started)
-        # What browsers asking for gzip get: not part of the goal's clock.
-        zipped = None
-        if seconds is not None and twin(bench.page(article)).is_file():
-            zipped = bench.wait_page(article, shows, started, gz=True)
-        bench.publisher.wait_idle(120)
-        if n < warmup:
-            continue
-        runs += bench.publisher.builds - builds
-        returned.append(back)
-        if seconds is None:
-            timeouts += 1
-        else:
-            live.append(seconds)
-        if zipped is not None:
-            gzip_live.append(zipped)
-        shown = "timeout" if seconds is None else f"{seconds:.3f} s"
-        print(f"  {action}: #{probe.cid} on {article.slug}: live {shown}")
-    return {
-        **summary(live, timeouts),
-        "returned_median_s": median(returned),
-        "gzip_twin_live_s": gzip_live,
-        "gzip_twin_live_median_s": median(gzip_live),
-        "pelican_runs": runs,  # of the timed trials
-    }
+    trials = [
+        one_action(bench, action, bench.rng.choice(choices))
+        for _ in range(warmup + count)
+    ]
+    return action_figures(trials[warmup:])
+
+
+def interleaved_actions(
+    benches: list[Bench], action: str, count: int, warmup: int = 1
+) -> list[dict[str, Any]]:
+    """``action_to_live`` on every site, one trial of each in turn, so that
+    what the machine does meanwhile weighs on every size alike (the
+    flatness goal compares their medians)."""
+    trials: list[list[dict[str, Any]]] = [[] for _ in benches]
+    for _ in range(warmup + count):
+        for bench, done in zip(benches, trials, strict=True):
+            done.append(one_action(bench, action, bench.rng.choice(bench.articles)))
+    return [action_figures(done[warmup:]) for done in trials]
+
+
+def one_cli(bench: Bench, way: str) -> float | None:
+    """One ``comments approve``, in-process (``way`` "in-process") or as a
+    new process ("process"): the seconds until the page shows it."""
+    run = bench.approve_cli if way == "in-process" else bench.approve_process
+    probe = bench.new_comment(bench.rng.choice(bench.articles))
+    bench.publisher.wait_idle(120)
+    marker = f'id="comment-{probe.cid}"'.encode()
+    started = time.perf_counter()
+    run(probe.cid)
+    seconds = bench.wait_page(probe.article, lambda p, m=marker: m in p, started)
+    shown = "timeout" if seconds is None else f"{seconds:.3f} s"
+    print(f"  comments approve, {way}: #{probe.cid}: live {shown}")
+    return seconds
 
 
 def cli_to_live(bench: Bench, way: str, count: int, warmup: int = 1) -> dict[str, Any]:
-    """Time ``comments approve`` in-process (``way`` "in-process") or as a
-    new process ("process")."""
-    run = bench.approve_cli if way == "in-process" else bench.approve_process
-    live: list[float] = []
-    timeouts = 0
-    for n in range(warmup + count):
-        probe = bench.new_comment(bench.rng.choice(bench.articles))
-        bench.publisher.wait_idle(120)
-        marker = f'id="comment-{probe.cid}"'.encode()
-        started = time.perf_counter()
-        run(probe.cid)
-        seconds = bench.wait_page(probe.article, lambda p, m=marker: m in p, started)
-        if n < warmup:
-            continue
-        if seconds is None:
-            timeouts += 1
-        else:
-            live.append(seconds)
-        shown = "timeout" if seconds is None else f"{seconds:.3f} s"
-        print(f"  comments approve, {way}: #{probe.cid}: live {shown}")
-    return summary(live, timeouts)
+    """Time ``comments approve`` in-process or as a new process."""
+    return interleaved_cli([bench], way, count, warmup)[0]
+
+
+def interleaved_cli(
+    benches: list[Bench], way: str, count: int, warmup: int = 1
+) -> list[dict[str, Any]]:
+    """``cli_to_live`` on every site, one trial of each in turn."""
+    times: list[list[float | None]] = [[] for _ in benches]
+    for _ in range(warmup + count):
+        for bench, done in zip(benches, times, strict=True):
+            done.append(one_cli(bench, way))
+    figures = []
+    for done in times:
+        live = [t for t in done[warmup:] if t is not None]
+        figures.append(summary(live, count - len(live)))
+    return figures
 
 
 def coalescing(bench: Bench, burst: int = 10) -> dict[str, Any]:
@@ -480,45 +512,66 @@ def coalescing(bench: Bench, burst: int = 10) -> dict[str, Any]:
     }
 
 
-def measure_size(articles: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Every figure of one site size."""
-    site = make_site(site_folder(articles), articles)
-    result: dict[str, Any] = {"articles": articles, "comments": articles * 10}
-    others: dict[str, float] = {}  # part -> share of the machine
+def measure_sizes(sizes: list[int], args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure of each site size: its builds, size after size; then the
+    actions and ``comments approve``, the sizes in turn, trial by trial."""
+    results: dict[str, dict[str, Any]] = {}
+    sites = {}
+    for articles in sizes:
+        site = sites[articles] = make_site(site_folder(articles), articles)
+        result = results[str(articles)] = {
+            "articles": articles,
+            "comments": articles * 10,
+            "others_share": {},
+        }
+        print(f"{articles} articles: build overhead (full builds):")
+        wait_quiet(max_wait=args.max_wait)
+        meter = OthersMeter(also=())
+        result["build"] = build_overhead(site, args.cold_runs, args.warm_runs)
+        result["others_share"]["build"] = meter.share()
 
-    print(f"{articles} articles: build overhead (full builds):")
-    wait_quiet(max_wait=args.max_wait)
-    meter = OthersMeter(also=())
-    result["build"] = build_overhead(site, args.cold_runs, args.warm_runs)
-    others["build"] = meter.share()
-
-    bench = Bench(site, args.seed, args.timeout)
+    benches = [Bench(sites[n], args.seed, args.timeout) for n in sizes]
+    every = ", ".join(f"{n:,}" for n in sizes)
     try:
-        for action in ACTIONS:
-            print(f"{articles} articles: {action} to live:")
+        parts: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
+            (
+                action,
+                lambda a=action: interleaved_actions(benches, a, args.trials),
+            )
+            for action in ACTIONS
+        ]
+        parts += [
+            (
+                f"cli {way}",
+                lambda w=way, c=count: interleaved_cli(benches, w, c),
+            )
+            for way, count in (
+                ("in-process", args.trials),
+                ("process", args.process_trials),
+            )
+        ]
+        for name, measure in parts:
+            print(f"{every} articles, in turn: {name}:")
             wait_quiet(max_wait=args.max_wait)
             meter = OthersMeter(also=())
-            result[action] = action_to_live(bench, action, args.trials)
-            others[action] = meter.share()
-        for way, count in (
-            ("in-process", args.trials),
-            ("process", args.process_trials),
-        ):
-            print(f"{articles} articles: comments approve, {way}:")
-            wait_quiet(max_wait=args.max_wait)
-            meter = OthersMeter(also=())
-            result[f"cli {way}"] = cli_to_live(bench, way, count)
-            others[f"cli {way}"] = meter.share()
+            figures = measure()
+            share = meter.share()
+            for articles, figure in zip(sizes, figures, strict=True):
+                results[str(articles)][name] = figure
+                results[str(articles)]["others_share"][name] = share
         if args.coalescing:
-            print(f"{articles} articles: coalescing:")
-            wait_quiet(max_wait=args.max_wait)
-            meter = OthersMeter(also=())
-            result["coalescing"] = [coalescing(bench) for _ in range(3)]
-            others["coalescing"] = meter.share()
+            for articles, bench in zip(sizes, benches, strict=True):
+                print(f"{articles} articles: coalescing:")
+                wait_quiet(max_wait=args.max_wait)
+                meter = OthersMeter(also=())
+                results[str(articles)]["coalescing"] = [
+                    coalescing(bench) for _ in range(3)
+                ]
+                results[str(articles)]["others_share"]["coalescing"] = meter.share()
     finally:
-        result["left_over"] = bench.cleanup()
-    result["others_share"] = others
-    return result
+        for articles, bench in zip(sizes, benches, strict=True):
+            results[str(articles)]["left_over"] = bench.cleanup()
+    return results
 
 
 def measure_long_thread(args: argparse.Namespace) -> dict[str, Any]:
@@ -586,7 +639,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
 
     results: dict[str, Any] = {"machine": machine(), "args": vars(args)}
-    results["sizes"] = {str(n): measure_size(n, args) for n in sorted(args.sizes)}
+    results["sizes"] = measure_sizes(sorted(args.sizes), args)
     if args.long_thread:
         results["long_thread"] = measure_long_thread(args)
     results["verdicts"] = verdicts(results)

@@ -9,7 +9,7 @@ change to any of them names another entry. Entries the last full build did
 not use are removed after it once they outnumber those it used.
 
 Kept in ``CACHE_PATH``, in one SQLite file (``feedback-threads.sqlite3``):
-a cold build writes 10,000 entries, which as as many small files cost it
+a cold build writes 10,000 entries, and as 10,000 small files they cost it
 seconds of file creation (bench/README.md, issue 21); as rows they are one
 transaction, and a build killed half way leaves the last whole one. Read
 when Pelican loads its content cache (``LOAD_CONTENT_CACHE``) and written
@@ -113,6 +113,9 @@ class ThreadCache:
         thread that comes back (an approval undone, a build of the site
         without its comments) is still there."""
         if not self.save:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
             return
         try:
             db = self._open(create=True)
