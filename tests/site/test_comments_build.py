@@ -422,7 +422,10 @@ def test_site_builds_from_a_clone_with_no_database(
     assert len(feed_of(tmp_path, THREADED).findall(f"{ATOM}entry")) == len(THREAD)
     assert not instance.exists()
     assert not (tmp_path / "no").exists()
-    assert [p for p in tmp_path.rglob("*") if p.suffix in (".db", ".sqlite3")] == []
+    # No database of the app's: the one SQLite file is the build's own
+    # cache of rendered threads, in its CACHE_PATH (thread_cache.py).
+    found = [p for p in tmp_path.rglob("*") if p.suffix in (".db", ".sqlite3")]
+    assert found == [tmp_path / "cache" / "feedback-threads.sqlite3"]
     # The comments folder is data for the plugin, not content for Pelican.
     assert not (tmp_path / "output/comments").exists()
     assert "inside-sales-without-the-script.json" not in {
