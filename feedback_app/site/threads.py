@@ -6,12 +6,10 @@ and to link a comment where it is shown (``comment_link``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core.models import Comment
@@ -50,13 +48,23 @@ def published_comments(session: Session, page_url: str) -> list[dict[str, Any]]:
     Markdown source. A reply whose parent is not approved is shown at its
     parent's place in the thread, so nothing refers to a hidden comment.
     """
-    rows = session.scalars(
-        select(Comment)
+    rows = session.execute(
+        select(
+            Comment.id,
+            Comment.parent_id,
+            Comment.name,
+            Comment.website,
+            Comment.created_at,
+            Comment.is_author,
+            Comment.html,
+        )
         .where(Comment.article_page_url == page_url, Comment.state == "approved")
         .order_by(Comment.created_at, Comment.id)
     ).all()
-    approved = {c.id: c for c in rows}
-    hidden_parents = _hidden_ancestors(session, rows, approved)
+    approved = {row.id for row in rows}
+    hidden_parents = _hidden_ancestors(
+        session, {row.parent_id for row in rows} - approved - {None}, approved
+    )
     published = []
     for c in rows:
         parent = c.parent_id
@@ -77,11 +85,11 @@ def published_comments(session: Session, page_url: str) -> list[dict[str, Any]]:
 
 
 def _hidden_ancestors(
-    session: Session, rows: Iterable[Comment], approved: Mapping[int, Comment]
+    session: Session, todo: set[int], approved: Container[int]
 ) -> dict[int, int | None]:
-    """Map each unapproved ancestor of ``rows`` to its own parent."""
+    """Map each unapproved comment of ``todo`` and its unapproved ancestors
+    to their own parents."""
     parents: dict[int, int | None] = {}
-    todo = {c.parent_id for c in rows if c.parent_id and c.parent_id not in approved}
     while todo:
         found = session.execute(
             select(Comment.id, Comment.parent_id).where(Comment.id.in_(todo))
