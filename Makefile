@@ -4,13 +4,25 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: serve test lint format clean
+.PHONY: serve test test-data lint format clean
 
 serve: $(VENV)/.installed
 	PORT=$(PORT) $(BIN)/invoke serve
 
-test: lint
+test: lint test-data
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Pelican's sample content (translations, drafts, rST, pictures), which
+# tests/site/test_real_content.py builds with the project's theme: it is in
+# Pelican's source distribution only, downloaded once from PyPI.
+PELICAN_VERSION := $(shell sed -n 's/.*"pelican==\([0-9.]*\)".*/\1/p' pyproject.toml)
+PELICAN_SDIST := .cache/test-data/pelican-$(PELICAN_VERSION).tar.gz
+
+test-data: $(PELICAN_SDIST)
+
+$(PELICAN_SDIST): | $(BIN)/python
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: \
+		--dest .cache/test-data pelican==$(PELICAN_VERSION)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -39,4 +51,4 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 clean:
-	rm -rf output output.builds cache .pytest_cache
+	rm -rf output output.builds cache .pytest_cache .cache

@@ -12,7 +12,6 @@ SITEURL = ""  # root-relative links; publishconf.py sets the real address
 PATH = "content"
 PAGE_PATHS = ["pages"]
 ARTICLE_EXCLUDES = ["pages", "comments"]
-STATIC_PATHS: list[str] = []
 OUTPUT_PATH = "output"
 THEME = str(HERE / "theme")
 TIMEZONE = "Europe/Stockholm"
@@ -25,6 +24,12 @@ ARTICLE_URL = "{date:%Y}/{slug}/"
 ARTICLE_SAVE_AS = "{date:%Y}/{slug}/index.html"
 PAGE_URL = "{slug}/"
 PAGE_SAVE_AS = "{slug}/index.html"
+# A translation, or an article in another language than DEFAULT_LANG, under
+# its language: /fr/2026/inside-sales-without-the-script/.
+ARTICLE_LANG_URL = "{lang}/{date:%Y}/{slug}/"
+ARTICLE_LANG_SAVE_AS = "{lang}/{date:%Y}/{slug}/index.html"
+PAGE_LANG_URL = "{lang}/{slug}/"
+PAGE_LANG_SAVE_AS = "{lang}/{slug}/index.html"
 CATEGORY_URL = "category/{slug}/"
 CATEGORY_SAVE_AS = "category/{slug}/index.html"
 TAG_URL = "tag/{slug}/"
@@ -65,6 +70,11 @@ AUTHOR_FEED_RSS = None
 CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CACHE_PATH = str(HERE / "cache")
+
+# Highlighted code: Pygments' styles for light and dark pages (the plugin
+# writes theme/css/pygments.css from them).
+CODE_STYLE = "default"
+CODE_STYLE_DARK = "github-dark"
 
 # Long comment threads in pages, as WordPress does: this many top-level
 # comments a page (replies stay under their parent; 0 puts every comment on

@@ -32,6 +32,9 @@ Settings it reads (``pelicanconf.py``):
     50 top-level comments a page (0: all on the article), the ``newest`` or
     ``oldest`` page on the article, ``oldest-first`` or ``newest-first`` on
     a page; the comment feed carries the newest 20 (0: all).
+``CODE_STYLE``, ``CODE_STYLE_DARK``
+    The Pygments styles of highlighted code on light and dark pages
+    (``code_styles.py``); a name Pygments does not know fails the build.
 ``FEEDBACK_GZIP``, ``FEEDBACK_LIVE_OUTPUT``
     Whether each text file gets a ``.gz`` twin for nginx's ``gzip_static``
     (default True), and the live site's folder when a full build writes a
@@ -55,6 +58,10 @@ above, the field limits ``FEEDBACK_MAX_*`` (the app's own defaults, so
 ``page_url`` (the thread's key, which its forms send as ``article``: the
 original's site-relative URL), ``thread_html``, ``comment_count`` and
 ``comment_feed_url``.
+
+A relative link to a file of the content folder (``images/x.png``) is
+made a ``{static}`` link, so that it works under the site's clean
+addresses (``local_links.py``).
 
 Two guards fail the build (``content_guard.py``): a link that would copy a
 file from outside the content folder or from a private folder, and an
@@ -82,6 +89,7 @@ from .build_comments import (
     thread_record,
     write_comment_files,
 )
+from .code_styles import CODE_STYLE_DEFAULTS, write_code_stylesheet
 from .content_guard import clean_desk_posts, refuse_outside_files
 from .contract import SITE_INDEX_VERSION, site_index_text
 from .files import (
@@ -90,6 +98,8 @@ from .files import (
     write_atomically,
     write_compressed,
 )
+from .languages import JINJA_FILTERS
+from .local_links import link_content_files
 from .thread_model import PAGING_DEFAULTS, check_paging, render_settings
 
 logger = logging.getLogger(__name__)
@@ -117,9 +127,24 @@ def add_defaults(pelican: Any) -> None:
     for key, value in PAGING_DEFAULTS.items():
         settings.setdefault(key, value)
     check_paging(settings)
+    settings["JINJA_FILTERS"] = {**JINJA_FILTERS, **settings.get("JINJA_FILTERS", {})}
+    for key, value in CODE_STYLE_DEFAULTS.items():
+        settings.setdefault(key, value)
+        check_code_style(key, settings[key])
     for name in ("MESSAGE", "NAME", "EMAIL", "WEBSITE"):
         key = f"MAX_{name}_LENGTH"
         settings.setdefault(f"FEEDBACK_{key}", getattr(app_config, key))
+
+
+def check_code_style(key: str, name: str) -> None:
+    """Fail the build, naming the setting, if ``name`` is no Pygments style."""
+    from pygments.styles import get_all_styles
+
+    if name not in set(get_all_styles()):
+        raise ValueError(
+            f"{key} = {name!r} is not a Pygments style; `pygmentize -L styles`"
+            " lists them"
+        )
 
 
 def choose_writer(pelican: Any) -> type[Writer] | None:
@@ -152,7 +177,7 @@ def write_site_index(generators: list[Any]) -> None:
                         "outputs": [v.save_as for v in thread.views] + [thread.feed],
                         "thread": thread.to_json(),
                         "source": article.relative_source_path,
-                        "authors": [author.name for author in article.authors],
+                        "authors": [a.name for a in getattr(article, "authors", ())],
                         "date": article.date.isoformat(),
                         "category": str(getattr(article, "category", "") or ""),
                         "tags": [str(tag) for tag in getattr(article, "tags", ())],
@@ -208,9 +233,11 @@ def register() -> None:
     """Connect the plugin's handlers (module-level: Pelican holds them weakly)."""
     signals.initialized.connect(add_defaults)
     signals.get_writer.connect(choose_writer)
+    signals.content_object_init.connect(link_content_files)
     signals.article_generator_finalized.connect(clean_desk_posts)
     signals.article_generator_finalized.connect(attach_comments)
     signals.static_generator_finalized.connect(refuse_outside_files)
     signals.article_writer_finalized.connect(write_comment_files)
     signals.all_generators_finalized.connect(write_site_index)
+    signals.finalized.connect(write_code_stylesheet)
     signals.finalized.connect(compress_output)

@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from .languages import JINJA_FILTERS
 from .thread_model import (
     PublishedComment,
     ThreadRecord,
@@ -152,6 +153,7 @@ class ThreadRenderer:
             autoescape=True,
             **options,
         )
+        self.env.filters.update(JINJA_FILTERS)  # as the plugin gives Pelican
         self.tz = ZoneInfo(self.settings.get("TIMEZONE") or "UTC")
         s = self.settings
         self.per_page = max(0, int(s.get("COMMENTS_PER_PAGE") or 0))

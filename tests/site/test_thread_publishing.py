@@ -33,7 +33,8 @@ from ..conftest import ORIGIN, ROOT, add_author, build_site, outbox, typed_ticke
 from .test_build import Page
 
 ARTICLE = "2026/inside-sales-without-the-script/"
-FRENCH = "inside-sales-without-the-script-fr.html"  # Pelican's ARTICLE_LANG_URL
+FRENCH_URL = "fr/2026/inside-sales-without-the-script/"  # ARTICLE_LANG_URL
+FRENCH = f"{FRENCH_URL}index.html"
 OTHER = "2026/follow-up-emails-that-get-answered/"
 PER_PAGE = 3
 FEED_SIZE = 4
@@ -244,7 +245,7 @@ def test_comment_pages_hold_every_comment_once_with_replies_under_parents(
                 "#comments" if n == current else url for n, url in enumerate(urls)
             ]
     # The French page has its own comment pages, with the same comments.
-    assert comment_ids(blog.page(FRENCH.replace(".html", "-comment-page-1.html"))) == (
+    assert comment_ids(blog.page(f"{FRENCH_URL}comment-page-1/index.html")) == (
         comment_ids(first)
     )
 
@@ -276,8 +277,8 @@ def test_a_link_to_a_comment_lands_on_the_page_that_holds_it(blog: Blog) -> None
     landed = blog.client.get(link)
     assert landed.status_code == 302
     assert landed.location == f"/{ARTICLE}comment-page-1/#comment-{cid}"
-    french_link = blog.client.get(link, query_string={"via": FRENCH})
-    assert french_link.location.endswith(f"-comment-page-1.html#comment-{cid}")
+    french_link = blog.client.get(link, query_string={"via": FRENCH_URL})
+    assert french_link.location == f"/{FRENCH_URL}comment-page-1/#comment-{cid}"
     with blog.app.app_context():
         from feedback_app.site.index import site_index
         from feedback_app.site.threads import comment_link
@@ -285,9 +286,9 @@ def test_a_link_to_a_comment_lands_on_the_page_that_holds_it(blog: Blog) -> None
         article = site_index().article(ARTICLE)
         with get_db().read() as session:
             link = comment_link(session, article, cid)
-            french = comment_link(session, article, cid, FRENCH)
+            french = comment_link(session, article, cid, FRENCH_URL)
     assert link == f"/{ARTICLE}comment-page-1/#comment-{cid}"
-    assert french == f"/{FRENCH.replace('.html', '-comment-page-1.html')}#comment-{cid}"
+    assert french == f"/{FRENCH_URL}comment-page-1/#comment-{cid}"
 
 
 def test_a_comment_posted_on_the_translation_is_on_both_and_the_reader_stays_french(
@@ -302,7 +303,7 @@ def test_a_comment_posted_on_the_translation_is_on_both_and_the_reader_stays_fre
     }
     # The translation's form names the original's thread, and itself.
     assert fields["article"] == ARTICLE
-    assert fields["page"] == FRENCH
+    assert fields["page"] == FRENCH_URL
     response = blog.client.post(
         "/comments",
         data={
@@ -316,7 +317,7 @@ def test_a_comment_posted_on_the_translation_is_on_both_and_the_reader_stays_fre
     )
     assert response.status_code == 303
     posted = blog.client.get(response.location)
-    assert f'href="/{FRENCH}"' in posted.text  # back to the French page
+    assert f'href="/{FRENCH_URL}"' in posted.text  # back to the French page
     cid = blog.post()  # and one from the English page
     with get_db(blog.app).read() as session:
         first = session.scalars(select(Comment).where(Comment.name == "Chloé")).one()
@@ -354,10 +355,12 @@ def test_the_site_index_records_each_thread_and_its_pages(blog: Blog) -> None:
     (article,) = [a for a in index["articles"] if a["page_url"] == ARTICLE]
     thread = article["thread"]
     assert thread["lang"] == "en"
-    assert [(v["url"], v["lang"]) for v in thread["translations"]] == [(FRENCH, "fr")]
+    assert [(v["url"], v["lang"]) for v in thread["translations"]] == [
+        (FRENCH_URL, "fr")
+    ]
     assert FRENCH in article["outputs"]
     # Translations are no articles of their own to the app.
-    assert FRENCH not in {a["page_url"] for a in index["articles"]}
+    assert FRENCH_URL not in {a["page_url"] for a in index["articles"]}
     assert index["render"]["settings"]["COMMENTS_PER_PAGE"] == PER_PAGE
 
 

@@ -6,9 +6,16 @@
 // - the name, e-mail and website the app remembered (only when the reader
 //   ticked "Save my name..."), filled in;
 // - Reply links move the comment form under the comment instead of leaving
-//   the page.
+//   the page;
+// - a code block wider than the column takes the keyboard's focus, so that
+//   it can be scrolled without a mouse.
 (function () {
   "use strict";
+  Array.prototype.forEach.call(document.querySelectorAll(".post-content pre"), function (pre) {
+    if (pre.scrollWidth > pre.clientWidth) {
+      pre.tabIndex = 0;
+    }
+  });
   Array.prototype.forEach.call(document.querySelectorAll("form[data-ticket-url]"), function (form) {
     var field = form.elements.ticket;
     var readyAt = 0;  // when the ticket is old enough to send (Date.now())
