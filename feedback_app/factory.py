@@ -206,13 +206,35 @@ def _error_page(error: HTTPException) -> Response:
     from flask_wtf.csrf import CSRFError
 
     page = render_template(
-        "error.html", error=error, csrf_failed=isinstance(error, CSRFError)
+        "error.html",
+        error=error,
+        csrf_failed=isinstance(error, CSRFError),
+        back=_page_came_from(),
     )
     response = make_response(page, error.code or 500)
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value
     return response
+
+
+def _page_came_from() -> str | None:
+    """Return the path (and query) of the page of this site that sent the
+    request, from its ``Referer`` (the site sends it to its own origin:
+    ``Referrer-Policy: same-origin``), or None if it came from elsewhere or
+    is this very address."""
+    from flask import request
+
+    referrer = urlsplit(request.referrer or "")
+    here = urlsplit(request.host_url)
+    if (referrer.scheme, referrer.netloc) != (here.scheme, here.netloc):
+        return None
+    back = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        return None  # browsers read "//" and "/\\" as another host
+    if back == request.full_path.rstrip("?"):
+        return None
+    return back
 
 
 def _storage_unavailable(error: OperationalError) -> Response:

@@ -67,9 +67,38 @@ def contact_address(form: FlaskForm, field: Any) -> None:
             check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
         )
     except EmailNotValidError as exc:
+        problem = address_problem(field.data, exc)
         raise ValidationError(
-            f"This is not an e-mail address we can use: {exc}"
+            f"This is not an e-mail address we can use: {problem}"
         ) from None
+
+
+def address_problem(value: str, error: Exception) -> str:
+    """Say what is wrong with the address ``value`` in a reader's words,
+    from the address itself: the checker's own reasons ("The part after the
+    @-sign contains invalid characters") are for programmers."""
+    from email_validator import EmailUndeliverableError
+
+    local, at, domain = value.strip().rpartition("@")
+    if not at:
+        return "it has no @. An address looks like ana@example.org."
+    if not domain:
+        return "there is nothing after the @."
+    if not local:
+        return "there is nothing before the @."
+    if isinstance(error, EmailUndeliverableError):
+        return f"{domain} does not receive mail. Please check the part after the @."
+    if not local.isascii():
+        return (
+            "not every mail server delivers to letters such as é or ß before the @;"
+            " please give one with only unaccented letters, digits and . _ - + there."
+        )
+    if "." not in domain:
+        return f"“{domain}” is not a whole domain: it needs a dot, as in example.org."
+    return (
+        "please check it for a typing mistake: a space, two dots in a row, or a"
+        " character that does not belong in an address."
+    )
 
 
 def web_address(form: FlaskForm, field: Any) -> None:

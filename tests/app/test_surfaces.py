@@ -582,7 +582,7 @@ def test_refused_forms_are_shown_again_inert(world: World) -> None:
         assert response.status_code == 422, website
         page = Html(response.get_data(as_text=True))
         (field_,) = page.find_all("input", name="website")
-        assert field_.attrs.get("type") == "url"
+        assert field_.attrs.get("inputmode") == "url"
         assert field_.attrs.get("value") == website.strip()  # kept, in a field
         # The field's own value is text in an input, not a URL: check the rest.
         page.elements = [e for e in page.elements if e is not field_]

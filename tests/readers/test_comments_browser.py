@@ -514,3 +514,16 @@ def test_sending_the_same_comment_again_stores_one(page: Page, live: LiveBlog) -
     assert comment.body == "Sent twice, stored once."
     # The second post shows the comment the first one stored.
     expect(page.locator(".comment")).to_have_id(f"comment-{comment.id}")
+
+
+def test_a_website_without_https_is_taken_as_typed(page: Page, live: LiveBlog) -> None:
+    """Readers type "example.net"; the browser lets it through (it refused
+    it as a type=url field) and the app stores it with https://."""
+    open_article(page, live)
+    form = reply_form(page)
+    fill_comment(form, "My site is below.", "Ravi", website="example.net")
+    website = form.get_by_label(re.compile(r"^Website"))
+    assert website.evaluate("field => field.checkValidity()") is True
+    post_comment(form)
+    (comment,) = live.stored()
+    assert comment.website == "https://example.net"

@@ -187,6 +187,8 @@ def test_request_body_limit_is_exact(app: Flask, client: FlaskClient) -> None:
     too_big = client.post("/feedback", data=at_limit + "x", headers=headers)
     assert too_big.status_code == 413
     assert "larger than this site accepts" in too_big.text
+    assert "<title>Too long to send — " in too_big.text
+    assert "Request Entity Too Large" not in too_big.text
     assert "The limit is 4 KB" in too_big.text
     assert len(stored(app)) == 1
 
@@ -513,3 +515,55 @@ def test_behind_a_proxy_the_reply_link_is_the_public_one(
     assert response.location.startswith("/app/r/")
     thanks = client.get(response.location.removeprefix("/app"), headers=forwarded)
     assert 'href="https://blog.example.org/app/r/' in thanks.text
+
+
+@pytest.mark.parametrize(
+    ("referrer", "back"),
+    [
+        (f"{ORIGIN}/{ARTICLE}", f'href="/{ARTICLE}">Back to the page you came from'),
+        (f"{ORIGIN}/{ARTICLE}?x=1", f'href="/{ARTICLE}?x=1">Back to the page'),
+        ("https://elsewhere.example/2026/a/", 'href="/">Back to '),
+        (f"{ORIGIN}//elsewhere.example/", 'href="/">Back to '),
+        (f"{ORIGIN}/\\elsewhere.example/", 'href="/">Back to '),
+        ("", 'href="/">Back to '),
+    ],
+)
+def test_a_refused_post_leads_back_to_the_page_it_came_from(
+    app: Flask, client: FlaskClient, referrer: str, back: str
+) -> None:
+    """A 413 reads no form, so its way back is the page that sent it: the
+    ``Referer`` the site sends to its own origin, and no other."""
+    app.config.update(MAX_CONTENT_LENGTH=64, MAX_FORM_MEMORY_SIZE=64)
+    headers = (
+        {"Origin": ORIGIN, "Referer": referrer} if referrer else {"Origin": ORIGIN}
+    )
+    refused = client.post(
+        "/feedback",
+        data={"article": ARTICLE, "message": "x" * 100},
+        headers=headers,
+    )
+    assert refused.status_code == 413
+    assert back in refused.text
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("ana.example.org", "it has no @. An address looks like ana@example.org."),
+        ("ana@", "there is nothing after the @."),
+        ("@example.org", "there is nothing before the @."),
+        ("josé@example.org", "not every mail server delivers to letters such as é"),
+        ("ana@example", "“example” is not a whole domain: it needs a dot"),
+        ("ana@exa mple.org", "please check it for a typing mistake"),
+        ("ana..b@example.org", "please check it for a typing mistake"),
+    ],
+)
+def test_a_bad_address_is_explained_in_a_readers_words(
+    app: Flask, reader: Reader, address: str, said: str
+) -> None:
+    response = reader.send(message="Hello", email=address)
+    assert response.status_code == 422
+    text = " ".join(response.text.split())
+    assert f"This is not an e-mail address we can use: {said}" in text
+    assert "@-sign" not in text and "invalid characters" not in text
+    assert len(stored(app)) == 0

@@ -62,6 +62,8 @@ def test_the_post_past_the_limit_gets_429_and_is_not_stored(
     assert refused.status_code == 429
     assert 1 <= int(refused.headers["Retry-After"]) <= WINDOW + 1
     assert "Please wait" in refused.text
+    assert "<title>Too many at once — " in refused.text
+    assert "Too Many Requests" not in refused.text
     assert count(app, Comment) == 3
 
 

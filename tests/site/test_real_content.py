@@ -307,6 +307,8 @@ def test_an_article_in_another_language_lives_under_it(other_blog: Path) -> None
     assert not html.find_all("p", **{"class": "translations"})
     feed = html.one("link", type="application/atom+xml").attrs["href"]
     assert resolves(other_blog, feed)
+    feed_text = (other_blog / unquote(feed).lstrip("/")).read_text("utf-8")
+    assert '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="ru">' in feed_text
     the_forms(html)
 
 
