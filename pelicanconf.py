@@ -76,6 +76,21 @@ CACHE_PATH = str(HERE / "cache")
 CODE_STYLE = "default"
 CODE_STYLE_DARK = "github-dark"
 
+# What the pages may load from other hosts (the content security policy of
+# theme/security-headers.conf, which every full build writes from these; the
+# development server sends it too). Embedded videos from these hosts:
+CSP_FRAME_HOSTS = [
+    "https://www.youtube-nocookie.com",
+    "https://www.youtube.com",
+    "https://player.vimeo.com",
+]
+# Scripts of widgets (none; inline scripts are always refused):
+CSP_SCRIPT_HOSTS: list[str] = []
+# Images, audio and video: from any https address.
+CSP_IMAGE_HOSTS = ["https:"]
+# style="..." attributes (reStructuredText's image directive writes them).
+CSP_STYLE_ATTRIBUTES = True
+
 # Long comment threads in pages, as WordPress does: this many top-level
 # comments a page (replies stay under their parent; 0 puts every comment on
 # the article), the newest page on the article ("newest" or "oldest"), the

@@ -52,9 +52,11 @@ def static_headers(snippet: Path = SECURITY_HEADERS) -> dict[str, str]:
 class StaticSite:
     """Serve a built Pelican site: its files, ``index.html`` for folders."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], snippet: Path = SECURITY_HEADERS
+    ) -> None:
         self.root = Path(root)
-        self.headers = static_headers()
+        self.headers = static_headers(snippet)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)

@@ -35,6 +35,10 @@ Settings it reads (``pelicanconf.py``):
 ``CODE_STYLE``, ``CODE_STYLE_DARK``
     The Pygments styles of highlighted code on light and dark pages
     (``code_styles.py``); a name Pygments does not know fails the build.
+``CSP_FRAME_HOSTS``, ``CSP_SCRIPT_HOSTS``, ``CSP_IMAGE_HOSTS``,
+``CSP_STYLE_ATTRIBUTES``, ``FEEDBACK_SECURITY_HEADERS``
+    What the pages may load from other hosts, and where the nginx snippet
+    of the static pages' headers is written (``page_policy.py``).
 ``FEEDBACK_GZIP``, ``FEEDBACK_LIVE_OUTPUT``
     Whether each text file gets a ``.gz`` twin for nginx's ``gzip_static``
     (default True), and the live site's folder when a full build writes a
@@ -100,6 +104,11 @@ from .files import (
 )
 from .languages import JINJA_FILTERS
 from .local_links import link_content_files
+from .page_policy import (
+    POLICY_DEFAULTS,
+    check_policy_settings,
+    write_headers_snippet,
+)
 from .thread_model import PAGING_DEFAULTS, check_paging, render_settings
 
 logger = logging.getLogger(__name__)
@@ -128,6 +137,9 @@ def add_defaults(pelican: Any) -> None:
         settings.setdefault(key, value)
     check_paging(settings)
     settings["JINJA_FILTERS"] = {**JINJA_FILTERS, **settings.get("JINJA_FILTERS", {})}
+    for key, value in POLICY_DEFAULTS.items():
+        settings.setdefault(key, list(value) if isinstance(value, list) else value)
+    check_policy_settings(settings)
     for key, value in CODE_STYLE_DEFAULTS.items():
         settings.setdefault(key, value)
         check_code_style(key, settings[key])
@@ -240,4 +252,5 @@ def register() -> None:
     signals.article_writer_finalized.connect(write_comment_files)
     signals.all_generators_finalized.connect(write_site_index)
     signals.finalized.connect(write_code_stylesheet)
+    signals.finalized.connect(write_headers_snippet)
     signals.finalized.connect(compress_output)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from feedback_app.core.models import Comment, Feedback
 from feedback_app.factory import CONTENT_SECURITY_POLICY
+from feedback_app.site.page_policy import content_security_policy, headers_snippet
 
 from ..conftest import ROOT, Desk, Reader
 
@@ -67,12 +68,25 @@ def test_app_pages_have_no_inline_script_or_handlers(
         assert not re.search(r"\son[a-z]+=", html), path
 
 
-def test_static_pages_get_the_same_policy_from_the_nginx_snippet(
+def test_static_pages_get_the_policy_pelicanconf_names_from_the_nginx_snippet(
     built_site: Path,
 ) -> None:
+    """The committed snippet is what a build writes from pelicanconf.py (so
+    a server's build changes no tracked file), and its policy is the app's
+    own, widened only by what the CSP_* settings name."""
+    import pelicanconf
+
+    settings = {k: getattr(pelicanconf, k) for k in dir(pelicanconf) if k.isupper()}
     snippet = (ROOT / "theme" / "security-headers.conf").read_text()
-    assert f'Content-Security-Policy "{CONTENT_SECURITY_POLICY}" always;' in snippet
+    assert snippet == headers_snippet(settings)
+    policy = content_security_policy(settings)
+    assert f'Content-Security-Policy "{policy}" always;' in snippet
     assert 'X-Frame-Options "DENY"' in snippet and "nosniff" in snippet
+    static = dict(d.split(" ", 1) for d in policy.split("; "))
+    app = dict(d.split(" ", 1) for d in CONTENT_SECURITY_POLICY.split("; "))
+    assert {k: static[k] for k in app} == {**app, "img-src": "'self' data: https:"}
+    assert static["script-src"] == "'self'" and static["style-src"] == "'self'"
+    assert static["frame-src"].split() == pelicanconf.CSP_FRAME_HOSTS
     # ... and the built pages keep to it: no inline script, no handlers.
     for page in (built_site / "output").rglob("*.html"):
         html = page.read_text(encoding="utf-8")
