@@ -320,7 +320,7 @@ def test_comment_form_is_the_leave_a_reply_form(thread_site: Path) -> None:
     assert "required" in fields["name"].attrs
     assert "required" not in fields["email"].attrs  # COMMENTS_REQUIRE_EMAIL off
     assert fields["email"].attrs.get("type") == "email"
-    assert fields["website"].attrs.get("type") == "url"
+    assert fields["website"].attrs.get("inputmode") == "url"
     assert "checked" not in fields["remember"].attrs, "remembering is opt-in"
     assert "checked" not in fields["notify_replies"].attrs, "notifications are opt-in"
     for name in ("body", "name", "email", "website"):
