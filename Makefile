@@ -4,7 +4,7 @@ VENV ?= .venv
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: serve test test-data lint format clean
+.PHONY: serve test test-data lint format clean messages translations
 
 serve: $(VENV)/.installed
 	PORT=$(PORT) $(BIN)/invoke serve
@@ -49,6 +49,22 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m compileall -q feedback_app
 	touch $@ $(VENV)/.installed
+
+# The translations (feedback_app/site/i18n.py): `make messages` extracts the
+# words of the theme and the app and adds the new ones to every language's
+# catalogue; `make translations` compiles them (the app reads a .po as it is
+# when no newer .mo is there) and says how complete each is.
+CATALOGUES := feedback_app/translations
+
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -c Translators: \
+		--project talkback-blog --msgid-bugs-address "" \
+		-o $(CATALOGUES)/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching \
+		-i $(CATALOGUES)/messages.pot -d $(CATALOGUES)
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -d $(CATALOGUES)
 
 clean:
 	rm -rf output output.builds cache .pytest_cache .cache

@@ -37,6 +37,7 @@ from .cli import commands
 from .core import config as default_config
 from .core import db
 from .core.ids import IdConverter
+from .site import i18n
 from .site.index import site_index
 from .site.languages import JINJA_FILTERS
 
@@ -102,6 +103,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.context_processor(_theme_context)
     app.add_template_filter(_site_time, "site_time")
     app.jinja_env.filters.update(JINJA_FILTERS)  # the theme's, as Pelican's
+    i18n.install(app.jinja_env)
     app.register_error_handler(HTTPException, _error_page)
     app.register_error_handler(OperationalError, _storage_unavailable)
     app.after_request(_security_headers)

@@ -86,6 +86,7 @@ from pelican.generators import ArticlesGenerator, PagesGenerator
 from pelican.writers import Writer
 
 from ..core import config as app_config
+from . import i18n
 from .build_comments import (
     SelectiveWriter,
     attach_comments,
@@ -157,6 +158,12 @@ def check_code_style(key: str, name: str) -> None:
             f"{key} = {name!r} is not a Pygments style; `pygmentize -L styles`"
             " lists them"
         )
+
+
+def install_translations(generator: Any) -> None:
+    """Give the generator's Jinja environment the theme's words in each
+    page's language (``i18n.py``)."""
+    i18n.install(generator.env)
 
 
 def choose_writer(pelican: Any) -> type[Writer] | None:
@@ -245,6 +252,7 @@ def register() -> None:
     """Connect the plugin's handlers (module-level: Pelican holds them weakly)."""
     signals.initialized.connect(add_defaults)
     signals.get_writer.connect(choose_writer)
+    signals.generator_init.connect(install_translations)
     signals.content_object_init.connect(link_content_files)
     signals.article_generator_finalized.connect(clean_desk_posts)
     signals.article_generator_finalized.connect(attach_comments)

@@ -33,7 +33,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import thread_model, thread_render
+from . import i18n, thread_model, thread_render
 from .thread_model import ThreadRecord
 from .thread_render import RenderedThread
 
@@ -176,11 +176,12 @@ def _connect(path: Path, *, create: bool) -> sqlite3.Connection:
 
 def fingerprint(render: Mapping[str, Any]) -> bytes:
     """Return the hash of how a build renders threads: the render settings,
-    every file of the theme's template folders, this code."""
+    every file of the theme's template folders and of the translations'
+    catalogues, this code."""
     digest = hashlib.sha256(json.dumps(render, sort_keys=True).encode())
-    for module in (thread_model, thread_render):
+    for module in (thread_model, thread_render, i18n):
         digest.update(Path(module.__file__ or "").read_bytes())
-    for folder in render["templates"]:
+    for folder in [*render["templates"], str(i18n.CATALOGUES)]:
         root = Path(folder)
         if not root.is_dir():
             continue

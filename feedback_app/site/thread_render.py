@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from . import i18n
 from .languages import JINJA_FILTERS
 from .thread_model import (
     PublishedComment,
@@ -154,6 +155,7 @@ class ThreadRenderer:
             **options,
         )
         self.env.filters.update(JINJA_FILTERS)  # as the plugin gives Pelican
+        i18n.install(self.env)
         self.tz = ZoneInfo(self.settings.get("TIMEZONE") or "UTC")
         s = self.settings
         self.per_page = max(0, int(s.get("COMMENTS_PER_PAGE") or 0))

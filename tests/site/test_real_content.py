@@ -16,6 +16,7 @@ import http.server
 import os
 import re
 import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -23,10 +24,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from babel.messages.pofile import read_po
 from playwright.sync_api import Browser
 from pygments.styles import get_style_by_name
 from pygments.token import Operator, Whitespace
 
+from feedback_app.site import i18n
 from feedback_app.site.code_styles import CODE_STYLE_DEFAULTS
 from feedback_app.site.local_links import content_file
 
@@ -110,6 +113,11 @@ def other_blog(tmp_path_factory: pytest.TempPathFactory) -> Path:
         content / "winter-fr.md",
         "Title: Appels d'hiver\nDate: 2024-02-01 09:00\nSlug: winter-calls\n"
         "Lang: fr\nAuthor: Ana Ek\n\nEn français.\n",
+    )
+    write(
+        content / "winter-de.md",
+        "Title: Winteranrufe\nDate: 2024-02-01 09:00\nSlug: winter-calls\n"
+        "Lang: de\nAuthor: Ana Ek\n\nAuf Deutsch.\n",
     )
     write(
         content / "ru.md",
@@ -297,6 +305,136 @@ def test_translations_link_each_other_at_clean_addresses(other_blog: Path) -> No
     feed = french.one("link", type="application/atom+xml").attrs["href"]
     assert feed == "/2024/winter-calls/comments.atom.xml"
     assert resolves(other_blog, feed)
+
+
+def visible_text(path: Path) -> str:
+    """The page's text and attribute values a reader meets, unescaped, with
+    whitespace (no-break spaces too) made single spaces."""
+    html = Page.load(path)
+    parts = [e.text for e in html.elements if e.tag in ("title", "body")]
+    for element in html.elements:
+        for name in ("aria-label", "title", "placeholder", "alt"):
+            parts.append(element.attrs.get(name) or "")
+    return " ".join(" ".join(parts).split())
+
+
+def english_fragments(lang: str) -> list[str]:
+    """Pieces of each English message that ``lang`` translates otherwise:
+    the text between its placeholders and tags, 8 characters or more."""
+    with (i18n.CATALOGUES / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh)
+    pieces = []
+    for message in catalog:
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        if not message.id or message.string in (message.id, ("",), ""):
+            continue
+        for text in ids:
+            for piece in re.split(r"%\(\w+\)s|\{\w+\}|<[^>]+>", text):
+                if len(piece.strip()) >= 8:
+                    pieces.append(" ".join(piece.split()))
+    return pieces
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        (
+            "fr",
+            [
+                "Pas encore de commentaire sur « Appels d'hiver »",
+                "Laisser un commentaire",
+                "Publier le commentaire",
+                "Écrire à l’auteur",
+                "1 février 2024",
+                "Aller au contenu",
+            ],
+        ),
+        (
+            "de",
+            [
+                "Noch keine Kommentare zu „Winteranrufe“",
+                "Einen Kommentar schreiben",
+                "Kommentar abschicken",
+                "Dem Autor schreiben",
+                "1. Februar 2024",
+                "Zum Inhalt springen",
+            ],
+        ),
+    ],
+)
+def test_a_translation_speaks_its_own_language(
+    other_blog: Path, lang: str, said: list[str]
+) -> None:
+    """The theme's every word on a translated page, forms included, is in
+    its language; dates too (CLDR's names of the months)."""
+    page = other_blog / lang / "2024/winter-calls/index.html"
+    text = visible_text(page)
+    for words in said:
+        assert words in text
+    left = [piece for piece in english_fragments(lang) if piece in text]
+    assert left == []
+
+
+CATALOGUE_LANGS = sorted(
+    p.name for p in i18n.CATALOGUES.iterdir() if (p / "LC_MESSAGES").is_dir()
+)
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(re.findall(r"%\(\w+\)s|\{\w+\}", text))
+
+
+def test_the_template_of_catalogues_holds_every_word_of_the_sources(
+    tmp_path: Path,
+) -> None:
+    """``make messages`` was run: nothing the templates or the code say is
+    missing from ``messages.pot`` (and so from the catalogues), nothing
+    there is left over."""
+    fresh = tmp_path / "messages.pot"
+    pybabel = str(Path(sys.executable).parent / "pybabel")
+    subprocess.run(
+        [pybabel, "extract", "-F", "babel.cfg", "-o", str(fresh), "."],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+
+    def ids(path: Path) -> set[object]:
+        with path.open("rb") as fh:
+            return {m.id for m in read_po(fh) if m.id}
+
+    assert ids(fresh) == ids(i18n.CATALOGUES / "messages.pot")
+
+
+@pytest.mark.parametrize("lang", CATALOGUE_LANGS)
+def test_every_catalogue_is_complete_and_keeps_the_placeholders(lang: str) -> None:
+    assert {"de", "fr"} <= set(CATALOGUE_LANGS)
+    with (i18n.CATALOGUES / "messages.pot").open("rb") as fh:
+        wanted = {m.id for m in read_po(fh) if m.id}
+    with (i18n.CATALOGUES / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh)
+    messages = [m for m in catalog if m.id]
+    assert {m.id for m in messages} == wanted
+    for m in messages:
+        assert not m.fuzzy, m.id
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        assert len(strings) == (catalog.num_plurals if len(ids) > 1 else 1), m.id
+        for text in strings:
+            assert text, m.id
+            # Each form keeps the English placeholders (the singular may
+            # leave out the count: "Un commentaire").
+            assert set(placeholders(text)) <= set(placeholders(ids[-1])), m.id
+            assert set(placeholders(ids[0])) - {"%(count)s"} <= set(
+                placeholders(text)
+            ), m.id
+
+
+def test_the_sites_language_keeps_pelicans_date_format(other_blog: Path) -> None:
+    text = visible_text(other_blog / "2024/winter-calls/index.html")
+    assert "1 February 2024" in text  # DEFAULT_DATE_FORMAT, "%-d %B %Y"
+    assert "No comments yet on “Winter calls”" in text
+    assert "Leave a reply" in text
 
 
 def test_an_article_in_another_language_lives_under_it(other_blog: Path) -> None:

@@ -326,6 +326,15 @@ def test_a_comment_posted_on_the_translation_is_on_both_and_the_reader_stays_fre
     blog.cli("comments", "approve", str(cid))
     for page in (f"{ARTICLE}index.html", FRENCH):
         assert comment_ids(blog.page(page)) == {first.id, cid}
+    # The thread the app rendered speaks each page's language.
+    english, french = blog.page(f"{ARTICLE}index.html"), blog.page(FRENCH)
+    heading = english.one("h2", id="comments-title").text
+    assert heading.startswith("2 comments on “")
+    heading = french.one("h2", id="comments-title").text
+    assert heading.startswith("2 commentaires sur « Vendre au téléphone")
+    assert {a.text for a in french.find_all("a", **{"data-reply-to": str(cid)})} == {
+        "Répondre"
+    }
     # Trashed: gone from both, with nothing of it left on either.
     blog.cli("comments", "trash", str(first.id))
     for page in (f"{ARTICLE}index.html", FRENCH):

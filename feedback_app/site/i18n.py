@@ -1,0 +1,153 @@
+"""The theme's words in the page's language: gettext for every Jinja
+environment that renders the theme (Pelican's, the thread renderer's in the
+build and in the app, Flask's), and dates as each language writes them.
+
+A page speaks the language of what it shows: the article's or page's
+``lang`` (a translation speaks its own), else ``DEFAULT_LANG``. So the
+gettext callables installed here look that up in the template's context on
+each call (``jinja2.pass_context``); one environment serves every language.
+
+The catalogues are ``feedback_app/translations/<lang>/LC_MESSAGES/
+messages.po`` (one set for the theme and the app; ``make messages``
+extracts and updates them, ``make translations`` compiles and checks
+them). A ``messages.mo`` newer than its ``.po`` is read as it is; otherwise
+the ``.po`` is compiled in memory, so a checkout needs no build step. A
+language without a catalogue (or a word without a translation) shows the
+English the templates are written in.
+
+Imports without Flask (Pelican loads it on every build).
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+import io
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
+
+CATALOGUES = Path(__file__).resolve().parent.parent / "translations"
+DOMAIN = "messages"
+
+
+def _candidates(lang: str) -> list[str]:
+    """``pt-BR`` → ``pt_BR``, then ``pt``."""
+    code = lang.replace("-", "_")
+    return [code, code.split("_")[0]] if "_" in code else [code]
+
+
+@cache
+def translations(lang: str) -> gettext_module.NullTranslations:
+    """Return the catalogue of ``lang`` (of its base language if it has
+    none of its own), or English's identity."""
+    for code in _candidates(str(lang or "en")):
+        folder = CATALOGUES / code / "LC_MESSAGES"
+        po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+        if mo.is_file() and (
+            not po.is_file() or mo.stat().st_mtime >= po.stat().st_mtime
+        ):
+            with mo.open("rb") as fh:
+                return gettext_module.GNUTranslations(fh)
+        if po.is_file():
+            return gettext_module.GNUTranslations(io.BytesIO(_compiled(po)))
+    return gettext_module.NullTranslations()
+
+
+def _compiled(po: Path) -> bytes:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    out = io.BytesIO()
+    write_mo(out, catalog, use_fuzzy=False)
+    return out.getvalue()
+
+
+def page_language(context: Context | dict[str, Any]) -> str:
+    """Return the language of the page a template renders: its article's or
+    page's ``lang``, a ``lang`` variable, or ``DEFAULT_LANG``."""
+    for name in ("article", "page"):
+        shown = context.get(name)
+        lang = getattr(shown, "lang", None)
+        if lang:
+            return str(lang)
+    return str(context.get("lang") or context.get("DEFAULT_LANG") or "en")
+
+
+@pass_context
+def gettext(context: Context, message: str) -> str:
+    """Jinja's ``_()`` and ``gettext()``, in the page's language."""
+    return translations(page_language(context)).gettext(message)
+
+
+@pass_context
+def ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    """Jinja's ``ngettext()`` and ``{% trans count=… %}``."""
+    return translations(page_language(context)).ngettext(singular, plural, n)
+
+
+@pass_context
+def current_lang(context: Context) -> str:
+    """The template global ``current_lang()``: the page's language."""
+    return page_language(context)
+
+
+def install(env: Environment) -> None:
+    """Give ``env`` the i18n extension (``{% trans %}`` blocks trimmed, as
+    ``babel.cfg`` extracts them), these callables, ``current_lang()`` and
+    the date filters."""
+    if "jinja2.ext.InternationalizationExtension" not in env.extensions:
+        env.add_extension("jinja2.ext.i18n")
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext, ngettext, newstyle=True
+    )
+    env.globals["current_lang"] = current_lang
+    env.filters.update(long_date=long_date, comment_date=comment_date)
+
+
+@cache
+def _locale(lang: str) -> Any:
+    from babel import Locale, UnknownLocaleError
+
+    for code in _candidates(lang):
+        try:
+            return Locale.parse(code)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse("en")
+
+
+def long_date(moment: date | datetime, lang: str) -> str:
+    """``6 December 2026``, ``6 décembre 2026``, ``6. Dezember 2026``."""
+    from babel.dates import format_date
+
+    return format_date(moment, format="long", locale=_locale(str(lang or "en")))
+
+
+@cache
+def _comment_date_parts(lang: str) -> tuple[tuple[str, ...], str]:
+    months = _locale(lang).months["format"]["wide"]
+    # Translators: a comment's date and time; keep the four {names}.
+    pattern = translations(lang).gettext("{day} {month} {year} at {time}")
+    return tuple(months[m] for m in range(1, 13)), pattern
+
+
+def comment_date(moment: datetime, lang: str) -> Markup:
+    """A comment's date and time, ``6 December 2026 at 09:05``, in ``lang``:
+    the month names come from CLDR once per language and the order from the
+    catalogue, so ten thousand comments cost no more than in English."""
+    months, pattern = _comment_date_parts(str(lang or "en"))
+    text = pattern.format(
+        day=moment.day,
+        month=months[moment.month - 1],
+        year=moment.year,
+        time=f"{moment:%H:%M}",
+    )
+    return Markup.escape(text)
