@@ -529,10 +529,9 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def samples_url(pelican_samples: Path) -> Iterator[str]:
-    """The built samples, served over HTTP as a static host would."""
-    handler = functools.partial(Quiet, directory=str(pelican_samples))
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` over HTTP as a static host would; yield its URL."""
+    handler = functools.partial(Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -540,6 +539,12 @@ def samples_url(pelican_samples: Path) -> Iterator[str]:
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def samples_url(pelican_samples: Path) -> Iterator[str]:
+    """The built samples, served over HTTP."""
+    yield from serve_folder(pelican_samples)
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -585,3 +590,37 @@ def test_pelican_samples_code_reads_as_code_in_a_browser(
         assert_accessible(page, f"Pelican's sample code, {scheme}")
     assert "/theme/css/pygments.css" in asked
     assert "/favicon.ico" not in asked
+
+
+@pytest.fixture(scope="module")
+def other_blog_url(other_blog: Path) -> Iterator[str]:
+    """The other blog's build, served over HTTP."""
+    yield from serve_folder(other_blog)
+
+
+@pytest.mark.parametrize("lang", ["fr", "de", "ar"])
+def test_pages_in_other_languages_are_accessible_and_rtl_mirrors(
+    browser: Browser, other_blog_url: str, lang: str
+) -> None:
+    """axe finds nothing serious on a French, German or Arabic page; the
+    Arabic one runs right to left: its text starts at the column's right."""
+    path = {"ar": "ar/2024/calls-ar/"}.get(lang, f"{lang}/2024/winter-calls/")
+    with new_page(browser) as page:
+        page.goto(f"{other_blog_url}/{path}")
+        page.wait_for_load_state("load")
+        assert_accessible(page, f"a page in {lang}")
+        direction = page.evaluate("getComputedStyle(document.body).direction")
+        assert direction == ("rtl" if lang == "ar" else "ltr")
+        if lang == "ar":
+            sides = page.evaluate(
+                """() => {
+                    const p = document.querySelector(".post-content p");
+                    const range = document.createRange();
+                    range.selectNodeContents(p);
+                    const text = range.getBoundingClientRect();
+                    const column = p.getBoundingClientRect();
+                    return [text.left - column.left, column.right - text.right];
+                }"""
+            )
+            gap_left, gap_right = sides
+            assert gap_right < 2 < gap_left  # flush right, free on the left
