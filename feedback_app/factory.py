@@ -166,12 +166,17 @@ def _log_exception(exc_info: Any) -> None:
 
 def _theme_context() -> dict[str, Any]:
     """Give the theme's templates the variables Pelican would."""
-    from flask import current_app, url_for
+    from flask import current_app, g, url_for
+
+    from .readers.page_language import site_language
 
     site = site_index().current()
     cfg = current_app.config
     return {
         "SITENAME": site.name,
+        # The language of the article page a reader came from, if any.
+        "DEFAULT_LANG": site_language(site),
+        "lang": g.get("page_lang") or site_language(site),
         # Paths only: the app is served on the site's own origin.
         "SITEURL": urlsplit(cfg["SITE_URL"]).path.rstrip("/"),
         "THEME_STATIC_DIR": "theme",
@@ -190,14 +195,23 @@ def _theme_context() -> dict[str, Any]:
     }
 
 
-def _site_time(moment: datetime, fmt: str = "%-d %B %Y at %H:%M") -> str:
+SITE_TIME = "%-d %B %Y at %H:%M"
+
+
+def _site_time(moment: datetime, fmt: str = SITE_TIME) -> str:
     """Format a time in the site's time zone, as the static pages show it."""
+
+    from flask import g
 
     zone = site_index().current().timezone
     try:
-        return moment.astimezone(ZoneInfo(zone)).strftime(fmt)
+        local = moment.astimezone(ZoneInfo(zone))
     except (ZoneInfoNotFoundError, ValueError):
         return moment.strftime(fmt + " UTC")
+    lang = g.get("page_lang")
+    if lang and fmt == SITE_TIME and not str(lang).startswith("en"):
+        return str(i18n.comment_date(local, lang))  # "6 décembre 2026 à 09:05"
+    return local.strftime(fmt)
 
 
 def _error_page(error: HTTPException) -> Response:

@@ -16,6 +16,7 @@ from wtforms.validators import ValidationError
 
 from .addresses import ascii_address
 from .text import REFUSED, clean_text
+from .translations import gettext as _
 
 
 def multiline(value: Any) -> Any:
@@ -49,7 +50,9 @@ class MaxLength:
         limit = current_app.config[self.key]
         if field.data and len(field.data) > limit:
             raise ValidationError(
-                f"Please keep this to {limit:,} characters; it has {len(field.data):,}."
+                _("Please keep this to {limit} characters; it has {count}.").format(
+                    limit=f"{limit:,}", count=f"{len(field.data):,}"
+                )
             )
 
 
@@ -69,7 +72,9 @@ def contact_address(form: FlaskForm, field: Any) -> None:
     except EmailNotValidError as exc:
         problem = address_problem(field.data, exc)
         raise ValidationError(
-            f"This is not an e-mail address we can use: {problem}"
+            _("This is not an e-mail address we can use: {problem}").format(
+                problem=problem
+            )
         ) from None
 
 
@@ -81,21 +86,25 @@ def address_problem(value: str, error: Exception) -> str:
 
     local, at, domain = value.strip().rpartition("@")
     if not at:
-        return "it has no @. An address looks like ana@example.org."
+        return _("it has no @. An address looks like ana@example.org.")
     if not domain:
-        return "there is nothing after the @."
+        return _("there is nothing after the @.")
     if not local:
-        return "there is nothing before the @."
+        return _("there is nothing before the @.")
     if isinstance(error, EmailUndeliverableError):
-        return f"{domain} does not receive mail. Please check the part after the @."
+        return _(
+            "{domain} does not receive mail. Please check the part after the @."
+        ).format(domain=domain)
     if not local.isascii():
-        return (
+        return _(
             "not every mail server delivers to letters such as é or ß before the @;"
             " please give one with only unaccented letters, digits and . _ - + there."
         )
     if "." not in domain:
-        return f"“{domain}” is not a whole domain: it needs a dot, as in example.org."
-    return (
+        return _(
+            "“{domain}” is not a whole domain: it needs a dot, as in example.org."
+        ).format(domain=domain)
+    return _(
         "please check it for a typing mistake: a space, two dots in a row, or a"
         " character that does not belong in an address."
     )
@@ -119,6 +128,6 @@ def web_address(form: FlaskForm, field: Any) -> None:
         or re.search(r"\s", value)
     ):
         raise ValidationError(
-            "Please give a web address starting with http:// or https://."
+            _("Please give a web address starting with http:// or https://.")
         )
     field.data = value

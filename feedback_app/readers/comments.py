@@ -35,6 +35,7 @@ from ..core.http import keep_private, require_site_origin
 from ..core.ids import form_id
 from ..core.models import Comment
 from ..core.signing import timestamp_signer
+from ..core.translations import gettext as _
 from ..mail import messages as notify
 from ..mail import subscriptions
 from ..site.index import site_index
@@ -43,6 +44,7 @@ from ..site.threads import comment_link
 from ..store import comments as cm
 from . import comment_rules, limits, tickets
 from .forms import CommentForm
+from .page_language import use_page_language
 
 bp = Blueprint("comments", __name__, url_prefix="/comments")
 
@@ -70,11 +72,12 @@ def post_comment() -> Response | tuple[str, int]:
     if article is None:
         abort(400, "This comment is not about an article of this site.")
     parent_id = _parent_id(request.form.get("parent", ""))
+    use_page_language(site, article, request.form.get("page"))
 
     form = CommentForm()
     valid = form.validate()
     if site.comments.require_email and not form.email.data and not form.email.errors:
-        form.email.errors.append("Please give your e-mail address.")
+        form.email.errors.append(_("Please give your e-mail address."))
         valid = False
     if not valid:
         reply_to = _approved(parent_id) if parent_id else None
@@ -84,6 +87,7 @@ def post_comment() -> Response | tuple[str, int]:
             cform=form,
             reply_to=reply_to,
             ticket=tickets.carried(article.page_url),
+            page_url_sent=request.form.get("page"),
         )
         return page, invalid_status()
 
@@ -174,6 +178,7 @@ def posted(ticket: str) -> str:
     site = site_index().current()
     article = site.articles.get(comment.article_page_url)
     view = site.view(article, request.args.get("via")) if article else None
+    use_page_language(site, article, request.args.get("via"))
     link = None
     if article is not None and comment.state == "approved":
         with get_db().read() as session:
@@ -218,9 +223,11 @@ def reply(comment_id: int) -> str:
     parent = _approved(comment_id)
     if parent is None:
         abort(404, "This comment is not published.")
-    article = site_index().article(parent.article_page_url)
+    site = site_index().current()
+    article = site.articles.get(parent.article_page_url)
     if article is None:
         abort(404, "This article is not published.")
+    use_page_language(site, article, request.args.get("via"))
     form = CommentForm(formdata=None, data=_remembered())
     return render_template(
         "comment_page.html",

@@ -31,6 +31,7 @@ from ..site.index import site_index
 from ..store import feedback as fb
 from . import limits, tickets
 from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
+from .page_language import use_page_language
 
 bp = Blueprint("readers", __name__)
 
@@ -47,9 +48,13 @@ def send_feedback() -> Response | tuple[str, int]:
     :raise 400: if it names no published article.
     """
     require_site_origin()
-    article = site_index().article(request.form.get("article", ""))
+    site = site_index().current()
+    article = site.articles.get(request.form.get("article", ""))
     if article is None:
         abort(400, "This feedback is not about an article of this site.")
+    use_page_language(site, article, request.form.get("page"))
+    view = site.view(article, request.form.get("page"))
+    via = view.url if view is not None and view.url != article.page_url else None
 
     form = FeedbackForm()
     if not form.validate():
@@ -58,6 +63,7 @@ def send_feedback() -> Response | tuple[str, int]:
             form=form,
             article=article,
             ticket=tickets.carried(article.page_url),
+            page_url_sent=request.form.get("page"),
         )
         return page, invalid_status()
     # A hidden field filled in, or a form sent faster than a person types:
@@ -82,13 +88,16 @@ def send_feedback() -> Response | tuple[str, int]:
             notify.feedback_received(session, feedback, article, current_app.config)
             # The reader's way back, by mail: their reply page's link.
             notify.feedback_acknowledged(session, feedback, token, current_app.config)
-    return redirect(url_for(".thanks", token=token), 303)
+    return redirect(url_for(".thanks", token=token, via=via), 303)
 
 
 @bp.get("/r/<token>/thanks")
 def thanks(token: str) -> str:
     """Say what happens next, and give the reader their reply page."""
     feedback = _load(token)
+    site = site_index().current()
+    article = site.articles.get(feedback.article_page_url)
+    use_page_language(site, article, request.args.get("via"))
     return render_template(
         "thanks.html", feedback=feedback, reply_url=_reply_url(token)
     )

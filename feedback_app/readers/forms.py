@@ -15,13 +15,17 @@ from ..core.fields import (
     single_line,
     web_address,
 )
+from ..core.translations import lazy_gettext as _
 
 
-def _message_field(label: str, required: str = "Please write a message.") -> Any:
+def _message_field(label: str, required: Any = None) -> Any:
     return TextAreaField(
         label,
         filters=[multiline],
-        validators=[DataRequired(required), MaxLength("MAX_MESSAGE_LENGTH")],
+        validators=[
+            DataRequired(required or _("Please write a message.")),
+            MaxLength("MAX_MESSAGE_LENGTH"),
+        ],
     )
 
 
@@ -88,11 +92,14 @@ class CommentForm(FlaskForm):
     page = HiddenField()
     parent = HiddenField()
     submission_key = HiddenField()
-    body = _message_field("Comment", "Please write a comment.")
+    body = _message_field("Comment", _("Please write a comment."))
     name = StringField(
         "Name",
         filters=[single_line],
-        validators=[DataRequired("Please give a name."), MaxLength("MAX_NAME_LENGTH")],
+        validators=[
+            DataRequired(_("Please give a name.")),
+            MaxLength("MAX_NAME_LENGTH"),
+        ],
     )
     email = _email_field()
     website = StringField(

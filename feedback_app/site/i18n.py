@@ -7,66 +7,28 @@ A page speaks the language of what it shows: the article's or page's
 gettext callables installed here look that up in the template's context on
 each call (``jinja2.pass_context``); one environment serves every language.
 
-The catalogues are ``feedback_app/translations/<lang>/LC_MESSAGES/
-messages.po`` (one set for the theme and the app; ``make messages``
-extracts and updates them, ``make translations`` compiles and checks
-them). A ``messages.mo`` newer than its ``.po`` is read as it is; otherwise
-the ``.po`` is compiled in memory, so a checkout needs no build step. A
-language without a catalogue (or a word without a translation) shows the
-English the templates are written in.
+The catalogues and their loading are ``core/translations.py``'s (one set
+for the theme and the app). A language without a catalogue (or a word
+without a translation) shows the English the templates are written in.
 
 Imports without Flask (Pelican loads it on every build).
 """
 
 from __future__ import annotations
 
-import gettext as gettext_module
-import io
 from datetime import date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-CATALOGUES = Path(__file__).resolve().parent.parent / "translations"
-DOMAIN = "messages"
+from ..core import translations as translations_module
 
-
-def _candidates(lang: str) -> list[str]:
-    """``pt-BR`` → ``pt_BR``, then ``pt``."""
-    code = lang.replace("-", "_")
-    return [code, code.split("_")[0]] if "_" in code else [code]
-
-
-@cache
-def translations(lang: str) -> gettext_module.NullTranslations:
-    """Return the catalogue of ``lang`` (of its base language if it has
-    none of its own), or English's identity."""
-    for code in _candidates(str(lang or "en")):
-        folder = CATALOGUES / code / "LC_MESSAGES"
-        po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
-        if mo.is_file() and (
-            not po.is_file() or mo.stat().st_mtime >= po.stat().st_mtime
-        ):
-            with mo.open("rb") as fh:
-                return gettext_module.GNUTranslations(fh)
-        if po.is_file():
-            return gettext_module.GNUTranslations(io.BytesIO(_compiled(po)))
-    return gettext_module.NullTranslations()
-
-
-def _compiled(po: Path) -> bytes:
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with po.open("rb") as fh:
-        catalog = read_po(fh)
-    out = io.BytesIO()
-    write_mo(out, catalog, use_fuzzy=False)
-    return out.getvalue()
+CATALOGUES = translations_module.CATALOGUES
+translations = translations_module.translations
+_candidates = translations_module.candidates
 
 
 def page_language(context: Context | dict[str, Any]) -> str:

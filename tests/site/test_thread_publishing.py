@@ -318,6 +318,11 @@ def test_a_comment_posted_on_the_translation_is_on_both_and_the_reader_stays_fre
     assert response.status_code == 303
     posted = blog.client.get(response.location)
     assert f'href="/{FRENCH_URL}"' in posted.text  # back to the French page
+    # ... and the page after posting speaks French, as the article did.
+    shown = Page(posted.text)
+    assert shown.one("html").attrs["lang"] == "fr"
+    assert shown.one("h1").text == "Votre commentaire attend la modération"
+    assert "Retour à l’article" in posted.text
     cid = blog.post()  # and one from the English page
     with get_db(blog.app).read() as session:
         first = session.scalars(select(Comment).where(Comment.name == "Chloé")).one()
@@ -417,3 +422,67 @@ def test_paging_settings_at_and_past_their_limits(
     with pytest.raises(subprocess.CalledProcessError) as failed:
         build_site(tmp_path, extra={setting: value})
     assert f"{setting} is {value!r}" in failed.value.stdout + failed.value.stderr
+
+
+def french_form(blog: Blog, css_class: str) -> dict[str, str]:
+    """The hidden fields of a form of the French page."""
+    french = blog.page(FRENCH)
+    form = french.one("form", **{"class": css_class})
+    return {
+        e.attrs["name"]: e.attrs.get("value") or ""
+        for e in french.find_all("input")
+        if e.is_inside(form) and e.attrs.get("type") == "hidden"
+    }
+
+
+def test_a_reader_of_the_translation_is_answered_in_french(blog: Blog) -> None:
+    """Refused forms, their messages, and the thanks page follow the page
+    the reader posted from; the same post from the English page stays
+    English."""
+    feedback = french_form(blog, "form")
+    assert feedback["page"] == FRENCH_URL
+    headers = {"Origin": ORIGIN}
+    empty = blog.client.post(
+        "/feedback", data={**feedback, "message": ""}, headers=headers
+    )
+    assert empty.status_code == 422
+    page = Page(empty.text)
+    assert page.one("html").attrs["lang"] == "fr"
+    assert "Écrivez un message." in empty.text
+    assert "Votre message n’est pas encore envoyé." in empty.text
+    assert "Envoyer le message" in empty.text  # the form itself, in French
+    # The form shown again still names the French page.
+    assert f'name="page" value="{FRENCH_URL}"' in empty.text
+    sent = blog.client.post(
+        "/feedback",
+        data={
+            **feedback,
+            "message": "Merci pour cet article.",
+            "email": "zoe@example.org",
+        },
+        headers=headers,
+    )
+    assert sent.status_code == 303
+    thanks = blog.client.get(sent.location)
+    assert "Merci, votre message est parvenu à l’auteur" in thanks.text
+    assert Page(thanks.text).one("html").attrs["lang"] == "fr"
+
+    comment = french_form(blog, "form comment-form")
+    bad = blog.client.post(
+        "/comments",
+        data={**comment, "body": "Bien vu.", "name": "", "website": "ftp://x"},
+        headers=headers,
+    )
+    assert bad.status_code == 422
+    assert "Indiquez un nom." in bad.text
+    assert "Donnez une adresse web qui commence par http:// ou https://." in bad.text
+    assert "Publier le commentaire" in bad.text
+
+    english = blog.client.post(
+        "/comments",
+        data={"article": ARTICLE, "page": ARTICLE, "body": "Good.", "name": ""},
+        headers=headers,
+    )
+    assert english.status_code == 422
+    assert "Please give a name." in english.text
+    assert Page(english.text).one("html").attrs["lang"] == "en"

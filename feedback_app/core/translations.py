@@ -1,0 +1,101 @@
+"""The translations' catalogues, and the words of the app in the language
+of the page a reader came from.
+
+The catalogues are ``feedback_app/translations/<lang>/LC_MESSAGES/
+messages.po``, one set for the theme and the app (``make messages``
+extracts and updates them, ``make translations`` compiles and checks
+them). A ``messages.mo`` newer than its ``.po`` is read as it is; otherwise
+the ``.po`` is compiled in memory, so a checkout needs no build step. A
+language without a catalogue (or a word without a translation) shows the
+English the code is written in.
+
+A request's language is ``g.page_lang``, which a reader's view sets from
+the article page the reader posted from (``readers/languages.py``);
+``gettext`` reads it, and ``lazy_gettext`` reads it when the text is shown
+(a form's messages are made once, with the form class).
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+import io
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from markupsafe import escape
+
+CATALOGUES = Path(__file__).resolve().parent.parent / "translations"
+DOMAIN = "messages"
+
+
+def candidates(lang: str) -> list[str]:
+    """``pt-BR`` → ``pt_BR``, then ``pt``."""
+    code = lang.replace("-", "_")
+    return [code, code.split("_")[0]] if "_" in code else [code]
+
+
+@cache
+def translations(lang: str) -> gettext_module.NullTranslations:
+    """Return the catalogue of ``lang`` (of its base language if it has
+    none of its own), or English's identity."""
+    for code in candidates(str(lang or "en")):
+        folder = CATALOGUES / code / "LC_MESSAGES"
+        po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+        if mo.is_file() and (
+            not po.is_file() or mo.stat().st_mtime >= po.stat().st_mtime
+        ):
+            with mo.open("rb") as fh:
+                return gettext_module.GNUTranslations(fh)
+        if po.is_file():
+            return gettext_module.GNUTranslations(io.BytesIO(_compiled(po)))
+    return gettext_module.NullTranslations()
+
+
+def _compiled(po: Path) -> bytes:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with po.open("rb") as fh:
+        catalog = read_po(fh)
+    out = io.BytesIO()
+    write_mo(out, catalog, use_fuzzy=False)
+    return out.getvalue()
+
+
+def request_language() -> str:
+    """The language of this request's pages: ``g.page_lang``, else English."""
+    from flask import g, has_app_context
+
+    return str((g.get("page_lang") if has_app_context() else None) or "en")
+
+
+def gettext(message: str) -> str:
+    """``message`` in this request's language."""
+    return translations(request_language()).gettext(message)
+
+
+class LazyText:
+    """A message translated when it is shown, in that request's language."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __str__(self) -> str:
+        return gettext(self.message)
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+    def __eq__(self, other: Any) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(self.message)
+
+
+def lazy_gettext(message: str) -> Any:
+    """``message``, translated each time it is shown."""
+    return LazyText(message)
