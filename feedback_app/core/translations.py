@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gettext as gettext_module
 import io
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,15 @@ CATALOGUES = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN = "messages"
 
 
+#: A language code as BCP 47 and gettext write them (``fr``, ``pt-BR``,
+#: ``sr_Latn``): nothing else names a folder of catalogues.
+LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+
+
 def candidates(lang: str) -> list[str]:
-    """``pt-BR`` → ``pt_BR``, then ``pt``."""
+    """``pt-BR`` → ``pt_BR``, then ``pt``; nothing for what is no code."""
+    if not LANGUAGE_CODE.fullmatch(lang):
+        return []
     code = lang.replace("-", "_")
     return [code, code.split("_")[0]] if "_" in code else [code]
 

@@ -29,6 +29,7 @@ from playwright.sync_api import Browser
 from pygments.styles import get_style_by_name
 from pygments.token import Operator, Whitespace
 
+from feedback_app.core import translations
 from feedback_app.site import i18n
 from feedback_app.site.code_styles import CODE_STYLE_DEFAULTS
 from feedback_app.site.local_links import content_file
@@ -624,3 +625,14 @@ def test_pages_in_other_languages_are_accessible_and_rtl_mirrors(
             )
             gap_left, gap_right = sides
             assert gap_right < 2 < gap_left  # flush right, free on the left
+
+
+@pytest.mark.parametrize("lang", ["../../etc", "fr/../de", "", "fr\x00", "x" * 40])
+def test_only_a_language_code_names_a_catalogue(lang: str) -> None:
+    """A page's ``Lang:`` is the author's text: anything but a language
+    code reads no catalogue (English), never a file elsewhere."""
+    assert translations.candidates(lang) == []
+    assert translations.translations(lang).gettext("Leave a reply") == "Leave a reply"
+    assert translations.translations("fr-CA").gettext("Leave a reply") == (
+        "Laisser un commentaire"
+    )
