@@ -304,6 +304,7 @@ def test_article_page_ends_with_the_feedback_form(built_site: Path, slug: str) -
     ]
     assert {c.attrs.get("name") for c in controls} == {
         "article",
+        "page",  # the page it was sent from: the app answers in its language
         "message",
         "name",
         "email",
@@ -311,6 +312,7 @@ def test_article_page_ends_with_the_feedback_form(built_site: Path, slug: str) -
         "homepage",
         "ticket",
     }
+    assert html.one("input", form, name="page").attrs.get("value") == f"2026/{slug}/"
     # The ticket is left for the page's script to fetch; its address is on
     # the form, for this article.
     assert html.one("input", form, name="ticket").attrs.get("value") == ""
