@@ -73,6 +73,7 @@ def post_comment() -> Response | tuple[str, int]:
         abort(400, "This comment is not about an article of this site.")
     parent_id = _parent_id(request.form.get("parent", ""))
     use_page_language(site, article, request.form.get("page"))
+    view = site.view(article, request.form.get("page"))
 
     form = CommentForm()
     valid = form.validate()
@@ -87,7 +88,7 @@ def post_comment() -> Response | tuple[str, int]:
             cform=form,
             reply_to=reply_to,
             ticket=tickets.carried(article.page_url),
-            page_url_sent=request.form.get("page"),
+            page_url_sent=view.url if view is not None else None,
         )
         return page, invalid_status()
 
@@ -149,7 +150,6 @@ def post_comment() -> Response | tuple[str, int]:
     if created and comment.state == "approved":
         publisher().publish({article.page_url})
 
-    view = site.view(article, form.page.data)
     via = view.url if view is not None and view.url != article.page_url else None
     response = redirect(url_for(".posted", ticket=_ticket(comment.id), via=via), 303)
     _remember(response, form)

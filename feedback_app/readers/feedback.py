@@ -63,7 +63,7 @@ def send_feedback() -> Response | tuple[str, int]:
             form=form,
             article=article,
             ticket=tickets.carried(article.page_url),
-            page_url_sent=request.form.get("page"),
+            page_url_sent=view.url if view is not None else None,
         )
         return page, invalid_status()
     # A hidden field filled in, or a form sent faster than a person types:

@@ -340,6 +340,17 @@ def test_a_comment_posted_on_the_translation_is_on_both_and_the_reader_stays_fre
     assert {a.text for a in french.find_all("a", **{"data-reply-to": str(cid)})} == {
         "Répondre"
     }
+    # Its Reply link (without JavaScript) leads to a reply page in French;
+    # the English page's, to one in English.
+    (link,) = french.find_all("a", **{"data-reply-to": str(cid)})
+    assert link.attrs["href"] == f"/app/comments/reply/{cid}?via={FRENCH_URL}#respond"
+    reply = blog.client.get(link.attrs["href"].removeprefix("/app").split("#")[0])
+    assert Page(reply.text).one("html").attrs["lang"] == "fr"
+    assert "Publier le commentaire" in reply.text
+    (link,) = english.find_all("a", **{"data-reply-to": str(cid)})
+    assert link.attrs["href"] == f"/app/comments/reply/{cid}#respond"
+    reply = blog.client.get(f"/comments/reply/{cid}")
+    assert "Post comment" in reply.text
     # Trashed: gone from both, with nothing of it left on either.
     blog.cli("comments", "trash", str(first.id))
     for page in (f"{ARTICLE}index.html", FRENCH):
