@@ -30,6 +30,7 @@ from werkzeug.exceptions import TooManyRequests
 from ..core import counters as shared_limits
 from ..core.http import address_key, client_address
 from ..core.models import RateEvent, UTCDateTime, utcnow
+from ..core.translations import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +66,12 @@ def _for_buckets(n: int) -> tuple[Delete, Select[Any]]:
 class RateLimited(TooManyRequests):
     """429 with Retry-After, and a sentence a reader understands."""
 
-    def __init__(self, retry_after: int, what: str) -> None:
+    def __init__(self, retry_after: int) -> None:
         super().__init__(
-            f"Too many {what} in a short time. Please wait {retry_after} seconds "
-            "and send it again (your browser's Back button brings your text back).",
+            _(
+                "Too many posts in a short time. Please wait {seconds} seconds and"
+                " send it again (your browser's Back button brings your text back)."
+            ).format(seconds=retry_after),
             retry_after=retry_after,
         )
 
@@ -87,7 +90,7 @@ def admit(session: Session, buckets: Iterable[tuple[str, int]], config: Any) -> 
             logger.warning("rate limits not applied, Redis unavailable: %s", exc)
             return
         if wait:
-            raise RateLimited(wait, "posts")
+            raise RateLimited(wait)
         return
     if not active:
         return
@@ -106,7 +109,7 @@ def admit(session: Session, buckets: Iterable[tuple[str, int]], config: Any) -> 
         count, oldest = counts.get(bucket, (0, None))
         if count >= limit:
             wait = (oldest + window - now).total_seconds() if oldest else 1
-            raise RateLimited(max(1, int(wait) + 1), "posts")
+            raise RateLimited(max(1, int(wait) + 1))
     connection.execute(_RECORD, [{"bucket": b, "created_at": now} for b in names])
 
 

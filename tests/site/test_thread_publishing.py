@@ -489,6 +489,21 @@ def test_a_reader_of_the_translation_is_answered_in_french(blog: Blog) -> None:
     assert "Donnez une adresse web qui commence par http:// ou https://." in bad.text
     assert "Publier le commentaire" in bad.text
 
+    # Past the rate limit, the refusal speaks French too.
+    blog.app.config.update(POST_LIMIT_WINDOW=60, POST_LIMIT_PER_ADDRESS=1)
+    first = blog.client.post(
+        "/feedback", data={**feedback, "message": "Encore."}, headers=headers
+    )
+    assert first.status_code == 303
+    again = blog.client.post(
+        "/feedback", data={**feedback, "message": "Encore."}, headers=headers
+    )
+    assert again.status_code == 429
+    refused = Page(again.text)
+    assert refused.one("h1").text == "Trop d’envois à la fois"
+    assert "Trop d’envois en peu de temps. Attendez" in again.text
+    blog.app.config.update(POST_LIMIT_PER_ADDRESS=0)
+
     english = blog.client.post(
         "/comments",
         data={"article": ARTICLE, "page": ARTICLE, "body": "Good.", "name": ""},
