@@ -97,12 +97,6 @@ class LazyText:
     def __html__(self) -> str:
         return str(escape(str(self)))
 
-    def __eq__(self, other: Any) -> bool:
-        return str(self) == str(other)
-
-    def __hash__(self) -> int:
-        return hash(self.message)
-
 
 def lazy_gettext(message: str) -> Any:
     """``message``, translated each time it is shown."""

@@ -10,12 +10,10 @@ The other host is a second local server: ``127.0.0.1`` is allowed,
 
 from __future__ import annotations
 
-import functools
-import http.server
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser
@@ -26,7 +24,7 @@ from feedback_app.devserver import StaticSite, static_headers
 from ..conftest import build_site
 from ..readers import test_browser
 from ..readers.test_browser import new_page
-from .test_real_content import PNG, Quiet, settings_file, write
+from .test_real_content import PNG, serve_folder, serve_in_thread, settings_file, write
 
 pytestmark = pytest.mark.build
 
@@ -37,23 +35,14 @@ browser = test_browser.browser
 EMBED = "<!doctype html><title>Embed</title><p id=embedded>Played from elsewhere</p>"
 
 
-def serve(handler: object) -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield str(server.server_port)
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-
-
 @pytest.fixture(scope="module")
 def other_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Another site's embed page and picture; returns its port."""
     root = tmp_path_factory.mktemp("other-host")
     (root / "embed.html").write_text(EMBED, encoding="utf-8")
     (root / "pic.png").write_bytes(PNG)
-    yield from serve(functools.partial(Quiet, directory=str(root)))
+    for url in serve_folder(root):
+        yield str(urlsplit(url).port)
 
 
 @pytest.fixture(scope="module")
@@ -81,15 +70,10 @@ def site(tmp_path_factory: pytest.TempPathFactory, other_host: str) -> Iterator[
     build_site(tmp / "site", settings=str(conf), content=tmp / "content")
     policy = static_headers(snippet)["Content-Security-Policy"]
     assert f"frame-src {allowed};" in policy
-    server = make_server(
-        "127.0.0.1", 0, StaticSite(tmp / "site" / "output", snippet), threaded=True
+    output = tmp / "site" / "output"
+    yield from serve_in_thread(
+        make_server("127.0.0.1", 0, StaticSite(output, snippet), threaded=True)
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
 
 
 def test_allowed_embeds_and_images_show_and_others_are_blocked(

@@ -21,6 +21,7 @@ import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -533,7 +534,14 @@ class Quiet(http.server.SimpleHTTPRequestHandler):
 def serve_folder(folder: Path) -> Iterator[str]:
     """Serve ``folder`` over HTTP as a static host would; yield its URL."""
     handler = functools.partial(Quiet, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    yield from serve_in_thread(
+        http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    )
+
+
+def serve_in_thread(server: Any) -> Iterator[str]:
+    """Run ``server`` (bound to 127.0.0.1) in a thread; yield its URL, then
+    stop it."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
