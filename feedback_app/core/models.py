@@ -169,6 +169,9 @@ class Feedback(Base):
     name: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
     may_quote: Mapped[bool] = mapped_column(default=False)
+    # The language of the page it was sent from: its reply page and mail
+    # speak it (NULL: the site's default language).
+    lang: Mapped[str | None] = mapped_column(String(35))
     state: Mapped[str] = mapped_column(String(20), default="new", index=True)
     post_slug: Mapped[str | None] = mapped_column(String(200))
     post_source: Mapped[str | None] = mapped_column(String(300))
@@ -247,6 +250,8 @@ class Comment(Base):
     # Why the rules held it or marked it spam, for the moderator.
     reason: Mapped[str | None] = mapped_column(String(200))
     is_author: Mapped[bool] = mapped_column(default=False)
+    # The language of the page it was sent from, for mail about it.
+    lang: Mapped[str | None] = mapped_column(String(35))
     # The commenter asked to hear about replies (sent once their address is
     # confirmed); and, on a reply, whether that mail has gone out.
     notify_replies: Mapped[bool] = mapped_column(default=False)
@@ -272,6 +277,8 @@ class Author(Base):
     role: Mapped[str] = mapped_column(String(10), default="author")
     password_hash: Mapped[str | None] = mapped_column(String(200))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The desk's language for this author (NULL: the site's default).
+    lang: Mapped[str | None] = mapped_column(String(35))
     # Until when the daily digest has covered what readers sent.
     digest_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
