@@ -168,7 +168,7 @@ def _theme_context() -> dict[str, Any]:
     """Give the theme's templates the variables Pelican would."""
     from flask import current_app, g, url_for
 
-    from .readers.page_language import site_language
+    from .site.languages import site_language
 
     site = site_index().current()
     cfg = current_app.config

@@ -20,6 +20,8 @@ from __future__ import annotations
 import gettext as gettext_module
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,27 @@ def request_language() -> str:
     from flask import g, has_app_context
 
     return str((g.get("page_lang") if has_app_context() else None) or "en")
+
+
+@contextmanager
+def speaking(lang: str | None) -> Iterator[None]:
+    """Speak ``lang`` inside the block (a mail to a reader, in the language
+    they wrote in, sent from a request in another), then what was spoken
+    before. ``None`` leaves the language as it is."""
+    from flask import g
+
+    if lang is None:
+        yield
+        return
+    before = g.get("page_lang")
+    g.page_lang = lang
+    try:
+        yield
+    finally:
+        if before is None:
+            g.pop("page_lang", None)
+        else:
+            g.page_lang = before
 
 
 def gettext(message: str) -> str:

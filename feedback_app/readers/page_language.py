@@ -9,12 +9,7 @@ from __future__ import annotations
 from flask import g
 
 from ..site.index import Article, Site
-
-
-def site_language(site: Site) -> str:
-    """The site's ``DEFAULT_LANG`` as its last build recorded it."""
-    settings = (site.render or {}).get("settings") or {}
-    return str(settings.get("DEFAULT_LANG") or "en")
+from ..site.languages import site_language
 
 
 def use_page_language(site: Site, article: Article | None, url: str | None) -> str:

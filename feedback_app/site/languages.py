@@ -12,7 +12,7 @@ Imports without Flask (Pelican loads it on every build).
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -45,3 +45,10 @@ def text_direction(code: str) -> str:
 
 
 JINJA_FILTERS = {"language_name": language_name, "text_direction": text_direction}
+
+
+def site_language(site: Any) -> str:
+    """The site's ``DEFAULT_LANG`` as its last build recorded it (``site``
+    is the app's ``site.index.Site``)."""
+    settings = (site.render or {}).get("settings") or {}
+    return str(settings.get("DEFAULT_LANG") or "en")
