@@ -1,6 +1,10 @@
-"""The site's authors, their notifications and passwords: ``flask authors``."""
+"""The site's authors, their notifications, desk languages and passwords:
+``flask authors``."""
 
 from __future__ import annotations
+
+import gettext as gettext_module
+from typing import Any
 
 import click
 from flask import current_app
@@ -15,14 +19,66 @@ from ..core.models import (
     Author,
 )
 from ..core.text import TextPolicyError, clean_text
+from ..core.translations import LANGUAGE_CODE
+from ..core.translations import translations as catalogue
 from ..desk import auth
 from ..mail.links import external_url
 from ..mail.messages import unheard_author_names, unheard_warning
 from ..services import inbound
 from ..site import ownership
 from ..site.index import site_index
+from ..site.languages import language_name
 
 authors_cli = AppGroup("authors", help="The site's authors and their notifications.")
+
+#: What ``--lang`` takes to clear an author's language (the site's, then).
+DEFAULT_LANG_WORDS = ("", "default")
+#: The longest language code ``author.lang`` holds.
+MAX_LANG_LENGTH = 35
+
+LANG_HELP = (
+    "The desk's language for this author, a code such as fr or pt-BR; "
+    "'default' (or '') for the site's language."
+)
+
+
+def desk_lang(value: str | None) -> str | None:
+    """Return the desk language ``--lang`` gives: a language code, or None
+    for the site's.
+
+    :raise click.BadParameter: for what is no language code.
+    """
+    value = (value or "").strip()
+    if value.casefold() in DEFAULT_LANG_WORDS:
+        return None
+    if len(value) > MAX_LANG_LENGTH or not LANGUAGE_CODE.fullmatch(value):
+        raise click.BadParameter(
+            f"{value[:60]!r} is not a language code: give one such as fr, de or "
+            f"pt-BR (at most {MAX_LANG_LENGTH} characters), or 'default' for "
+            "the site's language.",
+            param_hint="'--lang'",
+        )
+    return value
+
+
+def _lang_callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    return value if value is None else (desk_lang(value) or "")
+
+
+def _warn_without_catalogue(lang: str | None) -> None:
+    """Say so when the desk has no words in ``lang``: it shows English."""
+    if lang is None or lang.lower().split("-")[0].split("_")[0] == "en":
+        return
+    if not isinstance(catalogue(lang), gettext_module.GNUTranslations):
+        click.echo(
+            f"Note: no catalogue speaks {lang} yet; the desk shows it in English.",
+            err=True,
+        )
+
+
+def _shown_lang(lang: str | None) -> str:
+    """``fr (français)``, or ``the site's language`` for none."""
+    return f"{lang} ({language_name(lang)})" if lang else "the site's language"
 
 
 @authors_cli.command("add")
@@ -41,7 +97,10 @@ authors_cli = AppGroup("authors", help="The site's authors and their notificatio
     show_default=True,
     help="author: sees their own articles on the desk; editor: everything.",
 )
-def authors_add(name: str, email: str, notify: str, role: str) -> None:
+@click.option("--lang", callback=_lang_callback, help=LANG_HELP)
+def authors_add(
+    name: str, email: str, notify: str, role: str, lang: str | None
+) -> None:
     """Add author NAME (as in the articles' Author metadata) with EMAIL."""
     try:
         name = clean_text(name, single_line=True)
@@ -53,8 +112,16 @@ def authors_add(name: str, email: str, notify: str, role: str) -> None:
     with get_db().write() as session:
         if session.scalar(select(Author).where(Author.name == name)):
             raise click.ClickException(f"{name} exists; use `authors set`.")
-        session.add(Author(name=name, email=address, notify=notify, role=role))
-    click.echo(f"Added {name} <{address}>, {role}, notifications: {notify}.")
+        session.add(
+            Author(
+                name=name, email=address, notify=notify, role=role, lang=lang or None
+            )
+        )
+    click.echo(
+        f"Added {name} <{address}>, {role}, notifications: {notify}, "
+        f"desk in {_shown_lang(lang or None)}."
+    )
+    _warn_without_catalogue(lang or None)
     click.echo(
         "To sign in to the desk: "
         f"flask --app feedback_app authors set-password {name!r}"
@@ -73,7 +140,10 @@ def authors_list() -> None:
         )
     for a in authors:
         desk = "can sign in" if a.password_hash else "no password"
-        click.echo(f"{a.name} <{a.email}>  {a.role}, {desk}, notifications: {a.notify}")
+        click.echo(
+            f"{a.name} <{a.email}>  {a.role}, {desk}, notifications: {a.notify}, "
+            f"desk in {_shown_lang(a.lang)}"
+        )
     if unheard:
         click.echo("")
         click.echo(unheard_warning(unheard))
@@ -84,10 +154,16 @@ def authors_list() -> None:
 @click.option("--email")
 @click.option("--notify", type=click.Choice(NOTIFY_CHOICES))
 @click.option("--role", type=click.Choice(ROLES))
+@click.option("--lang", callback=_lang_callback, help=LANG_HELP)
 def authors_set(
-    name: str, email: str | None, notify: str | None, role: str | None
+    name: str,
+    email: str | None,
+    notify: str | None,
+    role: str | None,
+    lang: str | None,
 ) -> None:
-    """Change author NAME's address, notification choice or role."""
+    """Change author NAME's address, notification choice, role or desk
+    language."""
     with get_db().write() as session:
         author = session.scalar(select(Author).where(Author.name == name))
         if author is None:
@@ -103,10 +179,13 @@ def authors_set(
             author.notify = notify
         if role:
             author.role = role
+        if lang is not None:
+            author.lang = lang or None
         click.echo(
             f"{author.name} <{author.email}>  {author.role}, "
-            f"notifications: {author.notify}"
+            f"notifications: {author.notify}, desk in {_shown_lang(author.lang)}"
         )
+    _warn_without_catalogue(lang or None)
 
 
 @authors_cli.command("reassign")

@@ -38,6 +38,7 @@ from ..core.fields import invalid_status
 from ..core.http import keep_private
 from ..core.ids import form_id
 from ..core.models import Author, Comment, Feedback
+from ..core.translations import gettext
 from ..site import ownership
 from ..site.index import site_index
 from . import auth
@@ -119,14 +120,16 @@ def feedback_or_404(session: Session, feedback_id: int) -> Feedback:
         Feedback, feedback_id, options=[selectinload(Feedback.messages)]
     )
     if feedback is None or not may_see(feedback):
-        abort(404, "There is no such feedback, or it is not about your articles.")
+        abort(
+            404, gettext("There is no such feedback, or it is not about your articles.")
+        )
     return feedback
 
 
 def comment_or_404(session: Session, comment_id: int) -> Comment:
     comment = session.get(Comment, comment_id)
     if comment is None or not may_see(comment):
-        abort(404, "There is no such comment, or it is not on your articles.")
+        abort(404, gettext("There is no such comment, or it is not on your articles."))
     return comment
 
 
@@ -202,7 +205,7 @@ def selected_ids() -> list[int]:
     for value in request.form.getlist("ids"):
         id_ = form_id(value)
         if id_ is None:
-            abort(400, "A selected item is not one of ours.")
+            abort(400, gettext("A selected item is not one of ours."))
         ids.append(id_)
     return sorted(set(ids))[: PER_PAGE * 4]
 

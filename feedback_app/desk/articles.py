@@ -17,12 +17,14 @@ from sqlalchemy import func, select
 from ..core.db import get_db
 from ..core.fields import invalid_status
 from ..core.models import Author, Comment, Feedback
+from ..core.translations import gettext
 from ..site import ownership
 from ..site.index import site_index
 from .access import bp, editors_only, my_articles
 from .forms import (
     ReassignForm,
 )
+from .words import ngettext
 
 
 @bp.route("/articles/reassign", methods=["GET", "POST"])
@@ -47,14 +49,23 @@ def reassign_article() -> Response | str | tuple[str, int]:
             if unknown:
                 session.rollback()
                 form.authors.errors.append(
-                    "No author account named " + ", ".join(unknown) + "."
+                    gettext("No author account named {names}.").format(
+                        names=", ".join(unknown)
+                    )
                 )
             else:
                 changed = ownership.reassign(session, form.page_url.data, names)
         if not form.authors.errors:
             flash(
-                f"{changed} feedback and comments on {form.page_url.data} now "
-                f"belong to {', '.join(names) or 'no author (editors only)'}."
+                ngettext(
+                    "{count} feedback or comment on {page} now belongs to {names}.",
+                    "{count} feedback and comments on {page} now belong to {names}.",
+                    changed,
+                ).format(
+                    count=changed,
+                    page=form.page_url.data,
+                    names=", ".join(names) or gettext("no author (editors only)"),
+                )
             )
             return redirect(
                 url_for(".reassign_article", page_url=form.page_url.data), 303
@@ -77,7 +88,8 @@ def reassign_article() -> Response | str | tuple[str, int]:
         "desk/reassign.html",
         form=form,
         recorded=recorded,
-        article=site_index().article(form.page_url.data or ""),
+        # Not ``article``: a page speaks its ``article``'s language.
+        on_article=site_index().article(form.page_url.data or ""),
         articles=my_articles(),
     )
     return (page, invalid_status()) if form.errors else page

@@ -55,7 +55,9 @@ from ..core.db import get_db
 from ..core.http import address_key
 from ..core.http import client_address as address_of
 from ..core.models import Author, DeskSession, OutboxMessage, SignInFailure, utcnow
+from ..core.translations import gettext
 from ..mail.messages import sign_in_locked
+from .words import duration
 
 logger = logging.getLogger(__name__)
 
@@ -165,14 +167,17 @@ class Attempt:
 
 
 def _refusal(seconds: int, locked: bool) -> SignInRefused:
-    return SignInRefused(
-        "Too many failed sign-ins: sign-in is locked for a while. "
-        f"Try again in {_duration(seconds)}."
+    said = (
+        gettext(
+            "Too many failed sign-ins: sign-in is locked for a while. "
+            "Try again in {duration}."
+        )
         if locked
-        else "Too many failed sign-ins in a row. "
-        f"Wait {_duration(seconds)} and try again.",
-        seconds,
+        else gettext(
+            "Too many failed sign-ins in a row. Wait {duration} and try again."
+        )
     )
+    return SignInRefused(said.format(duration=duration(seconds)), seconds)
 
 
 def begin_attempt(session: Session, name: str, client: str, config: Any) -> Attempt:
@@ -192,7 +197,9 @@ def begin_attempt(session: Session, name: str, client: str, config: Any) -> Atte
         except shared_limits.Unavailable as exc:
             logger.error("sign-in refused, Redis unavailable: %s", exc)
             raise SignInRefused(
-                "Sign-in is not available just now. Please try again in a minute.",
+                gettext(
+                    "Sign-in is not available just now. Please try again in a minute."
+                ),
                 60,
             ) from None
         if seconds:
@@ -236,13 +243,6 @@ def _wait(
     return None
 
 
-def _duration(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = -(-seconds // 60)
-    return f"{minutes} minutes"
-
-
 def sign_in(name: str, password: str, client_address: str) -> Author:
     """Check a name (or address) and password; return the author.
 
@@ -279,7 +279,7 @@ def sign_in(name: str, password: str, client_address: str) -> Author:
     if author is not None:
         with db.write() as s:
             _tell_author_if_locked(s, author, attempt.account, config)
-    raise SignInRefused("That name and password do not match an account.")
+    raise SignInRefused(gettext("That name and password do not match an account."))
 
 
 def _tell_author_if_locked(

@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 
 from ..core.db import get_db
 from ..core.models import COMMENT_STATES, Comment
+from ..core.translations import gettext
 from ..services import moderation
 from ..site.index import site_index
 from ..site.threads import comment_link
@@ -41,6 +42,7 @@ from .forms import (
     CommentEditForm,
     ReplyForm,
 )
+from .words import ngettext
 
 #: The moderation queue's views; "queue" is pending, then spam, then trash.
 COMMENT_VIEWS = {
@@ -143,7 +145,8 @@ def comment(
         comment=the_comment,
         parent=parent,
         replies=replies,
-        article=article,
+        # Not ``article``: a page speaks its ``article``'s language.
+        on_article=article,
         shown_at=shown_at,
         edit_form=edit_form,
         reply_form=reply_form or ReplyForm(formdata=None),
@@ -157,7 +160,7 @@ def comment_state(comment_id: int) -> Response:
     """Approve, unapprove, spam, trash or delete one comment."""
     action = request.form.get("action", "")
     if action not in COMMENT_ACTIONS:
-        abort(400, "Unknown action.")
+        abort(400, gettext("Unknown action."))
     _change_comments([comment_id], action)
     if action == "delete" or request.form.get("back") == "queue":
         return redirect(back_to_list(".comments"), 303)
@@ -171,7 +174,7 @@ def comments_bulk() -> Response:
     action = request.form.get("action", "")
     ids = selected_ids()
     if action not in COMMENT_ACTIONS or not ids:
-        flash("Select some comments and an action.")
+        flash(gettext("Select some comments and an action."))
     else:
         _change_comments(ids, action)
     return redirect(back_to_list(".comments"), 303)
@@ -182,14 +185,38 @@ def _change_comments(ids: list[int], action: str) -> None:
     try:
         changed = moderation.moderate(ids, state, allowed=may_see)
     except cm.CommentError:
-        abort(404, "There is no such comment, or it is not on your articles.")
-    what = "deleted for good" if state is None else state
-    live = (
-        " The article's page is updated in a moment."
-        if state == "approved" or any(c.state == "approved" for c in changed)
-        else ""
-    )
-    flash(f"{len(changed)} comment{'s' if len(changed) != 1 else ''} {what}.{live}")
+        abort(404, gettext("There is no such comment, or it is not on your articles."))
+    said = _moved(state, len(changed))
+    if state == "approved" or any(c.state == "approved" for c in changed):
+        said += " " + gettext("The article's page is updated in a moment.")
+    flash(said)
+
+
+def _moved(state: str | None, n: int) -> str:
+    """Say that ``n`` comments are now in ``state`` (None: deleted)."""
+    if state == "approved":
+        said = ngettext("{count} comment approved.", "{count} comments approved.", n)
+    elif state == "pending":
+        said = ngettext(
+            "{count} comment back in moderation.",
+            "{count} comments back in moderation.",
+            n,
+        )
+    elif state == "spam":
+        said = ngettext(
+            "{count} comment marked as spam.", "{count} comments marked as spam.", n
+        )
+    elif state == "trash":
+        said = ngettext(
+            "{count} comment moved to the trash.",
+            "{count} comments moved to the trash.",
+            n,
+        )
+    else:
+        said = ngettext(
+            "{count} comment deleted for good.", "{count} comments deleted for good.", n
+        )
+    return said.format(count=n)
 
 
 @bp.post("/comments/<int:comment_id>/edit")
@@ -208,10 +235,14 @@ def edit_comment(comment_id: int) -> Response | tuple[str, int]:
             allowed=may_see,
         )
     except cm.CommentError:
-        abort(404, "There is no such comment, or it is not on your articles.")
+        abort(404, gettext("There is no such comment, or it is not on your articles."))
     flash(
-        "The comment is saved."
-        + (" The page is updated in a moment." if edited.state == "approved" else "")
+        gettext("The comment is saved.")
+        + (
+            " " + gettext("The page is updated in a moment.")
+            if edited.state == "approved"
+            else ""
+        )
     )
     return redirect(url_for(".comment", comment_id=comment_id), 303)
 
@@ -229,10 +260,14 @@ def reply_to_comment(comment_id: int) -> Response | tuple[str, int]:
         )
     except (moderation.NotAnAuthor, moderation.ArticleNotPublished):
         form.body.errors.append(
-            "Only an author of this article can reply with the Author badge."
+            gettext("Only an author of this article can reply with the Author badge.")
         )
         return shown_again(comment, comment_id, reply_form=form)
     except cm.CommentError:
-        abort(404, "There is no such comment, or it is not on your articles.")
-    flash("Approved, and your reply is published. The page is updated in a moment.")
+        abort(404, gettext("There is no such comment, or it is not on your articles."))
+    flash(
+        gettext(
+            "Approved, and your reply is published. The page is updated in a moment."
+        )
+    )
     return redirect(url_for(".comment", comment_id=comment_id), 303)

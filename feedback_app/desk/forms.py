@@ -21,6 +21,7 @@ from ..core.fields import (
     single_line,
     web_address,
 )
+from ..core.translations import lazy_gettext as _
 
 
 class ActionForm(FlaskForm):
@@ -31,12 +32,15 @@ class ActionForm(FlaskForm):
 
 class SignInForm(FlaskForm):
     name = StringField(
-        "Name or e-mail address",
+        _("Name or e-mail address"),
         filters=[single_line],
-        validators=[DataRequired("Please give your name or address."), Length(max=254)],
+        validators=[
+            DataRequired(_("Please give your name or address.")),
+            Length(max=254),
+        ],
     )
     password = PasswordField(
-        "Password", validators=[InputRequired("Please give your password.")]
+        _("Password"), validators=[InputRequired(_("Please give your password."))]
     )
     next = HiddenField()
 
@@ -45,39 +49,39 @@ class AnswerForm(FlaskForm):
     """One answer to a feedback, sent privately, in a draft post, or both."""
 
     answer = TextAreaField(
-        "Your answer",
+        _("Your answer"),
         filters=[multiline],
         validators=[
-            DataRequired("Please write an answer."),
+            DataRequired(_("Please write an answer.")),
             MaxLength("MAX_REPLY_LENGTH"),
         ],
     )
-    private = BooleanField("Privately", default=True)
-    public = BooleanField("In a post")
+    private = BooleanField(_("Privately"), default=True)
+    public = BooleanField(_("In a post"))
     title = StringField(
-        "Title of the post",
+        _("Title of the post"),
         filters=[single_line],
         validators=[Length(max=200)],
     )
     summary = TextAreaField(
-        "Summary of what the reader said",
+        _("Summary of what the reader said"),
         filters=[multiline],
         validators=[Length(max=1000)],
     )
     category = StringField(
-        "Category", filters=[single_line], validators=[Length(max=100)]
+        _("Category"), filters=[single_line], validators=[Length(max=100)]
     )
     tags = StringField(
-        "Tags (comma-separated)", filters=[single_line], validators=[Length(max=300)]
+        _("Tags (comma-separated)"), filters=[single_line], validators=[Length(max=300)]
     )
 
     def validate_private(self, field: BooleanField) -> None:
         if not field.data and not self.public.data:
-            raise ValidationError("Choose at least one way to answer.")
+            raise ValidationError(_("Choose at least one way to answer."))
 
     def validate_title(self, field: StringField) -> None:
         if self.public.data and not field.data:
-            raise ValidationError("A post needs a title.")
+            raise ValidationError(_("A post needs a title."))
 
 
 class PostForm(FlaskForm):
@@ -85,51 +89,51 @@ class PostForm(FlaskForm):
     writes the file itself, ``drafts.py``). ``author`` is an editor's only."""
 
     title = StringField(
-        "Title",
+        _("Title"),
         filters=[single_line],
-        validators=[DataRequired("A post needs a title."), Length(max=200)],
+        validators=[DataRequired(_("A post needs a title.")), Length(max=200)],
     )
     summary = TextAreaField(
-        "Summary", filters=[multiline], validators=[Length(max=1000)]
+        _("Summary"), filters=[multiline], validators=[Length(max=1000)]
     )
     category = StringField(
-        "Category", filters=[single_line], validators=[Length(max=100)]
+        _("Category"), filters=[single_line], validators=[Length(max=100)]
     )
     tags = StringField(
-        "Tags (comma-separated)", filters=[single_line], validators=[Length(max=300)]
+        _("Tags (comma-separated)"), filters=[single_line], validators=[Length(max=300)]
     )
     body = TextAreaField(
-        "Text (Markdown)",
+        _("Text (Markdown)"),
         filters=[multiline],
-        validators=[DataRequired("The post is empty."), Length(max=100_000)],
+        validators=[DataRequired(_("The post is empty.")), Length(max=100_000)],
     )
     #: An editor's choice among the desk's accounts; left out, it stays.
-    author = SelectField("Author", validate_choice=False)
+    author = SelectField(_("Author"), validate_choice=False)
 
     def validate_author(self, field: SelectField) -> None:
         if field.data and field.data not in dict(field.choices or []):
-            raise ValidationError("Choose one of the desk's authors.")
+            raise ValidationError(_("Choose one of the desk's authors."))
 
 
 class CommentEditForm(FlaskForm):
     name = StringField(
-        "Name",
+        _("Name"),
         filters=[single_line],
         validators=[
-            DataRequired("A comment needs a name."),
+            DataRequired(_("A comment needs a name.")),
             MaxLength("MAX_NAME_LENGTH"),
         ],
     )
     website = StringField(
-        "Website",
+        _("Website"),
         filters=[single_line],
         validators=[MaxLength("MAX_WEBSITE_LENGTH"), web_address],
     )
     body = TextAreaField(
-        "Comment",
+        _("Comment"),
         filters=[multiline],
         validators=[
-            DataRequired("A comment needs text."),
+            DataRequired(_("A comment needs text.")),
             MaxLength("MAX_MESSAGE_LENGTH"),
         ],
     )
@@ -137,10 +141,10 @@ class CommentEditForm(FlaskForm):
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(
-        "Your reply",
+        _("Your reply"),
         filters=[multiline],
         validators=[
-            DataRequired("Please write a reply."),
+            DataRequired(_("Please write a reply.")),
             MaxLength("MAX_REPLY_LENGTH"),
         ],
     )
@@ -148,10 +152,10 @@ class ReplyForm(FlaskForm):
 
 class ReaderForm(FlaskForm):
     email = EmailField(
-        "Reader's e-mail address",
+        _("Reader's e-mail address"),
         filters=[single_line],
         validators=[
-            DataRequired("Please give an address."),
+            DataRequired(_("Please give an address.")),
             MaxLength("MAX_EMAIL_LENGTH"),
             contact_address,
         ],
@@ -160,8 +164,8 @@ class ReaderForm(FlaskForm):
 
 class EraseForm(ReaderForm):
     confirm = BooleanField(
-        "Yes, erase this reader's data. This cannot be undone.",
-        validators=[DataRequired("Tick the box to confirm.")],
+        _("Yes, erase this reader's data. This cannot be undone."),
+        validators=[DataRequired(_("Tick the box to confirm."))],
     )
 
 
@@ -169,12 +173,12 @@ class ReassignForm(FlaskForm):
     """An editor gives an article's feedback and comments other authors."""
 
     page_url = StringField(
-        "Article (its address on the site, as 2026/its-slug/)",
+        _("Article (its address on the site, as 2026/its-slug/)"),
         filters=[single_line],
-        validators=[DataRequired("Please name the article."), Length(max=1000)],
+        validators=[DataRequired(_("Please name the article.")), Length(max=1000)],
     )
     authors = TextAreaField(
-        "Its authors, one per line",
+        _("Its authors, one per line"),
         filters=[multiline],
         validators=[Length(max=2000)],
     )
@@ -182,3 +186,14 @@ class ReassignForm(FlaskForm):
     def names(self) -> list[str]:
         """Return the authors named, one per line, blank lines left out."""
         return [n.strip() for n in (self.authors.data or "").splitlines() if n.strip()]
+
+
+class SettingsForm(FlaskForm):
+    """The signed-in author's own settings: the desk's language ("" is the
+    site's). The view gives the choices (``language.shipped_languages``)."""
+
+    lang = SelectField(_("The desk's language"), validate_choice=False)
+
+    def validate_lang(self, field: SelectField) -> None:
+        if field.data not in dict(field.choices or []):
+            raise ValidationError(_("Choose one of the languages listed."))

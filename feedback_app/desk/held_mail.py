@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from ..core.db import get_db
 from ..core.models import BouncedAddress, InboundMessage
+from ..core.translations import gettext
 from .access import PER_PAGE, bp, editors_only, page_number
 from .forms import ActionForm
 
@@ -48,13 +49,16 @@ def discard_mail(inbound_id: int) -> Response:
     """Discard one held message: it stays recorded (so the same message is
     not taken again), no longer listed."""
     if not ActionForm().validate():
-        abort(400, "The form expired: go back, reload the page and try again.")
+        abort(
+            400,
+            gettext("The form expired: go back, reload the page and try again."),
+        )
     with get_db().write() as session:
         message = session.get(InboundMessage, inbound_id)
         if message is None or message.state != "held":
-            abort(404, "There is no such held message.")
+            abort(404, gettext("There is no such held message."))
         message.state = "discarded"
-    flash(f"Message #{inbound_id} is discarded.")
+    flash(gettext("Message #{id} is discarded.").format(id=inbound_id))
     return redirect(url_for(".held_mail"), 303)
 
 

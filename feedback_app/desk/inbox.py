@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core.db import get_db
 from ..core.models import Feedback, FeedbackMessage
+from ..core.translations import gettext, speaking
 from ..mail.formats import answer_as_html
 from ..services import answers
 from ..site import drafts, post_fields
@@ -43,6 +44,8 @@ from .forms import (
     ActionForm,
     AnswerForm,
 )
+from .language import site_default_language
+from .words import ngettext, state_name
 
 #: The inbox's views: which states each shows.
 FEEDBACK_VIEWS = {
@@ -125,11 +128,15 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
     article = site.articles.get(feedback.article_page_url)
     if answer_form is None:
         answer_form = AnswerForm(formdata=None)
-        answer_form.title.data = f"Reader mail: on “{feedback.article_title}”"
-        answer_form.category.data = "Reader mail"
-        answer_form.tags.data = ", ".join(
-            [*(article.tags if article else ()), "reader feedback"]
-        )
+        # What a post starts from is the site's, in the site's language.
+        with speaking(site_default_language()):
+            answer_form.title.data = gettext("Reader mail: on “{title}”").format(
+                title=feedback.article_title
+            )
+            answer_form.category.data = gettext("Reader mail")
+            answer_form.tags.data = ", ".join(
+                [*(article.tags if article else ()), gettext("reader feedback")]
+            )
         answer_form.public.data = feedback.post_source is None and not feedback.email
     post = None
     if feedback.post_source:
@@ -140,7 +147,8 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
     return render_template(
         "desk/feedback.html",
         feedback=feedback,
-        article=article,
+        # Not ``article``: a page speaks its ``article``'s language.
+        on_article=article,
         post=post,
         post_live=site.article_with_slug(feedback.post_slug or ""),
         # The answers as the reader sees them: Markdown, rendered, sanitised.
@@ -160,12 +168,16 @@ def feedback_state(feedback_id: int) -> Response:
     """Mark one feedback read, unread, archived, spam or not spam."""
     target = FEEDBACK_ACTIONS.get(request.form.get("action", ""))
     if target is None:
-        abort(400, "Unknown action.")
+        abort(400, gettext("Unknown action."))
     with get_db().write() as session:
         feedback = feedback_or_404(session, feedback_id)
         feedback.state = _restored(feedback, target)
         target = feedback.state
-    flash(f"Feedback #{feedback_id} is now {target}.")
+    flash(
+        gettext("Feedback #{id} is now {state}.").format(
+            id=feedback_id, state=state_name(target)
+        )
+    )
     back = request.form.get("back") == "inbox"
     return redirect(
         url_for(".inbox")
@@ -182,15 +194,21 @@ def feedback_bulk() -> Response:
     target = FEEDBACK_ACTIONS.get(request.form.get("action", ""))
     ids = selected_ids()
     if target is None or not ids:
-        flash("Select some feedback and an action.")
+        flash(gettext("Select some feedback and an action."))
         return redirect(back_to_list(".inbox"), 303)
     with get_db().write() as session:
         rows = session.scalars(select(Feedback).where(Feedback.id.in_(ids))).all()
         if len(rows) != len(ids) or not all(may_see(f) for f in rows):
-            abort(404, "Some of the selected feedback is not yours to change.")
+            abort(404, gettext("Some of the selected feedback is not yours to change."))
         for feedback in rows:
             feedback.state = _restored(feedback, target)
-    flash(f"{len(rows)} feedback marked {target}.")
+    flash(
+        ngettext(
+            "{count} feedback marked {state}.",
+            "{count} feedback marked {state}.",
+            len(rows),
+        ).format(count=len(rows), state=state_name(target))
+    )
     return redirect(back_to_list(".inbox"), 303)
 
 
@@ -221,7 +239,9 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
             allowed=may_see,
         )
     except answers.NoSuchFeedback:
-        abort(404, "There is no such feedback, or it is not about your articles.")
+        abort(
+            404, gettext("There is no such feedback, or it is not about your articles.")
+        )
     except answers.AnswerError as exc:
         fields = {"body": "answer"}
         target = getattr(form, fields.get(exc.field or "", exc.field or ""), None)
@@ -229,18 +249,25 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
         if exc.field != "public":
             g.desk_form_error = str(exc)
         return shown_again(feedback_item, feedback_id, answer_form=form)
-    said = []
-    if done.private:
-        said.append(
-            "your answer on the reader's reply page"
-            + (" and by e-mail" if done.by_mail else "")
-        )
-    if done.post is not None:
-        said.append(f"a draft post, content/{done.post.source}")
-    flash("Done: " + " and ".join(said) + ".")
+    flash(_answered(done))
     if done.post is not None:
         return redirect(url_for(".post", feedback_id=feedback_id), 303)
     return redirect(url_for(".feedback_item", feedback_id=feedback_id), 303)
+
+
+def _answered(done: answers.Answered) -> str:
+    """Say where the answer went: the reply page (and mail), a draft, or both."""
+    page = (
+        gettext("your answer on the reader's reply page and by e-mail")
+        if done.by_mail
+        else gettext("your answer on the reader's reply page")
+    )
+    if done.post is None:
+        return gettext("Done: {what}.").format(what=page)
+    draft = gettext("a draft post, content/{source}").format(source=done.post.source)
+    if not done.private:
+        return gettext("Done: {what}.").format(what=draft)
+    return gettext("Done: {first} and {second}.").format(first=page, second=draft)
 
 
 def _restored(feedback: Feedback, target: str) -> str:

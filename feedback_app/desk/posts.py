@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ..core.db import get_db
 from ..core.models import Author, Feedback
+from ..core.translations import gettext
 from ..services import answers
 from ..site import drafts, post_check, post_fields
 from ..site.index import site_index
@@ -34,7 +35,7 @@ def _post_of(feedback_id: int) -> tuple[Feedback, post_fields.PostFields]:
     with get_db().read() as session:
         feedback = feedback_or_404(session, feedback_id)
     if not feedback.post_source:
-        abort(404, "This feedback has no post.")
+        abort(404, gettext("This feedback has no post."))
     try:
         return feedback, drafts.read_fields(current_app.config, feedback.post_source)
     except post_fields.DraftError as exc:
@@ -119,11 +120,11 @@ def save_post(feedback_id: int) -> Response | tuple[str, int]:
     """
     feedback, saved = _post_of(feedback_id)
     if not _may_edit(saved):
-        abort(404, "This post is not yours to change.")
+        abort(404, gettext("This post is not yours to change."))
     form = _post_form()
     action = request.form.get("action", "save")
     if action not in ("preview", "save", "publish"):
-        abort(400, "Unknown action.")
+        abort(400, gettext("Unknown action."))
     if not form.validate():
         return shown_again(post, feedback_id, post_form=form)
     config = current_app.config
@@ -149,7 +150,7 @@ def save_post(feedback_id: int) -> Response | tuple[str, int]:
         target.errors = [*target.errors, str(exc)]
         g.desk_form_error = str(exc)
         return shown_again(post, feedback_id, post_form=form)
-    flash("The post is saved.")
+    flash(gettext("The post is saved."))
     return redirect(url_for(".post", feedback_id=feedback_id), 303)
 
 
@@ -159,7 +160,7 @@ def publish_post(feedback_id: int) -> Response | tuple[str, int]:
     """Publish the post as saved (the editor's own button saves first)."""
     feedback, saved = _post_of(feedback_id)
     if not _may_edit(saved):
-        abort(404, "This post is not yours to change.")
+        abort(404, gettext("This post is not yours to change."))
     try:
         return _published(feedback, answers.publish_post(feedback, saved, me()))
     except post_fields.DraftError as exc:
@@ -171,18 +172,31 @@ def _published(feedback: Feedback, done: answers.Published) -> Response:
     """Say how publishing went, and go where the author goes next."""
     if not done.built:
         flash(
-            "The site could not be built, so the post is still a draft; see the "
-            "app's log for Pelican's message, fix the post and publish again."
+            gettext(
+                "The site could not be built, so the post is still a draft; see "
+                "the app's log for Pelican's message, fix the post and publish "
+                "again."
+            )
         )
         return redirect(url_for(".post", feedback_id=feedback.id), 303)
     if not done.copied:
         flash(
-            "The post is published, but the publish command that copies the "
-            "site failed; see the app's log. The next publish copies it again."
+            gettext(
+                "The post is published, but the publish command that copies the "
+                "site failed; see the app's log. The next publish copies it again."
+            )
         )
     flash(
-        f"Published: “{done.post.title}” is on the site"
-        + (f" at {done.url}" if done.url else "")
-        + ". The reader's reply page links to it."
+        (
+            gettext(
+                "Published: “{title}” is on the site at {url}. "
+                "The reader's reply page links to it."
+            )
+            if done.url
+            else gettext(
+                "Published: “{title}” is on the site. "
+                "The reader's reply page links to it."
+            )
+        ).format(title=done.post.title, url=done.url)
     )
     return redirect(url_for(".feedback_item", feedback_id=feedback.id), 303)

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 
+from ..core.translations import gettext
 from . import auth
 from .access import bp, shown_again
 from .forms import (
@@ -72,5 +73,5 @@ def _safe_next(target: str | None) -> str:
 def sign_out() -> Response:
     ActionForm().validate()  # the CSRF check (CSRFProtect) has passed already
     auth.end_session()
-    flash("You are signed out.")
+    flash(gettext("You are signed out."))
     return redirect(url_for(".sign_in"), 303)

@@ -532,7 +532,7 @@ def test_every_desk_page_is_accessible_and_fits_a_phone(
         page.get_by_role("button", name="Look up").click()
         found = page.get_by_role("region", name="Stored about ola@example.org")
         expect(found).to_contain_text("1 private feedback")
-        expect(found).to_contain_text("1 comments (0 published)")
+        expect(found).to_contain_text("1 comment (0 published)")
         sweep.check("the readers page with a look-up result")
         found.get_by_role("button", name="Erase").click()
         expect(page.get_by_text("Tick the box to confirm.")).to_be_visible()
