@@ -13,7 +13,9 @@ what was recorded (``articles.py``). Anything out of reach answers 404, as
 if it did not exist (``feedback_or_404``, ``comment_or_404``).
 
 The pages are in ``signin``, ``inbox``, ``posts``, ``comments``,
-``reader_data`` and ``articles``; ``views`` puts them together.
+``reader_data``, ``articles`` and ``settings``; ``views`` puts them
+together. Every page speaks the signed-in author's language
+(``language``).
 """
 
 from __future__ import annotations

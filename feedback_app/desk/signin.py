@@ -8,6 +8,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -21,6 +22,7 @@ from .forms import (
     ActionForm,
     SignInForm,
 )
+from .language import site_default_language
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -73,5 +75,6 @@ def _safe_next(target: str | None) -> str:
 def sign_out() -> Response:
     ActionForm().validate()  # the CSRF check (CSRFProtect) has passed already
     auth.end_session()
+    g.page_lang = site_default_language()  # said on the sign-in page, as it is
     flash(gettext("You are signed out."))
     return redirect(url_for(".sign_in"), 303)
