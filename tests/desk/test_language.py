@@ -6,6 +6,9 @@ Through the desk's HTTP interface on a real SQLite file, with the shipped
 catalogues: a page "in French" has ``<html lang="fr">`` and none of the
 English of the desk's catalogue entries left in what it shows (its text and
 its ``aria-label``s), the translations' own words set aside.
+
+Longer than 400 lines: that check, and the pages, the settings page and
+the commands it is applied to, read best in one place.
 """
 
 from __future__ import annotations
@@ -231,6 +234,31 @@ def test_a_french_desk_says_what_it_did_and_refuses_in_french(
     assert "Ce message n’existe pas" in missing.text
 
 
+def test_an_editor_in_french_answers_and_looks_up_readers_in_french(
+    app: Flask, reader: Reader, commenter: Commenter
+) -> None:
+    some_work(reader, commenter)
+    desk = signed_in(app, "fr")
+    with get_db(app).write() as session:
+        session.execute(update(Author).values(role="editor"))
+    answered = desk.post(
+        "/desk/feedback/1/answer", {"answer": "Merci à vous.", "private": "y"}
+    )
+    assert answered.status_code == 303
+    page = desk.get(answered.location).text
+    assert_speaks(page, "fr")
+    assert "C’est fait\u00a0: votre réponse sur la page de réponse du lecteur." in page
+    assert "a répondu sur la page de réponse du lecteur le" in page
+    assert "Données des lecteurs" in page and "(éditeur)" in page
+
+    found = desk.post("/desk/readers", {"email": "ana@example.org"})
+    assert found.status_code == 200
+    assert_speaks(found.text, "fr")
+    assert "1 commentaire (0 publié)" in found.text
+    for path in ("/desk/readers", "/desk/mail"):
+        assert_speaks(desk.get(path).text, "fr")
+
+
 def test_an_author_in_german_reads_the_desk_in_german(
     app: Flask, reader: Reader
 ) -> None:
@@ -273,6 +301,17 @@ def test_without_a_setting_the_desk_speaks_the_sites_language(
     assert_speaks(desk.get("/desk/").text, "de")
     settings = desk.get("/desk/settings").text
     assert "Die Sprache der Website (Deutsch)" in settings
+
+
+def test_a_refused_sign_in_says_why_in_the_sites_language(
+    german_site: Flask,
+) -> None:
+    add_author(german_site)
+    desk = Desk(german_site.test_client())
+    refused = desk.sign_in(password="not the password at all")
+    assert refused.status_code == 401
+    assert "Dieser Name und dieses Passwort passen zu keinem Konto." in refused.text
+    assert_speaks(refused.text, "de")
 
 
 def test_the_authors_setting_wins_over_the_sites_language(
