@@ -8,6 +8,13 @@ as clean text (``answer_as_text``) with an HTML alternative rendered by the
 site's sanitising renderer (``core/rendering.py``), as on the reply page.
 Subjects name an article with ``title_in_quotes``: one rule for all.
 
+Mail to a reader speaks the language of the page they wrote from
+(``feedback.lang``, ``comment.lang``, recorded when they wrote; the site's
+``DEFAULT_LANG`` for what came before), whatever the language of the
+request or command that sends it: ``reader_words(lang)`` is that
+language's gettext, and each paragraph is one message of the catalogue,
+wrapped for plain text after it is translated.
+
 Mail to a reader about their feedback (``conversations.TO_READER``) carries
 the link to their private reply page (``reply_page_url``). Readers'
 messages about an article none of whose authors has an account go to the
@@ -23,7 +30,8 @@ SELECT`` queues a message to each of the article's authors who wants one
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
 from functools import lru_cache
@@ -35,7 +43,10 @@ from sqlalchemy import Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..core.models import Author, Comment, Feedback, FeedbackMessage
+from ..core.translations import translations
+from ..site.i18n import long_date
 from ..site.index import Article, Site, site_index
+from ..site.languages import site_language
 from ..site.ownership import decode_authors
 from ..store.feedback import reply_token
 from ..store.rows import Statement
@@ -136,17 +147,42 @@ def short_quote(text: str, length: int = 120) -> str:
     return line if len(line) <= length else line[: length - 1].rstrip() + "…"
 
 
-def _hello(name: str | None) -> str:
-    return f"Hello{' ' + name if name else ''},"
+def reader_language(lang: str | None) -> str:
+    """The language of mail to a reader who wrote from a page in ``lang``
+    (None: before languages were recorded, the site's)."""
+    return lang or site_language(site_index().current())
 
 
-def _reply_page_text(url: str | None) -> str:
+def reader_words(lang: str | None) -> Callable[[str], str]:
+    """The gettext of mail to a reader who wrote in ``lang``."""
+    return translations(reader_language(lang)).gettext
+
+
+def prose(text: str, *whole: str) -> str:
+    """A paragraph of the site's own words, wrapped for plain-text mail;
+    never inside one of ``whole`` (a title, a name). A reader's text and
+    links keep their lines: they are never given to this."""
+    for i, part in enumerate(whole):
+        text = text.replace(part, part.replace(" ", f"\0{i}\0"))
+    text = textwrap.fill(text, width=72, break_long_words=False, break_on_hyphens=False)
+    for i, _part in enumerate(whole):
+        text = text.replace(f"\0{i}\0", " ")
+    return text
+
+
+def _hello(name: str | None, _: Callable[[str], str]) -> str:
+    return _("Hello {name},").format(name=name) if name else _("Hello,")
+
+
+def _reply_page_text(url: str | None, _: Callable[[str], str]) -> str:
     if url is None:
-        return (
-            "Your private reply page is at the link you were given when you "
-            "sent the feedback."
+        return prose(
+            _(
+                "Your private reply page is at the link you were given when "
+                "you sent the feedback."
+            )
         )
-    return f"Your private reply page (keep the link to yourself):\n{url}"
+    return _("Your private reply page (keep the link to yourself):") + f"\n{url}"
 
 
 def feedback_received(
@@ -197,23 +233,36 @@ def feedback_acknowledged(
     limits bound how many a stranger can cause."""
     if not feedback.email or feedback.state == "spam":
         return
+    _ = reader_words(feedback.lang)
     title = title_in_quotes(feedback.article_title)
     queue_mail(
         session,
         kind="feedback-ack",
         to=feedback.email,
-        subject=f"Your feedback on {title}",
+        subject=_("Your feedback on {title}").format(title=title),
         body=(
-            "Hello,\n\n"
-            f"Thank you: your feedback on {title} is with the author.\n"
-            "Only the author can read it. Their answer will come to this "
-            "address,\nand it will also appear on your private reply page, "
-            "where you can\nread what you wrote, add to it, change your "
-            "address or delete it all:\n\n"
-            f"{reply_page_url(feedback, token)}\n\n"
-            "Anyone with this link can read your feedback, so keep it to "
-            "yourself.\nIf you sent nothing, someone typed your address: "
-            "delete it all with\nthe link above, or ignore this mail.\n"
+            _("Hello,")
+            + "\n\n"
+            + prose(
+                _(
+                    "Thank you: your feedback on {title} is with the author. "
+                    "Only the author can read it. Their answer will come to "
+                    "this address, and it will also appear on your private "
+                    "reply page, where you can read what you wrote, add to it, "
+                    "change your address or delete it all:"
+                ).format(title=title),
+                title,
+            )
+            + f"\n\n{reply_page_url(feedback, token)}\n\n"
+            + prose(
+                _(
+                    "Anyone with this link can read your feedback, so keep it "
+                    "to yourself. If you sent nothing, someone typed your "
+                    "address: delete it all with the link above, or ignore "
+                    "this mail."
+                )
+            )
+            + "\n"
         ),
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
@@ -309,26 +358,34 @@ def answer_to_reader(
     link."""
     if not feedback.email:
         return
+    _ = reader_words(feedback.lang)
     title = title_in_quotes(feedback.article_title)
     page = reply_page_url(feedback)
-    intro = f"{author.name} answered the feedback you sent about {title}:"
-    ending = "Reply to this message to write back, or use your private reply page."
-    html = [_hello(feedback.name), intro, answer_as_html(body), "You wrote:"]
+    intro = _("{author} answered the feedback you sent about {title}:").format(
+        author=author.name, title=title
+    )
+    ending = _("Reply to this message to write back, or use your private reply page.")
+    hello = _hello(feedback.name, _)
+    wrote = _("You wrote:")
+    html = [hello, intro, answer_as_html(body), wrote]
     html.append(quote_html(feedback.message))
     html.append(ending)
     html.append(
-        link(page, "Your private reply page") if page else _reply_page_text(None)
+        link(page, _("Your private reply page")) if page else _reply_page_text(None, _)
     )
     queue_mail(
         session,
         kind="reply-to-reader",
         to=feedback.email,
         reply_to=author.email,
-        subject=f"{author.name} answered your feedback on {title}",
+        subject=_("{author} answered your feedback on {title}").format(
+            author=author.name, title=title
+        ),
         body=(
-            f"{_hello(feedback.name)}\n\n{intro}\n\n{answer_as_text(body)}\n\n"
-            f"You wrote:\n{quoted(feedback.message)}\n\n"
-            f"{ending}\n{_reply_page_text(page)}\n"
+            f"{hello}\n\n{prose(intro, title, author.name)}\n\n"
+            f"{answer_as_text(body)}\n\n"
+            f"{wrote}\n{quoted(feedback.message)}\n\n"
+            f"{prose(ending)}\n{_reply_page_text(page, _)}\n"
         ),
         html=html_mail(html),
         site_url=config["SITE_URL"],
@@ -348,30 +405,44 @@ def post_answer_to_reader(
     page's."""
     if not feedback.email or feedback.state == "spam":
         return
+    _ = reader_words(feedback.lang)
     title = title_in_quotes(feedback.article_title)
+    words = {"author": author.name, "title": title}
     queue_mail(
         session,
         kind="post-answer-to-reader",
         to=feedback.email,
-        subject=f"{author.name} answered your feedback on {title} in a post",
+        subject=_("{author} answered your feedback on {title} in a post").format(
+            **words
+        ),
         body=(
-            f"{_hello(feedback.name)}\n\n"
-            f"{author.name} answered the feedback you sent about {title}\n"
-            f"in public, in a post: {title_in_quotes(post.title)}\n"
-            f"{absolute_url(post.url, config)}\n\n"
-            f"{_reply_page_text(reply_page_url(feedback))}\n"
+            f"{_hello(feedback.name, _)}\n\n"
+            + prose(
+                _(
+                    "{author} answered the feedback you sent about {title} in "
+                    "public, in a post: {post}"
+                ).format(post=title_in_quotes(post.title), **words),
+                title,
+                author.name,
+                title_in_quotes(post.title),
+            )
+            + f"\n{absolute_url(post.url, config)}\n\n"
+            f"{_reply_page_text(reply_page_url(feedback), _)}\n"
         ),
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
     )
 
 
-def comment_date(moment: datetime) -> str:
+def comment_date(moment: datetime, lang: str = "en") -> str:
     """A comment's date as mail names it: the day in the site's time zone,
-    as its pages show it (UTC if the zone is unknown)."""
+    as its pages show it (UTC if the zone is unknown), in ``lang``
+    (English as Pelican's pages write it: 4 March 2025)."""
     with suppress(ZoneInfoNotFoundError, ValueError):
         moment = moment.astimezone(ZoneInfo(site_index().current().timezone))
-    return f"{moment:%-d %B %Y}"
+    if lang.startswith("en"):
+        return f"{moment:%-d %B %Y}"
+    return long_date(moment, lang)
 
 
 def sign_in_locked(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -216,17 +217,36 @@ class WirePolicy(EmailPolicy):
     (References), never inside one, and never encoded. Every other header is
     folded at 78 characters as usual, so an encoded word (a non-ASCII
     Subject or name) stays within RFC 2047's 75.
+
+    A Subject that is not ASCII is written as encoded words alone, its
+    spaces inside them. Python's folder (3.11, 3.12) puts a fold between two
+    encoded words where a space was, and RFC 2047 (6.2) has a reader drop
+    whitespace between encoded words: "les réponses à votre" arrived as
+    "les réponsesà votre".
     """
 
     def fold(self, name: str, value: Any) -> str:
         if name.lower() in VERBATIM_HEADERS:
             return _fold_at_spaces(name, str(value), self)
+        if name.lower() == "subject" and not str(value).isascii():
+            return _encoded_words(name, str(value), self)
         return super().fold(name, value)
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         if name.lower() in VERBATIM_HEADERS:
             return _fold_at_spaces(name, str(value), self).encode("ascii")
+        if name.lower() == "subject" and not str(value).isascii():
+            return _encoded_words(name, str(value), self).encode("ascii")
         return super().fold_binary(name, value)
+
+
+def _encoded_words(name: str, value: str, policy: EmailPolicy) -> str:
+    """Return ``name: value`` as RFC 2047 encoded words in UTF-8, folded
+    between words that each carry their own spaces."""
+    words = Header(header_text(value), "utf-8", header_name=name).encode(
+        linesep=policy.linesep, maxlinelen=policy.max_line_length or MAX_LINE
+    )
+    return f"{name}: {words}{policy.linesep}"
 
 
 #: Headers written as they are: identifiers and addresses in angle brackets.

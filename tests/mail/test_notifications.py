@@ -49,11 +49,11 @@ def test_held_comment_mail_has_links_that_ask_before_acting(
     assert len({approve, spam, trash}) == 3
     # And the comment on the desk, where it can also be edited or answered.
     assert f"http://localhost/desk/comments/{comment.id}" in links(mail.body)
-    for link, verb in ((spam, "Mark as spam"), (trash, "Move to trash")):
-        assert (
-            f"{verb} this comment?"
-            in client.get(link.removeprefix("http://localhost")).text
-        )
+    for link, question in (
+        (spam, "Mark this comment as spam?"),
+        (trash, "Move this comment to the trash?"),
+    ):
+        assert question in client.get(link.removeprefix("http://localhost")).text
 
     page = client.get(approve.removeprefix("http://localhost"))
     assert page.status_code == 200
