@@ -25,6 +25,10 @@ Mail about a reader's new post is queued inside the post's write
 transaction, which on SQLite every writer waits for: one ``INSERT …
 SELECT`` queues a message to each of the article's authors who wants one
 (``mail.mail_each``), with nothing to read first.
+
+Longer than 400 lines because every message the site writes to a person
+is here, in one voice, with the helpers all of them share (how a title is
+quoted, a reader's text quoted, a reply page linked).
 """
 
 from __future__ import annotations
