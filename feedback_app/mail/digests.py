@@ -18,7 +18,7 @@ from ..core.models import Author, Comment, Feedback, utcnow
 from ..core.translations import translations
 from ..site.index import site_index
 from ..site.ownership import decode_authors, written_by
-from .messages import desk_url, reader_language, title_in_quotes
+from .messages import author_language, desk_url, title_in_quotes
 from .outbox import queue_mail
 
 #: How often an author who chose the digest hears from the site.
@@ -97,7 +97,7 @@ def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
         author.digest_sent_at = now
         if not feedback and not comments:
             continue
-        words = translations(reader_language(author.lang))
+        words = translations(author_language(author.lang))
         _, ngettext = words.gettext, words.ngettext
         states = {"approved": _("approved"), "pending": _("held")}
         lines = [_("Hello {name},").format(name=author.name), ""]

@@ -94,10 +94,15 @@ def authors_told_at_once(
     return _told_at_once(len(names)), params
 
 
+def author_language(lang: str | None) -> str:
+    """The language of mail to an author whose desk speaks ``lang``: it,
+    if the site ships it (as ``mail_each`` picks), else the site's."""
+    return lang if lang in shipped() else reader_language(None)
+
+
 def author_words(author: Author) -> Callable[[str], str]:
-    """The gettext of mail to ``author``: their desk's language, else the
-    site's."""
-    return reader_words(author.lang)
+    """The gettext of mail to ``author`` (``author_language``)."""
+    return translations(author_language(author.lang)).gettext
 
 
 def in_every_language(
@@ -318,7 +323,7 @@ def follow_up_received(
     title = title_in_quotes(feedback.article_title)
     desk = desk_url("desk.feedback_item", feedback_id=feedback.id)
     for _id, email, lang in session.execute(query, params).all():
-        _ = translations(lang).gettext
+        _ = translations(author_language(lang)).gettext
         who = feedback.name or _("The reader")
         added = _("{who} added to their feedback on {title}:").format(
             who=who, title=title
