@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +26,7 @@ from sqlalchemy import select
 from feedback_app.core.db import get_db
 from feedback_app.core.models import Comment, Feedback
 from feedback_app.mail.sender import send_due
+from feedback_app.site.thread_model import PublishedComment, atom_feed
 
 from ..conftest import ORIGIN, add_author, csrf_token, typed_ticket
 from ..mail.test_wire import smtp_server
@@ -247,3 +250,38 @@ def test_a_link_names_a_language_only_by_its_code(blog: Blog) -> None:
     ):
         page = blog.client.get("/deleted", query_string={"lang": lang})
         assert Page(page.text).one("html").attrs["lang"] == expected, lang
+
+
+@pytest.mark.parametrize(
+    ("lang", "feed_title", "entry_title"),
+    [
+        ("en", "Comments on “Ünïcode & <b>”", "Zoé on “Ünïcode & <b>”"),
+        ("fr", "Commentaires sur “Ünïcode & <b>”", "Zoé sur “Ünïcode & <b>”"),
+        ("de", "Kommentare zu “Ünïcode & <b>”", "Zoé zu “Ünïcode & <b>”"),
+    ],
+)
+def test_a_comment_feed_speaks_its_articles_language(
+    lang: str, feed_title: str, entry_title: str
+) -> None:
+    """The feed's own words in the article's language (``xml:lang``), the
+    title and the name still escaped, as an XML parser reads them."""
+    comment = PublishedComment(
+        id=7,
+        name="Zoé",
+        website=None,
+        date=datetime(2026, 12, 6, tzinfo=UTC),
+        html="<p>Oui.</p>",
+    )
+    xml = atom_feed(
+        title="Ünïcode & <b>",
+        page_url="https://blog.example.org/a/",
+        feed_url="https://blog.example.org/a/comments.atom.xml",
+        updated=datetime(2026, 12, 6, tzinfo=UTC),
+        lang=lang,
+        comments=[("https://blog.example.org/a/", comment)],
+    )
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ElementTree.fromstring(xml.encode())  # noqa: S314 (our own feed)
+    assert feed.get("{http://www.w3.org/XML/1998/namespace}lang") == lang
+    assert feed.findtext(f"{atom}title") == feed_title
+    assert feed.findtext(f"{atom}entry/{atom}title") == entry_title
