@@ -60,7 +60,7 @@ messages: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg -c Translators: \
 		--project talkback-blog --msgid-bugs-address "" \
 		-o $(CATALOGUES)/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching \
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete \
 		-i $(CATALOGUES)/messages.pot -d $(CATALOGUES)
 
 translations: $(VENV)/.installed

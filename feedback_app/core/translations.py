@@ -73,6 +73,15 @@ def _compiled(po: Path) -> bytes:
     return out.getvalue()
 
 
+@cache
+def shipped() -> tuple[str, ...]:
+    """English, then every language with a catalogue (``fr``, ``de``)."""
+    found = sorted(
+        po.parent.parent.name for po in CATALOGUES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")
+    )
+    return ("en", *(code for code in found if code != "en"))
+
+
 def request_language() -> str:
     """The language of this request's pages: ``g.page_lang``, else English."""
     from flask import g, has_app_context

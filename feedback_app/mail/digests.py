@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from ..core.db import get_db
 from ..core.models import Author, Comment, Feedback, utcnow
+from ..core.translations import translations
 from ..site.index import site_index
 from ..site.ownership import decode_authors, written_by
-from .messages import desk_url, title_in_quotes
+from .messages import author_language, desk_url, title_in_quotes
 from .outbox import queue_mail
 
 #: How often an author who chose the digest hears from the site.
@@ -96,31 +97,51 @@ def send_digests(session: Session, config: Any, *, force: bool = False) -> int:
         author.digest_sent_at = now
         if not feedback and not comments:
             continue
-        lines = [f"Hello {author.name},", "", "Since your last digest:", ""]
+        words = translations(author_language(author.lang))
+        _, ngettext = words.gettext, words.ngettext
+        states = {"approved": _("approved"), "pending": _("held")}
+        lines = [_("Hello {name},").format(name=author.name), ""]
+        lines += [_("Since your last digest:"), ""]
         for f in feedback:
-            title = f.article_title
             first = f.message.splitlines()[0][:100]
-            lines.append(f"- Feedback #{f.id} on {title_in_quotes(title)}: {first}")
+            line = _("Feedback #{id} on {title}: {start}")
+            lines.append(
+                "- "
+                + line.format(
+                    id=f.id, title=title_in_quotes(f.article_title), start=first
+                )
+            )
         for c in comments:
             known = site.articles.get(c.article_page_url)
             title = known.title if known else c.article_page_url
             first = c.body.splitlines()[0][:100] if c.body else ""
+            line = _("Comment #{id} ({state}) by {name} on {title}: {start}")
             lines.append(
-                f"- Comment #{c.id} ({c.state}) by {c.name} on "
-                f"{title_in_quotes(title)}: {first}"
+                "- "
+                + line.format(
+                    id=c.id,
+                    state=states.get(c.state, c.state),
+                    name=c.name,
+                    title=title_in_quotes(title),
+                    start=first,
+                )
             )
         lines += [
             "",
-            f"Feedback: {desk_url('desk.inbox')}",
-            f"Comments: {desk_url('desk.comments')}",
+            _("Feedback:") + f" {desk_url('desk.inbox')}",
+            _("Comments:") + f" {desk_url('desk.comments')}",
         ]
         queue_mail(
             session,
             kind="digest",
             to=author.email,
-            subject=(
-                f"Digest: {len(feedback)} feedback, {len(comments)} comments "
-                "on your articles"
+            subject=_("Digest: {feedback} and {comments} on your articles").format(
+                feedback=ngettext("{n} feedback", "{n} feedback", len(feedback)).format(
+                    n=len(feedback)
+                ),
+                comments=ngettext("{n} comment", "{n} comments", len(comments)).format(
+                    n=len(comments)
+                ),
             ),
             body="\n".join(lines) + "\n",
             site_url=config["SITE_URL"],

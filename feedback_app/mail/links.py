@@ -26,6 +26,7 @@ from itsdangerous import (
 )
 
 from ..core.signing import timestamp_signer
+from ..core.translations import gettext
 
 ACTIONS = {"approve": "approved", "spam": "spam", "trash": "trash"}
 SALT_MODERATE = "moderate-comment"
@@ -47,7 +48,7 @@ def load_token(salt: str, token: str) -> Any:
             token, max_age=current_app.config["MAIL_LINK_DAYS"] * 86400
         )
     except BadSignature:
-        abort(404, "This link is not valid, or it has expired.")
+        abort(404, gettext("This link is not valid, or it has expired."))
 
 
 def external_url(endpoint: str, **values: Any) -> str:
@@ -86,10 +87,11 @@ def moderation_urls(comment_id: int) -> dict[str, str]:
     }
 
 
-def confirm_url(email: str) -> str:
-    """Return the link confirming ``email``'s wish for reply notifications."""
+def confirm_url(email: str, lang: str | None = None) -> str:
+    """Return the link confirming ``email``'s wish for reply notifications
+    (its page in ``lang``, the language of the mail that carries it)."""
     token = timed_serializer(SALT_CONFIRM).dumps(email)
-    return external_url("subscription_pages.confirm", token=token)
+    return external_url("subscription_pages.confirm", token=token, lang=lang)
 
 
 def unsubscribe_serializer() -> URLSafeSerializer:
@@ -97,7 +99,8 @@ def unsubscribe_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt=SALT_UNSUBSCRIBE)
 
 
-def unsubscribe_url(email: str) -> str:
-    """Return the (lasting) one-click unsubscribe link for ``email``."""
+def unsubscribe_url(email: str, lang: str | None = None) -> str:
+    """Return the (lasting) one-click unsubscribe link for ``email`` (its
+    page in ``lang``)."""
     token = unsubscribe_serializer().dumps(email)
-    return external_url("subscription_pages.unsubscribe", token=token)
+    return external_url("subscription_pages.unsubscribe", token=token, lang=lang)

@@ -8,6 +8,13 @@ as clean text (``answer_as_text``) with an HTML alternative rendered by the
 site's sanitising renderer (``core/rendering.py``), as on the reply page.
 Subjects name an article with ``title_in_quotes``: one rule for all.
 
+Mail to a reader speaks the language of the page they wrote from
+(``feedback.lang``, ``comment.lang``, recorded when they wrote; the site's
+``DEFAULT_LANG`` for what came before), whatever the language of the
+request or command that sends it: ``reader_words(lang)`` is that
+language's gettext, and each paragraph is one message of the catalogue,
+wrapped for plain text after it is translated.
+
 Mail to a reader about their feedback (``conversations.TO_READER``) carries
 the link to their private reply page (``reply_page_url``). Readers'
 messages about an article none of whose authors has an account go to the
@@ -18,12 +25,17 @@ Mail about a reader's new post is queued inside the post's write
 transaction, which on SQLite every writer waits for: one ``INSERT …
 SELECT`` queues a message to each of the article's authors who wants one
 (``mail.mail_each``), with nothing to read first.
+
+Longer than 400 lines because every message the site writes to a person
+is here, in one voice, with the helpers all of them share (how a title is
+quoted, a reader's text quoted, a reply page linked).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
 from functools import lru_cache
@@ -31,11 +43,14 @@ from typing import Any
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, and_, bindparam, exists, or_, select
+from sqlalchemy import Select, String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..core.models import Author, Comment, Feedback, FeedbackMessage
+from ..core.translations import shipped, translations
+from ..site.i18n import long_date
 from ..site.index import Article, Site, site_index
+from ..site.languages import site_language
 from ..site.ownership import decode_authors
 from ..store.feedback import reply_token
 from ..store.rows import Statement
@@ -48,7 +63,7 @@ _QUOTES = re.compile('["“”„‟«»\u301d\u301e\uff02]')
 
 
 @lru_cache(maxsize=8)
-def _told_at_once(n: int) -> Select[tuple[int, str]]:
+def _told_at_once(n: int) -> Select[tuple[int, str, str]]:
     """Each of ``n`` authors (``name0`` …) who wants mail at once, or, when
     none of them has an account, each editor who does. Built once per
     number of authors, with plain parameters: an expanding ``IN`` rewrites
@@ -56,7 +71,8 @@ def _told_at_once(n: int) -> Select[tuple[int, str]]:
     named = [bindparam(f"name{i}") for i in range(n)]
     account = aliased(Author)
     nobody_has_one = ~exists().where(account.name.in_(named))
-    return select(Author.id, Author.email).where(
+    speaks = func.coalesce(Author.lang, bindparam("site_lang", type_=String()))
+    return select(Author.id, Author.email, speaks).where(
         Author.notify == "immediate",
         or_(Author.name.in_(named), and_(Author.role == "editor", nobody_has_one)),
     )
@@ -64,15 +80,41 @@ def _told_at_once(n: int) -> Select[tuple[int, str]]:
 
 def authors_told_at_once(
     names: Iterable[str],
-) -> tuple[Select[tuple[int, str]], dict[str, str]]:
+) -> tuple[Select[tuple[int, str, str]], dict[str, str]]:
     """Who hears at once of a reader's message about an article by ``names``:
     the authors among them who chose mail at once (the others get the
     digest); if none of them has an account, the editors who chose mail at
-    once, so that nobody's message goes unread. A query of (id, address)
-    and its parameters, one statement: the one way every message to
-    authors chooses its recipients."""
+    once, so that nobody's message goes unread. A query of (id, address,
+    language: the author's, else the site's) and its parameters, one
+    statement: the one way every message to authors chooses its
+    recipients."""
     names = tuple(names)
-    return _told_at_once(len(names)), {f"name{i}": n for i, n in enumerate(names)}
+    params = {f"name{i}": n for i, n in enumerate(names)}
+    params["site_lang"] = site_language(site_index().current())
+    return _told_at_once(len(names)), params
+
+
+def author_language(lang: str | None) -> str:
+    """The language of mail to an author whose desk speaks ``lang``: it,
+    if the site ships it (as ``mail_each`` picks), else the site's."""
+    return lang if lang in shipped() else reader_language(None)
+
+
+def author_words(author: Author) -> Callable[[str], str]:
+    """The gettext of mail to ``author`` (``author_language``)."""
+    return translations(author_language(author.lang)).gettext
+
+
+def in_every_language(
+    write: Callable[[Callable[[str], str]], tuple[str, str]],
+) -> tuple[str, str, dict[str, tuple[str, str]]]:
+    """A message to authors whose languages the database knows
+    (``mail_each``): ``write(gettext)`` gives its subject and body; return
+    them in the site's language, and in each shipped language."""
+    site = site_language(site_index().current())
+    translated = {lang: write(translations(lang).gettext) for lang in shipped()}
+    subject, body = translated.get(site) or write(translations(site).gettext)
+    return subject, body, translated
 
 
 def unheard_author_names(session: Session, site: Site) -> list[str]:
@@ -136,17 +178,42 @@ def short_quote(text: str, length: int = 120) -> str:
     return line if len(line) <= length else line[: length - 1].rstrip() + "…"
 
 
-def _hello(name: str | None) -> str:
-    return f"Hello{' ' + name if name else ''},"
+def reader_language(lang: str | None) -> str:
+    """The language of mail to a reader who wrote from a page in ``lang``
+    (None: before languages were recorded, the site's)."""
+    return lang or site_language(site_index().current())
 
 
-def _reply_page_text(url: str | None) -> str:
+def reader_words(lang: str | None) -> Callable[[str], str]:
+    """The gettext of mail to a reader who wrote in ``lang``."""
+    return translations(reader_language(lang)).gettext
+
+
+def prose(text: str, *whole: str) -> str:
+    """A paragraph of the site's own words, wrapped for plain-text mail;
+    never inside one of ``whole`` (a title, a name). A reader's text and
+    links keep their lines: they are never given to this."""
+    for i, part in enumerate(whole):
+        text = text.replace(part, part.replace(" ", f"\0{i}\0"))
+    text = textwrap.fill(text, width=72, break_long_words=False, break_on_hyphens=False)
+    for i, _part in enumerate(whole):
+        text = text.replace(f"\0{i}\0", " ")
+    return text
+
+
+def _hello(name: str | None, _: Callable[[str], str]) -> str:
+    return _("Hello {name},").format(name=name) if name else _("Hello,")
+
+
+def _reply_page_text(url: str | None, _: Callable[[str], str]) -> str:
     if url is None:
-        return (
-            "Your private reply page is at the link you were given when you "
-            "sent the feedback."
+        return prose(
+            _(
+                "Your private reply page is at the link you were given when "
+                "you sent the feedback."
+            )
         )
-    return f"Your private reply page (keep the link to yourself):\n{url}"
+    return _("Your private reply page (keep the link to yourself):") + f"\n{url}"
 
 
 def feedback_received(
@@ -156,29 +223,42 @@ def feedback_received(
     config: Any,
 ) -> None:
     """Tell the article's authors (or the editors) about new private feedback."""
-    who = feedback.name or "A reader"
-    reach = (
-        f"{feedback.email} (reply by e-mail and on their reply page)"
-        if feedback.email
-        else "no address: you can answer only on their private reply page"
-    )
-    quote = "yes, without name or address" if feedback.may_quote else "no"
     title = title_in_quotes(article.title)
-    body = (
-        f"{who} sent you private feedback on {title}\n"
-        f"<{absolute_url(article.url, config)}>:\n\n"
-        f"{quoted(feedback.message)}\n\n"
-        f"Reader's address: {reach}\n"
-        f"Quote publicly: {quote}\n\n"
-        f"Read and answer it on your desk:\n"
-        f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
-    )
+    where = absolute_url(article.url, config)
+    desk = desk_url("desk.feedback_item", feedback_id=feedback.id)
+
+    def write(_: Callable[[str], str]) -> tuple[str, str]:
+        who = feedback.name or _("A reader")
+        reach = (
+            _("{address} (reply by e-mail and on their reply page)").format(
+                address=feedback.email
+            )
+            if feedback.email
+            else _("no address: you can answer only on their private reply page")
+        )
+        quote = _("yes, without name or address") if feedback.may_quote else _("no")
+        sent = _("{who} sent you private feedback on {title}").format(
+            who=who, title=title
+        )
+        return _("Feedback on {title}").format(title=title), (
+            f"{prose(sent, title, who)}\n<{where}>:\n\n"
+            f"{quoted(feedback.message)}\n\n"
+            + _("Reader's address: {reach}").format(reach=reach)
+            + "\n"
+            + _("Quote publicly: {answer}").format(answer=quote)
+            + "\n\n"
+            + _("Read and answer it on your desk:")
+            + f"\n{desk}\n"
+        )
+
+    subject, body, translated = in_every_language(write)
     mail = mail_each(
         *authors_told_at_once(article.authors),
         kind="feedback-to-author",
         reply_to=feedback.email,
-        subject=f"Feedback on {title}",
+        subject=subject,
         body=body,
+        translated=translated,
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
     )
@@ -197,23 +277,36 @@ def feedback_acknowledged(
     limits bound how many a stranger can cause."""
     if not feedback.email or feedback.state == "spam":
         return
+    _ = reader_words(feedback.lang)
     title = title_in_quotes(feedback.article_title)
     queue_mail(
         session,
         kind="feedback-ack",
         to=feedback.email,
-        subject=f"Your feedback on {title}",
+        subject=_("Your feedback on {title}").format(title=title),
         body=(
-            "Hello,\n\n"
-            f"Thank you: your feedback on {title} is with the author.\n"
-            "Only the author can read it. Their answer will come to this "
-            "address,\nand it will also appear on your private reply page, "
-            "where you can\nread what you wrote, add to it, change your "
-            "address or delete it all:\n\n"
-            f"{reply_page_url(feedback, token)}\n\n"
-            "Anyone with this link can read your feedback, so keep it to "
-            "yourself.\nIf you sent nothing, someone typed your address: "
-            "delete it all with\nthe link above, or ignore this mail.\n"
+            _("Hello,")
+            + "\n\n"
+            + prose(
+                _(
+                    "Thank you: your feedback on {title} is with the author. "
+                    "Only the author can read it. Their answer will come to "
+                    "this address, and it will also appear on your private "
+                    "reply page, where you can read what you wrote, add to it, "
+                    "change your address or delete it all:"
+                ).format(title=title),
+                title,
+            )
+            + f"\n\n{reply_page_url(feedback, token)}\n\n"
+            + prose(
+                _(
+                    "Anyone with this link can read your feedback, so keep it "
+                    "to yourself. If you sent nothing, someone typed your "
+                    "address: delete it all with the link above, or ignore "
+                    "this mail."
+                )
+            )
+            + "\n"
         ),
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
@@ -228,18 +321,23 @@ def follow_up_received(
     editors if none of them has an account."""
     query, params = authors_told_at_once(decode_authors(feedback.article_authors))
     title = title_in_quotes(feedback.article_title)
-    for _, email in session.execute(query, params).all():
+    desk = desk_url("desk.feedback_item", feedback_id=feedback.id)
+    for _id, email, lang in session.execute(query, params).all():
+        _ = translations(author_language(lang)).gettext
+        who = feedback.name or _("The reader")
+        added = _("{who} added to their feedback on {title}:").format(
+            who=who, title=title
+        )
         queue_mail(
             session,
             kind="follow-up-to-author",
             to=email,
             reply_to=feedback.email,
-            subject=f"Re: Feedback on {title}",
+            subject=_("Re: Feedback on {title}").format(title=title),
             body=(
-                f"{feedback.name or 'The reader'} added to their feedback on "
-                f"{title}:\n\n{quoted(follow_up.body)}\n\n"
-                f"The whole conversation, on your desk:\n"
-                f"{desk_url('desk.feedback_item', feedback_id=feedback.id)}\n"
+                f"{prose(added, title, who)}\n\n{quoted(follow_up.body)}\n\n"
+                + _("The whole conversation, on your desk:")
+                + f"\n{desk}\n"
             ),
             site_url=config["SITE_URL"],
             thread_key=f"feedback-{feedback.id}",
@@ -262,37 +360,66 @@ def comment_received_mail(
         return None
     on_desk = desk_url("desk.comment", comment_id=comment.id)
     title = title_in_quotes(article.title)
-    if comment.state == "approved":
-        where = f"<{external_url('comments.show', comment_id=comment.id)}>"
-        status = "It is published."
-    else:
+    held = comment.state != "approved"
+    if held:
         where = f"<{absolute_url(article.url, config)}>"
         days = config["MAIL_LINK_DAYS"]
         links = moderation_urls(comment.id)
-        status = (
-            f"It is held for moderation ({comment.reason}), so it is not on the\n"
-            f"article's page yet: see it on your desk,\n{on_desk}\n\n"
-            f"Each link below shows the comment and asks you to confirm; they\n"
-            f"work for {days} days.\n\n"
-            f"Approve: {links['approve']}\n"
-            f"Spam:    {links['spam']}\n"
-            f"Trash:   {links['trash']}"
+    else:
+        where = f"<{external_url('comments.show', comment_id=comment.id)}>"
+
+    def write(_: Callable[[str], str]) -> tuple[str, str]:
+        if held:
+            status = (
+                prose(
+                    _(
+                        "It is held for moderation ({reason}), so it is not on "
+                        "the article's page yet: see it on your desk,"
+                    ).format(reason=comment.reason)
+                )
+                + f"\n{on_desk}\n\n"
+                + prose(
+                    _(
+                        "Each link below shows the comment and asks you to "
+                        "confirm; they work for {days} days."
+                    ).format(days=days)
+                )
+                + "\n\n"
+                + "\n".join(
+                    f"{label}: {links[action]}"
+                    for action, label in (
+                        ("approve", _("Approve")),
+                        ("spam", _("Spam")),
+                        ("trash", _("Trash")),
+                    )
+                )
+            )
+        else:
+            status = _("It is published.")
+        said = _("{name} ({address}) commented on {title}").format(
+            name=comment.name,
+            address=comment.email or _("no address"),
+            title=title,
         )
-    address = comment.email or "no address"
-    body = (
-        f"{comment.name} ({address}) commented on {title}\n"
-        f"{where}:\n\n"
-        f"{quoted(comment.body)}\n\n{status}\n\n"
-        f"Edit it, reply or moderate on your desk:\n{on_desk}\n"
-    )
+        return _("Comment on {title} from {name}").format(
+            title=title, name=comment.name
+        ), (
+            f"{prose(said, title, comment.name)}\n{where}:\n\n"
+            f"{quoted(comment.body)}\n\n{status}\n\n"
+            + _("Edit it, reply or moderate on your desk:")
+            + f"\n{on_desk}\n"
+        )
+
+    subject, body, translated = in_every_language(write)
     # Reply-To the commenter, as WordPress does: the author can answer by
     # mail, and the reader's data requests find the message by its headers.
     return mail_each(
         *authors_told_at_once(article.authors),
         kind="comment-to-author",
         reply_to=comment.email,
-        subject=f"Comment on {title} from {comment.name}",
+        subject=subject,
         body=body,
+        translated=translated,
         site_url=config["SITE_URL"],
         # The conversation its Reply-To names (``conversations.py``).
         thread_key=f"comment-{comment.id}",
@@ -309,26 +436,34 @@ def answer_to_reader(
     link."""
     if not feedback.email:
         return
+    _ = reader_words(feedback.lang)
     title = title_in_quotes(feedback.article_title)
     page = reply_page_url(feedback)
-    intro = f"{author.name} answered the feedback you sent about {title}:"
-    ending = "Reply to this message to write back, or use your private reply page."
-    html = [_hello(feedback.name), intro, answer_as_html(body), "You wrote:"]
+    intro = _("{author} answered the feedback you sent about {title}:").format(
+        author=author.name, title=title
+    )
+    ending = _("Reply to this message to write back, or use your private reply page.")
+    hello = _hello(feedback.name, _)
+    wrote = _("You wrote:")
+    html = [hello, intro, answer_as_html(body), wrote]
     html.append(quote_html(feedback.message))
     html.append(ending)
     html.append(
-        link(page, "Your private reply page") if page else _reply_page_text(None)
+        link(page, _("Your private reply page")) if page else _reply_page_text(None, _)
     )
     queue_mail(
         session,
         kind="reply-to-reader",
         to=feedback.email,
         reply_to=author.email,
-        subject=f"{author.name} answered your feedback on {title}",
+        subject=_("{author} answered your feedback on {title}").format(
+            author=author.name, title=title
+        ),
         body=(
-            f"{_hello(feedback.name)}\n\n{intro}\n\n{answer_as_text(body)}\n\n"
-            f"You wrote:\n{quoted(feedback.message)}\n\n"
-            f"{ending}\n{_reply_page_text(page)}\n"
+            f"{hello}\n\n{prose(intro, title, author.name)}\n\n"
+            f"{answer_as_text(body)}\n\n"
+            f"{wrote}\n{quoted(feedback.message)}\n\n"
+            f"{prose(ending)}\n{_reply_page_text(page, _)}\n"
         ),
         html=html_mail(html),
         site_url=config["SITE_URL"],
@@ -348,30 +483,44 @@ def post_answer_to_reader(
     page's."""
     if not feedback.email or feedback.state == "spam":
         return
+    _ = reader_words(feedback.lang)
     title = title_in_quotes(feedback.article_title)
+    words = {"author": author.name, "title": title}
     queue_mail(
         session,
         kind="post-answer-to-reader",
         to=feedback.email,
-        subject=f"{author.name} answered your feedback on {title} in a post",
+        subject=_("{author} answered your feedback on {title} in a post").format(
+            **words
+        ),
         body=(
-            f"{_hello(feedback.name)}\n\n"
-            f"{author.name} answered the feedback you sent about {title}\n"
-            f"in public, in a post: {title_in_quotes(post.title)}\n"
-            f"{absolute_url(post.url, config)}\n\n"
-            f"{_reply_page_text(reply_page_url(feedback))}\n"
+            f"{_hello(feedback.name, _)}\n\n"
+            + prose(
+                _(
+                    "{author} answered the feedback you sent about {title} in "
+                    "public, in a post: {post}"
+                ).format(post=title_in_quotes(post.title), **words),
+                title,
+                author.name,
+                title_in_quotes(post.title),
+            )
+            + f"\n{absolute_url(post.url, config)}\n\n"
+            f"{_reply_page_text(reply_page_url(feedback), _)}\n"
         ),
         site_url=config["SITE_URL"],
         thread_key=f"feedback-{feedback.id}",
     )
 
 
-def comment_date(moment: datetime) -> str:
+def comment_date(moment: datetime, lang: str = "en") -> str:
     """A comment's date as mail names it: the day in the site's time zone,
-    as its pages show it (UTC if the zone is unknown)."""
+    as its pages show it (UTC if the zone is unknown), in ``lang``
+    (English as Pelican's pages write it: 4 March 2025)."""
     with suppress(ZoneInfoNotFoundError, ValueError):
         moment = moment.astimezone(ZoneInfo(site_index().current().timezone))
-    return f"{moment:%-d %B %Y}"
+    if lang.startswith("en"):
+        return f"{moment:%-d %B %Y}"
+    return long_date(moment, lang)
 
 
 def sign_in_locked(
@@ -379,19 +528,30 @@ def sign_in_locked(
 ) -> None:
     """Tell an author that sign-in to their account is locked for a while."""
     minutes = config["SIGNIN_WINDOW_MINUTES"]
+    _ = author_words(author)
     queue_mail(
         session,
         kind="sign-in-locked",
         to=author.email,
-        subject="Sign-in to the desk is locked for a while",
+        subject=_("Sign-in to the desk is locked for a while"),
         body=(
-            f"Hello {author.name},\n\n"
-            f"Someone failed to sign in to the desk of {config['SITE_URL']} as "
-            f"you {failures} times\nin the last {minutes} minutes, so sign-in to "
-            f"your account is locked for up to {minutes} minutes.\n\n"
-            "If it was you, wait and try again. If it was not, your password "
-            "held; to be\nsafe, choose a new one:\n\n"
-            f"  flask --app feedback_app authors set-password {author.name!r}\n"
+            _("Hello {name},").format(name=author.name)
+            + "\n\n"
+            + prose(
+                _(
+                    "Someone failed to sign in to the desk of {site} as you "
+                    "{failures} times in the last {minutes} minutes, so sign-in "
+                    "to your account is locked for up to {minutes} minutes."
+                ).format(site=config["SITE_URL"], failures=failures, minutes=minutes)
+            )
+            + "\n\n"
+            + prose(
+                _(
+                    "If it was you, wait and try again. If it was not, your "
+                    "password held; to be safe, choose a new one:"
+                )
+            )
+            + f"\n\n  flask --app feedback_app authors set-password {author.name!r}\n"
         ),
         site_url=config["SITE_URL"],
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -36,6 +37,7 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    case,
     cast,
     insert,
     literal,
@@ -84,11 +86,17 @@ def mail_each(
     site_url: str,
     reply_to: str | None = None,
     thread_key: str | None = None,
+    translated: Mapping[str, tuple[str, str]] | None = None,
 ) -> Statement:
     """Return the ``INSERT … SELECT`` that queues one message to each
     address ``recipients`` selects (an id and an address, checked when
     stored; ``params`` are its parameters), to run in the caller's
     transaction (``db.insert_row``'s ``then``).
+
+    ``recipients`` may select a third column, each one's language: who
+    reads a language of ``translated`` (language → subject and body) gets
+    the message in it, anyone else ``subject`` and ``body``. Still one
+    statement: the database picks each one's words (``CASE``).
 
     Who is told is decided by the database within the statement: nothing to
     read first, one round trip on a reader's post. Each message's
@@ -104,10 +112,16 @@ def mail_each(
     subject = header_line(subject, "A subject")
     if reply_to:
         header_line(reply_to, "An address")
+    words: dict[str, str] = {}
+    for i, (lang, (their_subject, their_body)) in enumerate((translated or {}).items()):
+        words[f"lang{i}"] = lang
+        words[f"subject{i}"] = header_line(their_subject, "A subject")
+        words[f"body{i}"] = their_body
     return Statement(
-        _insert_each(recipients),
+        _insert_each(recipients, len(translated or ())),
         {
             **params,
+            **words,
             "kind": kind,
             "reply_to": reply_to or None,
             "subject": subject,
@@ -121,15 +135,34 @@ def mail_each(
 
 
 @lru_cache(maxsize=16)
-def _insert_each(recipients: Select[tuple[int, str]]) -> Insert:
-    """The ``INSERT … SELECT`` of ``mail_each`` for one recipients query."""
-    row_id, address = recipients.selected_columns
+def _insert_each(recipients: Select[Any], languages: int = 0) -> Insert:
+    """The ``INSERT … SELECT`` of ``mail_each`` for one recipients query
+    and a number of languages."""
+    row_id, address, *language = recipients.selected_columns
+    subject: Any = bindparam("subject", type_=String())
+    body: Any = bindparam("body", type_=Text())
+    if language and languages:
+        lang = [bindparam(f"lang{i}", type_=String()) for i in range(languages)]
+        subject = case(
+            *(
+                (language[0] == lang[i], bindparam(f"subject{i}", type_=String()))
+                for i in range(languages)
+            ),
+            else_=subject,
+        )
+        body = case(
+            *(
+                (language[0] == lang[i], bindparam(f"body{i}", type_=Text()))
+                for i in range(languages)
+            ),
+            else_=body,
+        )
     columns = {
         "kind": bindparam("kind", type_=String()),
         "recipient": address,
         "reply_to": bindparam("reply_to", type_=String()),
-        "subject": bindparam("subject", type_=String()),
-        "body": bindparam("body", type_=Text()),
+        "subject": subject,
+        "body": body,
         "message_id": bindparam("id_start", type_=String())
         + cast(row_id, String())
         + bindparam("id_end", type_=String()),
@@ -216,17 +249,36 @@ class WirePolicy(EmailPolicy):
     (References), never inside one, and never encoded. Every other header is
     folded at 78 characters as usual, so an encoded word (a non-ASCII
     Subject or name) stays within RFC 2047's 75.
+
+    A Subject that is not ASCII is written as encoded words alone, its
+    spaces inside them. Python's folder (3.11, 3.12) puts a fold between two
+    encoded words where a space was, and RFC 2047 (6.2) has a reader drop
+    whitespace between encoded words: "les réponses à votre" arrived as
+    "les réponsesà votre".
     """
 
     def fold(self, name: str, value: Any) -> str:
         if name.lower() in VERBATIM_HEADERS:
             return _fold_at_spaces(name, str(value), self)
+        if name.lower() == "subject" and not str(value).isascii():
+            return _encoded_words(name, str(value), self)
         return super().fold(name, value)
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         if name.lower() in VERBATIM_HEADERS:
             return _fold_at_spaces(name, str(value), self).encode("ascii")
+        if name.lower() == "subject" and not str(value).isascii():
+            return _encoded_words(name, str(value), self).encode("ascii")
         return super().fold_binary(name, value)
+
+
+def _encoded_words(name: str, value: str, policy: EmailPolicy) -> str:
+    """Return ``name: value`` as RFC 2047 encoded words in UTF-8, folded
+    between words that each carry their own spaces."""
+    words = Header(header_text(value), "utf-8", header_name=name).encode(
+        linesep=policy.linesep, maxlinelen=policy.max_line_length or MAX_LINE
+    )
+    return f"{name}: {words}{policy.linesep}"
 
 
 #: Headers written as they are: identifiers and addresses in angle brackets.

@@ -5,6 +5,9 @@ confirmation message; only once they confirm does their address get
 notifications, each with a one-click unsubscribe (RFC 8058) and a visible
 link. An address that unsubscribes gets nothing more unless it asks again,
 and confirms again.
+
+Both messages speak the language of the page the commenter wrote from
+(``comment.lang``; ``messages.reader_words``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,16 @@ from sqlalchemy.orm import Session
 
 from ..core.models import Comment, Subscription, utcnow
 from .links import confirm_url, unsubscribe_url
-from .messages import absolute_url, comment_date, quoted, short_quote, title_in_quotes
+from .messages import (
+    absolute_url,
+    comment_date,
+    prose,
+    quoted,
+    reader_language,
+    reader_words,
+    short_quote,
+    title_in_quotes,
+)
 from .outbox import queue_mail
 
 #: A new confirmation message goes to the same address at most this often.
@@ -35,12 +47,19 @@ def is_confirmed(session: Session, email: str) -> bool:
 
 
 def request_notifications(
-    session: Session, email: str, config: Any, *, site_name: str, article_title: str
+    session: Session,
+    email: str,
+    config: Any,
+    *,
+    site_name: str,
+    article_title: str,
+    lang: str | None = None,
 ) -> bool:
     """Record an address's wish; send it a confirmation unless confirmed.
 
     The confirmation names the site (``site_name``) and the article commented
-    on, so the reader knows what they are confirming. Returns True if a
+    on, so the reader knows what they are confirming, in ``lang``, the
+    language of the page they commented on. Returns True if a
     confirmation was queued now."""
     now = utcnow()
     sub = _subscription(session, email)
@@ -61,20 +80,37 @@ def request_notifications(
     sub.confirmation_sent_at = now
     site = site_name or config["SITE_URL"]
     title = title_in_quotes(article_title)
+    lang = reader_language(lang)
+    _ = reader_words(lang)
     queue_mail(
         session,
         kind="confirm-subscription",
         to=email,
-        subject=f"Please confirm: e-mail about replies to your comment on {site}",
+        subject=_(
+            "Please confirm: e-mail about replies to your comment on {site}"
+        ).format(site=site),
         body=(
-            "Hello,\n\n"
-            f"Someone, probably you, left a comment on {title} on\n"
-            f"{site} ({config['SITE_URL']}) with this address and asked to be\n"
-            "told by e-mail when somebody replies to it.\n\n"
-            "To confirm, open this link and press the button:\n"
-            f"{confirm_url(email)}\n\n"
-            "If it was not you, do nothing: without confirmation, this address\n"
-            "gets no further mail from us.\n"
+            _("Hello,")
+            + "\n\n"
+            + prose(
+                _(
+                    "Someone, probably you, left a comment on {title} on {site} "
+                    "({address}) with this address and asked to be told by "
+                    "e-mail when somebody replies to it."
+                ).format(title=title, site=site, address=config["SITE_URL"]),
+                title,
+                site,
+            )
+            + "\n\n"
+            + _("To confirm, open this link and press the button:")
+            + f"\n{confirm_url(email, lang)}\n\n"
+            + prose(
+                _(
+                    "If it was not you, do nothing: without confirmation, this "
+                    "address gets no further mail from us."
+                )
+            )
+            + "\n"
         ),
         site_url=config["SITE_URL"],
     )
@@ -122,21 +158,30 @@ def reply_published(
         return  # nobody needs mail about their own reply
     if not is_confirmed(session, parent.email):
         return
-    stop = unsubscribe_url(parent.email)
     title = title_in_quotes(article_title)
+    lang = reader_language(parent.lang)
+    stop = unsubscribe_url(parent.email, lang)
+    _ = reader_words(lang)
+    words = {"name": reply.name, "title": title}
+    replied = _("{name} replied to your comment of {date} on {title}:").format(
+        date=comment_date(parent.created_at, lang), **words
+    )
     queue_mail(
         session,
         kind="reply-notification",
         to=parent.email,
-        subject=f"{reply.name} replied to your comment on {title}",
+        subject=_("{name} replied to your comment on {title}").format(**words),
         body=(
-            f"Hello {parent.name},\n\n{reply.name} replied to your comment of "
-            f"{comment_date(parent.created_at)} on {title}:\n\n"
+            _("Hello {name},").format(name=parent.name) + f"\n\n{prose(replied)}\n\n"
             f"{quoted(short_quote(parent.body))}\n\n"
-            f"The reply:\n\n{quoted(reply.body)}\n\n"
-            f"Read the thread: {absolute_url(reply_url, config)}\n\n"
-            f"You get this because you asked for replies by e-mail.\n"
-            f"Stop these messages: {stop}\n"
+            + _("The reply:")
+            + f"\n\n{quoted(reply.body)}\n\n"
+            + _("Read the thread:")
+            + f" {absolute_url(reply_url, config)}\n\n"
+            + prose(_("You get this because you asked for replies by e-mail."))
+            + "\n"
+            + _("Stop these messages:")
+            + f" {stop}\n"
         ),
         site_url=config["SITE_URL"],
         list_unsubscribe=stop,

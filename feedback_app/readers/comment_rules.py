@@ -75,6 +75,7 @@ def prepare_comment(
     rules: Mapping[str, Any],
     screen: Verdict | None = None,
     html: str | None = None,
+    lang: str | None = None,
 ) -> NewComment:
     """Render a reader's comment and judge it by the rules; store nothing.
 
@@ -83,7 +84,8 @@ def prepare_comment(
     lock. ``html`` is ``render_comment(body)``, if the caller rendered it
     already. ``screen`` is what the form itself found (the honeypot, the
     form ticket): its spam verdict wins, and its hold applies to a comment
-    the rules would approve.
+    the rules would approve. ``lang``: the language of the page it was
+    sent from, for mail about it.
     """
     email = email or None
     html = render_comment(body) if html is None else html
@@ -115,6 +117,7 @@ def prepare_comment(
         reason=verdict.reason,
         fingerprint=fingerprint(article.page_url, parent_id, name, email, body),
         if_known=verdict.state == "approved" and email is not None,
+        lang=lang,
     )
 
 

@@ -70,9 +70,9 @@ def post_comment() -> Response | tuple[str, int]:
     site = site_index().current()
     article = site.articles.get(request.form.get("article", ""))
     if article is None:
-        abort(400, "This comment is not about an article of this site.")
+        abort(400, _("This comment is not about an article of this site."))
     parent_id = _parent_id(request.form.get("parent", ""))
-    use_page_language(site, article, request.form.get("page"))
+    lang = use_page_language(site, article, request.form.get("page"))
     view = site.view(article, request.form.get("page"))
 
     form = CommentForm()
@@ -106,6 +106,7 @@ def post_comment() -> Response | tuple[str, int]:
         parent_id=parent_id,
         rules=current_app.config,
         screen=_screen(form, article.page_url),
+        lang=lang,
     )
     config = current_app.config
     notify_replies = bool(form.notify_replies.data and new.email)
@@ -128,6 +129,7 @@ def post_comment() -> Response | tuple[str, int]:
                         config,
                         site_name=site.name,
                         article_title=article.title,
+                        lang=comment.lang,
                     )
                 if comment.state == "approved":
                     subscriptions.reply_published(
@@ -174,7 +176,7 @@ def posted(ticket: str) -> str:
             and subscriptions.is_confirmed(session, comment.email)
         )
     if comment is None:
-        abort(404, "This comment is no longer here.")
+        abort(404, _("This comment is no longer here."))
     site = site_index().current()
     article = site.articles.get(comment.article_page_url)
     view = site.view(article, request.args.get("via")) if article else None
@@ -208,7 +210,7 @@ def show(comment_id: int) -> Response:
     articles = site_index().current().articles
     article = articles.get(comment.article_page_url) if comment else None
     if comment is None or article is None:
-        abort(404, "This comment is not published.")
+        abort(404, _("This comment is not published."))
     with get_db().read() as session:
         link = comment_link(session, article, comment.id, request.args.get("via"))
     return redirect(link)
@@ -222,11 +224,11 @@ def reply(comment_id: int) -> str:
     """
     parent = _approved(comment_id)
     if parent is None:
-        abort(404, "This comment is not published.")
+        abort(404, _("This comment is not published."))
     site = site_index().current()
     article = site.articles.get(parent.article_page_url)
     if article is None:
-        abort(404, "This article is not published.")
+        abort(404, _("This article is not published."))
     use_page_language(site, article, request.args.get("via"))
     form = CommentForm(formdata=None, data=_remembered())
     return render_template(
@@ -259,7 +261,7 @@ def _parent_id(value: str) -> int | None:
         return None
     parent_id = form_id(value)
     if parent_id is None:
-        abort(400, "This reply names no comment.")
+        abort(400, _("This reply names no comment."))
     return parent_id
 
 

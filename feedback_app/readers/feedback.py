@@ -14,6 +14,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -25,13 +26,15 @@ from ..core.extensions import csrf
 from ..core.fields import invalid_status
 from ..core.http import keep_private, require_site_origin
 from ..core.models import Feedback
+from ..core.translations import gettext as _
 from ..mail import messages as notify
 from ..mail.formats import answer_as_html
 from ..site.index import site_index
+from ..site.languages import site_language
 from ..store import feedback as fb
 from . import limits, tickets
 from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
-from .page_language import use_page_language
+from .page_language import use_named_language, use_page_language
 
 bp = Blueprint("readers", __name__)
 
@@ -51,8 +54,8 @@ def send_feedback() -> Response | tuple[str, int]:
     site = site_index().current()
     article = site.articles.get(request.form.get("article", ""))
     if article is None:
-        abort(400, "This feedback is not about an article of this site.")
-    use_page_language(site, article, request.form.get("page"))
+        abort(400, _("This feedback is not about an article of this site."))
+    lang = use_page_language(site, article, request.form.get("page"))
     view = site.view(article, request.form.get("page"))
     via = view.url if view is not None and view.url != article.page_url else None
 
@@ -83,6 +86,7 @@ def send_feedback() -> Response | tuple[str, int]:
             email=form.email.data,
             may_quote=form.may_quote.data,
             spam=spam,
+            lang=lang,
         )
         if feedback.state != "spam":
             notify.feedback_received(session, feedback, article, current_app.config)
@@ -126,9 +130,9 @@ def change_contact(token: str) -> Response | tuple[str, int]:
         # Given again, same or new: mail goes there again.
         inbound.forget_bounce(session, form.email.data)
     flash(
-        "Your address is saved: the author's answer will also come by e-mail."
+        _("Your address is saved: the author's answer will also come by e-mail.")
         if form.email.data
-        else "Your address is removed: answers will appear only on this page."
+        else _("Your address is removed: answers will appear only on this page.")
     )
     return redirect(url_for(".reply_page", token=token), 303)
 
@@ -147,7 +151,7 @@ def follow_up(token: str) -> Response | tuple[str, int]:
         notify.follow_up_received(
             session, feedback, follow_up_message, current_app.config
         )
-    flash("Your follow-up is sent to the author.")
+    flash(_("Your follow-up is sent to the author."))
     return redirect(url_for(".reply_page", token=token, _anchor="conversation"), 303)
 
 
@@ -157,8 +161,9 @@ def delete(token: str) -> Response | str:
     form = DeleteForm()
     if request.method == "POST" and form.validate():
         with get_db().write() as session:
-            fb.delete_feedback(session, _load(token, session))
-        return redirect(url_for(".deleted"), 303)
+            feedback = _load(token, session)
+            fb.delete_feedback(session, feedback)
+        return redirect(url_for(".deleted", lang=feedback.lang), 303)
     return render_template(
         "confirm_delete.html", feedback=_load(token), form=form, token=token
     )
@@ -166,7 +171,9 @@ def delete(token: str) -> Response | str:
 
 @bp.get("/deleted")
 def deleted() -> str:
-    """Confirm that a feedback is gone."""
+    """Confirm that a feedback is gone, in the language it was written in
+    (``?lang=``, a language code; else the site's)."""
+    use_named_language(request.args.get("lang"))
     return render_template("deleted.html")
 
 
@@ -181,7 +188,9 @@ def _load(token: str, session=None) -> Feedback:
         with get_db().read() as reading:
             feedback = fb.find_by_token(reading, token)
     if feedback is None:
-        abort(404, "There is no feedback at this address. It may have been deleted.")
+        abort(404, _("There is no feedback at this address. It may have been deleted."))
+    # Its pages speak the language of the page it was sent from.
+    g.page_lang = feedback.lang or site_language(site_index().current())
     return feedback
 
 

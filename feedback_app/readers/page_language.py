@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import g
 
+from ..core.translations import LANGUAGE_CODE
 from ..site.index import Article, Site
 from ..site.languages import site_language
 
@@ -18,3 +19,11 @@ def use_page_language(site: Site, article: Article | None, url: str | None) -> s
     view = site.view(article, url) if article is not None else None
     g.page_lang = view.lang if view is not None and view.lang else site_language(site)
     return str(g.page_lang)
+
+
+def use_named_language(code: str | None) -> None:
+    """Speak ``code``, the ``?lang=`` of a link that came by mail (after a
+    reader's feedback is deleted, in a subscription's mail), if it is a
+    language code; else leave the site's language."""
+    if code and len(code) <= 35 and LANGUAGE_CODE.fullmatch(code):
+        g.page_lang = code

@@ -20,11 +20,20 @@ from itsdangerous import (
 from ..core.db import get_db
 from ..core.extensions import csrf
 from ..core.http import keep_private
+from ..core.translations import gettext as _
 from ..mail import subscriptions
 from ..mail.links import SALT_CONFIRM, load_token, unsubscribe_serializer
+from .page_language import use_named_language
 
 bp = Blueprint("subscription_pages", __name__)
 bp.after_request(keep_private)
+
+
+@bp.before_request
+def _speak_the_mails_language() -> None:
+    """Speak the language of the mail whose link was followed (``?lang=``,
+    a language code or nothing; else the site's)."""
+    use_named_language(request.args.get("lang"))
 
 
 @bp.route("/subscriptions/confirm/<token>", methods=["GET", "POST"])
@@ -49,7 +58,7 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
     try:
         email = unsubscribe_serializer().loads(token)
     except BadSignature:
-        abort(404, "This link is not valid.")
+        abort(404, _("This link is not valid."))
     done = False
     if request.method == "POST":
         with get_db().write() as session:

@@ -26,6 +26,7 @@ from itsdangerous import BadSignature, Signer
 
 from ..core.http import private_page
 from ..core.signing import signer
+from ..core.translations import gettext as _
 from ..site.index import site_index
 
 bp = Blueprint("tickets", __name__)
@@ -105,7 +106,7 @@ def form_ticket() -> Response:
     """
     page_url = request.args.get("article", "")
     if site_index().article(page_url) is None:
-        abort(404, "No such article.")
+        abort(404, _("No such article."))
     # ``wait``: how long the script holds a quick submit, so that a person
     # who writes fast is never taken for a script.
     response = jsonify(

@@ -18,6 +18,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr  # nosec B406
 from zoneinfo import ZoneInfo
 
+from ..core.translations import translations
 from .contract import COMMENT_FILE_VERSION, check_version
 from .files import comment_feed_path, comment_file_name
 
@@ -245,11 +246,15 @@ def atom_feed(
     more time on a site's thousand comment feeds than all the rest of what
     comments add to a build (bench/README.md).
     """
+    _ = translations(lang).gettext
     on = escape(f"“{title}”")
+    # Translators: an article's comment feed; {title} is in quotation marks.
+    entry = escape(_("{name} on {title}"))
+    heading = escape(_("Comments on {title}")).format(title=on)
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>\n',
         f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(lang)}>',
-        f"<title>Comments on {on}</title>",
+        f"<title>{heading}</title>",
         f'<link href={quoteattr(page_url)} rel="alternate"/>',
         f'<link href={quoteattr(feed_url)} rel="self"/>',
         f"<id>{escape(page_url)}</id>",
@@ -263,7 +268,7 @@ def atom_feed(
         name = escape(c.name)
         parts += [
             "<entry>",
-            f"<title>{name} on {on}</title>",
+            f"<title>{entry.format(name=name, title=on)}</title>",
             f'<link href={quoteattr(link)} rel="alternate"/>',
             f"<id>{escape(entry_id)}</id>",
             f"<published>{c.date_iso}</published>",

@@ -135,6 +135,7 @@ class NewComment:
     reason: str | None
     fingerprint: str
     if_known: bool = False
+    lang: str | None = None  # of the page it was sent from
 
 
 _STORED = (
@@ -147,6 +148,7 @@ _STORED = (
     "body",
     "html",
     "fingerprint",
+    "lang",
 )
 
 

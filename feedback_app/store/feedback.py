@@ -76,6 +76,7 @@ def submit_feedback(
     email: str | None = None,
     may_quote: bool = False,
     spam: bool = False,
+    lang: str | None = None,
     secret: str | bytes | None = None,
 ) -> tuple[Feedback, str]:
     """Store a reader's feedback; return it and its new reply token.
@@ -85,7 +86,7 @@ def submit_feedback(
     reader's post runs this in its write transaction, so it is a Core
     ``INSERT`` (``db.insert_row``; the ORM's flush was 8 % of a feedback
     post's CPU); the feedback returned is a persistent ORM object all the
-    same.
+    same. ``lang`` is the language of the page it was sent from.
     """
     nonce = secrets.token_urlsafe(32)
     token = token_for_nonce(nonce, secret)
@@ -101,6 +102,7 @@ def submit_feedback(
         "name": name or None,
         "email": email or None,
         "may_quote": may_quote,
+        "lang": lang,
         "state": "spam" if spam else "new",
         "post_slug": None,
         "post_source": None,

@@ -12,7 +12,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import update
 
 from feedback_app.core.db import get_db
-from feedback_app.core.models import Author, utcnow
+from feedback_app.core.models import Author, FeedbackMessage, utcnow
 from feedback_app.mail import messages as notify
 from feedback_app.mail.outbox import build_email
 from feedback_app.readers import comment_rules
@@ -49,11 +49,11 @@ def test_held_comment_mail_has_links_that_ask_before_acting(
     assert len({approve, spam, trash}) == 3
     # And the comment on the desk, where it can also be edited or answered.
     assert f"http://localhost/desk/comments/{comment.id}" in links(mail.body)
-    for link, verb in ((spam, "Mark as spam"), (trash, "Move to trash")):
-        assert (
-            f"{verb} this comment?"
-            in client.get(link.removeprefix("http://localhost")).text
-        )
+    for link, question in (
+        (spam, "Mark this comment as spam?"),
+        (trash, "Move this comment to the trash?"),
+    ):
+        assert question in client.get(link.removeprefix("http://localhost")).text
 
     page = client.get(approve.removeprefix("http://localhost"))
     assert page.status_code == 200
@@ -224,6 +224,73 @@ def test_each_author_of_an_article_who_wants_mail_is_told_once(
     assert feedback_mail.thread_key == f"feedback-{feedback.id}"
 
 
+def test_each_co_author_is_told_in_their_own_language(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    """Still one INSERT … SELECT, and each author reads their desk's
+    language: German, French, the site's English for one who chose none
+    and for one whose language has no catalogue. The same for a follow-up,
+    which is queued author by author."""
+    people = (
+        (MAYA, "maya@example.org", None),
+        ("Ana Bell", "ana@example.org", "de"),
+        ("Tomás Ferreira", "tomas@example.org", "fr"),
+        ("Lia Costa", "lia@example.org", "pt"),
+    )
+    for name, email, _lang in people:
+        result = runner.invoke(args=["authors", "add", name, email])
+        assert result.exit_code == 0, result.output
+    with get_db(app).write() as session:
+        for name, _email, lang in people:
+            session.execute(update(Author).where(Author.name == name).values(lang=lang))
+    article = Article(
+        slug="two-voices",
+        title="Two voices",
+        url="/2026/two-voices/",
+        authors=tuple(name for name, _, _ in people),
+    )
+    with app.test_request_context(), get_db(app).write() as session:
+        new = comment_rules.prepare_comment(
+            article, name="Rita", body="Hello", rules=app.config
+        )
+        cm.store_comment(
+            session,
+            new,
+            then=lambda c: notify.comment_received_mail(c, article, app.config),
+        )
+        feedback, _ = submit_feedback(
+            session, article, message="Private word", name="Rita"
+        )
+        notify.feedback_received(session, feedback, article, app.config)
+        follow = FeedbackMessage(feedback=feedback, sender="reader", body="More.")
+        session.add(follow)
+        notify.follow_up_received(session, feedback, follow, app.config)
+
+    def subjects(kind: str) -> dict[str, str]:
+        return {m.recipient: m.subject for m in outbox(app, kind)}
+
+    assert subjects("comment-to-author") == {
+        "maya@example.org": "Comment on “Two voices” from Rita",
+        "ana@example.org": "Kommentar von Rita zu “Two voices”",
+        "tomas@example.org": "Commentaire de Rita sur “Two voices”",
+        "lia@example.org": "Comment on “Two voices” from Rita",
+    }
+    assert subjects("feedback-to-author") == {
+        "maya@example.org": "Feedback on “Two voices”",
+        "ana@example.org": "Nachricht zu “Two voices”",
+        "tomas@example.org": "Message sur “Two voices”",
+        "lia@example.org": "Feedback on “Two voices”",
+    }
+    assert subjects("follow-up-to-author")["ana@example.org"] == (
+        "Re: Nachricht zu “Two voices”"
+    )
+    german = {m.recipient: m.body for m in outbox(app, "comment-to-author")}
+    assert (
+        "Bearbeiten, beantworten oder moderieren Sie ihn" in german["ana@example.org"]
+    )
+    assert "> Hello" in german["ana@example.org"]
+
+
 def test_a_post_on_an_article_without_authors_tells_nobody(
     app: Flask, maya: None
 ) -> None:
@@ -322,10 +389,26 @@ def test_digest_collects_what_arrived_since_the_last(
         assert send_digests(session, app.config) == 1
         assert send_digests(session, app.config) == 0  # not due again yet
     [digest] = outbox(app, "digest")
+    assert digest.subject == "Digest: 1 feedback and 1 comment on your articles"
     assert "Feedback for the digest" in digest.body
     assert "Comment for the digest" in digest.body
     result = runner.invoke(args=["outbox", "digest"])
     assert "Queued 0 digests" in result.output  # nothing new since
+
+    # The next one (forced: not due yet), in the desk's language she chose.
+    reader.send_and_follow(message="Noch eine Nachricht")
+    reader.send_and_follow(message="Und noch eine")
+    with get_db(app).write() as session:
+        session.execute(update(Author).values(lang="de"))
+    with app.app_context(), get_db(app).write() as session:
+        assert send_digests(session, app.config, force=True) == 1
+    german = outbox(app, "digest")[-1]
+    assert (
+        german.subject == "Übersicht: 2 Nachrichten und 0 Kommentare zu Ihren Artikeln"
+    )
+    assert german.body.startswith(
+        "Hallo Maya Lindqvist,\n\nSeit Ihrer letzten Übersicht:"
+    )
 
 
 def test_author_reply_notifies_a_subscribed_commenter(

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ast
 import base64
+import email
+import email.policy
 import quopri
 import re
 import threading
@@ -471,3 +473,35 @@ def test_mail_from_name_names_the_sender(
     [got] = server.received
     sender = decoded(only(got.raw, "From"))  # the comma is inside an encoded word
     assert sender == "Zoë’s Talking Shop, the blog <noreply@blog.example.org>"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # A fold falls between two words that need encoding: the space
+        # between them was lost ("réponsesà") with Python's own folder.
+        "Merci de confirmer\u00a0: e-mails sur les réponses à votre "
+        "commentaire sur Talking Shop",
+        "Maya Lindqvist hat auf Ihre Nachricht zu „Über Äpfel, Öfen und "
+        "Übungen“ geantwortet",
+        "Short ü",
+    ],
+)
+def test_a_subject_in_any_language_arrives_word_for_word(
+    app: Flask, server: Recorder, subject: str
+) -> None:
+    with get_db(app).write() as session:
+        queue_mail(
+            session,
+            kind="test",
+            to="rita@example.org",
+            subject=subject,
+            body="Text.\n",
+            site_url=app.config["SITE_URL"],
+        )
+    assert send_due(app).sent == 1
+    [got] = server.received
+    header, _, _ = got.raw.partition(b"\r\n\r\n")
+    assert all(len(line) <= 78 for line in header.split(b"\r\n"))
+    parsed = email.message_from_bytes(got.raw, policy=email.policy.default)
+    assert parsed["Subject"] == subject

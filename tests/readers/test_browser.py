@@ -434,3 +434,52 @@ def test_pages_fit_a_phone_in_light_and_dark(
         assert background_is_dark(page) == (scheme == "dark")
         assert_fits(page, PHONE["width"])
         assert_accessible(page, f"the reply page, {scheme}")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "de"])
+def test_a_readers_own_pages_are_accessible_in_every_shipped_language(
+    browser: Browser, live_site: LiveSite, lang: str
+) -> None:
+    """The reply page with an answer, the delete question, the deleted
+    page and the subscription pages, in each language the site ships: no
+    serious or critical axe finding, the page's language declared, nothing
+    wider than a phone, light and dark."""
+    from feedback_app.mail.links import confirm_url
+    from feedback_app.site.index import site_index
+    from feedback_app.store import feedback as fb
+
+    app = live_site.app
+    with app.app_context(), get_db(app).write() as session:
+        article = site_index().current().articles[ARTICLE]
+        feedback, token = fb.submit_feedback(
+            session,
+            article,
+            message="Une question.",
+            email="zoe@example.org",
+            lang=lang,
+        )
+        session.add(
+            FeedbackMessage(
+                feedback_id=feedback.id,
+                sender="author",
+                body="An *answer*.",
+                author_name="Maya Lindqvist",
+                via="page",
+            )
+        )
+    with app.test_request_context(base_url=f"{live_site.url}/app"):
+        confirm = confirm_url("zoe@example.org", lang)
+    pages = {
+        "the reply page": f"{live_site.url}/app/r/{token}",
+        "the delete question": f"{live_site.url}/app/r/{token}/delete",
+        "the deleted page": f"{live_site.url}/app/deleted?lang={lang}",
+        "the confirmation page": confirm,
+    }
+    for scheme in ("light", "dark"):
+        with new_page(browser, viewport=PHONE, color_scheme=scheme) as page:
+            for what, url in pages.items():
+                page.goto(url)
+                assert page.locator("html").get_attribute("lang") == lang
+                assert background_is_dark(page) == (scheme == "dark")
+                assert_fits(page, PHONE["width"])
+                assert_accessible(page, f"{what} in {lang}, {scheme}")

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,8 +130,9 @@ def assert_same_tree(ours: Path, reference: Path) -> None:
             assert gzip.decompress(data) == mine[name.removesuffix(".gz")], name
 
 
-@pytest.fixture
-def blog(tmp_path: Path, database_url: str) -> Iterator[Blog]:
+@contextmanager
+def built_blog(tmp_path: Path, database_url: str) -> Iterator[Blog]:
+    """The project's content with a French translation, built, and its app."""
     content = tmp_path / "content"
     shutil.copytree(
         ROOT / "content", content, ignore=shutil.ignore_patterns("comments")
@@ -165,6 +167,12 @@ def blog(tmp_path: Path, database_url: str) -> Iterator[Blog]:
     yield Blog(tmp_path, content, extra, app, app.test_client())
     app.extensions["publisher"].wait_idle()
     get_db(app).dispose()
+
+
+@pytest.fixture
+def blog(tmp_path: Path, database_url: str) -> Iterator[Blog]:
+    with built_blog(tmp_path, database_url) as built:
+        yield built
 
 
 def test_every_action_writes_what_a_full_build_writes(
