@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import gettext as gettext_module
 from typing import Any
 
 import click
@@ -19,8 +18,7 @@ from ..core.models import (
     Author,
 )
 from ..core.text import TextPolicyError, clean_text
-from ..core.translations import LANGUAGE_CODE
-from ..core.translations import translations as catalogue
+from ..core.translations import LANGUAGE_CODE, shipped
 from ..desk import auth
 from ..mail.links import external_url
 from ..mail.messages import unheard_author_names, unheard_warning
@@ -66,12 +64,13 @@ def _lang_callback(ctx: click.Context, param: click.Parameter, value: Any) -> An
 
 
 def _warn_without_catalogue(lang: str | None) -> None:
-    """Say so when the desk has no words in ``lang``: it shows English."""
-    if lang is None or lang.lower().split("-")[0].split("_")[0] == "en":
-        return
-    if not isinstance(catalogue(lang), gettext_module.GNUTranslations):
+    """Say so when the site does not ship ``lang``: the desk and the mail to
+    the author speak the site's language then."""
+    if lang is not None and lang not in shipped():
         click.echo(
-            f"Note: no catalogue speaks {lang} yet; the desk shows it in English.",
+            f"Note: the site ships no {lang} ({', '.join(shipped())} are "
+            "shipped): the desk and the mail to this author speak the site's "
+            "language.",
             err=True,
         )
 

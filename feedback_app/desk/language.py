@@ -1,5 +1,7 @@
-"""The language the desk speaks: its author's setting (``Author.lang``),
-else the site's default language; the sign-in page speaks the site's.
+"""The language the desk speaks: its author's setting (``Author.lang``)
+if the site ships that language, else the site's default language, as the
+mail to authors does (``mail.messages.author_language``); the sign-in page
+speaks the site's.
 
 Every desk request sets ``g.page_lang`` before its view runs, so the
 views' ``gettext``, the forms' ``lazy_gettext``, the templates' ``_()`` and
@@ -14,7 +16,8 @@ from __future__ import annotations
 from flask import g
 
 from ..core.models import Author
-from ..core.translations import CATALOGUES
+from ..core.translations import shipped
+from ..mail.messages import author_language
 from ..site.index import site_index
 from ..site.languages import language_name, site_language
 from . import auth
@@ -23,9 +26,6 @@ from .words import state_name
 
 bp.add_app_template_filter(state_name, "state_name")
 
-#: The language the code and templates are written in.
-SOURCE_LANGUAGE = "en"
-
 
 def site_default_language() -> str:
     """The site's default language, as its last build recorded it."""
@@ -33,21 +33,15 @@ def site_default_language() -> str:
 
 
 def desk_language(author: Author | None) -> str:
-    """The language of ``author``'s desk: theirs, else the site's."""
-    if author is not None and author.lang:
-        return author.lang
-    return site_default_language()
+    """The language of ``author``'s desk: theirs if the site ships it, else
+    the site's (no one signed in: the site's)."""
+    return author_language(author.lang if author is not None else None)
 
 
 def shipped_languages() -> list[tuple[str, str]]:
     """(code, name in its own words) of every language the desk can speak:
     English and each language with a catalogue, English first."""
-    codes = sorted(
-        folder.name
-        for folder in CATALOGUES.iterdir()
-        if (folder / "LC_MESSAGES" / "messages.po").is_file()
-    )
-    return [(code, language_name(code)) for code in [SOURCE_LANGUAGE, *codes]]
+    return [(code, language_name(code)) for code in shipped()]
 
 
 @bp.before_request

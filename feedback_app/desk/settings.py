@@ -8,6 +8,7 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 from ..core.db import get_db
 from ..core.models import Author
 from ..core.translations import gettext
+from ..mail.messages import author_language
 from ..site.languages import language_name
 from .access import bp, me, shown_again, signed_in
 from .forms import SettingsForm
@@ -19,7 +20,8 @@ from .language import (
 
 def _settings_form() -> SettingsForm:
     """The form, its choices the shipped languages and the site's; an
-    author's language set otherwise (``authors set --lang``) is kept."""
+    author's language set otherwise (``authors set --lang``), one the site
+    does not ship, stays a choice so that saving the page keeps it."""
     form = SettingsForm(formdata=None) if request.method == "GET" else SettingsForm()
     site = site_default_language()
     choices = [
@@ -55,6 +57,6 @@ def settings() -> Response | str | tuple[str, int]:
         author = session.get(Author, me().id)
         if author is not None:
             author.lang = lang
-    g.page_lang = lang or site_default_language()
+    g.page_lang = author_language(lang)
     flash(gettext("Your settings are saved."))
     return redirect(url_for(".settings"), 303)

@@ -404,11 +404,12 @@ def test_the_settings_page_needs_the_forms_token_and_a_signed_in_author(
 
 
 def test_a_language_set_elsewhere_stays_on_the_settings_page(app: Flask) -> None:
-    """A code without a catalogue (set with the command) is offered as it
-    is, so that saving the page does not lose it."""
+    """A language the site does not ship (set with the command) leaves the
+    desk in the site's language, as the mail to the author, and stays a
+    choice on the settings page, so that saving the page does not lose it."""
     desk = signed_in(app, "pt-BR")
     page = desk.get("/desk/settings").text
-    assert '<html lang="pt-BR"' in page
+    assert '<html lang="en"' in page
     assert re.search(r'<option value="pt-BR" selected[^>]*>português \(Brasil\)', page)
 
 
@@ -469,7 +470,7 @@ def test_the_command_refuses_what_is_no_language_code(
     longest = runner.invoke(args=["authors", "set", "Ida Mohr", "--lang", LONGEST_CODE])
     assert longest.exit_code == 0, longest.output
     assert lang_of(app, "Ida Mohr") == LONGEST_CODE
-    assert "the desk shows it in English" in longest.output
+    assert "the site ships no pt-abcdefgh" in longest.output
 
 
 def test_a_desk_language_set_by_command_is_the_desks(
