@@ -279,7 +279,7 @@ def test_private_answer_reaches_the_readers_reply_page(
         assert response.status == 200
         theirs = reader.locator(".conversation .message.from-author")
         expect(theirs).to_have_count(1)
-        expect(theirs).to_contain_text("The author wrote on")
+        expect(theirs).to_contain_text(f"{MAYA} wrote on")  # names who answered
         body = theirs.locator(".comment-body")
         expect(body).to_have_text(answer)
         assert body.inner_text() == answer  # line break kept
@@ -367,7 +367,7 @@ def test_public_answer_becomes_a_published_post_linked_from_the_reply_page(
         # The reader's private page links to it.
         reader.goto(reply_url)
         theirs = reader.locator(".conversation .message.from-author")
-        expect(theirs).to_contain_text("The author answered in public, in a post")
+        expect(theirs).to_contain_text(f"{MAYA} answered in public, in a post")
         theirs.get_by_role("link", name=title).click()
         expect(reader).to_have_url(re.compile(re.escape(live.url + post_path) + "$"))
         expect(reader.get_by_role("heading", level=1)).to_have_text(title)
