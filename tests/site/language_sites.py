@@ -180,6 +180,7 @@ PAGE_TYPES = {
     "authors": "authors/",
     "archives": "archives/",
     "404": "404.html",
+    "413": "413.html",
 }
 
 
