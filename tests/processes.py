@@ -52,6 +52,39 @@ def dies_with_this_process() -> None:
         os._exit(1)
 
 
+#: The guard of ``guard_group``: on SIGTERM (its parent's death, or the
+#: fixture done with the group) it stops the group, then ends.
+_GUARD = """
+import os, signal, sys
+group = int(sys.argv[1])
+def stop_group(*_):
+    try:
+        os.killpg(group, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    os._exit(0)
+signal.signal(signal.SIGTERM, stop_group)
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+while True:
+    signal.pause()
+"""
+
+
+def guard_group(group: int) -> subprocess.Popen[bytes]:
+    """Start a guard that sends SIGTERM to the process group ``group`` when
+    this process dies without stopping it (see ``dies_with_this_process``).
+
+    For a child started in a session of its own (``start_new_session``),
+    whose own children a signal to it alone would leave running (``make
+    serve``: make, a shell, then the server). Stop the group first, then
+    the guard (``stop(guard, signal.SIGTERM)``).
+    """
+    return subprocess.Popen(
+        [sys.executable, "-c", _GUARD, str(group)],
+        preexec_fn=dies_with_this_process,
+    )
+
+
 def stop(proc: subprocess.Popen[bytes], first: signal.Signals) -> None:
     """Stop ``proc`` with ``first``, or SIGKILL if it is still running 10
     seconds later; return once it has ended."""
