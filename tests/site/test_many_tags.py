@@ -23,7 +23,7 @@ from playwright.sync_api import Browser
 
 from ..conftest import build_site
 from ..readers import test_browser
-from ..readers.test_browser import PHONE, new_page
+from ..readers.test_browser import PHONE, assert_accessible, new_page
 from .test_build import Page
 from .test_real_content import serve_folder
 from .test_valid_html import nu_errors
@@ -158,6 +158,7 @@ def test_a_thousand_tags_fit_a_phone_and_each_is_reachable(
         height = page.evaluate("document.documentElement.scrollHeight")
         screens = height / PHONE["height"]
         assert screens <= MAX_SCREENS, f"{height} px: {screens:.1f} screens"
+        assert_accessible(page, "the Tags page by letter, closed")
         # The reader taps each letter, as big as a fingertip at least.
         letters = page.locator("main details > summary")
         assert letters.count() == len({name[0] for name in tag_names()})
@@ -166,6 +167,7 @@ def test_a_thousand_tags_fit_a_phone_and_each_is_reachable(
             assert box is not None and box["height"] >= TARGET
             summary.click()
         assert page.locator("main details:not([open])").count() == 0
+        assert_accessible(page, "the Tags page, every letter open")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"]  # nothing to scroll sideways to
         # Each tag's link, brought into view: its centre shows the link
