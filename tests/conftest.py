@@ -404,6 +404,11 @@ os.environ.setdefault("PYTHONHASHSEED", "0")
 processes.mark_this_session()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Name the processes an earlier, killed test session left running."""
+    processes.warn_of_orphans(session.config)
+
+
 def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int, str]) -> None:
     """Note the processes this test (its fixtures too) left running."""
     processes.note_processes(nodeid)

@@ -5,7 +5,9 @@ Pelican build) inherits the environment of pytest, and with it
 ``SESSION_MARK``, a value new in each session. After each test the processes
 carrying the mark are noted with the test they appeared in; at the session's
 end any still running fails the run, named with its command line and that
-test, and is stopped (``tests/conftest.py`` calls these hooks).
+test, and is stopped (``tests/conftest.py`` calls these hooks). A session
+killed before its end cannot check: the processes it left carry the mark of
+a pytest that is gone, and the next session names them at its start.
 
 Linux only (``/proc``, ``prctl``); elsewhere nothing is checked.
 """
@@ -123,6 +125,43 @@ def marked_processes() -> dict[int, str]:
                 "utf-8", "replace"
             )
     return found
+
+
+def orphans_of_killed_sessions() -> dict[int, str]:
+    """Processes left by an earlier test session that was killed before its
+    end (so before its own check): their mark names a pytest process that is
+    no longer running. pid -> command line. Told, not stopped: another
+    person's."""
+    found: dict[int, str] = {}
+    prefix = f"{SESSION_MARK}=".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        marks = [v[len(prefix) :] for v in environ if v.startswith(prefix)]
+        if not marks or marks[0] == _mark[len(prefix) :]:
+            continue
+        session_pid = marks[0].split(b"-", 1)[0]
+        if session_pid.isdigit() and not Path(f"/proc/{int(session_pid)}").exists():
+            found[int(entry.name)] = cmdline.replace(b"\0", b" ").decode(
+                "utf-8", "replace"
+            )
+    return found
+
+
+def warn_of_orphans(config: pytest.Config) -> None:
+    """Say which processes a killed test session left running, if any."""
+    orphans = orphans_of_killed_sessions()
+    if not orphans:
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    reporter.write_sep("=", "processes left by a killed test session", yellow=True)
+    for pid, cmdline in sorted(orphans.items()):
+        reporter.write_line(f"pid {pid} ({cmdline.strip()})")
 
 
 def note_processes(nodeid: str) -> None:
