@@ -46,6 +46,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -147,7 +148,11 @@ def reference_settings(work: Path, content: Path, blog: dict[str, Any]) -> Path:
         # Only the articles and pages: links in their own text, as written.
         "DIRECT_TEMPLATES": [],
         **{f"{kind}_SAVE_AS": "" for kind in ("CATEGORY", "TAG", "AUTHOR")},
-        **{f"{kind}_ATOM": None for kind in ("FEED_ALL", "CATEGORY_FEED")},
+        **{
+            f"{kind}_{form}": None
+            for kind in ("FEED_ALL", "CATEGORY_FEED", "TRANSLATION_FEED", "AUTHOR_FEED")
+            for form in ("ATOM", "RSS")
+        },
     }
     path = work / "referenceconf.py"
     lines = [f"{key} = {value!r}" for key, value in chosen.items()]
@@ -157,9 +162,11 @@ def reference_settings(work: Path, content: Path, blog: dict[str, Any]) -> Path:
 
 @dataclass
 class Build:
-    """One Pelican run: its seconds, what it logged, its closing line."""
+    """One Pelican run: its seconds (wall clock, and the CPU time of the
+    process and its children), what it logged, its closing line."""
 
     seconds: float
+    cpu: float
     messages: list[str] = field(default_factory=list)
     done: str = ""
 
@@ -181,14 +188,14 @@ def pelican(
     cmd += ["-o", str(output)]
     cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
     env = {**os.environ, "COLUMNS": "2000"}  # one log message, one line
-    started = time.perf_counter()
+    started, used = time.perf_counter(), children_cpu()
     done = subprocess.run(
         cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"Pelican failed:\n{done.stdout}\n{done.stderr}")
-    build = Build(seconds)
+    build = Build(seconds, children_cpu() - used)
     for line in (done.stdout + done.stderr).splitlines():
         if line.startswith("Done:"):
             build.done = line.strip()
@@ -198,6 +205,12 @@ def pelican(
                 message = message.replace(path, name)
             build.messages.append(message)
     return build
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's children that ended, user and system."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def synthetic_comments(index: Path, folder: Path, count: int) -> int:
@@ -361,7 +374,7 @@ def timed_builds(
         for run in range(runs):
             order = ("without", "with") if run % 2 == 0 else ("with", "without")
             for variant in order:
-                wait_quiet(max_wait=30)
+                wait_quiet(max_wait=20)
                 build = pelican(
                     content,
                     settings,
@@ -371,7 +384,11 @@ def timed_builds(
                     work=work,
                 )
                 times.setdefault(f"{cache} {variant}", []).append(build.seconds)
-                print(f"  {cache} build, {variant} comments: {build.seconds:.2f} s")
+                times.setdefault(f"{cache} {variant} cpu", []).append(build.cpu)
+                print(
+                    f"  {cache} build, {variant} comments: {build.seconds:.2f} s"
+                    f" (CPU {build.cpu:.2f} s)"
+                )
     return times
 
 
@@ -382,6 +399,10 @@ def overrides(work: Path, variant: str) -> dict[str, Any]:
         "FEEDBACK_SITE_INDEX": str(work / f"site-{variant}.json"),
         "FEEDBACK_COMMENTS_PATH": str(work / f"comments-{variant}"),
     }
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}-{max(values):.2f} s"
 
 
 def cell(counter: Counter[str]) -> str:
@@ -396,16 +417,15 @@ def report(results: dict[str, Any]) -> None:
     print(f"| Pelican (reference build) | {results['done_reference']} |")
     print(f"| Pelican (project's build) | {results['done']} |")
     for cache in ("cold", "warm"):
-        without, with_ = (
-            median(times[f"{cache} without"]),
-            median(times[f"{cache} with"]),
-        )
-        spread = ", ".join(f"{t:.2f}" for t in times[f"{cache} without"])
-        print(
-            f"| {cache} full build, as it is / with comments | {without:.2f} s"
-            f" ({spread}) / {with_:.2f} s: overhead"
-            f" {(with_ / without - 1) * 100:+.1f} % |"
-        )
+        for clock, suffix in (("wall clock", ""), ("CPU", " cpu")):
+            without = times[f"{cache} without{suffix}"]
+            with_ = times[f"{cache} with{suffix}"]
+            overhead = (median(with_) / median(without) - 1) * 100
+            print(
+                f"| {cache} full build, {clock}: as it is / with comments"
+                f" | {median(without):.2f} s ({spread(without)}) /"
+                f" {median(with_):.2f} s ({spread(with_)}): {overhead:+.1f} % |"
+            )
     checks = results["checks"]
     print(f"| articles in the site index | {checks['articles in the site index']:,} |")
     print(f"| both forms on every article page | {cell(checks['forms'])} |")
