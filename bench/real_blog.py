@@ -5,7 +5,8 @@
 
 ``CONTENT`` is another blog's content folder, outside the repository (its
 text is never copied in). ``--conf`` is that blog's own ``pelicanconf.py``:
-it is *read*, never run. Only its literal assignments are taken (``ast``),
+it is *read*, never run. Only its assignments of literals are taken
+(``ast``; names of earlier ones and sums too, ``ARTICLE_URL + "index.html"``),
 and of those only what says where the content is (``CONTENT_SETTINGS``:
 ``STATIC_PATHS``, ``ARTICLE_PATHS``, ``EXTRA_PATH_METADATA``, …); every
 other setting is the project's ``pelicanconf.py``, less ``AUTHOR``
@@ -100,24 +101,30 @@ TEMPLATE_META = re.compile(r"^:?template:\s*(\S+)", re.I | re.M)
 
 
 def blog_settings(conf: Path | None) -> dict[str, Any]:
-    """Return the literal settings of the blog's ``pelicanconf.py`` (names
-    of earlier literals too), without running it."""
+    """Return the settings of the blog's ``pelicanconf.py`` that are
+    literals, names of earlier ones, or sums of those
+    (``ARTICLE_URL + "index.html"``), without running it."""
     if conf is None:
         return {}
     found: dict[str, Any] = {}
+
+    def value(node: ast.expr) -> Any:
+        if isinstance(node, ast.Name):
+            return found[node.id]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return value(node.left) + value(node.right)
+        return ast.literal_eval(node)
+
     for node in ast.parse(conf.read_text(encoding="utf-8")).body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
             continue
         target = node.targets[0]
         if not isinstance(target, ast.Name) or not target.id.isupper():
             continue
-        if isinstance(node.value, ast.Name) and node.value.id in found:
-            found[target.id] = found[node.value.id]
-            continue
         try:
-            found[target.id] = ast.literal_eval(node.value)
-        except (ValueError, SyntaxError):
-            continue  # an expression: not a setting this script can use
+            found[target.id] = value(node.value)
+        except (ValueError, SyntaxError, KeyError, TypeError):
+            continue  # anything else: not a setting this script can use
     return found
 
 
