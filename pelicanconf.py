@@ -45,8 +45,17 @@ TAGS_SAVE_AS = "tags/index.html"
 AUTHORS_URL = "authors/"
 AUTHORS_SAVE_AS = "authors/index.html"
 # "404" renders theme/templates/404.html to output/404.html: the page nginx
-# (and the development server) show for a missing address.
-DIRECT_TEMPLATES = ["index", "tags", "categories", "authors", "archives", "404"]
+# (and the development server) show for a missing address; "413", the page
+# nginx shows for a post past its client_max_body_size, in DEFAULT_LANG.
+DIRECT_TEMPLATES = [
+    "index",
+    "tags",
+    "categories",
+    "authors",
+    "archives",
+    "404",
+    "413",
+]
 DISPLAY_PAGES_ON_MENU = True
 DISPLAY_CATEGORIES_ON_MENU = False
 

@@ -24,6 +24,8 @@ from feedback_app.core.db import get_db, upgrade
 from feedback_app.core.models import Comment, OutboxMessage
 from feedback_app.readers import tickets
 
+from . import processes
+
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "http://localhost"  # the Flask test client's own origin
 
@@ -399,3 +401,19 @@ def pytest_collection_modifyitems(
 
 
 os.environ.setdefault("PYTHONHASHSEED", "0")
+processes.mark_this_session()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Name the processes an earlier, killed test session left running."""
+    processes.warn_of_orphans(session.config)
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int, str]) -> None:
+    """Note the processes this test (its fixtures too) left running."""
+    processes.note_processes(nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any process a test started outlives the session."""
+    processes.check_session_end(session)

@@ -12,8 +12,9 @@ Mail to a reader speaks the language of the page they wrote from
 (``feedback.lang``, ``comment.lang``, recorded when they wrote; the site's
 ``DEFAULT_LANG`` for what came before), whatever the language of the
 request or command that sends it: ``reader_words(lang)`` is that
-language's gettext, and each paragraph is one message of the catalogue,
-wrapped for plain text after it is translated.
+language's gettext, and each paragraph is one message of the catalogue
+and one line of the text (quoted-printable on the wire, so a mail client
+wraps it to its window: a phone's, too).
 
 Mail to a reader about their feedback (``conversations.TO_READER``) carries
 the link to their private reply page (``reply_page_url``). Readers'
@@ -34,7 +35,6 @@ quoted, a reader's text quoted, a reply page linked).
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
@@ -189,29 +189,15 @@ def reader_words(lang: str | None) -> Callable[[str], str]:
     return translations(reader_language(lang)).gettext
 
 
-def prose(text: str, *whole: str) -> str:
-    """A paragraph of the site's own words, wrapped for plain-text mail;
-    never inside one of ``whole`` (a title, a name). A reader's text and
-    links keep their lines: they are never given to this."""
-    for i, part in enumerate(whole):
-        text = text.replace(part, part.replace(" ", f"\0{i}\0"))
-    text = textwrap.fill(text, width=72, break_long_words=False, break_on_hyphens=False)
-    for i, _part in enumerate(whole):
-        text = text.replace(f"\0{i}\0", " ")
-    return text
-
-
 def _hello(name: str | None, _: Callable[[str], str]) -> str:
     return _("Hello {name},").format(name=name) if name else _("Hello,")
 
 
 def _reply_page_text(url: str | None, _: Callable[[str], str]) -> str:
     if url is None:
-        return prose(
-            _(
-                "Your private reply page is at the link you were given when "
-                "you sent the feedback."
-            )
+        return _(
+            "Your private reply page is at the link you were given when "
+            "you sent the feedback."
         )
     return _("Your private reply page (keep the link to yourself):") + f"\n{url}"
 
@@ -241,7 +227,7 @@ def feedback_received(
             who=who, title=title
         )
         return _("Feedback on {title}").format(title=title), (
-            f"{prose(sent, title, who)}\n<{where}>:\n\n"
+            f"{sent}\n<{where}>:\n\n"
             f"{quoted(feedback.message)}\n\n"
             + _("Reader's address: {reach}").format(reach=reach)
             + "\n"
@@ -287,24 +273,19 @@ def feedback_acknowledged(
         body=(
             _("Hello,")
             + "\n\n"
-            + prose(
-                _(
-                    "Thank you: your feedback on {title} is with the author. "
-                    "Only the author can read it. Their answer will come to "
-                    "this address, and it will also appear on your private "
-                    "reply page, where you can read what you wrote, add to it, "
-                    "change your address or delete it all:"
-                ).format(title=title),
-                title,
-            )
+            + _(
+                "Thank you: your feedback on {title} is with the author. "
+                "Only the author can read it. Their answer will come to "
+                "this address, and it will also appear on your private "
+                "reply page, where you can read what you wrote, add to it, "
+                "change your address or delete it all:"
+            ).format(title=title)
             + f"\n\n{reply_page_url(feedback, token)}\n\n"
-            + prose(
-                _(
-                    "Anyone with this link can read your feedback, so keep it "
-                    "to yourself. If you sent nothing, someone typed your "
-                    "address: delete it all with the link above, or ignore "
-                    "this mail."
-                )
+            + _(
+                "Anyone with this link can read your feedback, so keep it "
+                "to yourself. If you sent nothing, someone typed your "
+                "address: delete it all with the link above, or ignore "
+                "this mail."
             )
             + "\n"
         ),
@@ -335,7 +316,7 @@ def follow_up_received(
             reply_to=feedback.email,
             subject=_("Re: Feedback on {title}").format(title=title),
             body=(
-                f"{prose(added, title, who)}\n\n{quoted(follow_up.body)}\n\n"
+                f"{added}\n\n{quoted(follow_up.body)}\n\n"
                 + _("The whole conversation, on your desk:")
                 + f"\n{desk}\n"
             ),
@@ -371,19 +352,15 @@ def comment_received_mail(
     def write(_: Callable[[str], str]) -> tuple[str, str]:
         if held:
             status = (
-                prose(
-                    _(
-                        "It is held for moderation ({reason}), so it is not on "
-                        "the article's page yet: see it on your desk,"
-                    ).format(reason=comment.reason)
-                )
+                _(
+                    "It is held for moderation ({reason}), so it is not on "
+                    "the article's page yet: see it on your desk,"
+                ).format(reason=comment.reason)
                 + f"\n{on_desk}\n\n"
-                + prose(
-                    _(
-                        "Each link below shows the comment and asks you to "
-                        "confirm; they work for {days} days."
-                    ).format(days=days)
-                )
+                + _(
+                    "Each link below shows the comment and asks you to "
+                    "confirm; they work for {days} days."
+                ).format(days=days)
                 + "\n\n"
                 + "\n".join(
                     f"{label}: {links[action]}"
@@ -404,7 +381,7 @@ def comment_received_mail(
         return _("Comment on {title} from {name}").format(
             title=title, name=comment.name
         ), (
-            f"{prose(said, title, comment.name)}\n{where}:\n\n"
+            f"{said}\n{where}:\n\n"
             f"{quoted(comment.body)}\n\n{status}\n\n"
             + _("Edit it, reply or moderate on your desk:")
             + f"\n{on_desk}\n"
@@ -460,10 +437,10 @@ def answer_to_reader(
             author=author.name, title=title
         ),
         body=(
-            f"{hello}\n\n{prose(intro, title, author.name)}\n\n"
+            f"{hello}\n\n{intro}\n\n"
             f"{answer_as_text(body)}\n\n"
             f"{wrote}\n{quoted(feedback.message)}\n\n"
-            f"{prose(ending)}\n{_reply_page_text(page, _)}\n"
+            f"{ending}\n{_reply_page_text(page, _)}\n"
         ),
         html=html_mail(html),
         site_url=config["SITE_URL"],
@@ -495,15 +472,10 @@ def post_answer_to_reader(
         ),
         body=(
             f"{_hello(feedback.name, _)}\n\n"
-            + prose(
-                _(
-                    "{author} answered the feedback you sent about {title} in "
-                    "public, in a post: {post}"
-                ).format(post=title_in_quotes(post.title), **words),
-                title,
-                author.name,
-                title_in_quotes(post.title),
-            )
+            + _(
+                "{author} answered the feedback you sent about {title} in "
+                "public, in a post: {post}"
+            ).format(post=title_in_quotes(post.title), **words)
             + f"\n{absolute_url(post.url, config)}\n\n"
             f"{_reply_page_text(reply_page_url(feedback), _)}\n"
         ),
@@ -537,19 +509,15 @@ def sign_in_locked(
         body=(
             _("Hello {name},").format(name=author.name)
             + "\n\n"
-            + prose(
-                _(
-                    "Someone failed to sign in to the desk of {site} as you "
-                    "{failures} times in the last {minutes} minutes, so sign-in "
-                    "to your account is locked for up to {minutes} minutes."
-                ).format(site=config["SITE_URL"], failures=failures, minutes=minutes)
-            )
+            + _(
+                "Someone failed to sign in to the desk of {site} as you "
+                "{failures} times in the last {minutes} minutes, so sign-in "
+                "to your account is locked for up to {minutes} minutes."
+            ).format(site=config["SITE_URL"], failures=failures, minutes=minutes)
             + "\n\n"
-            + prose(
-                _(
-                    "If it was you, wait and try again. If it was not, your "
-                    "password held; to be safe, choose a new one:"
-                )
+            + _(
+                "If it was you, wait and try again. If it was not, your "
+                "password held; to be safe, choose a new one:"
             )
             + f"\n\n  flask --app feedback_app authors set-password {author.name!r}\n"
         ),

@@ -23,7 +23,6 @@ from .links import confirm_url, unsubscribe_url
 from .messages import (
     absolute_url,
     comment_date,
-    prose,
     quoted,
     reader_language,
     reader_words,
@@ -92,23 +91,17 @@ def request_notifications(
         body=(
             _("Hello,")
             + "\n\n"
-            + prose(
-                _(
-                    "Someone, probably you, left a comment on {title} on {site} "
-                    "({address}) with this address and asked to be told by "
-                    "e-mail when somebody replies to it."
-                ).format(title=title, site=site, address=config["SITE_URL"]),
-                title,
-                site,
-            )
+            + _(
+                "Someone, probably you, left a comment on {title} on {site} "
+                "({address}) with this address and asked to be told by "
+                "e-mail when somebody replies to it."
+            ).format(title=title, site=site, address=config["SITE_URL"])
             + "\n\n"
             + _("To confirm, open this link and press the button:")
             + f"\n{confirm_url(email, lang)}\n\n"
-            + prose(
-                _(
-                    "If it was not you, do nothing: without confirmation, this "
-                    "address gets no further mail from us."
-                )
+            + _(
+                "If it was not you, do nothing: without confirmation, this "
+                "address gets no further mail from us."
             )
             + "\n"
         ),
@@ -172,13 +165,13 @@ def reply_published(
         to=parent.email,
         subject=_("{name} replied to your comment on {title}").format(**words),
         body=(
-            _("Hello {name},").format(name=parent.name) + f"\n\n{prose(replied)}\n\n"
+            _("Hello {name},").format(name=parent.name) + f"\n\n{replied}\n\n"
             f"{quoted(short_quote(parent.body))}\n\n"
             + _("The reply:")
             + f"\n\n{quoted(reply.body)}\n\n"
             + _("Read the thread:")
             + f" {absolute_url(reply_url, config)}\n\n"
-            + prose(_("You get this because you asked for replies by e-mail."))
+            + _("You get this because you asked for replies by e-mail.")
             + "\n"
             + _("Stop these messages:")
             + f" {stop}\n"

@@ -67,6 +67,10 @@ A relative link to a file of the content folder (``images/x.png``) is
 made a ``{static}`` link, so that it works under the site's clean
 addresses (``local_links.py``).
 
+A post whose ``Template:`` names a template the theme does not have
+(another blog's theme had it) is rendered with the theme's ``article`` or
+``page`` template, with a warning naming it, instead of stopping the build.
+
 Two guards fail the build (``content_guard.py``): a link that would copy a
 file from outside the content folder or from a private folder, and an
 intrasite link other than to a content file in a post written in the desk.
@@ -82,7 +86,11 @@ from urllib.parse import urlsplit
 
 # Escaping text to write XML (the comment feeds); nothing here parses XML.
 from pelican import signals
-from pelican.generators import ArticlesGenerator, PagesGenerator
+from pelican.generators import (
+    ArticlesGenerator,
+    PagesGenerator,
+    PelicanTemplateNotFound,
+)
 from pelican.writers import Writer
 
 from ..core import config as app_config
@@ -164,6 +172,43 @@ def install_translations(generator: Any) -> None:
     """Give the generator's Jinja environment the theme's words in each
     page's language (``i18n.py``)."""
     i18n.install(generator.env)
+
+
+#: Where a generator keeps its contents, every status and language.
+CONTENT_LISTS = (
+    "articles",
+    "pages",
+    "translations",
+    "hidden_articles",
+    "hidden_pages",
+    "hidden_translations",
+    "drafts",
+    "drafts_translations",
+    "draft_pages",
+    "draft_translations",
+)
+
+
+def fall_back_to_theme_templates(generator: Any) -> None:
+    """Render with the theme's own ``article`` or ``page`` template a post
+    whose ``Template:`` names one the theme does not have (another blog's
+    theme had it), with a warning, instead of failing the whole build."""
+    for name in CONTENT_LISTS:
+        for content in getattr(generator, name, ()):
+            template = content.template
+            if template == content.default_template:
+                continue
+            try:
+                generator.get_template(template)
+            except PelicanTemplateNotFound:
+                logger.warning(
+                    "%s: the theme has no template %r (Template: %s); rendered with %r",
+                    content.relative_source_path,
+                    template,
+                    template,
+                    content.default_template,
+                )
+                content.template = content.default_template
 
 
 def choose_writer(pelican: Any) -> type[Writer] | None:
@@ -254,6 +299,8 @@ def register() -> None:
     signals.get_writer.connect(choose_writer)
     signals.generator_init.connect(install_translations)
     signals.content_object_init.connect(link_content_files)
+    signals.article_generator_finalized.connect(fall_back_to_theme_templates)
+    signals.page_generator_finalized.connect(fall_back_to_theme_templates)
     signals.article_generator_finalized.connect(clean_desk_posts)
     signals.article_generator_finalized.connect(attach_comments)
     signals.static_generator_finalized.connect(refuse_outside_files)

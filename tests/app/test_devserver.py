@@ -23,6 +23,7 @@ from feedback_app.devserver import make_site_app
 from feedback_app.site.live_site import new_build
 
 from ..conftest import ARTICLE, ROOT, Reader
+from ..processes import dies_with_this_process, stop
 
 
 @pytest.fixture
@@ -149,6 +150,10 @@ def dev_server(app: Flask, built_site: Path, tmp_path: Path) -> Iterator[DevServ
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            # Stopped below when the test fails; stopped with pytest when
+            # pytest is killed before it gets there (the server was once
+            # found still running after such a run).
+            preexec_fn=dies_with_this_process,
         )
     try:
         deadline = time.monotonic() + 30
@@ -162,12 +167,7 @@ def dev_server(app: Flask, built_site: Path, tmp_path: Path) -> Iterator[DevServ
                 time.sleep(0.1)
         yield DevServer(port, log)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc, signal.SIGINT)
 
 
 def nginx_static_headers() -> dict[str, str]:

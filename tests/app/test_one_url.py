@@ -39,6 +39,7 @@ from feedback_app.core.dev_address import (
 )
 
 from ..conftest import ARTICLE, ROOT
+from ..processes import guard_group, stop
 from .test_devserver import free_port
 
 MAYA = "Maya Lindqvist"  # the author of ARTICLE
@@ -172,6 +173,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    # make, a shell and the server, in a group of their own: stopped below
+    # when the test fails, and by the guard when pytest is killed before.
+    guard = guard_group(proc.pid)
     try:
         deadline = time.monotonic() + 300  # a Pelican build first
         while not _listening(port):
@@ -186,6 +190,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+        stop(guard, signal.SIGTERM)
     # Stopped, the server takes its address back.
     assert not served_file(root / "instance").exists(), log.read_text()
 
