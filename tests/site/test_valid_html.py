@@ -27,8 +27,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select, update
 
-from ..conftest import Commenter, Reader
+from feedback_app.core.db import get_db
+from feedback_app.core.models import Author, Comment, Feedback
+
+from ..conftest import Commenter, Desk, Reader, add_author
 from . import test_real_content
 
 pytestmark = pytest.mark.build
@@ -157,16 +161,39 @@ def test_the_checker_finds_an_error_and_names_page_and_line(tmp_path: Path) -> N
 APP_ERRORS: list[tuple[str, re.Pattern[str]]] = []
 
 
-def test_the_apps_pages_a_reader_meets_are_valid_html(
+def test_the_apps_pages_are_valid_html(
     app: Flask, reader: Reader, commenter: Commenter, tmp_path: Path
 ) -> None:
     """The pages the app shows in the theme's look: after feedback (thanks,
     the reply page), after a comment, a form shown again, its errors, and
-    the desk's sign-in page."""
+    the desk's pages, signed in, in English and in French."""
     token, thanks = reader.send_and_follow(email="rita@example.org")
     client = reader.client
     commenter.post_ok()
     posted = client.get(commenter.post().location)
+    add_author(app, role="editor")  # who sees every desk page
+    with get_db(app).read() as session:
+        feedback_id = session.scalars(select(Feedback.id)).first()
+        comment_id = session.scalars(select(Comment.id)).first()
+    desk_pages = {}
+    for lang in ("en", "fr"):
+        with get_db(app).write() as session:
+            session.execute(update(Author).values(lang=lang))
+        desk = Desk(app.test_client())
+        assert desk.sign_in().status_code == 303
+        for name, path in (
+            ("inbox", "/desk/"),
+            ("feedback", f"/desk/feedback/{feedback_id}"),
+            ("comments", "/desk/comments"),
+            ("comment", f"/desk/comments/{comment_id}"),
+            ("settings", "/desk/settings"),
+            ("readers", "/desk/readers"),
+            ("held-mail", "/desk/mail"),
+            ("reassign", "/desk/articles/reassign"),
+        ):
+            page = desk.get(path)
+            assert page.status_code == 200, (lang, path)
+            desk_pages[f"desk-{name}-{lang}.html"] = page.text
     pages = {
         "thanks.html": thanks.text,
         "reply.html": client.get(f"/r/{token}").text,
@@ -176,6 +203,7 @@ def test_the_apps_pages_a_reader_meets_are_valid_html(
         "404.html": client.get("/no-such-page").text,
         "sign-in.html": client.get("/desk/sign-in").text,
     }
+    pages |= desk_pages
     app.config.update(MAX_CONTENT_LENGTH=64, MAX_FORM_MEMORY_SIZE=64)
     pages["413.html"] = reader.send(message="x" * 100).text
     for name, text in pages.items():
