@@ -545,3 +545,49 @@ def test_every_desk_page_is_accessible_and_fits_a_phone(
 
     assert len(sweep.seen) == 14
     assert sweep.problems == [], "\n".join(sweep.problems)
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_the_desk_in_each_shipped_language_is_accessible_and_fits_a_phone(
+    browser: Browser, live: LiveDesk, lang: str
+) -> None:
+    """The desk's pages in an editor's chosen language (longer words, other
+    plural forms), light and dark: no serious or critical axe finding, the
+    language declared, nothing wider than a phone."""
+    from sqlalchemy import select, update
+
+    from feedback_app.core.models import Author, Comment, Feedback
+
+    add_author(live.app, EDA, "eda@example.org", role="editor")
+    with get_db(live.app).write() as session:
+        session.execute(update(Author).where(Author.name == EDA).values(lang=lang))
+    with new_page(browser) as reader:
+        send_feedback(reader, live, email="ola@example.org", may_quote=True)
+        post_comment(reader, live, "Des notes, merci.", "Ola", "ola@example.org")
+    with get_db(live.app).read() as session:
+        feedback_id = session.scalars(select(Feedback.id)).one()
+        comment_id = session.scalars(select(Comment.id)).one()
+    paths = [
+        INBOX_PATH,
+        f"{INBOX_PATH}feedback/{feedback_id}",
+        f"{INBOX_PATH}comments",
+        f"{INBOX_PATH}comments/{comment_id}",
+        f"{INBOX_PATH}settings",
+        f"{INBOX_PATH}readers",
+        f"{INBOX_PATH}mail",
+        f"{INBOX_PATH}articles/reassign",
+    ]
+    for scheme in ("light", "dark"):
+        with new_page(browser, viewport=PHONE, color_scheme=scheme) as page:
+            page.goto(live.url + INBOX_PATH)
+            expect(page).to_have_url(SIGN_IN_URL)
+            page.locator("input[name=name]").fill(EDA)
+            page.locator("input[name=password]").fill(PASSWORD)
+            page.locator("form button[type=submit]").click()
+            expect(page).to_have_url(live.url + INBOX_PATH)
+            sweep = Sweep(page, dark=scheme == "dark")
+            for path in paths:
+                page.goto(live.url + path)
+                assert page.locator("html").get_attribute("lang") == lang, path
+                sweep.check(f"{path} in {lang}, {scheme}")
+            assert sweep.problems == []
