@@ -1,12 +1,14 @@
 """What every form of the app checks the same way: text cleaned of control
 characters, lengths from the settings, contact and web addresses, and the
-status of a form shown again with its errors. The readers' forms and the
-desk's forms build on these.
+status of a form shown again with its errors, and ``Form``, the base of
+every form, whose built-in validators speak the request's language. The
+readers' forms and the desk's forms build on these.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +18,26 @@ from wtforms.validators import ValidationError
 
 from .addresses import ascii_address
 from .text import REFUSED, clean_text
+from .translations import candidates, request_language
 from .translations import gettext as _
+
+
+@cache
+def _wtforms_words(lang: str) -> Any:
+    from wtforms.i18n import get_translations
+
+    return get_translations(candidates(lang) or ["en"])
+
+
+class Form(FlaskForm):
+    """A form of the app: WTForms' own messages (a field's ``Length``, a
+    number's range) from WTForms' catalogues, in the request's language
+    (``g.page_lang``), as the app's own messages are. Flask-WTF would take
+    them from Flask-Babel, which the app does not use (``docs/developers.md``)."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            return _wtforms_words(request_language())
 
 
 def multiline(value: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -15,6 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..core.fields import (
+    Form,
     MaxLength,
     contact_address,
     multiline,
@@ -24,13 +24,13 @@ from ..core.fields import (
 from ..core.translations import lazy_gettext as _
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that changes something: the view checks ``action``."""
 
     action = HiddenField()
 
 
-class SignInForm(FlaskForm):
+class SignInForm(Form):
     name = StringField(
         _("Name or e-mail address"),
         filters=[single_line],
@@ -45,7 +45,7 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(Form):
     """One answer to a feedback, sent privately, in a draft post, or both."""
 
     answer = TextAreaField(
@@ -84,7 +84,7 @@ class AnswerForm(FlaskForm):
             raise ValidationError(_("A post needs a title."))
 
 
-class PostForm(FlaskForm):
+class PostForm(Form):
     """The post editor: fields, never Pelican's metadata as text (the desk
     writes the file itself, ``drafts.py``). ``author`` is an editor's only."""
 
@@ -115,7 +115,7 @@ class PostForm(FlaskForm):
             raise ValidationError(_("Choose one of the desk's authors."))
 
 
-class CommentEditForm(FlaskForm):
+class CommentEditForm(Form):
     name = StringField(
         _("Name"),
         filters=[single_line],
@@ -139,7 +139,7 @@ class CommentEditForm(FlaskForm):
     )
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     body = TextAreaField(
         _("Your reply"),
         filters=[multiline],
@@ -150,7 +150,7 @@ class ReplyForm(FlaskForm):
     )
 
 
-class ReaderForm(FlaskForm):
+class ReaderForm(Form):
     email = EmailField(
         _("Reader's e-mail address"),
         filters=[single_line],
@@ -169,7 +169,7 @@ class EraseForm(ReaderForm):
     )
 
 
-class ReassignForm(FlaskForm):
+class ReassignForm(Form):
     """An editor gives an article's feedback and comments other authors."""
 
     page_url = StringField(
@@ -188,7 +188,7 @@ class ReassignForm(FlaskForm):
         return [n.strip() for n in (self.authors.data or "").splitlines() if n.strip()]
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     """The signed-in author's own settings: the desk's language ("" is the
     site's). The view gives the choices (``language.shipped_languages``)."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
 from ..core.fields import (
+    Form,
     MaxLength,
     contact_address,
     multiline,
@@ -37,7 +37,7 @@ def _email_field() -> EmailField:
     )
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(Form):
     """Private feedback, posted from a static article page.
 
     A static page cannot carry a CSRF token (it is tied to a session), so
@@ -60,23 +60,23 @@ class FeedbackForm(FlaskForm):
     homepage = StringField("Leave this field empty")
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     """Add, change or remove the address on a private reply page."""
 
     email = _email_field()
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(Form):
     """A reader's follow-up on their private reply page."""
 
     message = _message_field("Add to your feedback")
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(Form):
     """Confirm deleting a feedback and everything that followed it."""
 
 
-class CommentForm(FlaskForm):
+class CommentForm(Form):
     """A public comment, posted from a static article page.
 
     Guarded like FeedbackForm (no CSRF token on a static page). ``parent`` is

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ..core.db import get_db
 from ..core.models import Author, Feedback, FeedbackMessage, OutboxMessage
+from ..core.translations import gettext as _
 from ..mail.messages import answer_to_reader, post_answer_to_reader
 from ..site import drafts, post_fields
 from ..site.files import write_atomically
@@ -105,7 +106,8 @@ def answer(
             if post is not None:
                 if feedback.post_source:
                     raise AnswerError(
-                        "This feedback has a post already: edit that one.", "public"
+                        _("This feedback has a post already: edit that one."),
+                        "public",
                     )
                 try:
                     written = drafts.new_post(

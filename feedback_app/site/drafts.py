@@ -36,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..core.models import Feedback, utcnow
+from ..core.translations import gettext as _
 from . import post_markup
 from .files import write_atomically
 from .index import Article, Site
@@ -65,7 +66,7 @@ def content_file(config: Any, source: str) -> Path:
     root = Path(config["CONTENT_PATH"]).resolve()
     path = (root / source).resolve()
     if root not in path.parents or path.suffix != ".md":
-        raise DraftError("Not a post of this site.")
+        raise DraftError(_("Not a post of this site."))
     return path
 
 
@@ -74,7 +75,9 @@ def read_fields(config: Any, source: str) -> PostFields:
     try:
         text = content_file(config, source).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DraftError(f"{source} is no longer in the content folder.") from None
+        raise DraftError(
+            _("{file} is no longer in the content folder.").format(file=source)
+        ) from None
     return parse(text)
 
 
@@ -157,8 +160,10 @@ def new_post(
     """
     if not feedback.may_quote and not summary.strip():
         raise DraftError(
-            "The reader did not agree to be quoted: write a short summary of "
-            "what they said instead.",
+            _(
+                "The reader did not agree to be quoted: write a short summary "
+                "of what they said instead."
+            ),
             "summary",
         )
     answered = answered_source(article)
@@ -195,7 +200,8 @@ def new_post(
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         raise DraftError(
-            f"{source} exists already; choose another title.", "title"
+            _("{file} exists already; choose another title.").format(file=source),
+            "title",
         ) from None
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(compose(fields))

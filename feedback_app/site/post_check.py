@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..core.translations import gettext as _
 from . import post_markup
 from .index import Site
 from .post_fields import (
@@ -125,8 +126,10 @@ def _check_elsewhere(request: str, settings_path: str) -> tuple[str, str]:
         )
     except subprocess.TimeoutExpired:
         raise DraftError(
-            f"Pelican takes longer than {RENDER_TIMEOUT} seconds to render this "
-            "post; please simplify its code blocks and brackets.",
+            _(
+                "Pelican takes longer than {seconds} seconds to render this "
+                "post; please simplify its code blocks and brackets."
+            ).format(seconds=RENDER_TIMEOUT),
             "body",
         ) from None
     try:
@@ -165,16 +168,20 @@ def check_now(config: Any, fields: PostFields, *, answered: str | None = None) -
     :raise DraftError: saying what is refused (and in which field).
     """
     if not SLUG_FORM.fullmatch(fields.slug):
-        raise DraftError("The post has no valid slug.")
+        raise DraftError(_("The post has no valid slug."))
     if fields.status not in STATUSES:
-        raise DraftError(f"The status must be one of {', '.join(STATUSES)}.")
+        raise DraftError(
+            _("The status must be one of {statuses}.").format(
+                statuses=", ".join(STATUSES)
+            )
+        )
     if not DATE_FORM.fullmatch(fields.date):
-        raise DraftError("The post has no valid date.")
+        raise DraftError(_("The post has no valid date."))
     if not fields.title:
-        raise DraftError("A post needs a title.", "title")
+        raise DraftError(_("A post needs a title."), "title")
     if not fields.category:
         # Without one, Pelican would file the post under its folder's name.
-        raise DraftError("A post needs a category.", "category")
+        raise DraftError(_("A post needs a category."), "category")
     settings = pelican_settings(config)
     _check_names(fields, settings)
     text = compose(fields)
@@ -182,8 +189,10 @@ def check_now(config: Any, fields: PostFields, *, answered: str | None = None) -
         content, meta = read_as_pelican(config, text)
     except Exception as exc:  # Markdown's or Pygments' error on this text
         raise DraftError(
-            f"Pelican cannot render this post ({type(exc).__name__}: {exc}); "
-            "please check its code blocks and links.",
+            _(
+                "Pelican cannot render this post ({error}); please check its "
+                "code blocks and links."
+            ).format(error=f"{type(exc).__name__}: {exc}"),
             "body",
         ) from None
     _check_metadata(fields, meta)
@@ -193,8 +202,10 @@ def check_now(config: Any, fields: PostFields, *, answered: str | None = None) -
     for field, rendered in (("body", content), ("summary", summary)):
         if post_markup.longest_tag(rendered) > post_markup.MAX_TAG:
             raise DraftError(
-                f"A tag in this post is longer than {post_markup.MAX_TAG:,} "
-                "characters; please shorten its attributes.",
+                _(
+                    "A tag in this post is longer than {limit} characters; "
+                    "please shorten its attributes."
+                ).format(limit=f"{post_markup.MAX_TAG:,}"),
                 field,
             )
         refused = post_markup.refusals(rendered)
@@ -209,11 +220,12 @@ def check_now(config: Any, fields: PostFields, *, answered: str | None = None) -
         ]
         if refused:
             raise DraftError(
-                f"The desk does not publish {refused[0]}"
-                + (f" (nor {', '.join(refused[1:3])})" if refused[1:] else "")
-                + ": a post may use Markdown, and HTML for headings, lists, "
-                "tables, code, quotes, links, and images over https; no "
-                "script, styles, forms, frames or links into the site's files.",
+                _(
+                    "The desk does not publish {what}: a post may use Markdown, "
+                    "and HTML for headings, lists, tables, code, quotes, links, "
+                    "and images over https; no script, styles, forms, frames or "
+                    "links into the site's files."
+                ).format(what=", ".join(refused[:3])),
                 field,
             )
     return Post("", fields, post_markup.clean(content), post_markup.clean(summary))
@@ -225,10 +237,13 @@ def _check_names(fields: PostFields, settings: dict[str, Any]) -> None:
     from pelican.urlwrappers import Category, Tag
 
     if fields.category and not Category(fields.category, settings).slug:
-        raise DraftError("A category needs a letter or a digit.", "category")
+        raise DraftError(_("A category needs a letter or a digit."), "category")
     for tag in fields.tags:
         if not Tag(tag, settings).slug:
-            raise DraftError(f"The tag “{tag}” needs a letter or a digit.", "tags")
+            raise DraftError(
+                _("The tag {tag} needs a letter or a digit.").format(tag=f"“{tag}”"),
+                "tags",
+            )
 
 
 def _check_metadata(fields: PostFields, meta: dict[str, Any]) -> None:
@@ -259,8 +274,10 @@ def _check_metadata(fields: PostFields, meta: dict[str, Any]) -> None:
             read[key] = value
     if read != expected:
         raise DraftError(
-            "Pelican would read this post's metadata differently from what the "
-            "desk wrote; please simplify the title, category or tags."
+            _(
+                "Pelican would read this post's metadata differently from what "
+                "the desk wrote; please simplify the title, category or tags."
+            )
         )
 
 

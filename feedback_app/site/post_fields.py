@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..core.translations import gettext as _
 from . import post_markup
 
 #: The header, in the order it is written: (Pelican's key, field).
@@ -108,10 +109,15 @@ def one_line(value: str, field: str) -> str:
     """
     value = " ".join(value.replace("\r\n", "\n").replace("\r", "\n").split())
     if _NOT_IN_A_LINE.search(value):
-        raise DraftError("This holds control characters that are not allowed.", field)
+        raise DraftError(
+            _("This holds control characters that are not allowed."), field
+        )
     if len(value) > LIMITS.get(field, 200):
         raise DraftError(
-            f"Please keep this to {LIMITS.get(field, 200):,} characters.", field
+            _("Please keep this to {limit} characters.").format(
+                limit=f"{LIMITS.get(field, 200):,}"
+            ),
+            field,
         )
     return value
 
@@ -135,11 +141,18 @@ def normal_body(value: str) -> str:
     """
     body = value.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if _BODY_REFUSED.search(body):
-        raise DraftError("This holds control characters that are not allowed.", "body")
+        raise DraftError(
+            _("This holds control characters that are not allowed."), "body"
+        )
     if not body.strip():
-        raise DraftError("The post needs some text.", "body")
+        raise DraftError(_("The post needs some text."), "body")
     if len(body) > MAX_BODY:
-        raise DraftError(f"Please keep the post to {MAX_BODY:,} characters.", "body")
+        raise DraftError(
+            _("Please keep the post to {limit} characters.").format(
+                limit=f"{MAX_BODY:,}"
+            ),
+            "body",
+        )
     return body
 
 
@@ -167,19 +180,21 @@ def parse(text: str) -> PostFields:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     header, sep, body = text.partition("\n\n")
     if not sep:
-        raise DraftError("The file has no empty line after its metadata.")
+        raise DraftError(_("The file has no empty line after its metadata."))
     names = dict(_HEADER)
     values: dict[str, str] = {}
     for line in header.split("\n"):
         key, colon, value = line.partition(": ")
         if not colon or key not in names or names[key] in values:
             raise DraftError(
-                "This post's file was changed outside the desk "
-                f"(“{line[:60]}”); edit it in content/ instead."
+                _(
+                    "This post's file was changed outside the desk ({line}); "
+                    "edit it in content/ instead."
+                ).format(line=f"“{line[:60]}”")
             )
         values[names[key]] = value.strip()
     if not values.get("title"):
-        raise DraftError("The post's file has no title; edit it in content/.")
+        raise DraftError(_("The post's file has no title; edit it in content/."))
     return PostFields(
         title=values["title"],
         body=body.strip("\n"),

@@ -227,6 +227,25 @@ def test_a_french_desk_says_what_it_did_and_refuses_in_french(
     assert "Écrivez une réponse." in refused.text
     assert "Rien n’a encore été modifié" in refused.text
     assert_speaks(refused.text, "fr")
+    # WTForms' own words too: a title past its limit (200), from WTForms'
+    # French catalogue; at the limit it is accepted.
+    long = desk.post(
+        "/desk/feedback/1/answer",
+        {"answer": "Oui.", "public": "y", "title": "T" * 201},
+    )
+    assert long.status_code == 422
+    assert "ne peut pas contenir plus de 200 caractères" in unescape(long.text)
+    # What the post's own checks refuse, in French too.
+    unquotable = desk.post(
+        "/desk/feedback/1/answer", {"answer": "Oui.", "public": "y", "title": "T"}
+    )
+    assert unquotable.status_code == 422
+    assert "Le lecteur n’a pas accepté d’être cité" in unescape(unquotable.text)
+    at_limit = desk.post(
+        "/desk/feedback/1/answer",
+        {"answer": "Oui.", "public": "y", "title": "T" * 200, "summary": "Un avis."},
+    )
+    assert at_limit.status_code == 303, unescape(at_limit.text)
     # What is out of reach answers in French too.
     missing = desk.get("/desk/feedback/99")
     assert missing.status_code == 404
