@@ -132,7 +132,7 @@ def test_mail_received_from_a_reader_and_their_bounces_are_theirs(
     ]
     assert exported["bounced"]["reason"] == "550 5.1.1 no such user"
     response = eda.post("/desk/readers/erase", {"email": ANA_MAIL, "confirm": "y"})
-    assert "1 mail messages received deleted" in response.text
+    assert "1 mail message received deleted" in response.text
     with app.app_context(), get_db().read() as session:
         assert [m.sender for m in session.query(InboundMessage)] == [BO_MAIL]
         assert session.query(BouncedAddress).count() == 0
