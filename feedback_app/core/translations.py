@@ -110,6 +110,11 @@ def speaking(lang: str | None) -> Iterator[None]:
             g.page_lang = before
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogue, to be translated later."""
+    return message
+
+
 def gettext(message: str) -> str:
     """``message`` in this request's language."""
     return translations(request_language()).gettext(message)

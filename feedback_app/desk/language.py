@@ -8,7 +8,8 @@ views' ``gettext``, the forms' ``lazy_gettext``, the templates' ``_()`` and
 the dates (``factory._site_time``) all follow it. Also the languages an
 author may choose on the settings page (``settings.py``), and the words
 for the states of what the desk lists as the template filter
-``state_name`` (``words.py``).
+``state_name`` (``words.py``), and why a comment was held, ``reason``
+(``core/reasons.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from flask import g
 
 from ..core.models import Author
+from ..core.reasons import moderator_words
 from ..core.translations import shipped
 from ..mail.messages import author_language
 from ..site.index import site_index
@@ -25,6 +27,7 @@ from .access import bp
 from .words import state_name
 
 bp.add_app_template_filter(state_name, "state_name")
+bp.add_app_template_filter(moderator_words, "reason")
 
 
 def site_default_language() -> str:

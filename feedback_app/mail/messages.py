@@ -47,6 +47,7 @@ from sqlalchemy import Select, String, and_, bindparam, exists, func, or_, selec
 from sqlalchemy.orm import Session, aliased
 
 from ..core.models import Author, Comment, Feedback, FeedbackMessage
+from ..core.reasons import moderator_words
 from ..core.translations import shipped, translations
 from ..site.i18n import long_date
 from ..site.index import Article, Site, site_index
@@ -355,7 +356,7 @@ def comment_received_mail(
                 _(
                     "It is held for moderation ({reason}), so it is not on "
                     "the article's page yet: see it on your desk,"
-                ).format(reason=comment.reason)
+                ).format(reason=moderator_words(comment.reason, _))
                 + f"\n{on_desk}\n\n"
                 + _(
                     "Each link below shows the comment and asks you to "

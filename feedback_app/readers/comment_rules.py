@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..core import reasons
 from ..core.models import Comment
 from ..core.rendering import count_links, render_comment
 from ..core.text import name_skeleton
@@ -49,18 +50,18 @@ def judge(
     haystack = " ".join(filter(None, (name, email, website, body))).casefold()
     for word in rules["COMMENTS_SPAM_WORDS"]:
         if word.casefold() in haystack:
-            return Verdict("spam", f"contains the spam word “{word}”")
+            return Verdict("spam", reasons.SPAM_WORD.say(word=word))
     skeleton = name_skeleton(name)
     if skeleton and skeleton in {name_skeleton(a) for a in authors}:
-        return Verdict("pending", "name looks like the article's author")
+        return Verdict("pending", reasons.LIKE_AN_AUTHOR.say())
     for word in rules["COMMENTS_HOLD_WORDS"]:
         if word.casefold() in haystack:
-            return Verdict("pending", f"contains the word “{word}”")
+            return Verdict("pending", reasons.HOLD_WORD.say(word=word))
     links = count_links(body, html)
     if links > rules["COMMENTS_MAX_LINKS"]:
-        return Verdict("pending", f"has {links} links")
+        return Verdict("pending", reasons.LINKS.say(links=links))
     if not email and rules["COMMENTS_HOLD_WITHOUT_EMAIL"]:
-        return Verdict("pending", "has no e-mail address")
+        return Verdict("pending", reasons.NO_ADDRESS.say())
     return Verdict("approved")
 
 

@@ -28,6 +28,7 @@ from flask import (
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.exc import IntegrityError
 
+from ..core import reasons
 from ..core.db import get_db
 from ..core.extensions import csrf
 from ..core.fields import invalid_status
@@ -243,7 +244,7 @@ def reply(comment_id: int) -> str:
 def _screen(form: CommentForm, page_url: str) -> cm.Verdict | None:
     """What the form itself says of its sender: the honeypot, then the ticket."""
     if form.homepage.data:  # a person never sees the honeypot
-        return cm.Verdict("spam", "filled in the hidden field")
+        return cm.Verdict("spam", reasons.HIDDEN_FIELD.say())
     finding = tickets.examine(request.form.get(tickets.FIELD), page_url)
     if finding.state == "spam" or (
         finding.state == "pending" and current_app.config["FORM_TICKETS"]

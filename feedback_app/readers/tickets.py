@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from itsdangerous import BadSignature, Signer
 
+from ..core import reasons
 from ..core.http import private_page
 from ..core.signing import signer
 from ..core.translations import gettext as _
@@ -78,14 +79,14 @@ def examine(ticket: str | None, page_url: str, now: float | None = None) -> Find
     issued = issued_at(ticket, page_url)
     if issued is None:
         if ticket:
-            return Finding("pending", "its form ticket was not valid")
-        return Finding("pending", "sent without a form ticket (no JavaScript?)")
+            return Finding("pending", reasons.BAD_TICKET.say())
+        return Finding("pending", reasons.NO_TICKET.say())
     took = now - issued
     if took < config["FORM_MIN_SECONDS"]:
-        return Finding("spam", f"sent {max(took, 0):.1f} s after the form was shown")
+        return Finding("spam", reasons.TOO_FAST.say(seconds=f"{max(took, 0):.1f}"))
     if took > config["FORM_TICKET_HOURS"] * 3600:
         hours = config["FORM_TICKET_HOURS"]
-        return Finding("pending", f"its form was shown more than {hours} hours ago")
+        return Finding("pending", reasons.TOO_OLD.say(hours=hours))
     return Finding(None)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from ..core import reasons
 from ..core.models import COMMENT_STATES, Comment, UTCDateTime, utcnow
 from ..core.rendering import render_comment
 from ..site.index import Article
@@ -99,7 +100,7 @@ class Verdict:
 
 
 #: A comment with an address its sender never had approved under its name.
-FIRST_FROM_ADDRESS = Verdict("pending", "first comment from this address")
+FIRST_FROM_ADDRESS = Verdict("pending", reasons.FIRST_FROM_ADDRESS.say())
 
 
 def fingerprint(

@@ -24,13 +24,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import format_date
 from babel.messages.pofile import read_po
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select, update
 
 from feedback_app.core.db import get_db
-from feedback_app.core.models import Author, Feedback
-from feedback_app.core.translations import CATALOGUES
+from feedback_app.core.models import Author, Comment, Feedback
+from feedback_app.core.reasons import REASONS, Reason, moderator_words
+from feedback_app.core.translations import CATALOGUES, translations
 from feedback_app.site.index import SiteIndex, site_index
 
 from ..conftest import (
@@ -502,3 +503,39 @@ def test_a_desk_language_set_by_command_is_the_desks(
     desk = Desk(app.test_client())
     assert desk.sign_in().status_code == 303
     assert_speaks(desk.get("/desk/comments").text, "fr")
+
+
+def test_why_a_comment_was_held_is_said_in_the_moderators_language(
+    app: Flask, commenter: Commenter
+) -> None:
+    """The reason is recorded in English, as it happened; a French desk
+    and a French author's mail say it in French; a reason no rule wrote
+    (one typed in by hand, an old one) is shown as it is."""
+    links = " ".join(f"https://example.org/{n}" for n in range(3))
+    held = commenter.post_ok(name="Léa", body=f"Voir {links}")
+    assert (held.state, held.reason) == ("pending", "has 3 links")
+    desk = signed_in(app, "fr")
+    page = unescape(desk.get("/desk/comments").text)
+    assert "(contient 3 liens)" in page
+    assert "has 3 links" not in page
+    with get_db(app).write() as session:
+        session.execute(
+            update(Comment)
+            .where(Comment.id == held.id)
+            .values(reason="held (by hand) [x]")
+        )
+    assert "(held (by hand) [x])" in unescape(desk.get("/desk/comments").text)
+
+
+@pytest.mark.parametrize("reason", REASONS, ids=lambda r: r.template)
+def test_every_reason_reads_back_in_french_and_german(
+    app: Flask, reason: Reason
+) -> None:
+    values = {name: "3 “x” (.*)" for name in re.findall(r"\{(\w+)\}", reason.template)}
+    recorded = reason.say(**values)
+    for lang in ("fr", "de"):
+        with app.test_request_context():
+            g.page_lang = lang
+            said = moderator_words(recorded)
+        expected = translations(lang).gettext(reason.template).format(**values)
+        assert said == expected != recorded

@@ -289,6 +289,10 @@ def test_each_co_author_is_told_in_their_own_language(
         "Bearbeiten, beantworten oder moderieren Sie ihn" in german["ana@example.org"]
     )
     assert "> Hello" in german["ana@example.org"]
+    # Why it is held, recorded in English, said in each one's language.
+    assert "(hat keine E-Mail-Adresse)" in german["ana@example.org"]
+    assert "(n’a pas d’adresse e-mail)" in german["tomas@example.org"]
+    assert "(has no e-mail address)" in german["maya@example.org"]
 
 
 def test_a_post_on_an_article_without_authors_tells_nobody(
