@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import g
 
-from ..core.translations import LANGUAGE_CODE
+from ..core.translations import shipped
 from ..site.index import Article, Site
 from ..site.languages import site_language
 
@@ -23,7 +23,9 @@ def use_page_language(site: Site, article: Article | None, url: str | None) -> s
 
 def use_named_language(code: str | None) -> None:
     """Speak ``code``, the ``?lang=`` of a link that came by mail (after a
-    reader's feedback is deleted, in a subscription's mail), if it is a
-    language code; else leave the site's language."""
-    if code and len(code) <= 35 and LANGUAGE_CODE.fullmatch(code):
+    reader's feedback is deleted, in a subscription's mail), if the site
+    ships that language; else leave the site's. Only those: every language
+    asked for is kept in memory (its catalogue, its CLDR data), and a
+    stranger could ask for millions."""
+    if code in shipped():
         g.page_lang = code
