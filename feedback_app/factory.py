@@ -37,6 +37,7 @@ from .cli import commands
 from .core import config as default_config
 from .core import db
 from .core.ids import IdConverter
+from .core.translations import SITE_LANGUAGE, request_language
 from .site import i18n
 from .site.index import site_index
 from .site.languages import JINJA_FILTERS
@@ -100,6 +101,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     app.extensions["site_index"] = SiteIndex(app.config["SITE_INDEX_PATH"])
     app.extensions["publisher"] = Publisher(app)
+    # What a request speaks before a view names a page (core/translations).
+    app.extensions[SITE_LANGUAGE] = _site_language
     app.context_processor(_theme_context)
     app.add_template_filter(_site_time, "site_time")
     app.jinja_env.filters.update(JINJA_FILTERS)  # the theme's, as Pelican's
@@ -164,6 +167,13 @@ def _log_exception(exc_info: Any) -> None:
     )
 
 
+def _site_language() -> str:
+    """The site's ``DEFAULT_LANG``, from its last build."""
+    from .site.languages import site_language
+
+    return site_language(site_index().current())
+
+
 def _theme_context() -> dict[str, Any]:
     """Give the theme's templates the variables Pelican would."""
     from flask import current_app, g, url_for
@@ -201,15 +211,13 @@ SITE_TIME = "%-d %B %Y at %H:%M"
 def _site_time(moment: datetime, fmt: str = SITE_TIME) -> str:
     """Format a time in the site's time zone, as the static pages show it."""
 
-    from flask import g
-
     zone = site_index().current().timezone
     try:
         local = moment.astimezone(ZoneInfo(zone))
     except (ZoneInfoNotFoundError, ValueError):
         return moment.strftime(fmt + " UTC")
-    lang = g.get("page_lang")
-    if lang and fmt == SITE_TIME and not str(lang).startswith("en"):
+    lang = request_language()
+    if fmt == SITE_TIME and not lang.startswith("en"):
         return str(i18n.comment_date(local, lang))  # "6 décembre 2026 à 09:05"
     return local.strftime(fmt)
 

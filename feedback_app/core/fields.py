@@ -18,7 +18,7 @@ from wtforms.validators import ValidationError
 
 from .addresses import ascii_address
 from .text import REFUSED, clean_text
-from .translations import candidates, request_language
+from .translations import candidates, number, request_language
 from .translations import gettext as _
 
 
@@ -72,7 +72,7 @@ class MaxLength:
         if field.data and len(field.data) > limit:
             raise ValidationError(
                 _("Please keep this to {limit} characters; it has {count}.").format(
-                    limit=f"{limit:,}", count=f"{len(field.data):,}"
+                    limit=number(limit), count=number(len(field.data))
                 )
             )
 

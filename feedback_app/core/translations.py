@@ -82,11 +82,51 @@ def shipped() -> tuple[str, ...]:
     return ("en", *(code for code in found if code != "en"))
 
 
-def request_language() -> str:
-    """The language of this request's pages: ``g.page_lang``, else English."""
-    from flask import g, has_app_context
+#: Where the app keeps the callable that names the site's language
+#: (``factory.py``: the ``DEFAULT_LANG`` of the site's last build).
+SITE_LANGUAGE = "site_language"
 
-    return str((g.get("page_lang") if has_app_context() else None) or "en")
+
+def request_language() -> str:
+    """The language of this request's pages: ``g.page_lang``, else the
+    site's (as the templates fall back to it), else English."""
+    from flask import current_app, g, has_app_context
+
+    if not has_app_context():
+        return "en"
+    lang = g.get("page_lang")
+    if not lang:
+        site = current_app.extensions.get(SITE_LANGUAGE)
+        lang = site() if site is not None else None
+    return str(lang or "en")
+
+
+def use_named_language(code: str | None) -> None:
+    """Speak ``code``, the ``?lang=`` of a link that came by mail, if the
+    site ships it or its base language (``fr-CA`` speaks ``fr``); else
+    leave the site's. Only those: every language asked for is kept in
+    memory (its catalogue, its CLDR data), and a stranger could ask for
+    millions."""
+    from flask import g
+
+    for candidate in candidates(code or ""):
+        shipped_code = candidate.replace("_", "-")
+        if shipped_code in shipped():
+            g.page_lang = shipped_code
+            return
+
+
+def number(n: int) -> str:
+    """``n`` as the request's language writes it (5,000; 5 000; 5.000)."""
+    from babel import Locale, UnknownLocaleError
+    from babel.numbers import format_decimal
+
+    for code in candidates(request_language()):
+        try:
+            return str(format_decimal(n, locale=Locale.parse(code)))
+        except (UnknownLocaleError, ValueError):
+            continue
+    return f"{n:,}"
 
 
 @contextmanager

@@ -2,6 +2,9 @@
 (``/moderate/<token>``): it shows the comment and, on confirmation, approves,
 spams or trashes it through the same service as the desk.
 
+Each link carries the language of its mail (``?lang=``), outside the signed
+token: the page speaks it.
+
 Opening the link changes nothing: the page asks for a POST with a CSRF token.
 A link opened after the comment was moderated (by another link, on the desk)
 says how the comment stands now, and acts no more.
@@ -24,6 +27,8 @@ from itsdangerous import (
 from ..core.db import get_db
 from ..core.http import keep_private
 from ..core.models import Comment
+from ..core.translations import gettext as _
+from ..core.translations import use_named_language
 from ..mail.links import ACTIONS, moderation_signer
 from ..services import moderation
 from ..site.index import site_index
@@ -35,14 +40,16 @@ bp.after_request(keep_private)
 
 @bp.route("/moderate/<token>", methods=["GET", "POST"])
 def moderate(token: str) -> str:
-    """Show a held comment and, on confirmation, approve, spam or trash it."""
+    """Show a held comment and, on confirmation, approve, spam or trash it,
+    in the language of the mail the link came in (``?lang=``)."""
+    use_named_language(request.args.get("lang"))
     try:
         signed = moderation_signer().unsign(
             token, max_age=current_app.config["MAIL_LINK_DAYS"] * 86400
         )
     except BadSignature:
-        abort(404, "This link is not valid, or it has expired.")
-    number, _, action = signed.decode().partition(".")
+        abort(404, _("This link is not valid, or it has expired."))
+    number, _dot, action = signed.decode().partition(".")
     if action not in ACTIONS:
         abort(404)
     comment_id = int(number)  # signed by us: the id we gave
@@ -52,12 +59,12 @@ def moderate(token: str) -> str:
         try:
             moderation.moderate([comment_id], ACTIONS[action])
         except cm.CommentError:
-            abort(404, "This comment is gone.")
+            abort(404, _("This comment is gone."))
         done = True
     with get_db().read() as session:
         comment = session.get(Comment, comment_id)
     if comment is None:
-        abort(404, "This comment is gone.")
+        abort(404, _("This comment is gone."))
     article = site_index().article(comment.article_page_url)
     return render_template(
         "moderate.html",

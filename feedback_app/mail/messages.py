@@ -96,9 +96,13 @@ def authors_told_at_once(
 
 
 def author_language(lang: str | None) -> str:
-    """The language of mail to an author whose desk speaks ``lang``: it,
-    if the site ships it (as ``mail_each`` picks), else the site's."""
-    return lang if lang in shipped() else reader_language(None)
+    """The language of the desk and the mail of an author who chose
+    ``lang``: it, if the site ships it (as ``mail_each`` picks), else the
+    site's if shipped, else English: the words the desk has."""
+    for code in (lang, reader_language(None)):
+        if code in shipped():
+            return str(code)
+    return "en"
 
 
 def author_words(author: Author) -> Callable[[str], str]:
@@ -107,14 +111,15 @@ def author_words(author: Author) -> Callable[[str], str]:
 
 
 def in_every_language(
-    write: Callable[[Callable[[str], str]], tuple[str, str]],
+    write: Callable[[Callable[[str], str], str], tuple[str, str]],
 ) -> tuple[str, str, dict[str, tuple[str, str]]]:
     """A message to authors whose languages the database knows
-    (``mail_each``): ``write(gettext)`` gives its subject and body; return
-    them in the site's language, and in each shipped language."""
-    site = site_language(site_index().current())
-    translated = {lang: write(translations(lang).gettext) for lang in shipped()}
-    subject, body = translated.get(site) or write(translations(site).gettext)
+    (``mail_each``): ``write(gettext, lang)`` gives its subject and body in
+    ``lang``; return them in the site's language, and in each shipped
+    language."""
+    site = author_language(None)
+    translated = {lang: write(translations(lang).gettext, lang) for lang in shipped()}
+    subject, body = translated.get(site) or write(translations(site).gettext, site)
     return subject, body, translated
 
 
@@ -214,7 +219,7 @@ def feedback_received(
     where = absolute_url(article.url, config)
     desk = desk_url("desk.feedback_item", feedback_id=feedback.id)
 
-    def write(_: Callable[[str], str]) -> tuple[str, str]:
+    def write(_: Callable[[str], str], lang: str) -> tuple[str, str]:
         who = feedback.name or _("A reader")
         reach = (
             _("{address} (reply by e-mail and on their reply page)").format(
@@ -346,12 +351,14 @@ def comment_received_mail(
     if held:
         where = f"<{absolute_url(article.url, config)}>"
         days = config["MAIL_LINK_DAYS"]
-        links = moderation_urls(comment.id)
+        tokens = moderation_urls(comment.id)
     else:
         where = f"<{external_url('comments.show', comment_id=comment.id)}>"
 
-    def write(_: Callable[[str], str]) -> tuple[str, str]:
+    def write(_: Callable[[str], str], lang: str) -> tuple[str, str]:
         if held:
+            # The page behind each link speaks the language of its mail.
+            links = {action: f"{url}?lang={lang}" for action, url in tokens.items()}
             status = (
                 _(
                     "It is held for moderation ({reason}), so it is not on "
@@ -488,10 +495,11 @@ def post_answer_to_reader(
 def comment_date(moment: datetime, lang: str = "en") -> str:
     """A comment's date as mail names it: the day in the site's time zone,
     as its pages show it (UTC if the zone is unknown), in ``lang``
-    (English as Pelican's pages write it: 4 March 2025)."""
+    (English as Pelican's pages write it, 4 March 2025, also for a language
+    whose words the mail around it does not have)."""
     with suppress(ZoneInfoNotFoundError, ValueError):
         moment = moment.astimezone(ZoneInfo(site_index().current().timezone))
-    if lang.startswith("en"):
+    if lang.startswith("en") or lang not in shipped():
         return f"{moment:%-d %B %Y}"
     return long_date(moment, lang)
 

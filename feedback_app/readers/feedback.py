@@ -116,11 +116,10 @@ def reply_page(token: str) -> str:
 @bp.post("/r/<token>/contact")
 def change_contact(token: str) -> Response | tuple[str, int]:
     """Add, change or remove the reader's contact address."""
+    feedback = _load(token)  # first: its language is the form's messages'
     form = ContactForm()
     if not form.validate():
-        return _render_reply_page(
-            token, _load(token), contact_form=form
-        ), invalid_status()
+        return _render_reply_page(token, feedback, contact_form=form), invalid_status()
     # Here, not at the top: what reads received mail loads only when used.
     from ..services import inbound
 
@@ -140,10 +139,11 @@ def change_contact(token: str) -> Response | tuple[str, int]:
 @bp.post("/r/<token>/follow-up")
 def follow_up(token: str) -> Response | tuple[str, int]:
     """Add a reader's follow-up to their feedback."""
+    feedback = _load(token)  # first: its language is the form's messages'
     form = FollowUpForm()
     if not form.validate():
         return _render_reply_page(
-            token, _load(token), follow_up_form=form
+            token, feedback, follow_up_form=form
         ), invalid_status()
     with get_db().write() as session:
         feedback = _load(token, session)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from flask import g
 
-from ..core.translations import shipped
+from ..core.translations import use_named_language
 from ..site.index import Article, Site
 from ..site.languages import site_language
+
+__all__ = ["use_named_language", "use_page_language"]
 
 
 def use_page_language(site: Site, article: Article | None, url: str | None) -> str:
@@ -19,13 +21,3 @@ def use_page_language(site: Site, article: Article | None, url: str | None) -> s
     view = site.view(article, url) if article is not None else None
     g.page_lang = view.lang if view is not None and view.lang else site_language(site)
     return str(g.page_lang)
-
-
-def use_named_language(code: str | None) -> None:
-    """Speak ``code``, the ``?lang=`` of a link that came by mail (after a
-    reader's feedback is deleted, in a subscription's mail), if the site
-    ships that language; else leave the site's. Only those: every language
-    asked for is kept in memory (its catalogue, its CLDR data), and a
-    stranger could ask for millions."""
-    if code in shipped():
-        g.page_lang = code

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.translations import gettext as _
+from ..core.translations import number
 from . import post_markup
 from .index import Site
 from .post_fields import (
@@ -205,7 +206,7 @@ def check_now(config: Any, fields: PostFields, *, answered: str | None = None) -
                 _(
                     "A tag in this post is longer than {limit} characters; "
                     "please shorten its attributes."
-                ).format(limit=f"{post_markup.MAX_TAG:,}"),
+                ).format(limit=number(post_markup.MAX_TAG)),
                 field,
             )
         refused = post_markup.refusals(rendered)

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.translations import gettext as _
+from ..core.translations import number
 from . import post_markup
 
 #: The header, in the order it is written: (Pelican's key, field).
@@ -115,7 +116,7 @@ def one_line(value: str, field: str) -> str:
     if len(value) > LIMITS.get(field, 200):
         raise DraftError(
             _("Please keep this to {limit} characters.").format(
-                limit=f"{LIMITS.get(field, 200):,}"
+                limit=number(LIMITS.get(field, 200))
             ),
             field,
         )
@@ -149,7 +150,7 @@ def normal_body(value: str) -> str:
     if len(body) > MAX_BODY:
         raise DraftError(
             _("Please keep the post to {limit} characters.").format(
-                limit=f"{MAX_BODY:,}"
+                limit=number(MAX_BODY)
             ),
             "body",
         )

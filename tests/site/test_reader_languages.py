@@ -17,14 +17,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from html import unescape
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from feedback_app.core.db import get_db
-from feedback_app.core.models import Comment, Feedback
+from feedback_app.core.models import Author, Comment, Feedback
+from feedback_app.core.translations import translations
 from feedback_app.mail.sender import send_due
 from feedback_app.site.thread_model import PublishedComment, atom_feed
 
@@ -38,6 +40,7 @@ from .test_thread_publishing import (
     built_blog,
     french_form,
 )
+from .test_too_large import site_app
 
 MAYA = "Maya Lindqvist"
 AT_LIMIT = "fr" + "-abcdefgh" * 3 + "-abcde"  # a well-formed code, 35 characters
@@ -241,12 +244,15 @@ def test_a_commenter_on_the_translation_is_asked_and_told_in_french(
 def test_a_link_names_only_a_language_the_site_ships(blog: Blog) -> None:
     """``?lang=`` picks a shipped catalogue and nothing else: each language
     asked for stays in memory, so a code the site does not ship, however
-    well formed, is the site's language."""
+    well formed, is the site's language; a regional variant of a shipped
+    language speaks it."""
     for lang, expected in (
         ("de", "de"),
         ("fr", "fr"),
+        ("fr-CA", "fr"),
         ("pt", "en"),
-        (AT_LIMIT, "en"),
+        ("pt-BR", "en"),
+        (AT_LIMIT, "fr"),
         ("../../etc", "en"),
         ("fr<script>", "en"),
     ):
@@ -287,3 +293,80 @@ def test_a_comment_feed_speaks_its_articles_language(
     assert feed.get("{http://www.w3.org/XML/1998/namespace}lang") == lang
     assert feed.findtext(f"{atom}title") == feed_title
     assert feed.findtext(f"{atom}entry/{atom}title") == entry_title
+
+
+def test_the_reply_pages_forms_refuse_in_the_readers_language(blog: Blog) -> None:
+    """The reply page's two forms, checked before anything else is read,
+    give their messages in the reader's language, numbers as it writes
+    them."""
+    token = send_feedback(blog, FRENCH_URL, email="zoe@example.org")
+    page = blog.client.get(f"/r/{token}")
+    bad = blog.client.post(
+        f"/r/{token}/contact",
+        data={"email": "zoé@", "csrf_token": csrf_token(page.text)},
+    )
+    assert bad.status_code == 422
+    assert "Cette adresse e-mail n’est pas utilisable" in unescape(bad.text)
+    blog.app.config["MAX_MESSAGE_LENGTH"] = 1000
+    long = blog.client.post(
+        f"/r/{token}/follow-up",
+        data={"message": "x" * 1500, "csrf_token": csrf_token(page.text)},
+    )
+    assert long.status_code == 422
+    said = flat(unescape(long.text)).replace("\u202f", " ")
+    assert (
+        "Merci de ne pas dépasser 1 000 caractères ; ce texte en compte 1 500." in said
+    )
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_before_a_page_is_named_the_app_speaks_the_sites_language(
+    language_sites: dict[str, Path], tmp_path: Path, lang: str
+) -> None:
+    """On a French or German site, what the app says before it knows a
+    page (an unknown article, a reply page that is gone) is in the site's
+    language, as the page around it is."""
+    words = translations(lang).gettext
+    with site_app(language_sites[lang], tmp_path) as app:
+        client = app.test_client()
+        unknown = client.post(
+            "/feedback",
+            data={"article": "no/such/article/", "message": "Hallo"},
+            headers={"Origin": ORIGIN},
+        )
+        gone = client.get("/r/" + "x" * 43)
+    assert unknown.status_code == 400
+    assert Page(unknown.text).one("html").attrs["lang"] == lang
+    expected = words("This feedback is not about an article of this site.")
+    assert expected in unescape(unknown.text)
+    assert gone.status_code == 404
+    expected = words("There is no feedback at this address. It may have been deleted.")
+    assert expected in unescape(gone.text)
+
+
+def test_a_moderation_link_opens_in_the_language_of_its_mail(blog: Blog) -> None:
+    """A French author's mail about a held comment: its links open the
+    moderation page in French, the reason said in French too."""
+    add_author(blog.app)
+    with get_db(blog.app).write() as session:
+        session.execute(update(Author).values(lang="fr"))
+    response = blog.client.post(
+        "/comments",
+        data={
+            "article": ARTICLE,
+            "page": ARTICLE,
+            "body": "Bien vu.",
+            "name": "Zoé",
+            "ticket": typed_ticket(blog.app, ARTICLE),
+        },
+        headers={"Origin": ORIGIN},
+    )
+    assert response.status_code == 303
+    [mail] = [m for m in delivered(blog) if m["To"] == "maya@example.org"]
+    body = text_of(mail)
+    approve = re.search(r"https?://\S+?(/moderate/\S+\?lang=fr)", body)
+    assert approve is not None, body
+    page = blog.client.get(approve.group(1))
+    assert Page(page.text).one("html").attrs["lang"] == "fr"
+    assert "Approuver ce commentaire" in unescape(page.text)
+    assert "(n’a pas d’adresse e-mail)" in unescape(page.text)
