@@ -9,10 +9,15 @@ the ``.po`` is compiled in memory, so a checkout needs no build step. A
 language without a catalogue (or a word without a translation) shows the
 English the code is written in.
 
-A request's language is ``g.page_lang``, which a reader's view sets from
-the article page the reader posted from (``readers/languages.py``);
-``gettext`` reads it, and ``lazy_gettext`` reads it when the text is shown
-(a form's messages are made once, with the form class).
+A request's language is ``g.page_lang``: a reader's view sets it from
+the article page the reader posted from or from their recorded feedback
+(``readers/page_language.py``), a desk page from its author's setting
+(``desk/language.py``), a link from mail from its ``?lang=``
+(``use_named_language``: shipped languages only); before any of them, the
+site's ``DEFAULT_LANG`` (``request_language``). ``gettext`` reads it, and
+``lazy_gettext`` reads it when the text is shown (a form's messages are
+made once, with the form class). Also ``shipped()``, the languages with a
+catalogue, and ``number()``, a number as the language writes it.
 """
 
 from __future__ import annotations
