@@ -7,7 +7,7 @@ Imports nothing else of the desk's, so that ``auth`` can use it.
 
 from __future__ import annotations
 
-from ..core.translations import gettext, request_language, translations
+from ..core.translations import N_, gettext, request_language, translations
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
@@ -15,23 +15,27 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(request_language()).ngettext(singular, plural, n)
 
 
+#: The states of what the desk lists, as the catalogue has them.
+STATES = {
+    "new": N_("new"),
+    "read": N_("read"),
+    "answered": N_("answered"),
+    "archived": N_("archived"),
+    "spam": N_("spam"),
+    "pending": N_("pending"),
+    "approved": N_("approved"),
+    "trash": N_("trash"),
+    "draft": N_("draft"),
+    "published": N_("published"),
+    "hidden": N_("hidden"),
+}
+
+
 def state_name(state: str) -> str:
     """The word for a feedback's, a comment's or a post's state (``new``,
-    ``pending``, ``draft``…) in this request's language."""
-    words = {
-        "new": gettext("new"),
-        "read": gettext("read"),
-        "answered": gettext("answered"),
-        "archived": gettext("archived"),
-        "spam": gettext("spam"),
-        "pending": gettext("pending"),
-        "approved": gettext("approved"),
-        "trash": gettext("trash"),
-        "draft": gettext("draft"),
-        "published": gettext("published"),
-        "hidden": gettext("hidden"),
-    }
-    return words.get(state, state)
+    ``pending``, ``draft``…) in this request's language (a template filter,
+    once per listed item: only its own word is looked up)."""
+    return gettext(STATES[state]) if state in STATES else state
 
 
 def duration(seconds: int) -> str:

@@ -117,9 +117,8 @@ def in_every_language(
     (``mail_each``): ``write(gettext, lang)`` gives its subject and body in
     ``lang``; return them in the site's language, and in each shipped
     language."""
-    site = author_language(None)
     translated = {lang: write(translations(lang).gettext, lang) for lang in shipped()}
-    subject, body = translated.get(site) or write(translations(site).gettext, site)
+    subject, body = translated[author_language(None)]  # always a shipped one
     return subject, body, translated
 
 

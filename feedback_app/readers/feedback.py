@@ -27,6 +27,7 @@ from ..core.fields import invalid_status
 from ..core.http import keep_private, require_site_origin
 from ..core.models import Feedback
 from ..core.translations import gettext as _
+from ..core.translations import use_named_language
 from ..mail import messages as notify
 from ..mail.formats import answer_as_html
 from ..site.index import site_index
@@ -34,7 +35,7 @@ from ..site.languages import site_language
 from ..store import feedback as fb
 from . import limits, tickets
 from .forms import ContactForm, DeleteForm, FeedbackForm, FollowUpForm
-from .page_language import use_named_language, use_page_language
+from .page_language import use_page_language
 
 bp = Blueprint("readers", __name__)
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from flask import g
 
-from ..core.translations import use_named_language
 from ..site.index import Article, Site
 from ..site.languages import site_language
-
-__all__ = ["use_named_language", "use_page_language"]
 
 
 def use_page_language(site: Site, article: Article | None, url: str | None) -> str:

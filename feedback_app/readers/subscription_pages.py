@@ -21,9 +21,9 @@ from ..core.db import get_db
 from ..core.extensions import csrf
 from ..core.http import keep_private
 from ..core.translations import gettext as _
+from ..core.translations import use_named_language
 from ..mail import subscriptions
 from ..mail.links import SALT_CONFIRM, load_token, unsubscribe_serializer
-from .page_language import use_named_language
 
 bp = Blueprint("subscription_pages", __name__)
 bp.after_request(keep_private)
