@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("store",),
     ("mail",),
     ("services",),
-    ("readers", "desk"),
+    ("readers", "desk", "importing"),
     ("cli",),
     ("",),  # the app: factory, health, devserver, the package itself
 )
