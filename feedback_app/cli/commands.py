@@ -51,6 +51,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "backup_command",
         "Copy the live SQLite database to PATH (online: the site keeps running).",
     ),
+    "import": (
+        "imports",
+        "import_cli",
+        "Import posts and comments from WordPress, Disqus or Isso.",
+    ),
 }
 
 

@@ -228,6 +228,8 @@ class Comment(Base):
             "created_at",
             "id",
         ),
+        # An imported comment once: its source and its id there.
+        Index("ix_comment_origin", "origin", "origin_id", unique=True),
         # Never reuse an id: #comment-N links and feed ids stay unique.
         {"sqlite_autoincrement": True},
     )
@@ -252,6 +254,12 @@ class Comment(Base):
     is_author: Mapped[bool] = mapped_column(default=False)
     # The language of the page it was sent from, for mail about it.
     lang: Mapped[str | None] = mapped_column(String(35))
+    # Imported (``importing/``): where from ("wordpress http://old.example",
+    # "disqus shortname", "isso"), its id there, and the fragment old links
+    # to it use when its own #comment-N is not that (``isso-7``).
+    origin: Mapped[str | None] = mapped_column(String(200))
+    origin_id: Mapped[str | None] = mapped_column(String(100))
+    anchor: Mapped[str | None] = mapped_column(String(100))
     # The commenter asked to hear about replies (sent once their address is
     # confirmed); and, on a reply, whether that mail has gone out.
     notify_replies: Mapped[bool] = mapped_column(default=False)

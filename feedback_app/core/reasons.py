@@ -50,6 +50,8 @@ BAD_TICKET = Reason(N_("its form ticket was not valid"))
 NO_TICKET = Reason(N_("sent without a form ticket (no JavaScript?)"))
 TOO_FAST = Reason(N_("sent {seconds} s after the form was shown"))
 TOO_OLD = Reason(N_("its form was shown more than {hours} hours ago"))
+#: An imported comment that waited for moderation on the old site.
+IMPORTED_HELD = Reason(N_("was waiting for moderation on {source}"))
 
 REASONS = (
     HIDDEN_FIELD,
@@ -63,6 +65,7 @@ REASONS = (
     NO_TICKET,
     TOO_FAST,
     TOO_OLD,
+    IMPORTED_HELD,
 )
 
 

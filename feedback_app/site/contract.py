@@ -30,8 +30,9 @@ from typing import Any
 #: The site index's version: 2 added ``version`` and ``outputs``; 3 added
 #: ``render`` and each article's ``thread`` (``thread_render.py``).
 SITE_INDEX_VERSION = 3
-#: A comment file's version: 2 added ``version``.
-COMMENT_FILE_VERSION = 2
+#: A comment file's version: 2 added ``version``; 3 added a comment's
+#: ``anchor`` (the fragment of old links to an imported comment).
+COMMENT_FILE_VERSION = 3
 
 
 class VersionError(ValueError):
@@ -275,6 +276,12 @@ COMMENT_FILE_SCHEMA: dict[str, Any] = {
                         "type": "boolean",
                     },
                     "html": {"description": "rendered and cleaned once", **_TEXT},
+                    "anchor": {
+                        "description": "the fragment old links to it use"
+                        " (an imported comment), if not comment-<id>",
+                        "type": "string",
+                        "pattern": "^[A-Za-z][A-Za-z0-9_-]{0,99}$",
+                    },
                 },
                 "additionalProperties": False,
             },

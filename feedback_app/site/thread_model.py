@@ -83,6 +83,7 @@ class PublishedComment:
     html: str
     author: bool = False
     parent: int | None = None
+    anchor: str = ""
     replies: list[PublishedComment] = field(default_factory=list)
 
     @property
@@ -113,19 +114,46 @@ def comments_from_rows(
             .replace(microsecond=0),
             html=row["html"],
             author=bool(row.get("author")),
+            anchor=row.get("anchor") or "",
         )
         for row in rows
     ]
 
 
-def thread(comments: list[PublishedComment]) -> list[PublishedComment]:
-    """Nest replies under their parents; return the top-level comments."""
+def thread(
+    comments: list[PublishedComment], max_depth: int | None = None
+) -> list[PublishedComment]:
+    """Nest replies under their parents; return the top-level comments.
+
+    Past ``max_depth`` levels (a thread imported from a site that nested
+    deeper) a reply is shown at the deepest level, under its nearest
+    ancestor above it, as WordPress shows it.
+    """
     by_id = {c.id: c for c in comments}
-    top = []
+    children: dict[int | None, list[PublishedComment]] = {}
     for c in comments:
         c.replies = []
-    for c in comments:
+        known = c.parent is not None and c.parent in by_id and c.parent != c.id
+        children.setdefault(c.parent if known else None, []).append(c)
+    # Parents before their replies, each at its shown level; a comment in a
+    # cycle (only a broken file has one) is never reached, and shown on top.
+    shown: dict[int, tuple[PublishedComment | None, int]] = {}
+    stack: list[PublishedComment] = list(reversed(children.get(None, [])))
+    while stack:
+        c = stack.pop()
         parent = by_id.get(c.parent) if c.parent is not None else None
+        parent = parent if parent is not None and parent.id in shown else None
+        while (
+            parent is not None
+            and max_depth is not None
+            and shown[parent.id][1] >= max_depth
+        ):
+            parent = shown[parent.id][0]
+        shown[c.id] = (parent, 1 if parent is None else shown[parent.id][1] + 1)
+        stack.extend(reversed(children.get(c.id, [])))
+    top = []
+    for c in comments:
+        parent = shown.get(c.id, (None, 1))[0]
         (parent.replies if parent else top).append(c)
     return top
 

@@ -162,6 +162,7 @@ class ThreadRenderer:
         self.newest_first_page = s.get("COMMENTS_DEFAULT_PAGE") != "oldest"
         self.newest_first = s.get("COMMENTS_ORDER") == "newest-first"
         self.feed_size = max(0, int(s.get("COMMENTS_FEED_SIZE") or 0))
+        self.max_depth = int(s.get("COMMENTS_MAX_DEPTH") or 5)
 
     # Paging ------------------------------------------------------------------
 
@@ -189,7 +190,7 @@ class ThreadRenderer:
         of ``view`` that shows the comment ``cid`` of the thread ``rows``
         (its view's article page if the comment is not shown)."""
         comments = comments_from_rows(rows, self.tz)
-        pages = self.split(thread(comments))
+        pages = self.split(thread(comments, self.max_depth))
         for number, top in enumerate(pages, 1):
             if any(c.id == cid for c in flatten(top)):
                 return f"{self.page_url(view, number, len(pages))}#comment-{cid}"
@@ -218,7 +219,7 @@ class ThreadRenderer:
         as many pages, is left out of ``files``: its file is right.
         """
         comments = comments_from_rows(rows, self.tz)
-        pages = self.split(thread(comments))
+        pages = self.split(thread(comments, self.max_depth))
         count = len(pages)
         default = self.default_page(count)
         same = self._unchanged_pages(pages, previous)
@@ -251,7 +252,9 @@ class ThreadRenderer:
         with the ``previous`` rows (none if the number of pages changed)."""
         if previous is None:
             return set()
-        before = self.split(thread(comments_from_rows(previous, self.tz)))
+        before = self.split(
+            thread(comments_from_rows(previous, self.tz), self.max_depth)
+        )
         if len(before) != len(pages):
             return set()
         return {

@@ -57,6 +57,7 @@ def published_comments(session: Session, page_url: str) -> list[dict[str, Any]]:
             Comment.created_at,
             Comment.is_author,
             Comment.html,
+            Comment.anchor,
         )
         .where(Comment.article_page_url == page_url, Comment.state == "approved")
         .order_by(Comment.created_at, Comment.id)
@@ -80,6 +81,9 @@ def published_comments(session: Session, page_url: str) -> list[dict[str, Any]]:
                 "author": c.is_author,
                 "html": c.html,
             }
+            # Only an imported comment has one: every other file stays as
+            # it was.
+            | ({"anchor": c.anchor} if c.anchor else {})
         )
     return published
 

@@ -18,6 +18,7 @@ from flask import Flask
 
 from feedback_app.site.contract import (
     COMMENT_FILE_SCHEMA,
+    COMMENT_FILE_VERSION,
     SITE_INDEX_SCHEMA,
     SITE_INDEX_VERSION,
     site_index_text,
@@ -50,12 +51,19 @@ def test_the_schemas_refuse_what_breaks_the_contract(built_site: Path) -> None:
         jsonschema.validate(data, SITE_INDEX_SCHEMA)
     comment = {"id": 1, "parent": None, "name": "A", "date": "2026-01-01T00:00:00"}
     leaky = {
-        "version": 2,
+        "version": COMMENT_FILE_VERSION,
         "article": ARTICLE,
         "comments": [comment | {"author": False, "html": "<p>x</p>", "email": "a@b"}],
     }
     with pytest.raises(jsonschema.ValidationError, match="email"):
         jsonschema.validate(leaky, COMMENT_FILE_SCHEMA)
+    # An imported comment's anchor is a fragment, never markup.
+    for anchor in ('x" onclick="y', "1abc", "a b", "a" * 101):
+        hostile = leaky | {
+            "comments": [comment | {"author": False, "html": "", "anchor": anchor}]
+        }
+        with pytest.raises(jsonschema.ValidationError, match="anchor|does not match"):
+            jsonschema.validate(hostile, COMMENT_FILE_SCHEMA)
 
 
 def test_a_published_comment_file_keeps_the_contract_and_only_the_outputs_are_rebuilt(

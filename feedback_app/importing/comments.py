@@ -1,0 +1,201 @@
+"""Storing imported threads: each comment once (its source and its id there,
+``comment.origin``/``origin_id``), under its parent, in its state, on the
+article it was attached to; the commenters' addresses in the database only.
+
+A WordPress comment keeps its id where no comment ever had it, so
+``#comment-123`` links land on it; otherwise (and for Disqus and Isso) the
+fragment of old links is kept as the comment's ``anchor``, unless another
+comment of the same article already answers to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from ..core import reasons
+from ..core.models import Comment
+from ..core.rendering import render_comment
+from ..site.index import Article
+from ..site.ownership import encode_authors
+from ..store.comments import fingerprint
+from .records import ImportedComment, ImportedThread
+from .wp_content import convert_comment
+
+#: The largest id a comment column holds on every database (PostgreSQL's
+#: integer).
+MAX_ID = 2**31 - 1
+ANONYMOUS = "Anonymous"
+
+
+@dataclass
+class Stored:
+    """What storing some threads did, for the report."""
+
+    added: dict[str, int] = field(default_factory=dict)  # by state
+    already: int = 0
+    link_notices: int = 0  # pingbacks and trackbacks, not imported
+    kept_ids: int = 0
+    anchors_lost: list[str] = field(default_factory=list)
+    page_urls: set[str] = field(default_factory=set)  # articles with new ones
+
+    @property
+    def total(self) -> int:
+        return sum(self.added.values())
+
+
+def highest_id_given(session: Session) -> int:
+    """Return the highest comment id this database ever gave (deleted
+    comments' ids included, where the database remembers them)."""
+    highest = session.scalar(select(func.max(Comment.id))) or 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        seq = session.execute(
+            text("SELECT seq FROM sqlite_sequence WHERE name = 'comment'")
+        ).scalar()
+    elif dialect == "postgresql":
+        seq = session.execute(
+            text(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM "
+                "comment_id_seq"
+            )
+        ).scalar()
+    else:  # pragma: no cover - the two databases the project runs on
+        seq = 0
+    return max(highest, seq or 0)
+
+
+def _parents_first(comments: list[ImportedComment]) -> list[ImportedComment]:
+    """Return ``comments`` with every parent before its replies (oldest
+    first among siblings); a reply to a comment the thread lacks is a
+    top-level comment."""
+    ids = {c.source_id for c in comments}
+    children: dict[str | None, list[ImportedComment]] = {}
+    for c in sorted(comments, key=lambda c: (c.created_at, c.source_id)):
+        parent = (
+            c.parent_id if c.parent_id in ids and c.parent_id != c.source_id else None
+        )
+        children.setdefault(parent, []).append(c)
+    ordered: list[ImportedComment] = []
+    stack = list(reversed(children.get(None, [])))
+    seen: set[str] = set()
+    while stack:
+        c = stack.pop()
+        if c.source_id in seen:
+            continue
+        seen.add(c.source_id)
+        ordered.append(c)
+        stack.extend(reversed(children.get(c.source_id, [])))
+    # A cycle (a broken source) is never reached from the top: its comments
+    # come last, on top of the thread.
+    ordered.extend(c for c in comments if c.source_id not in seen)
+    return ordered
+
+
+def store_threads(
+    session: Session,
+    attached: Iterable[tuple[Article, ImportedThread]],
+    *,
+    origin: str,
+    source_name: str,
+    keep_ids: bool = False,
+) -> Stored:
+    """Store the comments of each thread on its article, in the caller's
+    transaction; return what was done.
+
+    ``origin`` names the source ("wordpress http://old.example.org");
+    ``keep_ids``: the source's ids are numbers old links use as
+    ``#comment-<id>`` (WordPress's), kept as the comments' own where free.
+    """
+    stored = Stored()
+    attached = list(attached)
+    known = dict(
+        session.execute(
+            select(Comment.origin_id, Comment.id).where(Comment.origin == origin)
+        ).all()
+    )
+    free_above = highest_id_given(session) if keep_ids else MAX_ID
+    depth_of = (
+        dict(
+            session.execute(
+                select(Comment.id, Comment.depth).where(Comment.id.in_(known.values()))
+            ).all()
+        )
+        if known
+        else {}
+    )
+    for article, thread in attached:
+        authors = encode_authors(article.authors)
+        taken_here: set[str] | None = None
+        for c in _parents_first(thread.comments):
+            if c.kind != "comment":
+                stored.link_notices += 1
+                continue
+            if c.source_id in known:
+                stored.already += 1
+                continue
+            parent_id = known.get(c.parent_id) if c.parent_id else None
+            name = " ".join(c.name.split())[:100] or ANONYMOUS
+            body = convert_comment(c.body) if c.body_format == "html" else c.body
+            body = body.strip() or "…"
+            values = {
+                "article_slug": article.slug,
+                "article_page_url": article.page_url,
+                "article_authors": authors,
+                "parent_id": parent_id,
+                "depth": depth_of.get(parent_id, 0) + 1 if parent_id else 1,
+                "name": name,
+                "email": (c.email or "").strip()[:254] or None,
+                "website": (c.website or "")[:500] or None,
+                "body": body,
+                "html": render_comment(body),
+                "state": c.state,
+                "reason": reasons.IMPORTED_HELD.say(source=source_name)
+                if c.state == "pending"
+                else None,
+                "is_author": c.by_author,
+                "fingerprint": fingerprint(
+                    article.page_url, parent_id, name, c.email, body
+                ),
+                "created_at": c.created_at,
+                "updated_at": c.created_at,
+                "origin": origin,
+                "origin_id": c.source_id,
+            }
+            wanted = int(c.source_id) if keep_ids and c.source_id.isdigit() else None
+            if wanted is not None and free_above < wanted <= MAX_ID:
+                values["id"] = wanted
+                stored.kept_ids += 1
+            elif c.anchor:
+                if taken_here is None:
+                    taken_here = {
+                        f"comment-{i}"
+                        for i in session.scalars(
+                            select(Comment.id).where(
+                                Comment.article_page_url == article.page_url
+                            )
+                        )
+                    }
+                if c.anchor in taken_here:
+                    stored.anchors_lost.append(f"#{c.anchor} ({thread.url})")
+                else:
+                    values["anchor"] = c.anchor
+            comment = Comment(**values)
+            session.add(comment)
+            session.flush()
+            known[c.source_id] = comment.id
+            depth_of[comment.id] = values["depth"]
+            if taken_here is not None:
+                taken_here.add(f"comment-{comment.id}")
+            stored.added[c.state] = stored.added.get(c.state, 0) + 1
+            if c.state == "approved":
+                stored.page_urls.add(article.page_url)
+    if stored.kept_ids and session.get_bind().dialect.name == "postgresql":
+        # Ids given by hand: the sequence goes on after the highest.
+        session.execute(
+            text("SELECT setval('comment_id_seq', (SELECT max(id) FROM comment))")
+        )
+    return stored

@@ -1,0 +1,107 @@
+"""Importing the threads of a comment system (Disqus, Isso): each thread is
+attached to an article of the site by its old address, then its comments
+are stored, their files written and the site built once.
+
+A thread's address matches an article when its path is the article's own
+address, or when the redirect map (a WordPress import's) leads there, or
+when its last segment is the slug of exactly one article. A thread that
+matches nothing is listed in the report, never guessed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flask import Flask
+
+from ..core.db import get_db
+from ..site.index import Article, Site, site_index
+from ..site.publishing import build_site, write_comment_file
+from ..site.redirects import read_redirects, redirect_for
+from ..site.threads import published_comments
+from .comments import store_threads
+from .records import ImportedThread
+from .report import Report
+
+
+def _path(url: str) -> str:
+    """Return a URL's path without the site's folder, decoded, without its
+    slashes at either end ("2019/hello")."""
+    return unquote(urlsplit(url).path).strip("/")
+
+
+def attach(
+    site: Site, redirects: dict[str, str], threads: list[ImportedThread]
+) -> tuple[list[tuple[Article, ImportedThread]], list[ImportedThread]]:
+    """Return the threads matched to articles, and those that match none."""
+    base = _path(site.url)
+    by_path: dict[str, Article] = {}
+    by_slug: dict[str, list[Article]] = {}
+    for key in site.articles:
+        article = site.articles[key]
+        by_path[unquote(article.page_url).strip("/")] = article
+        by_slug.setdefault(article.slug, []).append(article)
+    matched, unmatched = [], []
+    for t in threads:
+        path = _path(t.url)
+        if base and path.startswith(base + "/"):
+            path = path[len(base) + 1 :]
+        article = by_path.get(path)
+        if article is None:
+            parts = urlsplit(t.url)
+            target = redirect_for(redirects, parts.path or "/", parts.query)
+            if target:
+                article = by_path.get(unquote(urlsplit(target).path).strip("/"))
+        if article is None:
+            for candidate in (path.rsplit("/", 1)[-1], *t.identifiers):
+                found = by_slug.get(candidate, [])
+                if len(found) == 1:
+                    article = found[0]
+                    break
+        if article is None:
+            unmatched.append(t)
+        else:
+            matched.append((article, t))
+    return matched, unmatched
+
+
+def import_threads(
+    app: Flask,
+    threads: list[ImportedThread],
+    *,
+    origin: str,
+    source_name: str,
+    report: Report,
+    dry_run: bool = False,
+) -> Report:
+    """Attach ``threads`` to the site's articles and store their comments."""
+    site = site_index(app).current()
+    if not site.articles:
+        build_site(app)
+        site = site_index(app).current()
+    redirects = read_redirects(Path(app.config["REDIRECTS_PATH"]))
+    matched, unmatched = attach(site, redirects, threads)
+    for t in unmatched:
+        report.unmatched.append(
+            f"{t.url} ({len(t.comments)} comments{', ' + t.title if t.title else ''})"
+        )
+    report.count("threads matched to articles", len(matched))
+    if dry_run:
+        report.count("comments in them", sum(len(t.comments) for _, t in matched))
+        return report
+    with get_db(app).write() as session:
+        stored = store_threads(session, matched, origin=origin, source_name=source_name)
+        rows = {url: published_comments(session, url) for url in stored.page_urls}
+    for state, n in stored.added.items():
+        report.count(f"comments imported: {state}", n)
+    report.count("comments already imported", stored.already)
+    for anchor in stored.anchors_lost:
+        report.note(f"{anchor}: another comment of the article has that anchor")
+    folder = Path(app.config["COMMENTS_PATH"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for url, comments in rows.items():
+        write_comment_file(folder, url, comments)
+    if rows:
+        build_site(app)
+    return report
