@@ -18,12 +18,13 @@ What this reader decides:
   with no URL (so the importer lists it as matching no article).
 - A reply whose parent is missing from its thread, or is its own
   ancestor, stays as a comment of its own (``comment_tree``).
-- Refused (``SourceError``, with the line): a file that is not well-formed
-  XML or not a Disqus export, any DOCTYPE (exports have none; entity
-  tricks live there), a post without ``dsq:id``, thread or a readable
-  ``createdAt``, a ``dsq:id`` used twice, markup elements inside a
-  ``<message>`` (HTML must be CDATA or escaped), and a text node over
-  libxml2's 10 MB limit (``huge_tree`` stays off).
+- Refused (``SourceError``, with the line where there is one): a file
+  that is not well-formed XML or not a Disqus export, any DOCTYPE
+  (exports have none; entity tricks live there), a post without
+  ``dsq:id``, thread or a readable ``createdAt``, a ``dsq:id`` used
+  twice, markup elements inside a ``<message>`` (HTML must be CDATA or
+  escaped), and a text node over libxml2's 10 MB limit (``huge_tree``
+  stays off).
 
 Bodies are returned as Disqus stores them (HTML); the importer converts.
 """

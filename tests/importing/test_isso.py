@@ -1,6 +1,9 @@
 """Isso's SQLite database read into the neutral records: databases made
 here with Isso's own schema, filled as Isso fills them, and files that are
-not Isso databases."""
+not Isso databases.
+
+Longer than 400 lines because each case builds its own database row by
+row, as Isso writes it, with Isso's schema spelt out at the top."""
 
 from __future__ import annotations
 
