@@ -1,0 +1,1 @@
+"""Tests of feedback_app.importing: the parsers of each source and the importer."""
