@@ -49,7 +49,6 @@ from __future__ import annotations
 import os
 import re
 import string
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, unquote, unquote_to_bytes, urljoin, urlsplit
@@ -79,6 +78,7 @@ HEADER = (
 
 _UNRESERVED = "-._~"  # with letters and digits: what quote() leaves alone
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _LINE = re.compile(r'"([^"\\]*)" "([^"\\]*)";')
 _VALUE = re.compile(r"/(?!/)[A-Za-z0-9%/._~-]*")
 
@@ -89,7 +89,8 @@ def _ascii_lower(text: str) -> str:
 
 
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in text)
+    """Whether ``text`` holds a control character (Unicode's Cc: C0, DEL, C1)."""
+    return _CONTROL.search(text) is not None
 
 
 def _path_key(path: str) -> str:
