@@ -12,6 +12,8 @@ includes) and ``Cache-Control: no-cache``; and the request log, like
 nginx's ``blog_private`` format, names no client address and logs paths
 without their query and with any segment of 20 characters or more (the
 reply page's token, the tokens of the links in mail) replaced by "-".
+Old addresses of an imported site get the 301s nginx gives them, from the
+same redirect map (``site/redirects.py``), read again when it changes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,7 @@ from werkzeug.utils import redirect, send_file
 from werkzeug.wrappers import Request, Response
 
 from .core.config import project_root
+from .site.redirects import file_stamp, read_redirects, redirect_for, split_target
 
 APP_PREFIX = "/app"
 SECURITY_HEADERS = project_root() / "theme" / "security-headers.conf"
@@ -50,13 +54,37 @@ def static_headers(snippet: Path = SECURITY_HEADERS) -> dict[str, str]:
 
 
 class StaticSite:
-    """Serve a built Pelican site: its files, ``index.html`` for folders."""
+    """Serve a built Pelican site: its files, ``index.html`` for folders,
+    and the redirect map's 301s (``redirects``, if given) before them."""
 
     def __init__(
-        self, root: str | os.PathLike[str], snippet: Path = SECURITY_HEADERS
+        self,
+        root: str | os.PathLike[str],
+        snippet: Path = SECURITY_HEADERS,
+        redirects: str | os.PathLike[str] | None = None,
     ) -> None:
         self.root = Path(root)
         self.headers = static_headers(snippet)
+        self.redirects = Path(redirects) if redirects is not None else None
+        self._map: tuple[tuple[int, int, int] | None, dict[str, str]] = (None, {})
+        self._map_lock = threading.Lock()
+
+    def redirect_table(self) -> dict[str, str]:
+        """The redirect map, read again whenever its file has changed (an
+        import while the server runs); a broken file is logged and ignored,
+        as nginx -t would refuse it."""
+        if self.redirects is None:
+            return {}
+        stamp = file_stamp(self.redirects)
+        with self._map_lock:
+            if stamp != self._map[0]:
+                try:
+                    table = read_redirects(self.redirects)
+                except (OSError, ValueError) as exc:
+                    _log.error("Redirects not read: %s", exc)
+                    table = {}
+                self._map = (stamp, table)
+            return self._map[1]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -70,6 +98,16 @@ class StaticSite:
         """Return the file for ``request``, a redirect, or the 404 page."""
         if request.method not in ("GET", "HEAD"):
             return Response("Method not allowed\n", 405, {"Allow": "GET, HEAD"})
+        table = self.redirect_table()
+        if table:
+            raw = request_target(request.environ)
+            if raw is not None:
+                path, query = split_target(raw)
+            else:
+                path, query = request.path, request.query_string.decode("latin-1")
+            new = redirect_for(table, path, query)
+            if new is not None:
+                return redirect(new, 301)
         target = safe_join(str(self.root), request.path.lstrip("/"))
         if target is not None and os.path.isdir(target):
             if not request.path.endswith("/"):
@@ -83,9 +121,27 @@ class StaticSite:
         return Response("Not found\n", 404, mimetype="text/plain")
 
 
+def request_target(environ: dict[str, Any]) -> bytes | None:
+    """The request target's bytes as the client sent them, from werkzeug's
+    ``RAW_URI``, so that its path is decoded once, as nginx's ``$uri``
+    (``PATH_INFO`` garbles raw UTF-8 bytes sent beside ``%XX``). werkzeug
+    stores the request line read as Latin-1, then encoded in UTF-8 and
+    read as Latin-1 again (its "WSGI dance"): undone here."""
+    raw = environ.get("RAW_URI")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return raw.encode("latin-1").decode("utf-8").encode("latin-1")
+    except UnicodeError:
+        return None
+
+
 def make_site_app(app: Flask, output_path: str | None = None) -> DispatcherMiddleware:
     """Return a WSGI app serving the built site at ``/`` and ``app`` under /app."""
-    site = StaticSite(output_path or app.config["OUTPUT_PATH"])
+    site = StaticSite(
+        output_path or app.config["OUTPUT_PATH"],
+        redirects=app.config["REDIRECTS_PATH"],
+    )
     return DispatcherMiddleware(site, {APP_PREFIX: app})
 
 

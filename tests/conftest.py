@@ -120,6 +120,7 @@ def app(built_site: Path, tmp_path: Path, database_url: str) -> Iterator[Flask]:
             "COMMENTS_PATH": str(tmp_path / "comments"),
             "CONTENT_PATH": str(tmp_path / "content"),
             "MAILDIR_PATH": str(tmp_path / "maildir"),
+            "REDIRECTS_PATH": str(tmp_path / "redirects.map"),
             "COMMENTS_REBUILD": False,
             # Tests post far more than a reader would; tests of the limits
             # set them.

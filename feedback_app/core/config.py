@@ -76,6 +76,14 @@ SITE_INDEX_PATH: str | None = None
 #: builds must be able to write that folder. Default: the project's output/.
 OUTPUT_PATH: str | None = None
 
+#: The redirect map: a previous site's addresses (WordPress's /?p=123,
+#: its permalinks, archives and feeds) and this site's pages they now answer
+#: with a 301. The import writes it (``feedback_app/site/redirects.py``);
+#: nginx includes it (deploy/nginx/blog.conf: reload nginx after an
+#: import) and the development server reads it. No file: no redirects.
+#: Default: redirects.map in the project's folder.
+REDIRECTS_PATH: str | None = None
+
 #: Largest request body accepted, in bytes; larger requests get 413.
 MAX_CONTENT_LENGTH = 64 * 1024
 #: Largest non-file form body kept in memory, and most form fields accepted.
@@ -303,6 +311,8 @@ def finalize(config: Any, instance_path: str) -> None:
         config["OUTPUT_PATH"] = str(project_root() / "output")
     if not config.get("COMMENTS_PATH"):
         config["COMMENTS_PATH"] = str(project_root() / "content" / "comments")
+    if not config.get("REDIRECTS_PATH"):
+        config["REDIRECTS_PATH"] = str(project_root() / "redirects.map")
     if not config.get("CONTENT_PATH"):
         config["CONTENT_PATH"] = str(project_root() / "content")
     if not config.get("MAILDIR_PATH"):

@@ -93,10 +93,17 @@ class Stack:
     nginx_log: Path  # blog.conf's access log
 
 
-def site_conf(tmp: Path, output: Path, port: int, app_port: int) -> str:
-    """deploy/nginx/blog.conf with the operator's tokens set for this test."""
+def site_conf(
+    tmp: Path, output: Path, port: int, app_port: int, redirects: Path | None = None
+) -> str:
+    """deploy/nginx/blog.conf with the operator's tokens set for this test;
+    the redirect map ``redirects`` (default: none, never imported)."""
     text = (DEPLOY / "nginx" / "blog.conf").read_text()
+    redirects = redirects or tmp / "redirects.map"
+    assert redirects.name.endswith("p"), redirects
     tokens = {
+        # A pattern, as shipped: the map file may be missing.
+        "/srv/blog/redirects.ma[p]": f"{redirects.parent}/{redirects.name[:-1]}[p]",
         "listen 80;": f"listen 127.0.0.1:{port};",
         "listen [::]:80;": "",  # the test machine may have no IPv6
         "127.0.0.1:8001": f"127.0.0.1:{app_port}",
