@@ -220,7 +220,7 @@ def test_a_broken_export_fails_with_its_line_and_writes_nothing(
     before = snapshot(site)
     lines = CARNET.read_text("utf-8").splitlines()
     broken = tmp_path / "broken.xml"
-    broken.write_text("\n".join(lines[:120] + ["<wp:comment>oops</wp:post>"]), "utf-8")
+    broken.write_text("\n".join([*lines[:120], "<wp:comment>oops</wp:post>"]), "utf-8")
     code, output = run_import(importing_app, str(broken))
     assert code == 1
     assert "line 121" in output and "not well-formed" in output
