@@ -1,0 +1,1 @@
+"""Tests of feedback_app.importing (the layout mirrors feedback_app/)."""
