@@ -147,6 +147,11 @@ def plan(app: Flask, export: Export, uploads: Path | None, report: Report) -> Pl
     uploads_url = export.base_site_url.rstrip("/") + "/wp-content/uploads"
     result = Plan(export)
     slugs: set[tuple[str, str]] = set()
+    attachments = export.attachments
+    children: dict[str, list[str]] = {}
+    for item in export.items:
+        if item.post_type == "attachment" and item.parent not in ("", "0"):
+            children.setdefault(item.parent, []).append(item.post_id)
     for item in export.items:
         what = f"{item.post_type} {item.post_id} “{item.title}”"
         if item.post_type not in ("post", "page"):
@@ -165,6 +170,8 @@ def plan(app: Flask, export: Export, uploads: Path | None, report: Report) -> Pl
             uploads_url=uploads_url,
             uploads_dir=uploads,
             image_folder=IMAGE_FOLDER,
+            attachments=attachments,
+            children=children.get(item.post_id, ()),
         )
         for line in converted.notes:
             report.note(f"{what}: {line}")
@@ -205,7 +212,9 @@ def _write_posts(app: Flask, plan: Plan, report: Report) -> bool:
             if path.read_text(encoding="utf-8") == p.file.text:
                 report.count(f"{kind} unchanged")
             else:
-                report.count(f"{kind} kept as you edited them")
+                report.count(
+                    f"{kind} already there, kept as they are (the export differs)"
+                )
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, p.file.text)

@@ -187,7 +187,7 @@ def test_importing_the_same_export_again_changes_nothing_and_says_so(
 
 
 def test_a_newer_export_adds_only_what_is_new_and_keeps_the_authors_edits(
-    imported: str, importing_app: Flask, site: Path, tmp_path: Path
+    imported: str, importing_app: Flask, site: Path, tmp_path: Path, uploads: Path
 ) -> None:
     edited = site / "content" / "appels-et-relances.md"
     edited.write_text(edited.read_text("utf-8") + "\nUne ligne ajoutée ici.\n", "utf-8")
@@ -204,10 +204,11 @@ def test_a_newer_export_adds_only_what_is_new_and_keeps_the_authors_edits(
     )
     path = tmp_path / "newer.xml"
     path.write_text(newer, "utf-8")
-    code, output = run_import(importing_app, str(path))
+    code, output = run_import(importing_app, str(path), "--uploads", str(uploads))
     assert code == 0, output
     assert "Une ligne ajoutée ici." in edited.read_text("utf-8")
-    assert "1  posts kept as you edited them" in output
+    assert "1  posts already there, kept as they are (the export differs)" in output
+    assert "2  posts unchanged" in output  # and the draft
     assert "1  comments imported: approved" in output
     stored = comments(importing_app)
     assert stored[303].name == "Neu"
