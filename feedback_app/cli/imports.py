@@ -46,9 +46,7 @@ def import_wordpress(export: Path, uploads: Path | None, dry_run: bool) -> None:
     except SourceError as exc:
         raise click.ClickException(f"{export}: {exc}") from None
     except PublishError as exc:
-        raise click.ClickException(
-            f"The files were written but the site did not build: {exc}"
-        ) from None
+        raise click.ClickException(f"The site did not build: {exc}") from None
     _finish(report)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ..core import reasons
-from ..core.models import Comment
+from ..core.models import Comment, utcnow
 from ..core.rendering import render_comment
 from ..site.index import Article
 from ..site.ownership import encode_authors
@@ -68,6 +68,21 @@ def highest_id_given(session: Session) -> int:
     return max(highest, seq or 0)
 
 
+def new_comments(
+    session: Session, threads: Iterable[ImportedThread], origin: str
+) -> int:
+    """Return how many comments of ``threads`` an import would add."""
+    known = set(
+        session.scalars(select(Comment.origin_id).where(Comment.origin == origin))
+    )
+    return sum(
+        1
+        for t in threads
+        for c in t.comments
+        if c.kind == "comment" and c.source_id not in known
+    )
+
+
 def _parents_first(comments: list[ImportedComment]) -> list[ImportedComment]:
     """Return ``comments`` with every parent before its replies (oldest
     first among siblings); a reply to a comment the thread lacks is a
@@ -112,6 +127,7 @@ def store_threads(
     """
     stored = Stored()
     attached = list(attached)
+    now = utcnow()
     known = dict(
         session.execute(
             select(Comment.origin_id, Comment.id).where(Comment.origin == origin)
@@ -174,7 +190,9 @@ def store_threads(
                     article.page_url, parent_id, name, c.email, body
                 ),
                 "created_at": c.created_at,
-                "updated_at": c.created_at,
+                # Changed here when imported: the purge of old spam and
+                # trash counts from the import, not from the old site.
+                "updated_at": now,
                 "origin": origin,
                 "origin_id": c.source_id,
             }

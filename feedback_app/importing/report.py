@@ -53,7 +53,7 @@ class Report:
             width = max(len(str(n)) for n in self.counts.values())
             lines += [f"  {n:>{width}}  {what}" for what, n in self.counts.items()]
         if not self.changed:
-            lines += ["", "Nothing new: everything in it was imported before."]
+            lines += ["", "Nothing new to write."]
         for title, items in (
             ("Skipped", self.skipped),
             ("Threads that matched no article", self.unmatched),

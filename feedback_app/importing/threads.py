@@ -20,7 +20,7 @@ from ..site.index import Article, Site, site_index
 from ..site.publishing import build_site, write_comment_file
 from ..site.redirects import read_redirects, redirect_for
 from ..site.threads import published_comments
-from .comments import store_threads
+from .comments import new_comments, store_threads
 from .records import ImportedThread
 from .report import Report
 
@@ -83,12 +83,13 @@ def import_threads(
     redirects = read_redirects(Path(app.config["REDIRECTS_PATH"]))
     matched, unmatched = attach(site, redirects, threads)
     for t in unmatched:
-        report.unmatched.append(
-            f"{t.url} ({len(t.comments)} comments{', ' + t.title if t.title else ''})"
-        )
+        what = ", ".join(x for x in (t.url, t.title) if x)
+        report.unmatched.append(f"{what} ({len(t.comments)} comments)")
     report.count("threads matched to articles", len(matched))
     if dry_run:
-        report.count("comments in them", sum(len(t.comments) for _, t in matched))
+        with get_db(app).read() as session:
+            new = new_comments(session, (t for _, t in matched), origin)
+        report.count("comments to import", new, wrote=True)
         return report
     with get_db(app).write() as session:
         stored = store_threads(session, matched, origin=origin, source_name=source_name)

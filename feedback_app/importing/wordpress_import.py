@@ -13,17 +13,11 @@ export again writes nothing and says so; a newer one adds what is new.
 
 from __future__ import annotations
 
-import re
 import shutil
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import Flask
-from pelican.settings import read_settings
 from pelican.urlwrappers import Author as PelicanAuthor
 from pelican.urlwrappers import Category, Tag
 from pelican.utils import slugify
@@ -33,170 +27,21 @@ from ..core.db import get_db
 from ..core.models import Author
 from ..site.files import write_atomically
 from ..site.index import Article, site_index
-from ..site.post_fields import DraftError
+from ..site.lock import PublishError
 from ..site.publishing import build_site, write_comment_file
 from ..site.redirects import merge_redirects, normal_new, normal_old
 from ..site.threads import published_comments
-from .comments import store_threads
-from .posts import PostFile, compose, place
+from .comments import new_comments, store_threads
 from .records import ImportedThread
 from .report import Report
-from .wordpress import Export, Item, read_wxr
-from .wp_content import Converted, convert_comment, convert_post, split_more
-
-#: Where copied images go, under the content folder (a ``STATIC_PATHS``
-#: folder Pelican copies).
-IMAGE_FOLDER = "images/wordpress"
-_STATUS = {"publish": "published", "draft": "draft", "pending": "draft"}
-_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
-_SKIPPED_STATUS = {
-    "private": "private: WordPress showed it only to signed-in users",
-    "trash": "in WordPress's trash",
-    "auto-draft": "an automatic draft",
-    "inherit": "a revision",
-}
+from .wordpress import Export, read_wxr
+from .wordpress_plan import Plan, plan, settings_of
 
 
-@dataclass
-class Planned:
-    """A post or page to write, and what it brings along."""
-
-    item: Item
-    file: PostFile
-    exists: bool
-    images: tuple[tuple[Path, str], ...] = ()
-
-
-@dataclass
-class Plan:
-    """Everything an import will write, worked out before writing."""
-
-    export: Export
-    posts: list[Planned] = field(default_factory=list)
-
-
-def _settings(app: Flask) -> dict[str, Any]:
-    return read_settings(app.config["PELICAN_SETTINGS"])
-
-
-def _slug(item: Item, settings: dict[str, Any]) -> str:
-    """Return the post's slug: WordPress's, as a slug Pelican would make
-    (no ``/``, no dots: it becomes a folder of the output)."""
-    subs = settings.get("SLUG_REGEX_SUBSTITUTIONS", ())
-    for candidate in (item.slug, item.title, f"post-{item.post_id}"):
-        slug = slugify(candidate, regex_subs=subs, use_unicode=True)[:100].strip("-")
-        if slug:
-            return slug
-    return f"post-{item.post_id}"  # pragma: no cover - the last always is
-
-
-def _local(when: datetime | None, tz: ZoneInfo) -> str:
-    if when is None:
-        return ""
-    return (
-        when.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    )
-
-
-def _summary(item: Item) -> str:
-    """Return the post's summary as one line of Markdown: its excerpt, or
-    what comes before ``<!--more-->``."""
-    source = item.excerpt.strip()
-    if not source:
-        _, before = split_more(item.content)
-        source = before or ""
-    if not source.strip():
-        return ""
-    # One line: paragraphs and list items run on, without their markers.
-    lines = convert_comment(source).splitlines()
-    return " ".join(_LIST_MARKER.sub("", line).strip() for line in lines).strip()
-
-
-def _header(item: Item, export: Export, slug: str, tz: ZoneInfo) -> dict[str, str]:
-    author = export.authors.get(item.creator) or next(
-        (a for a in export.authors.values() if a.login.lower() == item.creator.lower()),
-        None,
-    )
-    date = _local(item.date_gmt, tz) or (
-        item.date_local.strftime("%Y-%m-%d %H:%M") if item.date_local else ""
-    )
-    modified = _local(item.modified_gmt, tz)
-    categories = [t.name for t in item.categories]
-    tags = [t.name.replace(",", " ") for t in item.tags]
-    # Pelican has one category an article: the others become tags.
-    tags += [name.replace(",", " ") for name in categories[1:] if name not in tags]
-    return {
-        "Title": item.title or slug,
-        "Date": date,
-        "Modified": modified if modified and modified > date else "",
-        "Author": author.display_name if author else item.creator,
-        "Category": categories[0] if categories else "",
-        "Tags": ", ".join(dict.fromkeys(tags)),
-        "Slug": slug,
-        "Summary": _summary(item) if item.post_type == "post" else "",
-        "Status": _STATUS.get(item.status, "draft"),
-        "Imported_from": item.link or item.guid,
-    }
-
-
-def plan(app: Flask, export: Export, uploads: Path | None, report: Report) -> Plan:
-    """Convert every post and page of ``export``; write nothing."""
-    settings = _settings(app)
-    tz = ZoneInfo(settings.get("TIMEZONE") or "UTC")
+def _write_posts(app: Flask, plan: Plan, report: Report) -> list[Path]:
+    """Write the planned files that are not there; return those written."""
     content = Path(app.config["CONTENT_PATH"])
-    uploads_url = export.base_site_url.rstrip("/") + "/wp-content/uploads"
-    result = Plan(export)
-    slugs: set[tuple[str, str]] = set()
-    attachments = export.attachments
-    children: dict[str, list[str]] = {}
-    for item in export.items:
-        if item.post_type == "attachment" and item.parent not in ("", "0"):
-            children.setdefault(item.parent, []).append(item.post_id)
-    for item in export.items:
-        what = f"{item.post_type} {item.post_id} “{item.title}”"
-        if item.post_type not in ("post", "page"):
-            if item.post_type not in ("attachment", "nav_menu_item", "revision"):
-                report.skip(what, f"WordPress type {item.post_type!r}")
-            continue
-        if item.status in _SKIPPED_STATUS or item.password:
-            why = _SKIPPED_STATUS.get(item.status, "protected by a password")
-            report.skip(what, why)
-            report.count("comments on posts not imported", len(item.comments))
-            continue
-        slug = _slug(item, settings)
-        folder = "pages" if item.post_type == "page" else ""
-        converted: Converted = convert_post(
-            item.content,
-            uploads_url=uploads_url,
-            uploads_dir=uploads,
-            image_folder=IMAGE_FOLDER,
-            attachments=attachments,
-            children=children.get(item.post_id, ()),
-        )
-        for line in converted.notes:
-            report.note(f"{what}: {line}")
-        suffix = "html" if converted.format == "html" else "md"
-        origin = item.link or item.guid
-        try:
-            if (folder, slug) in slugs:
-                slug = f"{slug}-{item.post_id}"
-            path, exists = place(content, folder, slug, suffix, origin, item.post_id)
-            slug = Path(path).stem
-            text = compose(_header(item, export, slug, tz), converted.text, suffix)
-        except DraftError as exc:
-            report.skip(what, str(exc))
-            continue
-        slugs.add((folder, slug))
-        result.posts.append(
-            Planned(item, PostFile(path, text, origin, slug), exists, converted.images)
-        )
-    return result
-
-
-def _write_posts(app: Flask, plan: Plan, report: Report) -> bool:
-    """Write the planned files that are not there; return whether any was."""
-    content = Path(app.config["CONTENT_PATH"])
-    wrote = False
+    wrote: list[Path] = []
     for p in plan.posts:
         kind = "pages" if p.item.post_type == "page" else "posts"
         for source, target in p.images:
@@ -206,6 +51,7 @@ def _write_posts(app: Flask, plan: Plan, report: Report) -> bool:
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest)
+            wrote.append(dest)
             report.count("images copied", wrote=True)
         path = content / p.file.path
         if p.exists:
@@ -218,8 +64,8 @@ def _write_posts(app: Flask, plan: Plan, report: Report) -> bool:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, p.file.text)
+        wrote.append(path)
         report.count(f"{kind} written", wrote=True)
-        wrote = True
     return wrote
 
 
@@ -256,7 +102,7 @@ def _redirects(
     app: Flask, plan: Plan, articles: dict[str, Article], report: Report
 ) -> None:
     """Merge a redirect from every old address of the export into the map."""
-    settings = _settings(app)
+    settings = settings_of(app)
     export = plan.export
     base = urlsplit(export.base_blog_url).path.rstrip("/")
     pairs: list[tuple[str, str]] = []
@@ -359,14 +205,39 @@ def import_wordpress(
                 report.count(f"{kind} already there")
             else:
                 report.count(f"{kind} to write", wrote=True)
-            report.count("comments in them", len(p.item.comments))
+        with get_db(app).read() as session:
+            new = new_comments(
+                session,
+                (
+                    ImportedThread(p.item.link, p.item.title, p.item.comments)
+                    for p in the_plan.posts
+                    if p.item.post_type == "post"
+                ),
+                f"wordpress {export.base_blog_url}",
+            )
+        report.count("comments to import", new, wrote=True)
         return report
     wrote = _write_posts(app, the_plan, report)
-    _add_authors(app, export, report)
     articles = _articles_by_source(app)
-    if wrote or any(p.file.path not in articles for p in the_plan.posts):
-        build_site(app)
+    published = [
+        p
+        for p in the_plan.posts
+        if p.item.post_type == "post" and p.item.status == "publish"
+    ]
+    if wrote or any(p.file.path not in articles for p in published):
+        try:
+            build_site(app)
+        except PublishError as exc:
+            # What this import wrote goes: a file that stops the build
+            # would stop every later one too.
+            for path in wrote:
+                path.unlink(missing_ok=True)
+            raise PublishError(
+                f"{exc}\nThe files this import wrote were removed again; "
+                "nothing else was changed."
+            ) from exc
         articles = _articles_by_source(app)
+    _add_authors(app, export, report)
     for p in the_plan.posts:
         if p.item.comments and p.item.post_type == "page":
             report.skip(

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from feedback_app.core.db import get_db
 from feedback_app.core.models import Author, Comment
+from feedback_app.site.publishing import build_site
 
 from .conftest import DATA
 
@@ -346,3 +347,89 @@ def test_a_dry_run_reports_and_writes_nothing(
     assert "3  posts to write" in output and "1  pages to write" in output
     assert snapshot(site) == before
     assert comments(importing_app) == {}
+
+
+def test_an_imported_comment_waiting_for_moderation_is_approved_as_any_other(
+    imported: str, importing_app: Flask, site: Path
+) -> None:
+    result = importing_app.test_cli_runner().invoke(args=["comments", "approve", "211"])
+    assert result.exit_code == 0, result.output
+    importing_app.extensions["publisher"].wait_idle()
+    doc = page(site, ARTICLE)
+    kai = doc.get_element_by_id("comment-211")
+    assert find(kai, ".comment-body")[0].text_content().strip() == (
+        "J’attends la modération."
+    )
+    # The thread the app rewrote is the one a full build writes.
+    rewritten = (site / "build" / "output" / ARTICLE / "index.html").read_bytes()
+    build_site(importing_app)
+    assert (site / "build" / "output" / ARTICLE / "index.html").read_bytes() == (
+        rewritten
+    )
+
+
+def test_slugs_the_site_already_uses_get_the_posts_id(
+    importing_app: Flask, site: Path, tmp_path: Path
+) -> None:
+    text = (
+        CARNET.read_text("utf-8")
+        # A page named as Pelican's own archives/, and one as the site's
+        # About page; a post with the slug of one of the site's articles.
+        .replace(
+            "<wp:post_name><![CDATA[a-propos]]></wp:post_name>",
+            "<wp:post_name><![CDATA[archives]]></wp:post_name>",
+        )
+        .replace(
+            "<wp:post_name><![CDATA[appels-et-relances]]></wp:post_name>",
+            "<wp:post_name><![CDATA[inside-sales-without-the-script]]></wp:post_name>",
+        )
+    )
+    path = tmp_path / "taken.xml"
+    path.write_text(text, "utf-8")
+    code, output = run_import(importing_app, str(path))
+    assert code == 0, output
+    assert (site / "content" / "pages" / "archives-106.md").is_file()
+    assert (site / "content" / "inside-sales-without-the-script-101.md").is_file()
+    output_dir = site / "build" / "output"
+    assert (output_dir / "archives-106" / "index.html").is_file()
+    assert (
+        output_dir / "2019/inside-sales-without-the-script-101/index.html"
+    ).is_file()
+    # The site's own pages are still its own.
+    assert "Archives" in (output_dir / "archives" / "index.html").read_text("utf-8")
+    # Importing again finds the same files.
+    code, output = run_import(importing_app, str(path))
+    assert code == 0 and "Nothing new" in output, output
+
+
+def test_a_post_that_stops_the_build_is_taken_back(
+    importing_app: Flask, site: Path, tmp_path: Path
+) -> None:
+    """An export whose post links as Pelican's {static} to a file outside
+    the content folder: the build refuses it, and the import removes what
+    it wrote, so the site still builds."""
+    text = CARNET.read_text("utf-8").replace(
+        "Une relance n’est pas",
+        '<a href="{static}/../../../etc/hostname">x</a> Une relance n’est pas',
+        1,
+    )
+    path = tmp_path / "hostile.xml"
+    path.write_text(text, "utf-8")
+    before = snapshot(site)
+    code, output = run_import(importing_app, str(path))
+    assert code == 1
+    assert "would publish" in output and "were removed again" in output
+    assert snapshot(site) == before
+    assert comments(importing_app) == {}
+
+
+def test_imported_spam_and_trash_wait_the_purge_limit_from_the_import(
+    imported: str, importing_app: Flask
+) -> None:
+    """They are years old on the old site: counted from then, the hourly
+    purge would delete them at once, and each import would bring them back."""
+    result = importing_app.test_cli_runner().invoke(args=["purge", "--days", "30"])
+    assert result.exit_code == 0, result.output
+    assert "Purged 0 comments" in result.output
+    stored = comments(importing_app)
+    assert (stored[212].state, stored[213].state) == ("spam", "trash")
