@@ -59,8 +59,8 @@ def highest_id_given(session: Session) -> int:
     elif dialect == "postgresql":
         seq = session.execute(
             text(
-                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM "
-                "comment_id_seq"
+                "SELECT pg_sequence_last_value("
+                "pg_get_serial_sequence('comment', 'id')::regclass)"
             )
         ).scalar()
     else:  # pragma: no cover - the two databases the project runs on
@@ -127,6 +127,19 @@ def store_threads(
         if known
         else {}
     )
+    # Ids kept, and (so that no id the database gives meanwhile takes one
+    # a later comment keeps) the others given from above the highest.
+    kept = {
+        int(c.source_id)
+        for _, thread in attached
+        for c in thread.comments
+        if keep_ids
+        and c.kind == "comment"
+        and c.source_id not in known
+        and c.source_id.isdigit()
+        and free_above < int(c.source_id) <= MAX_ID
+    }
+    next_id = max(kept | {free_above}) + 1
     for article, thread in attached:
         authors = encode_authors(article.authors)
         taken_here: set[str] | None = None
@@ -165,11 +178,14 @@ def store_threads(
                 "origin": origin,
                 "origin_id": c.source_id,
             }
-            wanted = int(c.source_id) if keep_ids and c.source_id.isdigit() else None
-            if wanted is not None and free_above < wanted <= MAX_ID:
+            wanted = int(c.source_id) if c.source_id.isdigit() else None
+            if wanted in kept:
                 values["id"] = wanted
                 stored.kept_ids += 1
-            elif c.anchor:
+            elif keep_ids:
+                values["id"] = next_id
+                next_id += 1
+            if wanted not in kept and c.anchor:
                 if taken_here is None:
                     taken_here = {
                         f"comment-{i}"
@@ -193,7 +209,7 @@ def store_threads(
             stored.added[c.state] = stored.added.get(c.state, 0) + 1
             if c.state == "approved":
                 stored.page_urls.add(article.page_url)
-    if stored.kept_ids and session.get_bind().dialect.name == "postgresql":
+    if keep_ids and stored.total and session.get_bind().dialect.name == "postgresql":
         # Ids given by hand: the sequence goes on after the highest.
         session.execute(
             text("SELECT setval('comment_id_seq', (SELECT max(id) FROM comment))")

@@ -19,11 +19,16 @@ class Report:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
+    #: What of ``counts`` was written (or would be, in a dry run).
+    written: set[str] = field(default_factory=set)
 
-    def count(self, what: str, n: int = 1) -> None:
-        """Add ``n`` to the count of ``what`` ("posts written", …)."""
+    def count(self, what: str, n: int = 1, *, wrote: bool = False) -> None:
+        """Add ``n`` to the count of ``what`` ("posts written", …);
+        ``wrote``: these were written (or would be)."""
         if n:
             self.counts[what] += n
+            if wrote:
+                self.written.add(what)
 
     def skip(self, what: str, why: str) -> None:
         """Record something left out, and why."""
@@ -36,11 +41,7 @@ class Report:
     @property
     def changed(self) -> bool:
         """Whether anything was (or, in a dry run, would be) written."""
-        return any(
-            n
-            for what, n in self.counts.items()
-            if not what.startswith(("already", "unchanged", "kept"))
-        )
+        return bool(self.written)
 
     def text(self) -> str:
         """Return the report as the command prints it."""

@@ -50,7 +50,7 @@ def attach(
         article = by_path.get(path)
         if article is None:
             parts = urlsplit(t.url)
-            target = redirect_for(redirects, parts.path or "/", parts.query)
+            target = redirect_for(redirects, unquote(parts.path) or "/", parts.query)
             if target:
                 article = by_path.get(unquote(urlsplit(target).path).strip("/"))
         if article is None:
@@ -94,7 +94,7 @@ def import_threads(
         stored = store_threads(session, matched, origin=origin, source_name=source_name)
         rows = {url: published_comments(session, url) for url in stored.page_urls}
     for state, n in stored.added.items():
-        report.count(f"comments imported: {state}", n)
+        report.count(f"comments imported: {state}", n, wrote=True)
     report.count("comments already imported", stored.already)
     for anchor in stored.anchors_lost:
         report.note(f"{anchor}: another comment of the article has that anchor")

@@ -13,6 +13,7 @@ export again writes nothing and says so; a newer one adds what is new.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +35,7 @@ from ..site.files import write_atomically
 from ..site.index import Article, site_index
 from ..site.post_fields import DraftError
 from ..site.publishing import build_site, write_comment_file
-from ..site.redirects import merge_redirects
+from ..site.redirects import merge_redirects, normal_new, normal_old
 from ..site.threads import published_comments
 from .comments import store_threads
 from .posts import PostFile, compose, place
@@ -47,6 +48,7 @@ from .wp_content import Converted, convert_comment, convert_post, split_more
 #: folder Pelican copies).
 IMAGE_FOLDER = "images/wordpress"
 _STATUS = {"publish": "published", "draft": "draft", "pending": "draft"}
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _SKIPPED_STATUS = {
     "private": "private: WordPress showed it only to signed-in users",
     "trash": "in WordPress's trash",
@@ -103,7 +105,11 @@ def _summary(item: Item) -> str:
     if not source:
         _, before = split_more(item.content)
         source = before or ""
-    return " ".join(convert_comment(source).split()) if source.strip() else ""
+    if not source.strip():
+        return ""
+    # One line: paragraphs and list items run on, without their markers.
+    lines = convert_comment(source).splitlines()
+    return " ".join(_LIST_MARKER.sub("", line).strip() for line in lines).strip()
 
 
 def _header(item: Item, export: Export, slug: str, tz: ZoneInfo) -> dict[str, str]:
@@ -193,7 +199,7 @@ def _write_posts(app: Flask, plan: Plan, report: Report) -> bool:
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, dest)
-            report.count("images copied")
+            report.count("images copied", wrote=True)
         path = content / p.file.path
         if p.exists:
             if path.read_text(encoding="utf-8") == p.file.text:
@@ -203,7 +209,7 @@ def _write_posts(app: Flask, plan: Plan, report: Report) -> bool:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, p.file.text)
-        report.count(f"{kind} written")
+        report.count(f"{kind} written", wrote=True)
         wrote = True
     return wrote
 
@@ -229,7 +235,7 @@ def _add_authors(app: Flask, export: Export, report: Report) -> None:
                 continue
             session.add(Author(name=name, email=author.email, role="author"))
             names.add(name)
-            report.count("authors added (desk accounts, no password yet)")
+            report.count("authors added (desk accounts, no password yet)", wrote=True)
 
 
 def _articles_by_source(app: Flask) -> dict[str, Article]:
@@ -262,25 +268,48 @@ def _redirects(
         for old in {item.link, item.guid, f"{base}/?{ids}={item.post_id}"}:
             if old and (old.startswith("/") or "://" in old):
                 pairs.append((old, new))
+    # Archives of what the imported articles use, where the build made one:
+    # a WordPress category that became a tag here leads to the tag's page.
+    shown = [articles[p.file.path] for p in plan.posts if p.file.path in articles]
+    categories = {a.category for a in shown}
+    tags = {t for a in shown for t in a.tags}
+    writers = {name for a in shown for name in a.authors}
     for term in export.categories.values():
         path = [term.slug]
         parent = export.categories.get(term.parent)
         while parent is not None and len(path) < 10:
             path.insert(0, parent.slug)
             parent = export.categories.get(parent.parent)
-        new = "/" + Category(term.name, settings).url
+        if term.name in categories:
+            new = "/" + Category(term.name, settings).url
+        elif term.name in tags:
+            new = "/" + Tag(term.name, settings).url
+        else:
+            continue
         pairs.append((f"{base}/category/{'/'.join(path)}/", new))
     for term in export.tags.values():
-        pairs.append((f"{base}/tag/{term.slug}/", "/" + Tag(term.name, settings).url))
+        if term.name in tags:
+            new = "/" + Tag(term.name, settings).url
+            pairs.append((f"{base}/tag/{term.slug}/", new))
     for author in export.authors.values():
-        login = slugify(author.login, use_unicode=True)
-        new = "/" + PelicanAuthor(author.display_name, settings).url
-        pairs.append((f"{base}/author/{login}/", new))
+        if author.display_name in writers:
+            login = slugify(author.login, use_unicode=True)
+            new = "/" + PelicanAuthor(author.display_name, settings).url
+            pairs.append((f"{base}/author/{login}/", new))
     feed = settings.get("FEED_ALL_ATOM")
     pairs.append((f"{base}/feed/", "/" + feed if feed else "/"))
+    checked = []
+    for old, new in dict.fromkeys(pairs):
+        try:
+            normal_old(old, export.base_blog_url)
+            normal_new(new)
+        except ValueError as exc:
+            report.note(f"no redirect from {old}: {exc}")
+            continue
+        checked.append((old, new))
     path = Path(app.config["REDIRECTS_PATH"])
-    added, already, conflicts = merge_redirects(path, pairs)
-    report.count("redirects added", added)
+    added, already, conflicts = merge_redirects(path, checked, export.base_blog_url)
+    report.count("redirects added", added, wrote=True)
     report.count("redirects already there", already)
     for old in conflicts:
         report.note(f"{old} already redirects elsewhere; left as it was")
@@ -317,7 +346,10 @@ def import_wordpress(
     if dry_run:
         for p in the_plan.posts:
             kind = "pages" if p.item.post_type == "page" else "posts"
-            report.count(f"{kind} already there" if p.exists else f"{kind} to write")
+            if p.exists:
+                report.count(f"{kind} already there")
+            else:
+                report.count(f"{kind} to write", wrote=True)
             report.count("comments in them", len(p.item.comments))
         return report
     wrote = _write_posts(app, the_plan, report)
@@ -349,7 +381,7 @@ def import_wordpress(
         )
         rows = {url: published_comments(session, url) for url in stored.page_urls}
     for state, n in stored.added.items():
-        report.count(f"comments imported: {state}", n)
+        report.count(f"comments imported: {state}", n, wrote=True)
     report.count("comments already imported", stored.already)
     report.count("pingbacks and trackbacks skipped", stored.link_notices)
     for anchor in stored.anchors_lost:

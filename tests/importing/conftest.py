@@ -20,14 +20,17 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "imports"
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    """A copy of the project's content/, built into ``tmp_path``."""
+    """A copy of the project's content/ in ``tmp_path``, built into
+    ``tmp_path / "build"`` (``output/``, ``site.json``, ``cache/``)."""
     content = tmp_path / "content"
     shutil.copytree(
         ROOT / "content", content, ignore=shutil.ignore_patterns("comments")
     )
     (content / "comments").mkdir()
+    # The build's index beside the output, outside the content: the plugin
+    # keeps the index's folder private.
     build_site(
-        tmp_path,
+        tmp_path / "build",
         content=content,
         extra={"FEEDBACK_COMMENTS_PATH": str(content / "comments")},
     )
@@ -43,17 +46,17 @@ def importing_app(site: Path, database_url: str) -> Iterator[Flask]:
             "TESTING": True,
             "SECRET_KEY": "test secret",
             "DATABASE_URL": database_url,
-            "SITE_INDEX_PATH": str(site / "site.json"),
-            "OUTPUT_PATH": str(site / "output"),
+            "SITE_INDEX_PATH": str(site / "build" / "site.json"),
+            "OUTPUT_PATH": str(site / "build" / "output"),
             "CONTENT_PATH": str(site / "content"),
             "COMMENTS_PATH": str(site / "content" / "comments"),
             "REDIRECTS_PATH": str(site / "redirects.map"),
             "MAILDIR_PATH": str(site / "maildir"),
             "SITE_URL": "https://blog.example.org",
-            "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(site / "cache")},
+            "PELICAN_EXTRA_SETTINGS": {"CACHE_PATH": str(site / "build" / "cache")},
         }
     )
-    app.instance_path = str(site)
+    app.instance_path = str(site / "instance")
     upgrade(app)
     yield app
     app.extensions["publisher"].wait_idle()

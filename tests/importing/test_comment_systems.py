@@ -30,8 +30,24 @@ def run(app: Flask, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def find(element: lxml_html.HtmlElement, path: str) -> list[lxml_html.HtmlElement]:
+    """The elements under ``element`` at ``path``: steps of a tag name and
+    classes (``li.comment``, ``.comment-body a``) separated by spaces."""
+    xpath = "."
+    for step in path.split():
+        tag, *classes = step.split(".")
+        xpath += f"//{tag or '*'}"
+        for name in classes:
+            xpath += (
+                f"[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]"
+            )
+    return element.xpath(xpath)
+
+
 def page(site: Path, url: str) -> lxml_html.HtmlElement:
-    return lxml_html.fromstring((site / "output" / url / "index.html").read_bytes())
+    return lxml_html.fromstring(
+        (site / "build" / "output" / url / "index.html").read_bytes()
+    )
 
 
 def by_origin(app: Flask, origin: str) -> dict[str, Comment]:
@@ -112,7 +128,7 @@ def test_isso_threads_land_on_their_articles_and_keep_isso_anchors(
     assert stored[str(top)].anchor == f"isso-{top}"
     doc = page(site, FOLLOW_UP)
     zoe = doc.get_element_by_id(f"isso-{top}")
-    assert zoe.cssselect(".comment-body em")[0].text == "utile"
+    assert find(zoe, ".comment-body em")[0].text == "utile"
     # The reply to a removed comment is shown, in its place.
     assert doc.get_element_by_id(f"isso-{reply}") is not None
     assert "/2010/old-post/" in output
