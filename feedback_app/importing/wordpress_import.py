@@ -46,6 +46,8 @@ def _write_posts(app: Flask, plan: Plan, report: Report) -> list[Path]:
         kind = "pages" if p.item.post_type == "page" else "posts"
         for source, target in p.images:
             dest = content / target
+            if dest in wrote:
+                continue  # shown by two posts, or twice in one
             if dest.exists():
                 report.count("images already there")
                 continue
