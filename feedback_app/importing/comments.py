@@ -134,14 +134,10 @@ def store_threads(
         ).all()
     )
     free_above = highest_id_given(session) if keep_ids else MAX_ID
-    depth_of = (
-        dict(
-            session.execute(
-                select(Comment.id, Comment.depth).where(Comment.id.in_(known.values()))
-            ).all()
-        )
-        if known
-        else {}
+    depth_of = dict(
+        session.execute(
+            select(Comment.id, Comment.depth).where(Comment.origin == origin)
+        ).all()
     )
     # Ids kept, and (so that no id the database gives meanwhile takes one
     # a later comment keeps) the others given from above the highest.
@@ -159,6 +155,9 @@ def store_threads(
     for article, thread in attached:
         authors = encode_authors(article.authors)
         taken_here: set[str] | None = None
+        # A parent is one of the thread's own: never a comment of another
+        # article, whatever the source says.
+        own = {c.source_id for c in thread.comments}
         for c in _parents_first(thread.comments):
             if c.kind != "comment":
                 stored.link_notices += 1
@@ -166,7 +165,11 @@ def store_threads(
             if c.source_id in known:
                 stored.already += 1
                 continue
-            parent_id = known.get(c.parent_id) if c.parent_id else None
+            parent_id = (
+                known.get(c.parent_id)
+                if c.parent_id in own and c.parent_id != c.source_id
+                else None
+            )
             name = " ".join(c.name.split())[:100] or ANONYMOUS
             body = convert_comment(c.body) if c.body_format == "html" else c.body
             body = body.strip() or "…"

@@ -433,3 +433,22 @@ def test_imported_spam_and_trash_wait_the_purge_limit_from_the_import(
     assert "Purged 0 comments" in result.output
     stored = comments(importing_app)
     assert (stored[212].state, stored[213].state) == ("spam", "trash")
+
+
+def test_a_reply_to_another_posts_comment_stays_on_its_own_post(
+    importing_app: Flask, site: Path, tmp_path: Path
+) -> None:
+    """A broken (or hostile) export: comment 302 names as its parent 201,
+    a comment of another post. It is shown on its own post, on top."""
+    text = CARNET.read_text("utf-8").replace(
+        "<wp:comment_parent>301</wp:comment_parent>",
+        "<wp:comment_parent>201</wp:comment_parent>",
+    )
+    path = tmp_path / "crossed.xml"
+    path.write_text(text, "utf-8")
+    code, output = run_import(importing_app, str(path))
+    assert code == 0, output
+    stored = comments(importing_app)
+    assert stored[302].parent_id is None
+    assert stored[302].article_page_url == "2020/日本語/"
+    assert page(site, "2020/日本語/").get_element_by_id("comment-302") is not None
