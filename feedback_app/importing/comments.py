@@ -10,6 +10,7 @@ comment of the same article already answers to it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -29,6 +30,10 @@ from .wp_content import convert_comment
 #: integer).
 MAX_ID = 2**31 - 1
 ANONYMOUS = "Anonymous"
+#: What an anchor may be (``contract.COMMENT_FILE_SCHEMA``): one word of
+#: an id, never markup, never the theme's ``comment-N-by``.
+_ANCHOR = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]{1,20}")
+_ID_LENGTH = 100  # comment.origin_id
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Stored:
     added: dict[str, int] = field(default_factory=dict)  # by state
     already: int = 0
     link_notices: int = 0  # pingbacks and trackbacks, not imported
+    bad_ids: int = 0  # ids longer than a column holds: not imported
     kept_ids: int = 0
     anchors_lost: list[str] = field(default_factory=list)
     page_urls: set[str] = field(default_factory=set)  # articles with new ones
@@ -66,6 +72,16 @@ def highest_id_given(session: Session) -> int:
     else:  # pragma: no cover - the two databases the project runs on
         seq = 0
     return max(highest, seq or 0)
+
+
+def _own_anchor(anchor: str, ids_below: int) -> bool:
+    """Whether ``anchor`` can be an imported comment's: a word and a
+    number, and not ``comment-N`` for an id this database has given or
+    will give in this import (below ``ids_below``)."""
+    if not _ANCHOR.fullmatch(anchor):
+        return False
+    word, _, number = anchor.rpartition("-")
+    return word != "comment" or int(number) >= ids_below
 
 
 def new_comments(
@@ -133,7 +149,8 @@ def store_threads(
             select(Comment.origin_id, Comment.id).where(Comment.origin == origin)
         ).all()
     )
-    free_above = highest_id_given(session) if keep_ids else MAX_ID
+    highest = highest_id_given(session)
+    free_above = highest if keep_ids else MAX_ID
     depth_of = dict(
         session.execute(
             select(Comment.id, Comment.depth).where(Comment.origin == origin)
@@ -152,6 +169,11 @@ def store_threads(
         and free_above < int(c.source_id) <= MAX_ID
     }
     next_id = max(kept | {free_above}) + 1
+    # Every id this import can give is below this: an old anchor
+    # "comment-N" under it would be some comment's own id.
+    ids_below = (next_id if keep_ids else highest + 1) + sum(
+        len(t.comments) for _, t in attached
+    )
     for article, thread in attached:
         authors = encode_authors(article.authors)
         taken_here: set[str] | None = None
@@ -164,6 +186,9 @@ def store_threads(
                 continue
             if c.source_id in known:
                 stored.already += 1
+                continue
+            if not c.source_id or len(c.source_id) > _ID_LENGTH:
+                stored.bad_ids += 1
                 continue
             parent_id = (
                 known.get(c.parent_id)
@@ -206,7 +231,15 @@ def store_threads(
             elif keep_ids:
                 values["id"] = next_id
                 next_id += 1
-            if wanted not in kept and c.anchor:
+            # WordPress's ids not kept are ids given already, to comments
+            # of other articles (checked below); another source's anchor
+            # must be no id at all.
+            usable = (
+                bool(_ANCHOR.fullmatch(c.anchor))
+                if keep_ids
+                else _own_anchor(c.anchor, ids_below)
+            )
+            if wanted not in kept and usable:
                 if taken_here is None:
                     taken_here = {
                         f"comment-{i}"

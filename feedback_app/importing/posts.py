@@ -37,7 +37,13 @@ HEADER = (
 
 #: What ``one_line`` may hold for each key (the desk's limits, and longer
 #: ones for what old sites wrote: long titles, many tags).
-_LIMITS = {"Summary": "summary", "Tags": "tags", "Category": "category"}
+_LIMITS = {
+    "Summary": "summary",
+    "Tags": "tags",
+    "Category": "category",
+    # A permalink of non-Latin words is long once percent-encoded.
+    "Imported_from": "summary",
+}
 
 _IMPORTED_FROM = re.compile(
     r"^(?:Imported_from:|<meta name=\"imported_from\" content=\")\s*([^\"\n]+)",
@@ -66,8 +72,10 @@ def compose(header: dict[str, str], body: str, body_format: str) -> str:
         value = header.get(key, "")
         if not value:
             continue
-        field = _LIMITS.get(key, key.lower())
-        value = one_line(value, field if field in _LIMITS.values() else "title")
+        try:
+            value = one_line(value, _LIMITS.get(key, key.lower()))
+        except DraftError as exc:
+            raise DraftError(str(exc), key.lower()) from None
         values.append((key, value))
     body = body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     if body_format == "html":

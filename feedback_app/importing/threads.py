@@ -97,6 +97,7 @@ def import_threads(
     for state, n in stored.added.items():
         report.count(f"comments imported: {state}", n, wrote=True)
     report.count("comments already imported", stored.already)
+    report.count("comments skipped: an id longer than 100 characters", stored.bad_ids)
     for anchor in stored.anchors_lost:
         report.note(f"{anchor}: another comment of the article has that anchor")
     folder = Path(app.config["COMMENTS_PATH"])

@@ -80,6 +80,9 @@ def _add_authors(app: Flask, export: Export, report: Report) -> None:
             if author.login.lower() not in writing:
                 continue
             name = author.display_name
+            if len(name) > 200 or len(author.email) > 254:
+                report.skip(f"author {name[:60]}", "a name or address too long")
+                continue
             if name in names:
                 report.count("authors already there")
                 continue
@@ -117,10 +120,11 @@ def _redirects(
             if article is None:
                 continue  # a draft: no address yet
             new = "/" + article.page_url
-            if article.thread is not None:
+            permalink = urlsplit(item.link)
+            pretty = permalink.path.strip("/") and not permalink.query
+            if article.thread is not None and pretty:
                 old_feed = item.link.rstrip("/") + "/feed/"
-                if "?" not in item.link:
-                    pairs.append((old_feed, "/" + article.thread.feed))
+                pairs.append((old_feed, "/" + article.thread.feed))
         ids = "page_id" if item.post_type == "page" else "p"
         for old in {item.link, item.guid, f"{base}/?{ids}={item.post_id}"}:
             if old and (old.startswith("/") or "://" in old):
@@ -156,12 +160,18 @@ def _redirects(
     feed = settings.get("FEED_ALL_ATOM")
     pairs.append((f"{base}/feed/", "/" + feed if feed else "/"))
     checked = []
+    own = _own_addresses(Path(app.config["OUTPUT_PATH"]))
     for old, new in dict.fromkeys(pairs):
         try:
-            normal_old(old, export.base_blog_url)
+            key = normal_old(old, export.base_blog_url)
             normal_new(new)
         except ValueError as exc:
             report.note(f"no redirect from {old}: {exc}")
+            continue
+        if key != _key_of(new) and key.lower() in own:
+            # Never send a reader away from a page, feed or file of this
+            # site, whatever address the export gives a post.
+            report.note(f"no redirect from {old}: it is an address of this site")
             continue
         checked.append((old, new))
     path = Path(app.config["REDIRECTS_PATH"])
@@ -170,6 +180,28 @@ def _redirects(
     report.count("redirects already there", already)
     for old in conflicts:
         report.note(f"{old} already redirects elsewhere; left as it was")
+
+
+def _key_of(new: str) -> str | None:
+    """Return the key a new address would have as an old one (None for
+    the front page, which is never a key)."""
+    try:
+        return normal_old(new)
+    except ValueError:
+        return None
+
+
+def _own_addresses(output: Path) -> set[str]:
+    """Return the keys (``redirects.normal_old``, lower-cased as nginx's
+    map compares them) of every file and folder the built site serves."""
+    own = set()
+    for path in output.rglob("*"):
+        relative = path.relative_to(output).as_posix()
+        own.add("/" + relative.lower())
+        if path.name == "index.html":
+            own.add("/" + path.parent.relative_to(output).as_posix().lower())
+    own.discard("/.")
+    return own
 
 
 def threads_of(
@@ -215,7 +247,7 @@ def import_wordpress(
                     for p in the_plan.posts
                     if p.item.post_type == "post"
                 ),
-                f"wordpress {export.base_blog_url}",
+                f"wordpress {export.base_blog_url}"[:200],
             )
         report.count("comments to import", new, wrote=True)
         return report
@@ -252,19 +284,20 @@ def import_wordpress(
                 "it is a draft here: import again once it is published",
             )
     attached = threads_of(the_plan, articles)
-    origin = f"wordpress {export.base_blog_url}"
+    origin = f"wordpress {export.base_blog_url}"[:200]
     with get_db(app).write() as session:
         stored = store_threads(
             session,
             attached,
             origin=origin,
-            source_name=export.base_blog_url,
+            source_name=urlsplit(export.base_blog_url).netloc[:100] or "WordPress",
             keep_ids=True,
         )
         rows = {url: published_comments(session, url) for url in stored.page_urls}
     for state, n in stored.added.items():
         report.count(f"comments imported: {state}", n, wrote=True)
     report.count("comments already imported", stored.already)
+    report.count("comments skipped: an id longer than 100 characters", stored.bad_ids)
     report.count("pingbacks and trackbacks skipped", stored.link_notices)
     for anchor in stored.anchors_lost:
         report.note(f"{anchor}: another comment of the article has that anchor")

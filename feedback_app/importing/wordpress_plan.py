@@ -189,7 +189,7 @@ def plan(app: Flask, export: Export, uploads: Path | None, report: Report) -> Pl
             slug = Path(path).stem
             text = compose(_header(item, export, slug, tz), converted.text, suffix)
         except DraftError as exc:
-            report.skip(what, str(exc))
+            report.skip(what, f"its {exc.field or 'file'}: {exc}")
             continue
         slugs.add((folder, slug))
         result.posts.append(

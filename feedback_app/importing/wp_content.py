@@ -66,6 +66,7 @@ from feedback_app.importing.wp_markdown import (
     PostMarkdown,
     escape_markdown,
 )
+from feedback_app.importing.wp_safety import clean_html, make_safe
 from feedback_app.importing.wp_uploads import Uploads
 
 __all__ = ["Converted", "convert_comment", "convert_post", "split_more", "wpautop"]
@@ -150,10 +151,13 @@ def convert_post(
     )
     soup = _parse(text, notes)
     _clean(soup, notes)
+    make_safe(soup, notes)
     _report_shortcodes(soup, notes)
     media.rewrite(soup)
     _drop_empty_paragraphs(soup)
     body, output_format = _render(soup, notes)
+    if output_format == "html":
+        body = clean_html(body)
     return Converted(
         text=body,
         format=output_format,
@@ -169,6 +173,8 @@ def convert_comment(html: str) -> str:
     text = wpautop(html.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", ""))
     soup = _parse(text, {})
     _clean(soup, {})
+    # Also a post's summary, which Pelican renders as it is.
+    make_safe(soup, {})
     try:
         text = CommentMarkdown().convert_soup(soup)
     except RecursionError:

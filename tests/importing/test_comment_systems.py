@@ -6,6 +6,7 @@ their states and anchors, the pages built, and importing again.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -132,3 +133,29 @@ def test_isso_threads_land_on_their_articles_and_keep_isso_anchors(
     # The reply to a removed comment is shown, in its place.
     assert doc.get_element_by_id(f"isso-{reply}") is not None
     assert "/2010/old-post/" in output
+
+
+def test_old_anchors_that_are_ids_or_not_words_are_left_out(
+    importing_app: Flask, site: Path, tmp_path: Path
+) -> None:
+    """Disqus ids are large numbers; an export with small ones (or one
+    holding markup) must not give two elements of a page one id."""
+    text = (
+        disqus_export(tmp_path)
+        .read_text("utf-8")
+        .replace('dsq:id="3200000001"', 'dsq:id="2"')
+        .replace('dsq:id="3200000002"', 'dsq:id="1"')
+        .replace('dsq:id="3200000003"', 'dsq:id="x&quot; onmouseover=alert(1) y"')
+    )
+    path = tmp_path / "small-ids.xml"
+    path.write_text(text, "utf-8")
+    code, output = run(importing_app, "disqus", str(path))
+    assert code == 0, output
+    stored = by_origin(importing_app, "disqus")
+    assert stored["2"].anchor is None and stored["1"].anchor is None
+    assert stored['x" onmouseover=alert(1) y'].anchor is None
+    assert stored["3200000004"].anchor == "comment-3200000004"
+    html = (site / "build" / "output" / INSIDE_SALES / "index.html").read_text("utf-8")
+    ids = re.findall(r'\bid="([^"]*)"', html)
+    assert len(ids) == len(set(ids))
+    assert "onmouseover" not in html

@@ -157,7 +157,7 @@ def test_comments_keep_their_ids_states_dates_and_addresses_only_in_the_database
     stored = comments(importing_app)
     assert set(stored) == {*range(201, 214), 216, 217, 218, 301, 302}
     assert stored[211].state == "pending"
-    assert stored[211].reason == "was waiting for moderation on http://old.example.org"
+    assert stored[211].reason == "was waiting for moderation on old.example.org"
     assert stored[212].state == "spam" and stored[213].state == "trash"
     assert stored[210].parent_id == 209 and stored[210].depth == 10
     assert stored[201].email == "reader0@example.net"
@@ -402,23 +402,53 @@ def test_slugs_the_site_already_uses_get_the_posts_id(
     assert code == 0 and "Nothing new" in output, output
 
 
-def test_a_post_that_stops_the_build_is_taken_back(
+def test_links_pelican_would_follow_and_markup_that_runs_are_not_imported(
     importing_app: Flask, site: Path, tmp_path: Path
 ) -> None:
-    """An export whose post links as Pelican's {static} to a file outside
-    the content folder: the build refuses it, and the import removes what
-    it wrote, so the site still builds."""
+    """An export whose post links, in Pelican's syntax, to a file outside
+    the content folder, and carries what would run on the site's origin."""
+    hostile = (
+        '<a href="{static}/../../../etc/hostname">x</a> '
+        '<a href=" javascript:alert(1)">y</a> '
+        '<img src="data:image/png;base64,AAAA" onerror="alert(2)" alt="z"> '
+        "<form action=https://evil.example/><input name=q></form> "
+        '<iframe src="http://evil.example/"></iframe> '
+    )
     text = CARNET.read_text("utf-8").replace(
-        "Une relance n’est pas",
-        '<a href="{static}/../../../etc/hostname">x</a> Une relance n’est pas',
-        1,
+        "Une relance n’est pas", hostile + "Une relance n’est pas", 1
+    )
+    # A table without a header row keeps another post as HTML.
+    text = text.replace(
+        "Pas encore prêt.",
+        "<table><tr><td>1</td></tr></table>" + hostile,
+    ).replace(
+        "<wp:status><![CDATA[draft]]></wp:status>",
+        "<wp:status><![CDATA[publish]]></wp:status>",
     )
     path = tmp_path / "hostile.xml"
     path.write_text(text, "utf-8")
-    before = snapshot(site)
     code, output = run_import(importing_app, str(path))
+    assert code == 0, output
+    assert "a link this site does not publish was removed" in output
+    for source in ("appels-et-relances.md", "brouillon-jamais-publié.html"):
+        written = (site / "content" / source).read_text("utf-8")
+        for word in ("{static}/..", "javascript", "data:", "onerror", "<form", "evil"):
+            assert word not in written, (source, word)
+    built = (site / "build" / "output").rglob("*.html")
+    for page_file in built:
+        body = page_file.read_text("utf-8")
+        assert "javascript:alert" not in body and "onerror" not in body
+    assert not list((site / "build" / "output").rglob("hostname"))
+
+
+def test_an_import_whose_build_fails_takes_its_files_back(
+    importing_app: Flask, site: Path
+) -> None:
+    before = snapshot(site)
+    importing_app.config["BUILD_TIMEOUT"] = 0.001
+    code, output = run_import(importing_app, str(CARNET))
     assert code == 1
-    assert "would publish" in output and "were removed again" in output
+    assert "BUILD_TIMEOUT" in output and "were removed again" in output
     assert snapshot(site) == before
     assert comments(importing_app) == {}
 
@@ -452,3 +482,58 @@ def test_a_reply_to_another_posts_comment_stays_on_its_own_post(
     assert stored[302].parent_id is None
     assert stored[302].article_page_url == "2020/日本語/"
     assert page(site, "2020/日本語/").get_element_by_id("comment-302") is not None
+
+
+def test_an_old_address_that_is_one_of_this_sites_is_never_redirected(
+    importing_app: Flask, site: Path, tmp_path: Path
+) -> None:
+    text = (
+        CARNET.read_text("utf-8")
+        .replace(
+            '<guid isPermaLink="false">http://old.example.org/?p=102</guid>',
+            '<guid isPermaLink="false">http://old.example.org/theme/css/main.css'
+            "</guid>",
+        )
+        .replace(
+            "<link>http://old.example.org/2019/05/appels-et-relances/</link>",
+            "<link>http://old.example.org/2026/inside-sales-without-the-script/</link>",
+        )
+    )
+    path = tmp_path / "takeover.xml"
+    path.write_text(text, "utf-8")
+    code, output = run_import(importing_app, str(path))
+    assert code == 0, output
+    assert "it is an address of this site" in output
+    table = (site / "redirects.map").read_text("utf-8")
+    assert '"/theme/css/main.css"' not in table
+    assert '"/2026/inside-sales-without-the-script"' not in table
+    assert '"/?p=101" "/2019/appels-et-relances/";' in table
+
+
+def test_values_longer_than_the_database_holds_are_reported_not_crashed_on(
+    importing_app: Flask, site: Path, tmp_path: Path
+) -> None:
+    """PostgreSQL refuses what SQLite would store: both must say the same."""
+    long_host = "http://old.example.org/" + "b" * 300
+    text = (
+        CARNET.read_text("utf-8")
+        .replace(
+            "<wp:base_blog_url>http://old.example.org</wp:base_blog_url>",
+            f"<wp:base_blog_url>{long_host}</wp:base_blog_url>",
+        )
+        .replace(
+            "<![CDATA[Jörg Bäcker]]></wp:author_display_name>",
+            f"<![CDATA[{'Jörg ' * 50}]]></wp:author_display_name>",
+        )
+    )
+    path = tmp_path / "long.xml"
+    path.write_text(text, "utf-8")
+    code, output = run_import(importing_app, str(path))
+    assert code == 0, output
+    assert "a name or address too long" in output
+    # His post too: its Author line would be longer than a header holds.
+    assert "its author: Please keep this to 200 characters." in output
+    assert "13  comments imported: approved" in output, output
+    with get_db(importing_app).read() as session:
+        origins = set(session.scalars(select(Comment.origin)))
+    assert origins == {f"wordpress {long_host}"[:200]}
