@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ..core import reasons
+from ..core.addresses import HeaderError, checked_address
 from ..core.models import Comment, utcnow
 from ..core.rendering import render_comment
 from ..site.index import Article
@@ -72,6 +73,17 @@ def highest_id_given(session: Session) -> int:
     else:  # pragma: no cover - the two databases the project runs on
         seq = 0
     return max(highest, seq or 0)
+
+
+def _address(email: str | None) -> str | None:
+    """Return a commenter's address as the site stores one, or None for
+    what is not one (it could never be written to anyway)."""
+    if not email:
+        return None
+    try:
+        return checked_address(email.strip())
+    except HeaderError:
+        return None
 
 
 def _own_anchor(anchor: str, ids_below: int) -> bool:
@@ -205,7 +217,7 @@ def store_threads(
                 "parent_id": parent_id,
                 "depth": depth_of.get(parent_id, 0) + 1 if parent_id else 1,
                 "name": name,
-                "email": (c.email or "").strip()[:254] or None,
+                "email": _address(c.email),
                 "website": (c.website or "")[:500] or None,
                 "body": body,
                 "html": render_comment(body),
@@ -241,14 +253,15 @@ def store_threads(
             )
             if wanted not in kept and usable:
                 if taken_here is None:
-                    taken_here = {
-                        f"comment-{i}"
-                        for i in session.scalars(
-                            select(Comment.id).where(
-                                Comment.article_page_url == article.page_url
-                            )
+                    # Each comment's own id on the page, and the old anchors
+                    # already there (another source's).
+                    taken_here = set()
+                    for i, anchor in session.execute(
+                        select(Comment.id, Comment.anchor).where(
+                            Comment.article_page_url == article.page_url
                         )
-                    }
+                    ):
+                        taken_here |= {f"comment-{i}", anchor or ""}
                 if c.anchor in taken_here:
                     stored.anchors_lost.append(f"#{c.anchor} ({thread.url})")
                 else:
@@ -259,13 +272,16 @@ def store_threads(
             known[c.source_id] = comment.id
             depth_of[comment.id] = values["depth"]
             if taken_here is not None:
-                taken_here.add(f"comment-{comment.id}")
+                taken_here |= {f"comment-{comment.id}", comment.anchor or ""}
             stored.added[c.state] = stored.added.get(c.state, 0) + 1
             if c.state == "approved":
                 stored.page_urls.add(article.page_url)
     if keep_ids and stored.total and session.get_bind().dialect.name == "postgresql":
         # Ids given by hand: the sequence goes on after the highest.
         session.execute(
-            text("SELECT setval('comment_id_seq', (SELECT max(id) FROM comment))")
+            text(
+                "SELECT setval(pg_get_serial_sequence('comment', 'id'),"
+                " (SELECT max(id) FROM comment))"
+            )
         )
     return stored

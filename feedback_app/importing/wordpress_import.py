@@ -23,6 +23,7 @@ from pelican.urlwrappers import Category, Tag
 from pelican.utils import slugify
 from sqlalchemy import select
 
+from ..core.addresses import HeaderError, checked_address
 from ..core.db import get_db
 from ..core.models import Author
 from ..site.files import write_atomically
@@ -86,14 +87,16 @@ def _add_authors(app: Flask, export: Export, report: Report) -> None:
             if name in names:
                 report.count("authors already there")
                 continue
-            if "@" not in author.email:
+            try:
+                email = checked_address(author.email)
+            except HeaderError:
                 report.skip(
                     f"author {name}",
-                    "no address in the export: add them with "
+                    "no usable address in the export: add them with "
                     "`flask --app feedback_app authors add`",
                 )
                 continue
-            session.add(Author(name=name, email=author.email, role="author"))
+            session.add(Author(name=name, email=email, role="author"))
             names.add(name)
             report.count("authors added (desk accounts, no password yet)", wrote=True)
 

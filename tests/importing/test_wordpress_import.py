@@ -537,3 +537,29 @@ def test_values_longer_than_the_database_holds_are_reported_not_crashed_on(
     with get_db(importing_app).read() as session:
         origins = set(session.scalars(select(Comment.origin)))
     assert origins == {f"wordpress {long_host}"[:200]}
+
+
+def test_addresses_are_checked_before_they_are_stored(
+    importing_app: Flask, site: Path, tmp_path: Path
+) -> None:
+    """An author's address goes into mail headers: one holding a line
+    break (or that is none) makes no account; a commenter's is dropped."""
+    text = (
+        CARNET.read_text("utf-8")
+        .replace(
+            "<wp:author_email><![CDATA[joerg@old.example.org]]>",
+            "<wp:author_email><![CDATA[joerg@old.example.org\nBcc: all@example.net]]>",
+        )
+        .replace(
+            "<![CDATA[reader0@example.net]]>", "<![CDATA[reader0 at example.net]]>"
+        )
+    )
+    path = tmp_path / "addresses.xml"
+    path.write_text(text, "utf-8")
+    code, output = run_import(importing_app, str(path))
+    assert code == 0, output
+    assert "author Jörg Bäcker: no usable address in the export" in output
+    with get_db(importing_app).read() as session:
+        names = set(session.scalars(select(Author.name)))
+    assert names == {"Maya Lindqvist"}
+    assert comments(importing_app)[201].email is None
