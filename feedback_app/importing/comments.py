@@ -13,18 +13,24 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from ..core import reasons
 from ..core.addresses import HeaderError, checked_address
+from ..core.db import get_db
 from ..core.models import Comment, utcnow
 from ..core.rendering import render_comment
 from ..site.index import Article
 from ..site.ownership import encode_authors
+from ..site.publishing import write_comment_file
+from ..site.threads import published_comments
 from ..store.comments import fingerprint
 from .records import ImportedComment, ImportedThread
+from .report import Report
 from .wp_content import convert_comment
 
 #: The largest id a comment column holds on every database (PostgreSQL's
@@ -285,3 +291,39 @@ def store_threads(
             )
         )
     return stored
+
+
+def store_and_publish_files(
+    app: Flask,
+    attached: list[tuple[Article, ImportedThread]],
+    report: Report,
+    *,
+    origin: str,
+    source_name: str,
+    keep_ids: bool = False,
+) -> bool:
+    """Store ``attached`` in one transaction (``store_threads``), say what
+    was done in ``report``, and write the comment file of each article that
+    gained a published comment; tell whether any did (the site is then
+    built again to show them)."""
+    with get_db(app).write() as session:
+        stored = store_threads(
+            session,
+            attached,
+            origin=origin,
+            source_name=source_name,
+            keep_ids=keep_ids,
+        )
+        rows = {url: published_comments(session, url) for url in stored.page_urls}
+    for state, n in stored.added.items():
+        report.count(f"comments imported: {state}", n, wrote=True)
+    report.count("comments already imported", stored.already)
+    report.count("comments skipped: an id longer than 100 characters", stored.bad_ids)
+    report.count("pingbacks and trackbacks skipped", stored.link_notices)
+    for anchor in stored.anchors_lost:
+        report.note(f"{anchor}: another comment of the article has that anchor")
+    folder = Path(app.config["COMMENTS_PATH"])
+    folder.mkdir(parents=True, exist_ok=True)
+    for url, comments in rows.items():
+        write_comment_file(folder, url, comments)
+    return bool(rows)

@@ -17,10 +17,9 @@ from flask import Flask
 
 from ..core.db import get_db
 from ..site.index import Article, Site, site_index
-from ..site.publishing import build_site, write_comment_file
+from ..site.publishing import build_site
 from ..site.redirects import read_redirects, redirect_for
-from ..site.threads import published_comments
-from .comments import new_comments, store_threads
+from .comments import new_comments, store_and_publish_files
 from .records import ImportedThread
 from .report import Report
 
@@ -91,19 +90,8 @@ def import_threads(
             new = new_comments(session, (t for _, t in matched), origin)
         report.count("comments to import", new, wrote=True)
         return report
-    with get_db(app).write() as session:
-        stored = store_threads(session, matched, origin=origin, source_name=source_name)
-        rows = {url: published_comments(session, url) for url in stored.page_urls}
-    for state, n in stored.added.items():
-        report.count(f"comments imported: {state}", n, wrote=True)
-    report.count("comments already imported", stored.already)
-    report.count("comments skipped: an id longer than 100 characters", stored.bad_ids)
-    for anchor in stored.anchors_lost:
-        report.note(f"{anchor}: another comment of the article has that anchor")
-    folder = Path(app.config["COMMENTS_PATH"])
-    folder.mkdir(parents=True, exist_ok=True)
-    for url, comments in rows.items():
-        write_comment_file(folder, url, comments)
-    if rows:
+    if store_and_publish_files(
+        app, matched, report, origin=origin, source_name=source_name
+    ):
         build_site(app)
     return report

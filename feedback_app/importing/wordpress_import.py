@@ -29,10 +29,9 @@ from ..core.models import Author
 from ..site.files import write_atomically
 from ..site.index import Article, site_index
 from ..site.lock import PublishError
-from ..site.publishing import build_site, write_comment_file
+from ..site.publishing import build_site
 from ..site.redirects import merge_redirects, normal_new, normal_old
-from ..site.threads import published_comments
-from .comments import new_comments, store_threads
+from .comments import new_comments, store_and_publish_files
 from .records import ImportedThread
 from .report import Report
 from .wordpress import Export, read_wxr
@@ -288,27 +287,15 @@ def import_wordpress(
             )
     attached = threads_of(the_plan, articles)
     origin = f"wordpress {export.base_blog_url}"[:200]
-    with get_db(app).write() as session:
-        stored = store_threads(
-            session,
-            attached,
-            origin=origin,
-            source_name=urlsplit(export.base_blog_url).netloc[:100] or "WordPress",
-            keep_ids=True,
-        )
-        rows = {url: published_comments(session, url) for url in stored.page_urls}
-    for state, n in stored.added.items():
-        report.count(f"comments imported: {state}", n, wrote=True)
-    report.count("comments already imported", stored.already)
-    report.count("comments skipped: an id longer than 100 characters", stored.bad_ids)
-    report.count("pingbacks and trackbacks skipped", stored.link_notices)
-    for anchor in stored.anchors_lost:
-        report.note(f"{anchor}: another comment of the article has that anchor")
-    folder = Path(app.config["COMMENTS_PATH"])
-    folder.mkdir(parents=True, exist_ok=True)
-    for url, comments in rows.items():
-        write_comment_file(folder, url, comments)
+    shown = store_and_publish_files(
+        app,
+        attached,
+        report,
+        origin=origin,
+        source_name=urlsplit(export.base_blog_url).netloc[:100] or "WordPress",
+        keep_ids=True,
+    )
     _redirects(app, the_plan, articles, report)
-    if rows:
+    if shown:
         build_site(app)
     return report

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from lxml import html as lxml_html
 
 from feedback_app import create_app
 from feedback_app.core.db import get_db, upgrade
@@ -76,3 +77,24 @@ def uploads(tmp_path: Path) -> Path:
     )
     (folder / "2019" / "05" / "chat-au-telephone.png").write_bytes(png)
     return folder
+
+
+def find(element: lxml_html.HtmlElement, path: str) -> list[lxml_html.HtmlElement]:
+    """The elements under ``element`` at ``path``: steps of a tag name and
+    classes (``li.comment``, ``.comment-body a``) separated by spaces."""
+    xpath = "."
+    for step in path.split():
+        tag, *classes = step.split(".")
+        xpath += f"//{tag or '*'}"
+        for name in classes:
+            xpath += (
+                f"[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]"
+            )
+    return element.xpath(xpath)
+
+
+def page(site: Path, url: str) -> lxml_html.HtmlElement:
+    """The built page at the site-relative ``url``, parsed."""
+    return lxml_html.fromstring(
+        (site / "build" / "output" / url / "index.html").read_bytes()
+    )

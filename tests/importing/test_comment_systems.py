@@ -11,13 +11,12 @@ import sqlite3
 from pathlib import Path
 
 from flask import Flask
-from lxml import html as lxml_html
 from sqlalchemy import select
 
 from feedback_app.core.db import get_db
 from feedback_app.core.models import Comment
 
-from .conftest import DATA
+from .conftest import DATA, find, page
 from .test_isso import ISSO_SCHEMA, add_comment, add_thread, delete_as_isso
 
 INSIDE_SALES = "2026/inside-sales-without-the-script/"
@@ -29,26 +28,6 @@ def run(app: Flask, *args: str) -> tuple[int, str]:
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output
-
-
-def find(element: lxml_html.HtmlElement, path: str) -> list[lxml_html.HtmlElement]:
-    """The elements under ``element`` at ``path``: steps of a tag name and
-    classes (``li.comment``, ``.comment-body a``) separated by spaces."""
-    xpath = "."
-    for step in path.split():
-        tag, *classes = step.split(".")
-        xpath += f"//{tag or '*'}"
-        for name in classes:
-            xpath += (
-                f"[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]"
-            )
-    return element.xpath(xpath)
-
-
-def page(site: Path, url: str) -> lxml_html.HtmlElement:
-    return lxml_html.fromstring(
-        (site / "build" / "output" / url / "index.html").read_bytes()
-    )
 
 
 def by_origin(app: Flask, origin: str) -> dict[str, Comment]:

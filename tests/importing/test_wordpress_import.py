@@ -12,14 +12,13 @@ from pathlib import Path
 import pelican
 import pytest
 from flask import Flask
-from lxml import html as lxml_html
 from sqlalchemy import func, select
 
 from feedback_app.core.db import get_db
 from feedback_app.core.models import Author, Comment
 from feedback_app.site.publishing import build_site
 
-from .conftest import DATA
+from .conftest import DATA, find, page
 
 CARNET = DATA / "wordpress-carnet.xml"
 PELICAN_EXPORT = Path(pelican.__file__).parent / "tests/content/wordpressexport.xml"
@@ -43,26 +42,6 @@ def snapshot(site: Path) -> dict[str, str]:
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 files[str(path.relative_to(site))] = digest
     return files
-
-
-def find(element: lxml_html.HtmlElement, path: str) -> list[lxml_html.HtmlElement]:
-    """The elements under ``element`` at ``path``: steps of a tag name and
-    classes (``li.comment``, ``.comment-body a``) separated by spaces."""
-    xpath = "."
-    for step in path.split():
-        tag, *classes = step.split(".")
-        xpath += f"//{tag or '*'}"
-        for name in classes:
-            xpath += (
-                f"[contains(concat(' ', normalize-space(@class), ' '), ' {name} ')]"
-            )
-    return element.xpath(xpath)
-
-
-def page(site: Path, url: str) -> lxml_html.HtmlElement:
-    return lxml_html.fromstring(
-        (site / "build" / "output" / url / "index.html").read_bytes()
-    )
 
 
 def comments(app: Flask) -> dict[int, Comment]:
