@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
@@ -13,6 +14,7 @@ from ..core.models import (
     Comment,
 )
 from ..services import moderation
+from ..site.lock import PublishError
 from ..site.ownership import decode_authors
 from ..store import comments as cm
 
@@ -74,7 +76,13 @@ def _moderate(comment_id: int, state: str | None) -> None:
         before = session.get(Comment, comment_id)
     if before is None:
         raise click.ClickException(f"No comment #{comment_id}.")
-    moderation.moderate([comment_id], state, wait=True)
+    try:
+        moderation.moderate([comment_id], state, wait=True)
+    except PublishError as exc:
+        done = "deleted" if state is None else state
+        raise click.ClickException(
+            f"Comment #{comment_id} {done}, but its page is not updated: {exc}"
+        ) from None
     if before.state == "approved" or state == "approved":
         live = f"; the page is rebuilt ({time.monotonic() - started:.2f} s)"
     else:
@@ -119,3 +127,74 @@ def comments_reply(comment_id: int, author: str, message: str | None) -> None:
 def comments_delete(comment_id: int) -> None:
     """Delete comment ID for good (its replies move up) and publish the change."""
     _moderate(comment_id, None)
+
+
+@comments_cli.command("check")
+def comments_check() -> None:
+    """List every difference between the comment files and the database;
+    exit 1 if there is one."""
+    from flask import current_app
+
+    from ..site.comment_sync import differences
+
+    with get_db().read() as session:
+        found = differences(session, Path(current_app.config["COMMENTS_PATH"]))
+    for difference in found:
+        click.echo(str(difference))
+    if found:
+        click.echo(
+            f"{len(found)} difference(s). `comments import` loads what only the"
+            " files have; `comments export` writes the files from the database.",
+            err=True,
+        )
+        raise SystemExit(1)
+    click.echo("The comment files and the database agree.")
+
+
+@comments_cli.command("export")
+@click.option(
+    "--drop-unknown",
+    is_flag=True,
+    help="Also rewrite files holding comments the database never knew,"
+    " dropping those comments.",
+)
+def comments_export(drop_unknown: bool) -> None:
+    """Write every article's comment file (and its pages) from the database."""
+    from flask import current_app
+
+    from ..site.comment_sync import UnknownComments, published_page_urls, read_files
+    from ..site.publishing import publisher
+
+    folder = Path(current_app.config["COMMENTS_PATH"])
+    files, _ = read_files(folder)
+    with get_db().read() as session:
+        page_urls = published_page_urls(session) | set(files)
+    try:
+        publisher().publish(page_urls, wait=True, drop_unknown=drop_unknown)
+    except UnknownComments as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote the comments of {len(page_urls)} article(s).")
+
+
+@comments_cli.command("import")
+def comments_import() -> None:
+    """Load the published comments of the comment files that the database
+    lacks (a new or restored database), keeping their ids."""
+    from flask import current_app
+
+    from ..importing.comment_files import load_files
+
+    loaded = load_files(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo(
+        f"Loaded {loaded.added} comment(s) on {len(loaded.page_urls)} article(s);"
+        f" {loaded.already} already in the database."
+    )
+    if loaded.deleted_here:
+        click.echo(
+            f"{loaded.deleted_here} comment(s) this database deleted were left"
+            " out (`comments export` removes them from the files)."
+        )
+    for line in loaded.conflicts + loaded.problems:
+        click.echo(f"Not loaded: {line}", err=True)
+    if loaded.conflicts or loaded.problems:
+        raise SystemExit(1)

@@ -73,9 +73,14 @@ def _markdown() -> MarkdownIt:
 
 def render_comment(text: str) -> str:
     """Return the sanitised HTML for a comment written in Markdown."""
+    return clean_comment_html(_markdown().render(text))
+
+
+def clean_comment_html(html: str) -> str:
+    """Return ``html`` with only what a comment may hold (idempotent: HTML
+    ``render_comment`` made comes back the same)."""
     import nh3
 
-    html = _markdown().render(text)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

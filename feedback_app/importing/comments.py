@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..core import reasons
@@ -24,6 +24,7 @@ from ..core.addresses import HeaderError, checked_address
 from ..core.db import get_db
 from ..core.models import Comment, utcnow
 from ..core.rendering import render_comment
+from ..site.comment_sync import highest_id_given
 from ..site.index import Article
 from ..site.ownership import encode_authors
 from ..site.publishing import write_comment_file
@@ -58,27 +59,6 @@ class Stored:
     @property
     def total(self) -> int:
         return sum(self.added.values())
-
-
-def highest_id_given(session: Session) -> int:
-    """Return the highest comment id this database ever gave (deleted
-    comments' ids included, where the database remembers them)."""
-    highest = session.scalar(select(func.max(Comment.id))) or 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        seq = session.execute(
-            text("SELECT seq FROM sqlite_sequence WHERE name = 'comment'")
-        ).scalar()
-    elif dialect == "postgresql":
-        seq = session.execute(
-            text(
-                "SELECT pg_sequence_last_value("
-                "pg_get_serial_sequence('comment', 'id')::regclass)"
-            )
-        ).scalar()
-    else:  # pragma: no cover - the two databases the project runs on
-        seq = 0
-    return max(highest, seq or 0)
 
 
 def _address(email: str | None) -> str | None:

@@ -44,6 +44,7 @@ from flask import Flask, current_app
 
 from ..core.db import get_db
 from . import live_site
+from .comment_sync import UnknownComments, unknown_ids
 from .contract import COMMENT_FILE_VERSION
 from .files import comment_file_name, write_atomically
 from .index import Site, site_index
@@ -72,14 +73,26 @@ class Publisher:
         self.builds = 0  # how many of them needed a Pelican run
         self.last_error: str | None = None
 
-    def publish(self, page_urls: Iterable[str], *, wait: bool = False) -> None:
+    def publish(
+        self,
+        page_urls: Iterable[str],
+        *,
+        wait: bool = False,
+        drop_unknown: bool = False,
+    ) -> None:
         """Publish the comments of the articles at ``page_urls`` (their
-        site-relative URLs): now if ``wait``, else soon."""
+        site-relative URLs): now if ``wait``, else soon.
+
+        An article whose file shows a comment the database never knew (a
+        new or restored database) is left as it is, unless ``drop_unknown``.
+
+        :raise UnknownComments: (``wait``) naming them, the others published.
+        """
         page_urls = set(page_urls)
         if not page_urls:
             return
         if wait:
-            self._publish_now(page_urls)
+            self._publish_now(page_urls, drop_unknown=drop_unknown)
             return
         with self._condition:
             self._pending |= page_urls
@@ -121,16 +134,19 @@ class Publisher:
                     self._busy = False
                     self._condition.notify_all()
 
-    def _publish_now(self, page_urls: set[str]) -> None:
+    def _publish_now(self, page_urls: set[str], *, drop_unknown: bool = False) -> None:
         config = self.app.config
         with publish_lock(self.app):
             folder = Path(config["COMMENTS_PATH"])
             site = site_index(self.app).current()
-            with get_db(self.app).read() as session:
-                threads = {u: published_comments(session, u) for u in sorted(page_urls)}
             # What the pages show now: the comment pages that stay the same
             # are not rendered again.
-            previous = {u: _previous_rows(folder, u) for u in threads}
+            previous = {u: _previous_rows(folder, u) for u in sorted(page_urls)}
+            with get_db(self.app).read() as session:
+                threads = {u: published_comments(session, u) for u in previous}
+                unknown = {} if drop_unknown else unknown_ids(session, previous)
+            for page_url in unknown:
+                del threads[page_url]
             for page_url, rows in threads.items():
                 write_comment_file(folder, page_url, rows)
                 article = site.articles.get(page_url)
@@ -139,17 +155,18 @@ class Publisher:
                 ):
                     _retire_slug_file(folder, article.slug)
             self.runs += 1
-            if not config["COMMENTS_REBUILD"]:
-                return
-            slow = [
-                u
-                for u, rows in threads.items()
-                if not self._write(site, u, rows, previous[u])
-            ]
-            if slow:
-                self.rebuild(slow)
-            elif any(u in site.articles for u in threads):
-                run_publish_command(self.app)
+            if config["COMMENTS_REBUILD"]:
+                slow = [
+                    u
+                    for u, rows in threads.items()
+                    if not self._write(site, u, rows, previous[u])
+                ]
+                if slow:
+                    self.rebuild(slow)
+                elif any(u in site.articles for u in threads):
+                    run_publish_command(self.app)
+            if unknown:
+                raise UnknownComments(unknown)
 
     def _write(
         self,

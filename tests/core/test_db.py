@@ -337,3 +337,82 @@ def test_a_forked_child_opens_connections_of_its_own(
             assert connection.scalar(sa.text("SELECT 1")) == 1
     finally:
         db.dispose()
+
+
+_COMMENT_COLUMNS = (
+    "parent_id, article_slug, article_page_url, article_authors, depth, name,"
+    " body, html, state, is_author, fingerprint, notify_replies, reply_notified,"
+    " created_at, updated_at"
+)
+_COMMENT_VALUES = (
+    ":parent, 's', 's/', '[]', 1, 'n', 'b', '<p>b</p>', 'approved', false, 'f',"
+    " false, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP"
+)
+# Constants only: no value is put into the text.
+_INSERT_COMMENT = sa.text(
+    f"INSERT INTO comment ({_COMMENT_COLUMNS})"  # noqa: S608
+    f" VALUES ({_COMMENT_VALUES}) RETURNING id"
+)
+_INSERT_COMMENT_WITH_ID = sa.text(
+    f"INSERT INTO comment (id, {_COMMENT_COLUMNS})"  # noqa: S608
+    f" VALUES (:id, {_COMMENT_VALUES}) RETURNING id"
+)
+
+
+def _insert_comment(
+    connection: sa.Connection, cid: int | None, parent: int | None
+) -> int:
+    """Insert a published comment with SQL (as any version's schema takes
+    it), with the id ``cid`` or the next one the database gives."""
+    query = _INSERT_COMMENT_WITH_ID if cid else _INSERT_COMMENT
+    return connection.execute(query, {"id": cid, "parent": parent}).scalar_one()
+
+
+def test_a_comment_id_is_never_given_twice(app: Flask) -> None:
+    """Deleting the newest comment does not free its id: #comment-N links,
+    feed ids and comment files go on naming that comment only."""
+    with get_db(app).engine.begin() as connection:
+        first = _insert_comment(connection, None, None)
+        newest = _insert_comment(connection, None, None)
+        connection.execute(sa.text("DELETE FROM comment WHERE id = :i"), {"i": newest})
+        assert _insert_comment(connection, None, None) > newest > first
+
+
+BEFORE_IDS_KEPT = "3e9a1c5b7d20"
+
+
+def test_ids_migration_keeps_threads_and_links_on_sqlite(tmp_path: Path) -> None:
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'i.sqlite3'}", "SECRET_KEY": "k"}
+    )
+    db = get_db(app)
+    upgrade(app, BEFORE_IDS_KEPT)
+    with db.engine.begin() as connection:
+        for cid, parent in [(1, None), (2, 1), (3, 2), (4, None)]:
+            _insert_comment(connection, cid, parent)
+        connection.execute(
+            sa.text(
+                "INSERT INTO inbound_message (message_id, received_via, sender,"
+                " recipient, subject, body, kind, state, comment_id, received_at)"
+                " VALUES ('m', 'imap', 'a', 'b', 's', 'b', 'reply', 'applied', 3,"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+    upgrade(app)
+    with db.engine.begin() as connection:
+        parents = connection.execute(
+            sa.text("SELECT id, parent_id FROM comment ORDER BY id")
+        ).all()
+        assert parents == [(1, None), (2, 1), (3, 2), (4, None)]
+        assert (
+            connection.execute(
+                sa.text("SELECT comment_id FROM inbound_message")
+            ).scalar_one()
+            == 3
+        )
+        assert connection.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+        connection.execute(sa.text("DELETE FROM comment WHERE id = 4"))
+        assert _insert_comment(connection, None, None) == 5
+        diff = schema_diff(connection)
+    assert diff == []
+    db.dispose()
