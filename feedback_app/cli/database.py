@@ -1,4 +1,4 @@
-"""The database's commands: ``flask db upgrade|current`` and ``flask backup``."""
+"""The database's commands: ``flask db upgrade|current|copy`` and ``flask backup``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,48 @@ def current_command() -> None:
     from alembic import command
 
     command.current(alembic_config(get_db()))
+
+
+@db_cli.command("copy")
+@click.option(
+    "--to",
+    "url",
+    required=True,
+    help="The target database's URL, e.g. postgresql+psycopg://blog@db/blog"
+    " (it is migrated to the newest schema first).",
+)
+@click.option(
+    "--replace", is_flag=True, help="Delete the target's rows first, if it has any."
+)
+def copy_command(url: str, replace: bool) -> None:
+    """Copy every table of the app's database to another database (SQLite
+    to PostgreSQL, or back), ids and sequences kept, counts checked."""
+    from ..core.db import Database
+    from ..core.db_copy import CopyError, copy_database
+
+    try:
+        target_url = make_url(url)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError and its kin
+        raise click.ClickException(f"Not a database URL: {exc}") from None
+    shown = target_url.render_as_string(hide_password=True)
+    target = Database(url)
+    try:
+        copied = copy_database(
+            get_db(),
+            target,
+            replace=replace,
+            site_index_path=current_app.config["SITE_INDEX_PATH"],
+            say=lambda line: click.echo(f"  {line}"),
+        )
+    except CopyError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        target.dispose()
+    click.echo(
+        f"Copied {copied.total} rows from {_safe_url(current_app)} to {shown};"
+        " every table's count matches. Point FEEDBACK_DATABASE_URL at it to"
+        " switch."
+    )
 
 
 @click.command("backup")
