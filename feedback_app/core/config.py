@@ -262,7 +262,7 @@ SIGNIN_SLOW_AFTER = 3
 SIGNIN_LOCK_AFTER = 10
 SIGNIN_LOCK_AFTER_CLIENT = 30
 
-#: Comments in spam or trash, and feedback marked spam, are deleted for good
+#: Comments and feedback in spam or trash are deleted for good
 #: this many days after they got there (by the outbox sender, hourly, or by
 #: ``flask --app feedback_app purge``). 0 keeps them.
 PURGE_AFTER_DAYS = 30

@@ -2,7 +2,8 @@
 
 ``feedback``
     A private message from a reader about one article, in one of the desk's
-    states: ``new``, ``read``, ``answered``, ``archived`` or ``spam``. The
+    states: ``new``, ``read``, ``answered``, ``archived``, ``spam`` or
+    ``trash`` (deleted by the author: restored from there, or purged). The
     reader's private reply page is found by a token, an HMAC under the secret
     key of ``reply_token_nonce``, of which only the SHA-256 hash is stored,
     so a copy of the database without the key does not open anyone's reply
@@ -143,7 +144,7 @@ def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 
-FEEDBACK_STATES = ("new", "read", "answered", "archived", "spam")
+FEEDBACK_STATES = ("new", "read", "answered", "archived", "spam", "trash")
 NOTIFY_CHOICES = ("immediate", "digest", "off")
 OUTBOX_STATES = ("queued", "sending", "sent", "failed", "bounced")
 COMMENT_STATES = ("pending", "approved", "spam", "trash")

@@ -12,7 +12,7 @@ everything (``scope``, ``in_scope``, ``may_see``), and only an editor changes
 what was recorded (``articles.py``). Anything out of reach answers 404, as
 if it did not exist (``feedback_or_404``, ``comment_or_404``).
 
-The pages are in ``signin``, ``inbox``, ``posts``, ``comments``,
+The pages are in ``signin``, ``inbox``, ``triage``, ``posts``, ``comments``,
 ``reader_data``, ``articles`` and ``settings``; ``views`` puts them
 together. Every page speaks the signed-in author's language
 (``language``).
@@ -32,6 +32,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as browser_session
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -169,6 +170,8 @@ def desk_context() -> dict[str, Any]:
         "unread_feedback": new_feedback,
         "pending_comments": pending,
         "sign_out_form": ActionForm(formdata=None),
+        # Shown once, as a flashed message is.
+        "desk_undo": browser_session.pop(UNDO_KEY, None),
     }
 
 
@@ -210,6 +213,41 @@ def selected_ids() -> list[int]:
             abort(400, gettext("A selected item is not one of ours."))
         ids.append(id_)
     return sorted(set(ids))[: PER_PAGE * 4]
+
+
+def back_to_desk() -> str:
+    """Return the desk page the form came from (``back_to``), or the inbox."""
+    back = request.form.get("back_to", "")
+    base = url_for(".inbox")
+    return back if back.startswith(base) and "//" not in back else base
+
+
+# --- undo -------------------------------------------------------------------------
+
+UNDO_KEY = "desk_undo"
+
+
+def offer_undo(endpoint: str, said: str, before: dict[int, str]) -> None:
+    """Say ``said`` on the next desk page with an Undo button that posts to
+    ``endpoint`` the states ``before`` held (id: state), to put them back."""
+    browser_session[UNDO_KEY] = {
+        "action": url_for(endpoint),
+        "said": said,
+        "restore": [f"{id_}:{state}" for id_, state in sorted(before.items())],
+    }
+
+
+def restore_list(states: tuple[str, ...]) -> dict[int, str]:
+    """Return the (id: state) pairs an Undo button posted, each state one of
+    ``states``; anything else is a bad request."""
+    pairs: dict[int, str] = {}
+    for value in request.form.getlist("restore")[: PER_PAGE * 4]:
+        raw_id, _, state = value.partition(":")
+        id_ = form_id(raw_id)
+        if id_ is None or state not in states:
+            abort(400, gettext("A selected item is not one of ours."))
+        pairs[id_] = state
+    return pairs
 
 
 def back_to_list(endpoint: str) -> str:

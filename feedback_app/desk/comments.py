@@ -1,5 +1,8 @@
 """Moderating comments on the desk: the queue, one comment, its state, an
-edit, and the author's reply (all through ``services.moderation``)."""
+edit, and the author's reply (all through ``services.moderation``).
+
+Spam, trash and every change to a selection can be undone from the next
+page; deleting for good asks first."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from ..core.db import get_db
 from ..core.models import COMMENT_STATES, Comment
@@ -25,6 +28,7 @@ from ..site.threads import comment_link
 from ..store import comments as cm
 from .access import (
     PER_PAGE,
+    back_to_desk,
     back_to_list,
     bp,
     comment_or_404,
@@ -32,7 +36,9 @@ from .access import (
     may_see,
     me,
     my_articles,
+    offer_undo,
     page_number,
+    restore_list,
     selected_ids,
     shown_again,
     signed_in,
@@ -44,11 +50,11 @@ from .forms import (
 )
 from .words import ngettext
 
-#: The moderation queue's views; "queue" is pending, then spam, then trash.
-COMMENT_VIEWS = {
-    "queue": ("pending", "spam", "trash"),
-    **{state: (state,) for state in COMMENT_STATES},
-}
+#: The moderation queue's views: one a state, "pending" ("To moderate") first.
+COMMENT_VIEWS = {state: (state,) for state in COMMENT_STATES}
+
+#: Changes to one comment that can be undone (deleting for good asks first).
+UNDOABLE = ("spam", "trash")
 
 
 COMMENT_ACTIONS = {
@@ -63,23 +69,30 @@ COMMENT_ACTIONS = {
 @bp.get("/comments")
 @signed_in
 def comments() -> str:
-    """The moderation queue: pending first, then spam, then trash."""
-    view = request.args.get("view", "queue")
+    """The moderation queue, a state at a time (held comments first), with
+    each state's count for the article chosen; ``select=all`` ticks every
+    comment on the page (no script)."""
+    # "queue" was the held comments, then spam and trash: old links still work.
+    view = request.args.get("view", "pending").replace("queue", "pending")
     if view not in COMMENT_VIEWS:
         abort(404)
     article = request.args.get("article", "")
     page = page_number()
-    states = COMMENT_VIEWS[view]
-    order = case({s: i for i, s in enumerate(states)}, value=Comment.state)
     query = in_scope(
-        select(Comment).where(Comment.state.in_(states)), Comment.article_authors
+        select(Comment).where(Comment.state.in_(COMMENT_VIEWS[view])),
+        Comment.article_authors,
+    )
+    counted = in_scope(
+        select(Comment.state, func.count(Comment.id)).group_by(Comment.state),
+        Comment.article_authors,
     )
     if article:
         query = query.where(Comment.article_page_url == article)
+        counted = counted.where(Comment.article_page_url == article)
     with get_db().read() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
-            query.order_by(order, Comment.created_at.desc(), Comment.id.desc())
+            query.order_by(Comment.created_at.desc(), Comment.id.desc())
             .limit(PER_PAGE)
             .offset((page - 1) * PER_PAGE)
         ).all()
@@ -88,16 +101,7 @@ def comments() -> str:
             c.id: c
             for c in session.scalars(select(Comment).where(Comment.id.in_(parent_ids)))
         }
-        counts = dict(
-            session.execute(
-                in_scope(
-                    select(Comment.state, func.count(Comment.id)).group_by(
-                        Comment.state
-                    ),
-                    Comment.article_authors,
-                )
-            ).all()
-        )
+        counts = dict(session.execute(counted).all())
     return render_template(
         "desk/comments.html",
         rows=rows,
@@ -111,6 +115,7 @@ def comments() -> str:
         page=page,
         page_count=max(1, math.ceil(total / PER_PAGE)),
         total=total,
+        all_selected=request.args.get("select") == "all",
         form=ActionForm(formdata=None),
     )
 
@@ -156,40 +161,111 @@ def comment(
 
 @bp.post("/comments/<int:comment_id>/state")
 @signed_in
-def comment_state(comment_id: int) -> Response:
-    """Approve, unapprove, spam, trash or delete one comment."""
+def comment_state(comment_id: int) -> Response | str:
+    """Approve, unapprove, spam, trash or delete one comment (deleting asks
+    first; spam and trash can be undone)."""
     action = request.form.get("action", "")
     if action not in COMMENT_ACTIONS:
         abort(400, gettext("Unknown action."))
+    to_queue = request.form.get("back") == "queue"
+    if action == "delete":
+        return _delete_for_good(
+            [comment_id],
+            back_to_list(".comments")
+            if to_queue
+            else url_for(".comments", view="trash"),
+        )
     _change_comments([comment_id], action)
-    if action == "delete" or request.form.get("back") == "queue":
+    if to_queue or COMMENT_ACTIONS[action] in UNDOABLE:
         return redirect(back_to_list(".comments"), 303)
     return redirect(url_for(".comment", comment_id=comment_id), 303)
 
 
 @bp.post("/comments/bulk")
 @signed_in
-def comments_bulk() -> Response:
-    """Apply one action to the selected comments."""
+def comments_bulk() -> Response | str:
+    """Apply one action to the selected comments: it can be undone, and
+    deleting for good asks first."""
     action = request.form.get("action", "")
     ids = selected_ids()
     if action not in COMMENT_ACTIONS or not ids:
         flash(gettext("Select some comments and an action."))
+    elif action == "delete":
+        return _delete_for_good(ids, back_to_list(".comments"))
     else:
-        _change_comments(ids, action)
+        _change_comments(ids, action, always_undo=True)
     return redirect(back_to_list(".comments"), 303)
 
 
-def _change_comments(ids: list[int], action: str) -> None:
-    state = COMMENT_ACTIONS[action]
-    try:
-        changed = moderation.moderate(ids, state, allowed=may_see)
-    except cm.CommentError:
-        abort(404, gettext("There is no such comment, or it is not on your articles."))
-    said = _moved(state, len(changed))
-    if state == "approved" or any(c.state == "approved" for c in changed):
+@bp.post("/comments/undo")
+@signed_in
+def comments_undo() -> Response:
+    """Put comments back in the states they had before the last change
+    (republishing the pages of those approved again)."""
+    before = restore_list(COMMENT_STATES)
+    by_state: dict[str, list[int]] = {}
+    for comment_id, state in before.items():
+        by_state.setdefault(state, []).append(comment_id)
+    changed: list[Comment] = []
+    for state, ids in sorted(by_state.items()):
+        changed += _moderate(ids, state)
+    said = ngettext(
+        "Undone: {count} comment is back where it was.",
+        "Undone: {count} comments are back where they were.",
+        len(changed),
+    ).format(count=len(changed))
+    if "approved" in by_state:
         said += " " + gettext("The article's page is updated in a moment.")
     flash(said)
+    return redirect(back_to_desk(), 303)
+
+
+def _moderate(ids: list[int], state: str | None) -> list[Comment]:
+    try:
+        return moderation.moderate(ids, state, allowed=may_see)
+    except cm.CommentError:
+        abort(404, gettext("There is no such comment, or it is not on your articles."))
+
+
+def _change_comments(ids: list[int], action: str, *, always_undo: bool = False) -> None:
+    """Move comments ``ids`` as ``action`` says; say so, with an Undo button
+    for spam and trash (or any change, if ``always_undo``)."""
+    state = COMMENT_ACTIONS[action]
+    with get_db().read() as session:
+        before = dict(
+            session.execute(
+                select(Comment.id, Comment.state).where(Comment.id.in_(ids))
+            ).all()
+        )
+    changed = _moderate(ids, state)
+    said = _moved(state, len(changed))
+    if state == "approved" or any(s == "approved" for s in before.values()):
+        said += " " + gettext("The article's page is updated in a moment.")
+    if always_undo or state in UNDOABLE:
+        offer_undo(".comments_undo", said, before)
+    else:
+        flash(said)
+
+
+def _delete_for_good(ids: list[int], back: str) -> Response | str:
+    """Ask first; once confirmed, delete comments ``ids`` for good."""
+    with get_db().read() as session:
+        rows = session.scalars(
+            select(Comment).where(Comment.id.in_(ids)).order_by(Comment.id)
+        ).all()
+    if len(rows) != len(ids) or not all(may_see(c) for c in rows):
+        abort(404, gettext("There is no such comment, or it is not on your articles."))
+    if request.form.get("confirmed") != "yes":
+        return render_template(
+            "desk/confirm_delete.html",
+            what="comments",
+            rows=rows,
+            action=request.path,
+            back=back,
+            form=ActionForm(formdata=None),
+        )
+    _change_comments(ids, "delete")
+    return redirect(back, 303)
 
 
 def _moved(state: str | None, n: int) -> str:

@@ -1,9 +1,15 @@
 """The inbox: readers' feedback on the author's articles, one message at a
-time, its state, and the answer (given through ``services.answers``)."""
+time, and the answer (given through ``services.answers``); its state
+changes are ``triage``'s.
+
+The list puts what a reader last wrote first: a follow-up (which makes the
+feedback new again, ``store.feedback.add_follow_up``) brings it back to the
+top."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from flask import (
     Response,
@@ -28,7 +34,6 @@ from ..site import drafts, post_fields
 from ..site.index import site_index
 from .access import (
     PER_PAGE,
-    back_to_list,
     bp,
     feedback_or_404,
     in_scope,
@@ -36,7 +41,6 @@ from .access import (
     me,
     my_articles,
     page_number,
-    selected_ids,
     shown_again,
     signed_in,
 )
@@ -45,7 +49,6 @@ from .forms import (
     AnswerForm,
 )
 from .language import site_default_language
-from .words import ngettext, state_name
 
 #: The inbox's views: which states each shows.
 FEEDBACK_VIEWS = {
@@ -55,24 +58,29 @@ FEEDBACK_VIEWS = {
     "answered": ("answered",),
     "archived": ("archived",),
     "spam": ("spam",),
+    "trash": ("trash",),
 }
 
 
-#: What the buttons on feedback do: the state they move it to.
-FEEDBACK_ACTIONS = {
-    "read": "read",
-    "unread": "new",
-    "archive": "archived",
-    "unarchive": "read",
-    "spam": "spam",
-    "not-spam": "read",
-}
+def latest_activity() -> Any:
+    """When the reader last wrote: their latest follow-up, or the feedback."""
+    follow_up = (
+        select(func.max(FeedbackMessage.created_at))
+        .where(
+            FeedbackMessage.feedback_id == Feedback.id,
+            FeedbackMessage.sender == "reader",
+        )
+        .correlate(Feedback)
+        .scalar_subquery()
+    )
+    return func.coalesce(follow_up, Feedback.created_at)
 
 
 @bp.get("/")
 @signed_in
 def inbox() -> str:
-    """The feedback inbox: newest first, by view, article and search."""
+    """The feedback inbox: what a reader last wrote first, by view, article
+    and search; ``select=all`` ticks every item on the page (no script)."""
     view = request.args.get("view", "inbox")
     if view not in FEEDBACK_VIEWS:
         abort(404)
@@ -99,7 +107,7 @@ def inbox() -> str:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
             query.options(selectinload(Feedback.messages))
-            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+            .order_by(latest_activity().desc(), Feedback.id.desc())
             .limit(PER_PAGE)
             .offset((page - 1) * PER_PAGE)
         ).all()
@@ -114,6 +122,7 @@ def inbox() -> str:
         page=page,
         page_count=max(1, math.ceil(total / PER_PAGE)),
         total=total,
+        all_selected=request.args.get("select") == "all",
         form=ActionForm(formdata=None),
     )
 
@@ -160,56 +169,6 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
         answer_form=answer_form,
         form=ActionForm(formdata=None),
     )
-
-
-@bp.post("/feedback/<int:feedback_id>/state")
-@signed_in
-def feedback_state(feedback_id: int) -> Response:
-    """Mark one feedback read, unread, archived, spam or not spam."""
-    target = FEEDBACK_ACTIONS.get(request.form.get("action", ""))
-    if target is None:
-        abort(400, gettext("Unknown action."))
-    with get_db().write() as session:
-        feedback = feedback_or_404(session, feedback_id)
-        feedback.state = _restored(feedback, target)
-        target = feedback.state
-    flash(
-        gettext("Feedback #{id} is now {state}.").format(
-            id=feedback_id, state=state_name(target)
-        )
-    )
-    back = request.form.get("back") == "inbox"
-    return redirect(
-        url_for(".inbox")
-        if back
-        else url_for(".feedback_item", feedback_id=feedback_id),
-        303,
-    )
-
-
-@bp.post("/feedback/bulk")
-@signed_in
-def feedback_bulk() -> Response:
-    """Apply one action to the selected feedback."""
-    target = FEEDBACK_ACTIONS.get(request.form.get("action", ""))
-    ids = selected_ids()
-    if target is None or not ids:
-        flash(gettext("Select some feedback and an action."))
-        return redirect(back_to_list(".inbox"), 303)
-    with get_db().write() as session:
-        rows = session.scalars(select(Feedback).where(Feedback.id.in_(ids))).all()
-        if len(rows) != len(ids) or not all(may_see(f) for f in rows):
-            abort(404, gettext("Some of the selected feedback is not yours to change."))
-        for feedback in rows:
-            feedback.state = _restored(feedback, target)
-    flash(
-        ngettext(
-            "{count} feedback marked {state}.",
-            "{count} feedback marked {state}.",
-            len(rows),
-        ).format(count=len(rows), state=state_name(target))
-    )
-    return redirect(back_to_list(".inbox"), 303)
 
 
 @bp.post("/feedback/<int:feedback_id>/answer")
@@ -268,10 +227,3 @@ def _answered(done: answers.Answered) -> str:
     if not done.private:
         return gettext("Done: {what}.").format(what=draft)
     return gettext("Done: {first} and {second}.").format(first=page, second=draft)
-
-
-def _restored(feedback: Feedback, target: str) -> str:
-    """Return ``target``, or "answered" for answered feedback back from the
-    archive, from spam or marked read again."""
-    answered = any(m.sender == "author" for m in feedback.messages)
-    return "answered" if target == "read" and answered else target

@@ -16,6 +16,7 @@ from . import (
     reader_data,
     settings,
     signin,
+    triage,
 )
 from .access import bp
 
@@ -30,6 +31,7 @@ PAGES = (
     reader_data,
     settings,
     signin,
+    triage,
 )
 
 __all__ = ["PAGES", "bp"]

@@ -15,8 +15,8 @@ requests about their data (as in WordPress's privacy tools):
 Mail is matched by its To and Reply-To fields only, never by the address
 appearing in its text, which would take in other readers' mail.
 
-``purge`` deletes, for good, comments left in spam or trash, feedback
-marked spam, and received mail ignored or discarded, for longer than
+``purge`` deletes, for good, comments and feedback left in spam or trash,
+and received mail ignored or discarded, for longer than
 ``PURGE_AFTER_DAYS``.
 """
 
@@ -296,7 +296,7 @@ class Purged:
 
 
 def purge(session: Session, days: int) -> Purged:
-    """Delete spam and trash comments, and spam feedback, older than ``days``.
+    """Delete spam and trash comments and feedback older than ``days``.
 
     Age counts from when a comment or feedback last changed (was moved to
     spam or trash), not from when it arrived. ``days`` of 0 purges nothing. Nothing
@@ -316,7 +316,9 @@ def purge(session: Session, days: int) -> Purged:
     for comment_id in old:
         delete_comment(session, comment_id)
     spam = session.execute(
-        delete(Feedback).where(Feedback.state == "spam", Feedback.updated_at < before)
+        delete(Feedback).where(
+            Feedback.state.in_(("spam", "trash")), Feedback.updated_at < before
+        )
     ).rowcount
     received = session.execute(
         delete(InboundMessage).where(

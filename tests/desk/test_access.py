@@ -367,7 +367,7 @@ ITEM_POSTS: dict[str, Route] = {
     "comment-state": lambda i: (
         "POST",
         f"/desk/comments/{i.comment}/state",
-        {"action": "delete"},
+        {"action": "delete", "confirmed": "yes"},
     ),
     "comments-bulk": lambda i: (
         "POST",

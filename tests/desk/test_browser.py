@@ -426,21 +426,26 @@ def test_approving_a_held_comment_puts_it_on_the_article_page(
 # --- 4. every desk page: accessible, fits a phone ------------------------------------
 
 
+DESKTOP = {"width": 1280, "height": 800}
+
+
 class Sweep:
     """Checks each desk page as it is shown; collects what fails."""
 
-    def __init__(self, page: Page, dark: bool) -> None:
+    def __init__(self, page: Page, dark: bool, width: int = PHONE["width"]) -> None:
         self.page = page
         self.dark = dark
+        self.width = width
         self.seen: list[str] = []
         self.problems: list[str] = []
 
     def check(self, what: str) -> None:
         self.seen.append(what)
-        # The theme's palette for the scheme asked for is in effect.
+        # The theme's palette for the scheme asked for is in effect (once
+        # the stylesheet applies: background_is_dark waits for it).
         assert background_is_dark(self.page) == self.dark, what
         try:
-            assert_fits(self.page, PHONE["width"])
+            assert_fits(self.page, self.width)
         except AssertionError as exc:
             self.problems.append(f"{what}: {exc}")
         try:
@@ -449,10 +454,14 @@ class Sweep:
             self.problems.append(str(exc))
 
 
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_desk_page_is_accessible_and_fits_a_phone(
-    browser: Browser, live: LiveDesk, scheme: str
+    browser: Browser, live: LiveDesk, scheme: str, viewport: dict[str, int]
 ) -> None:
+    """Every desk page, light and dark, on a phone and at a desktop's width:
+    no serious or critical axe finding, nothing wider than the screen; at
+    the desktop's width the lists use more than the blog's reading column."""
     add_author(live.app, EDA, "eda@example.org", role="editor")
     with new_page(browser) as reader:
         send_feedback(reader, live, email="ola@example.org", may_quote=True)
@@ -461,8 +470,8 @@ def test_every_desk_page_is_accessible_and_fits_a_phone(
             reader, live, "Notes help the next person.", "Ola", "ola@example.org"
         )
 
-    with new_page(browser, viewport=PHONE, color_scheme=scheme) as page:
-        sweep = Sweep(page, dark=scheme == "dark")
+    with new_page(browser, viewport=viewport, color_scheme=scheme) as page:
+        sweep = Sweep(page, dark=scheme == "dark", width=viewport["width"])
         main = page.get_by_role("main")
 
         # Signing in: the form, then the form with an error.
@@ -479,6 +488,38 @@ def test_every_desk_page_is_accessible_and_fits_a_phone(
         # The inbox with items, one feedback, and its answer form's error.
         expect(page.locator(".desk-list > li")).to_have_count(2)
         sweep.check("the inbox with items")
+        if viewport is DESKTOP:
+            # A working surface: the list is wider than an article's column.
+            list_width = page.locator(".desk-list").bounding_box()["width"]
+            assert list_width > 900, list_width
+        page.get_by_role("link", name="Select all 2 on this page").click()
+        expect(page.locator(".desk-list input[type=checkbox]:checked")).to_have_count(2)
+        sweep.check("the inbox, all selected")
+        page.get_by_role("link", name="Clear the selection").click()
+
+        # To the trash, the Undo button, the trash and its question.
+        page.get_by_label("Select feedback #2").check()
+        page.get_by_label("With the selected:").select_option("Move to trash")
+        page.get_by_role("button", name="Apply").click()
+        expect(status(page)).to_contain_text("1 feedback moved to the trash.")
+        expect(page.locator(".desk-list > li")).to_have_count(1)
+        sweep.check("the inbox with an Undo button")
+        status(page).get_by_role("button", name="Undo").click()
+        expect(page.locator(".desk-list > li")).to_have_count(2)
+        page.get_by_label("Select feedback #2").check()
+        page.get_by_label("With the selected:").select_option("Move to trash")
+        page.get_by_role("button", name="Apply").click()
+        main.get_by_role("link", name="Trash", exact=True).click()
+        expect(page.locator(".desk-list > li")).to_have_count(1)
+        sweep.check("the trash")
+        page.get_by_label("Select feedback #2").check()
+        page.get_by_label("With the selected:").select_option("Delete for good")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Delete for good?")
+        sweep.check("the question before deleting for good")
+        page.get_by_role("link", name="Cancel").click()
+        expect(page.locator(".desk-list > li")).to_have_count(1)
+        main.get_by_role("link", name="Inbox", exact=True).click()
         open_feedback(page)
         sweep.check("a feedback item")
         form = answer_form(page)
@@ -543,7 +584,7 @@ def test_every_desk_page_is_accessible_and_fits_a_phone(
         expect(main).to_contain_text("1 private feedback deleted")
         sweep.check("the erased page")
 
-    assert len(sweep.seen) == 14
+    assert len(sweep.seen) == 18
     assert sweep.problems == [], "\n".join(sweep.problems)
 
 

@@ -364,7 +364,7 @@ def test_state_buttons_move_feedback_between_views(app: Flask, desk: Desk) -> No
     assert listed(desk.get("/desk/").text) == [feedback_id]
 
     before = state()
-    assert desk.post(url, {"action": "delete"}).status_code == 400
+    assert desk.post(url, {"action": "bless"}).status_code == 400
     no_token = desk.client.post(url, data={"action": "spam"})
     assert no_token.status_code == 400
     assert state() == before
@@ -391,6 +391,102 @@ def test_bulk_actions_change_only_the_selected(
     assert refused.status_code == 404
     assert one_feedback(app, a).state == "spam"
     assert one_feedback(app, tomas_feedback).state == "new"
+
+
+def test_a_follow_up_brings_feedback_back_to_the_top_as_new(
+    app: Flask, reader: Reader, desk: Desk
+) -> None:
+    """The inbox lists what a reader last wrote first: an old feedback with a
+    new follow-up comes before newer feedback, new again, even if archived."""
+    older = send(reader, message="An old question.")
+    newer = send(reader, message="A newer question.")
+    assert listed(desk.get("/desk/").text) == [newer, older]
+    desk.post(f"/desk/feedback/{older}/state", {"action": "archive"})
+    with get_db(app).write() as session:
+        feedback = session.get(
+            Feedback, older, options=[selectinload(Feedback.messages)]
+        )
+        add_follow_up(session, feedback, "And one more thing.")
+    page = desk.get("/desk/").text
+    assert listed(page) == [older, newer]
+    assert "followed up" in inbox_items(page)[older]
+    assert one_feedback(app, older).state == "new"
+
+
+def test_select_all_ticks_every_item_on_the_page(app: Flask, desk: Desk) -> None:
+    """Without a script: "Select all" ticks the page's items; the bulk form
+    goes back to the list without ticking them again."""
+    ids = store(app, 3)
+    page = desk.get("/desk/").text
+    assert "Select all 3 on this page" in page
+    assert " checked>" not in page
+    ticked = desk.get("/desk/?select=all").text
+    assert ticked.count(" checked>") == 3
+    assert "Clear the selection" in ticked
+    assert 'name="back_to" value="/desk/?view=inbox"' in ticked
+    comments = desk.get("/desk/comments?select=all")
+    assert comments.status_code == 200
+    assert sorted(listed(ticked)) == sorted(ids)
+
+
+def test_feedback_goes_to_the_trash_and_back_or_for_good(
+    app: Flask, desk: Desk
+) -> None:
+    """Junk feedback: to the trash (undoable), restored, or deleted for good
+    once confirmed; the purge empties the trash."""
+    a, b = store(app, 2)
+    response = desk.post(f"/desk/feedback/{a}/state", {"action": "trash"})
+    assert response.status_code == 303 and response.location == "/desk/"
+    assert one_feedback(app, a).state == "trash"
+    page = desk.get("/desk/").text
+    assert listed(page) == [b]
+    assert "1 feedback moved to the trash." in page
+    assert f'name="restore" value="{a}:new"' in page
+    # The Undo button puts it back as it was, and is offered once.
+    undone = desk.post("/desk/feedback/undo", {"restore": f"{a}:new"})
+    assert undone.status_code == 303
+    assert one_feedback(app, a).state == "new"
+    assert 'name="restore"' not in desk.get("/desk/").text
+    assert desk.post("/desk/feedback/undo", {"restore": f"{a}:gone"}).status_code == 400
+
+    desk.post("/desk/feedback/bulk", {"ids": [a, b], "action": "trash"})
+    assert listed(desk.get("/desk/?view=trash").text) == [b, a]
+    desk.post("/desk/feedback/bulk", {"ids": [b], "action": "restore"})
+    assert one_feedback(app, b).state == "read"
+    asked = desk.post(f"/desk/feedback/{a}/state", {"action": "delete"})
+    assert asked.status_code == 200 and "Delete for good?" in asked.text
+    assert one_feedback(app, a).state == "trash"
+    gone = desk.post(
+        f"/desk/feedback/{a}/state", {"action": "delete", "confirmed": "yes"}
+    )
+    assert gone.status_code == 303
+    assert one_feedback(app, a) is None
+
+    # What stays in the trash is purged with spam.
+    from feedback_app.services.reader_data import purge
+
+    desk.post(f"/desk/feedback/{b}/state", {"action": "trash"})
+    set_feedback(app, b, updated_at=utcnow() - timedelta(days=40))
+    with get_db(app).write() as session:
+        assert purge(session, 30).feedback == 1
+    assert one_feedback(app, b) is None
+
+
+def test_spam_and_trash_of_comments_can_be_undone(
+    app: Flask, commenter: Commenter, desk: Desk
+) -> None:
+    """Spam and trash say so with an Undo button that restores the state."""
+    held = commenter.post_ok(email="a@example.org", body="Held.").id
+    response = desk.post(f"/desk/comments/{held}/state", {"action": "spam"})
+    assert response.status_code == 303
+    page = desk.get(response.location).text
+    assert "1 comment marked as spam." in page
+    assert f'name="restore" value="{held}:pending"' in page
+    assert (
+        desk.post("/desk/comments/undo", {"restore": f"{held}:pending"}).status_code
+        == 303
+    )
+    assert comment(app, held).state == "pending"
 
 
 def test_feedback_page_shows_one_conversation_and_how_answers_went_out(
@@ -1039,10 +1135,11 @@ def test_private_and_public_at_once_do_both(
 # --- D. comments in the desk ----------------------------------------------------------
 
 
-def test_queue_lists_pending_then_spam_then_trash(
+def test_queue_has_one_tab_a_state_held_comments_first(
     app: Flask, commenter: Commenter, desk: Desk
 ) -> None:
-    """The queue: pending (newest first), then spam, then trash; not approved."""
+    """The queue: held comments (newest first) under "To moderate", each other
+    state on its own tab; no second tab with the same comments."""
     held_old = commenter.post_ok(email="a@example.org", body="Held, older.").id
     spam = commenter.post_ok(email="b@example.org", body="Buy now.").id
     trash = commenter.post_ok(email="c@example.org", body="Off topic.").id
@@ -1053,10 +1150,36 @@ def test_queue_lists_pending_then_spam_then_trash(
         assert response.status_code == 303
     wait(app)
 
-    assert queued(desk.get("/desk/comments").text) == [held_new, held_old, spam, trash]
+    queue = desk.get("/desk/comments").text
+    assert queued(queue) == [held_new, held_old]
+    tabs = queue.split('aria-label="Comment views"')[1].split("</nav>")[0]
+    assert re.findall(r">([^<]+)</a>", tabs) == [
+        "To moderate (2)",
+        "Approved (1)",
+        "Spam (1)",
+        "Trash (1)",
+    ]
+    assert queued(desk.get("/desk/comments?view=queue").text) == [held_new, held_old]
     assert queued(desk.get("/desk/comments?view=approved").text) == [approved]
+    assert queued(desk.get("/desk/comments?view=spam").text) == [spam]
     assert queued(desk.get("/desk/comments?view=trash").text) == [trash]
     assert desk.get("/desk/comments?view=all").status_code == 404
+
+
+def test_comment_tab_counts_are_the_chosen_articles(
+    app: Flask, commenter: Commenter, desk: Desk
+) -> None:
+    """With an article chosen, each tab counts that article's comments."""
+    commenter.post_ok(email="a@example.org", body="Here.")
+    commenter.post_ok(article=READER_MAIL, email="b@example.org", body="There.")
+    commenter.post_ok(article=READER_MAIL, email="c@example.org", body="Also there.")
+    everything = desk.get("/desk/comments").text
+    assert "To moderate (3)" in everything
+    one = desk.get(f"/desk/comments?article={ARTICLE}").text
+    other = desk.get(f"/desk/comments?article={READER_MAIL}").text
+    assert "To moderate (1)" in one
+    assert "To moderate (2)" in other
+    assert len(queued(other)) == 2
 
 
 def test_comment_is_shown_in_context(
@@ -1103,7 +1226,13 @@ def test_comment_state_buttons_and_delete(
     assert desk.client.post(url, data={"action": "spam"}).status_code == 400
     assert comment(app, comment_id).state == "approved"
 
-    response = desk.post(url, {"action": "delete"})
+    # Deleting for good asks first, and only the confirmation deletes.
+    asked = desk.post(url, {"action": "delete"})
+    assert asked.status_code == 200
+    assert "Delete for good?" in asked.text
+    assert 'name="confirmed" value="yes"' in asked.text
+    assert comment(app, comment_id).state == "approved"
+    response = desk.post(url, {"action": "delete", "confirmed": "yes"})
     assert response.status_code == 303
     assert response.location.startswith("/desk/comments")
     assert comment(app, comment_id) is None
@@ -1125,7 +1254,12 @@ def test_comment_bulk_actions_are_all_or_nothing(
     desk.post("/desk/comments/bulk", {"ids": [b, c], "action": "trash"})
     states = [comment(app, i).state for i in (a, b, c)]
     assert states == ["approved", "trash", "trash"]
-    desk.post("/desk/comments/bulk", {"ids": [b, c], "action": "delete"})
+    asked = desk.post("/desk/comments/bulk", {"ids": [b, c], "action": "delete"})
+    assert asked.status_code == 200 and "Delete for good?" in asked.text
+    assert comment(app, b).state == "trash"
+    desk.post(
+        "/desk/comments/bulk", {"ids": [b, c], "action": "delete", "confirmed": "yes"}
+    )
     assert comment(app, b) is None and comment(app, c) is None
 
     # Tomás's comment among the selected: Maya may not touch it, so nothing changes.

@@ -187,12 +187,24 @@ def assert_styled(page: Page) -> None:
         assert box["x"] < 0, "main.css is not applied: a honeypot shows"
 
 
+# The body's background as red, green, blue and alpha (0 to 1).
+BODY_BACKGROUND = """() => {
+  const parts = getComputedStyle(document.body).backgroundColor
+    .match(/[\\d.]+/g).map(Number);
+  return parts.length === 3 ? [...parts, 1] : parts;
+}"""
+
+
 def background_is_dark(page: Page) -> bool:
-    """Whether the page's background is dark (mean RGB below half)."""
-    rgb = page.evaluate(
-        "getComputedStyle(document.body).backgroundColor.match(/\\d+/g).map(Number)"
-    )
-    return sum(rgb[:3]) / 3 < 128
+    """Whether the page's background is dark (mean RGB below half).
+
+    Read once the theme's stylesheet has given the body its background: on a
+    busy machine a page may be read before that, and a transparent body
+    (rgba(0, 0, 0, 0)) is no background yet, never a dark one.
+    """
+    page.wait_for_function(f"({BODY_BACKGROUND})()[3] > 0")
+    rgba = page.evaluate(BODY_BACKGROUND)
+    return sum(rgba[:3]) / 3 < 128
 
 
 def assert_fits(page: Page, width: int) -> None:
