@@ -381,7 +381,9 @@ def test_a_comment_id_is_never_given_twice(app: Flask) -> None:
 BEFORE_IDS_KEPT = "3e9a1c5b7d20"
 
 
-def test_ids_migration_keeps_threads_and_links_on_sqlite(tmp_path: Path) -> None:
+def test_migrations_keep_threads_conversations_and_links_on_sqlite(
+    tmp_path: Path,
+) -> None:
     app = create_app(
         {"DATABASE_URL": f"sqlite:///{tmp_path / 'i.sqlite3'}", "SECRET_KEY": "k"}
     )
@@ -392,10 +394,26 @@ def test_ids_migration_keeps_threads_and_links_on_sqlite(tmp_path: Path) -> None
             _insert_comment(connection, cid, parent)
         connection.execute(
             sa.text(
-                "INSERT INTO inbound_message (message_id, received_via, sender,"
-                " recipient, subject, body, kind, state, comment_id, received_at)"
-                " VALUES ('m', 'imap', 'a', 'b', 's', 'b', 'reply', 'applied', 3,"
+                "INSERT INTO feedback (article_slug, article_title, article_url,"
+                " article_page_url, article_authors, message, may_quote, state,"
+                " reply_token_hash, created_at, updated_at) VALUES ('a', 'A',"
+                " '/a/', 'a/', '[]', 'Hello', false, 'answered', 'h',"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO feedback_message (feedback_id, sender, body, via,"
+                " created_at) VALUES (1, 'author', 'Thanks', 'page',"
                 " CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO inbound_message (message_id, received_via, sender,"
+                " recipient, subject, body, kind, state, comment_id, feedback_id,"
+                " received_at) VALUES ('m', 'imap', 'a', 'b', 's', 'b', 'reply',"
+                " 'applied', 3, 1, CURRENT_TIMESTAMP)"
             )
         )
     upgrade(app)
@@ -404,12 +422,13 @@ def test_ids_migration_keeps_threads_and_links_on_sqlite(tmp_path: Path) -> None
             sa.text("SELECT id, parent_id FROM comment ORDER BY id")
         ).all()
         assert parents == [(1, None), (2, 1), (3, 2), (4, None)]
-        assert (
-            connection.execute(
-                sa.text("SELECT comment_id FROM inbound_message")
-            ).scalar_one()
-            == 3
-        )
+        # Every migration since (a batch copies a table) keeps what points
+        # at the tables it copies: the conversation, the mail's links.
+        links = sa.text("SELECT comment_id, feedback_id FROM inbound_message")
+        assert connection.execute(links).one() == (3, 1)
+        body = sa.text("SELECT body FROM feedback_message")
+        assert connection.execute(body).scalar_one() == "Thanks"
+        assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar_one() == 1
         assert connection.execute(sa.text("PRAGMA foreign_key_check")).all() == []
         connection.execute(sa.text("DELETE FROM comment WHERE id = 4"))
         assert _insert_comment(connection, None, None) == 5

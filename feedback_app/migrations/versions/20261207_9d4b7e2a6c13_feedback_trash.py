@@ -1,7 +1,7 @@
 """feedback can be moved to the trash (and restored) before it is purged
 
 Revision ID: 9d4b7e2a6c13
-Revises: 3e9a1c5b7d20
+Revises: 7b3c9d1e2f40
 Create Date: 2026-12-07 01:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9d4b7e2a6c13"
-down_revision: str | None = "3e9a1c5b7d20"
+down_revision: str | None = "7b3c9d1e2f40"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
