@@ -261,6 +261,14 @@ SIGNIN_WINDOW_MINUTES = 15
 SIGNIN_SLOW_AFTER = 3
 SIGNIN_LOCK_AFTER = 10
 SIGNIN_LOCK_AFTER_CLIENT = 30
+#: "Forgot your password?" on the sign-in page mails a link that sets a new
+#: one: it works once, for this many minutes. Over the same minutes, one
+#: account gets at most PASSWORD_RESET_LIMIT_PER_ACCOUNT such mails (asking
+#: again sends none, and the page says the same), and one client address may
+#: ask PASSWORD_RESET_LIMIT_PER_CLIENT times. 0 turns a limit off.
+PASSWORD_RESET_MINUTES = 60
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = 3
+PASSWORD_RESET_LIMIT_PER_CLIENT = 10
 
 #: Comments in spam or trash, and feedback marked spam, are deleted for good
 #: this many days after they got there (by the outbox sender, hourly, or by
