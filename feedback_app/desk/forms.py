@@ -14,7 +14,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    EqualTo,
     InputRequired,
     Length,
     ValidationError,
@@ -222,12 +221,11 @@ class NewPasswordForm(Form):
     """A new password, typed twice: the page a reset link opens."""
 
     new_password = PasswordField(_("New password"), validators=[new_password])
-    new_password_again = PasswordField(
-        _("New password, once more"),
-        validators=[
-            EqualTo("new_password", _("The two passwords are not the same.")),
-        ],
-    )
+    new_password_again = PasswordField(_("New password, once more"))
+
+    def validate_new_password_again(self, field: PasswordField) -> None:
+        if field.data != self.new_password.data:
+            raise ValidationError(_("The two passwords are not the same."))
 
 
 class ChangePasswordForm(NewPasswordForm):

@@ -136,9 +136,11 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
     g.page_lang = desk_language(author)  # the language of the mail it came in
     form = NewPasswordForm()
     if request.method == "GET":
-        return render_template(template, form=form, account=author)
+        return render_template(template, form=form, account=author, token=token)
     if not form.validate():
-        return shown_again(render_template, template, form=form, account=author)
+        return shown_again(
+            render_template, template, form=form, account=author, token=token
+        )
     changed = recovery.reset_password(token, form.new_password.data)
     if changed is None:  # used meanwhile, in another tab
         return _link_gone()
