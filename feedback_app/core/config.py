@@ -249,7 +249,8 @@ EMAIL_CHECK_DELIVERABILITY = False
 #: The author's desk. A session lasts this long after signing in, however
 #: active; changing the password ends every session at once.
 DESK_SESSION_HOURS = 12
-#: Shortest password ``authors set-password`` accepts.
+#: Shortest desk password, wherever one is chosen (the desk's password
+#: pages, ``authors set-password``).
 MIN_PASSWORD_LENGTH = 12
 #: Failed sign-ins are counted over this many minutes, per account (the
 #: name typed) and per client address. From SIGNIN_SLOW_AFTER failures on,

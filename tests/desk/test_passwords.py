@@ -15,7 +15,6 @@ from werkzeug.test import TestResponse
 
 from feedback_app.core.db import get_db
 from feedback_app.core.models import Author
-from feedback_app.desk import recovery
 
 from ..conftest import MAYA, PASSWORD, Desk, add_author, csrf_token, outbox
 from .test_access import author, desk_of, is_signed_in, throttle
@@ -253,6 +252,8 @@ def test_a_new_address_ends_the_links_sent_to_the_old_one(app: Flask) -> None:
 
 def test_a_link_expires(app: Flask) -> None:
     """Made at a known time (the signer's clock), not waited for."""
+    from feedback_app.desk import recovery  # here: each test fails on its own
+
     add_author(app)
     minutes = app.config["PASSWORD_RESET_MINUTES"]
     with get_db(app).read() as session:
