@@ -138,19 +138,17 @@ def _store(author: Author, hashed: str) -> None:
 
 
 def password_problem(
-    password: str, min_length: int, words: Callable[[str], str] = str
+    password: str, min_length: int, _: Callable[[str], str] = str
 ) -> str | None:
     """Say what makes ``password`` unusable as a new one, or None: the rules
-    of every place a password is chosen. ``words`` translates (the desk's
+    of every place a password is chosen. ``_`` translates (the desk's
     ``gettext``; the command line speaks English)."""
     if len(password) < min_length:
-        return words("Use at least {count} characters.").format(count=min_length)
+        return _("Use at least {count} characters.").format(count=min_length)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return words("Use at most {count} characters.").format(
-            count=MAX_PASSWORD_LENGTH
-        )
+        return _("Use at most {count} characters.").format(count=MAX_PASSWORD_LENGTH)
     if not password.strip():
-        return words("A password of only spaces is no password.")
+        return _("A password of only spaces is no password.")
     return None
 
 
