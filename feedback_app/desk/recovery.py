@@ -3,8 +3,8 @@ sign-in page, which also gives an account made without a password
 (``authors add``, an import) its first one.
 
 Whoever asks types a name or an address. The answer is the same whether
-or not an account answers to it, and so is the work done before it: the
-request is counted against the client (``PASSWORD_RESET_LIMIT_PER_CLIENT``)
+or not an account answers to it, and so is nearly all the work done
+before it: the request is counted against the client (``PASSWORD_RESET_LIMIT_PER_CLIENT``)
 and against the account, or what was typed if there is none
 (``PASSWORD_RESET_LIMIT_PER_ACCOUNT``), in one write transaction that, for
 an account under its limit, also queues the mail in the outbox: the sender
