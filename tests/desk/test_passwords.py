@@ -359,3 +359,32 @@ def test_the_locked_sign_in_mail_links_the_password_page(app: Flask) -> None:
     Desk(app.test_client()).sign_in(MAYA, "wrong")
     [mail] = outbox(app, "sign-in-locked")
     assert "/desk/password" in mail.body
+
+
+def test_the_mail_and_the_page_speak_the_accounts_desk_language(app: Flask) -> None:
+    """The mail in the account's desk language (as every mail to an author),
+    and the page its link opens too; the form's answer in the site's, as
+    the sign-in page (it must not tell whose account it was)."""
+    from feedback_app.core.translations import translations
+
+    add_author(app)
+    with get_db(app).write() as session:
+        session.execute(update(Author).where(Author.name == MAYA).values(lang="fr"))
+    answer = ask(app, MAYA)
+    assert '<html lang="en"' in answer.text
+    [mail] = outbox(app, "password-reset")
+    _ = translations("fr").gettext
+    site = app.config["SITE_URL"]
+    assert mail.subject == _("Choose a new password for the desk of {site}").format(
+        site=site
+    )
+    assert (
+        _(
+            "If you did not ask for it, ignore this mail: nobody can use the link "
+            "without reading your mail."
+        )
+        in mail.body
+    )
+    [link] = links(app)
+    page = app.test_client().get(path_of(link))
+    assert '<html lang="fr"' in page.text
