@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -219,17 +220,46 @@ def authors_reassign(page_url: str, names: tuple[str, ...]) -> None:
 def authors_set_password(name: str) -> None:
     """Set author NAME's desk password (asked twice; never an argument).
 
-    Every session of theirs ends: they sign in again with the new one.
+    At a terminal, a password the rules refuse is said at once and asked
+    again. Read from a pipe, it is read once: a refused one, or two that
+    differ, end the command with an error. Every session of theirs ends:
+    they sign in again with the new one. (An author can also choose one on
+    the desk: "Forgot your password?" on the sign-in page mails a link.)
     """
     with get_db().read() as session:
         if session.scalar(select(Author.id).where(Author.name == name)) is None:
             raise click.ClickException(f"No author {name!r}; see `authors list`.")
     minimum = current_app.config["MIN_PASSWORD_LENGTH"]
-    password = click.prompt(
-        f"New password for {name} (at least {minimum} characters)",
-        hide_input=True,
-        confirmation_prompt="Once more",
-    )
+    asked = f"New password for {name} (at least {minimum} characters)"
+
+    def checked(value: str) -> str:
+        problem = auth.password_problem(value, minimum)
+        if problem is not None:
+            raise click.BadParameter(problem)
+        return value
+
+    if sys.stdin.isatty():
+        # click says what is wrong and asks again, then asks for it once
+        # more, and starts over if the two differ.
+        password = click.prompt(
+            asked, hide_input=True, confirmation_prompt="Once more", value_proc=checked
+        )
+    else:
+        try:
+            password = click.prompt(asked, hide_input=True)
+            problem = auth.password_problem(password, minimum)
+            if problem is not None:
+                raise click.ClickException(f"{problem} Nothing was changed.")
+            again = click.prompt("Once more", hide_input=True)
+        except click.Abort:  # the end of the input
+            raise click.ClickException(
+                "No password read: run this at a terminal, or give the password "
+                "twice on standard input, one line each."
+            ) from None
+        if again != password:
+            raise click.ClickException(
+                "The two passwords are not the same. Nothing was changed."
+            )
     try:
         auth.change_password(name, password)
     except (auth.PasswordError, LookupError) as exc:

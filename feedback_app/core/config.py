@@ -249,7 +249,8 @@ EMAIL_CHECK_DELIVERABILITY = False
 #: The author's desk. A session lasts this long after signing in, however
 #: active; changing the password ends every session at once.
 DESK_SESSION_HOURS = 12
-#: Shortest password ``authors set-password`` accepts.
+#: Shortest desk password, wherever one is chosen (the desk's password
+#: pages, ``authors set-password``).
 MIN_PASSWORD_LENGTH = 12
 #: Failed sign-ins are counted over this many minutes, per account (the
 #: name typed) and per client address. From SIGNIN_SLOW_AFTER failures on,
@@ -261,6 +262,14 @@ SIGNIN_WINDOW_MINUTES = 15
 SIGNIN_SLOW_AFTER = 3
 SIGNIN_LOCK_AFTER = 10
 SIGNIN_LOCK_AFTER_CLIENT = 30
+#: "Forgot your password?" on the sign-in page mails a link that sets a new
+#: one: it works once, for this many minutes. Over the same minutes, one
+#: account gets at most PASSWORD_RESET_LIMIT_PER_ACCOUNT such mails (asking
+#: again sends none, and the page says the same), and one client address may
+#: ask PASSWORD_RESET_LIMIT_PER_CLIENT times. 0 turns a limit off.
+PASSWORD_RESET_MINUTES = 60
+PASSWORD_RESET_LIMIT_PER_ACCOUNT = 3
+PASSWORD_RESET_LIMIT_PER_CLIENT = 10
 
 #: Comments and feedback in spam or trash are deleted for good
 #: this many days after they got there (by the outbox sender, hourly, or by

@@ -12,8 +12,9 @@ everything (``scope``, ``in_scope``, ``may_see``), and only an editor changes
 what was recorded (``articles.py``). Anything out of reach answers 404, as
 if it did not exist (``feedback_or_404``, ``comment_or_404``).
 
-The pages are in ``signin``, ``inbox``, ``triage``, ``posts``, ``comments``,
-``reader_data``, ``articles`` and ``settings``; ``views`` puts them
+The pages are in ``signin``, ``passwords``, ``inbox``, ``triage``,
+``posts``, ``comments``, ``reader_data``, ``articles`` and ``settings``;
+``views`` puts them
 together. Every page speaks the signed-in author's language
 (``language``).
 """

@@ -33,6 +33,14 @@ A desk session is a row of ``desk_session``; the signed Flask session cookie
 holds only its random token (the table, its hash). It ends after
 ``DESK_SESSION_HOURS`` whatever the cookie says, at sign-out (for every copy
 of the cookie), and on every device when the password changes.
+
+A new password, chosen anywhere (the command line, the desk's password
+page, a link from "Forgot your password?", ``recovery.py``), meets the
+rules of ``password_problem`` and is stored by ``replace_password``.
+
+Longer than 400 lines because passwords, the throttle and the sessions
+are one account's keys, each checked against the others (a new password
+ends the sessions; a right one clears the throttle's count).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ import functools
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,7 +101,7 @@ class SignInRefused(Exception):
 
 def change_password(name: str, password: str) -> None:
     """Give author ``name`` a new password and end every session of theirs:
-    they sign in again with the new one. The only way a password is set.
+    they sign in again with the new one.
 
     :raise PasswordError: if it is too short, too long, or only spaces.
     :raise LookupError: if there is no author ``name``.
@@ -102,8 +111,16 @@ def change_password(name: str, password: str) -> None:
         author = db_session.scalar(select(Author).where(Author.name == name))
         if author is None:
             raise LookupError(f"No author {name!r}.")
-        _store(author, hashed)
-        end_sessions_of(db_session, author)
+        replace_password(db_session, author, hashed)
+
+
+def replace_password(db_session: Session, author: Author, hashed: str) -> None:
+    """Store ``hashed`` (``hash_password``) as ``author``'s password and end
+    every session of theirs, in the caller's transaction: the one way a
+    password is changed (the command line, the desk's password page, a
+    link from "Forgot your password?")."""
+    _store(author, hashed)
+    end_sessions_of(db_session, author)
 
 
 def set_password(author: Author, password: str, min_length: int) -> None:
@@ -120,17 +137,29 @@ def _store(author: Author, hashed: str) -> None:
     author.password_changed_at = utcnow()
 
 
+def password_problem(
+    password: str, min_length: int, _: Callable[[str], str] = str
+) -> str | None:
+    """Say what makes ``password`` unusable as a new one, or None: the rules
+    of every place a password is chosen. ``_`` translates (the desk's
+    ``gettext``; the command line speaks English)."""
+    if len(password) < min_length:
+        return _("Use at least {count} characters.").format(count=min_length)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return _("Use at most {count} characters.").format(count=MAX_PASSWORD_LENGTH)
+    if not password.strip():
+        return _("A password of only spaces is no password.")
+    return None
+
+
 def hash_password(password: str, min_length: int) -> str:
     """Return the stored form of a new password (slow: outside transactions).
 
     :raise PasswordError: if it is too short, too long, or only spaces.
     """
-    if len(password) < min_length:
-        raise PasswordError(f"Use at least {min_length} characters.")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise PasswordError(f"Use at most {MAX_PASSWORD_LENGTH} characters.")
-    if not password.strip():
-        raise PasswordError("A password of only spaces is no password.")
+    problem = password_problem(password, min_length)
+    if problem is not None:
+        raise PasswordError(problem)
     return generate_password_hash(password, method=PASSWORD_METHOD)
 
 

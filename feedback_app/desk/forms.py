@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from wtforms import (
     BooleanField,
     EmailField,
@@ -11,7 +12,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    ValidationError,
+)
 
 from ..core.fields import (
     Form,
@@ -21,7 +27,9 @@ from ..core.fields import (
     single_line,
     web_address,
 )
+from ..core.translations import gettext
 from ..core.translations import lazy_gettext as _
+from .auth import password_problem
 
 
 class ActionForm(Form):
@@ -197,3 +205,44 @@ class SettingsForm(Form):
     def validate_lang(self, field: SelectField) -> None:
         if field.data not in dict(field.choices or []):
             raise ValidationError(_("Choose one of the languages listed."))
+
+
+def new_password(form: Form, field: PasswordField) -> None:
+    """Check a new password by the rules of every place one is chosen
+    (``auth.password_problem``)."""
+    problem = password_problem(
+        field.data or "", current_app.config["MIN_PASSWORD_LENGTH"], gettext
+    )
+    if problem is not None:
+        raise ValidationError(problem)
+
+
+class NewPasswordForm(Form):
+    """A new password, typed twice: the page a reset link opens."""
+
+    new_password = PasswordField(_("New password"), validators=[new_password])
+    new_password_again = PasswordField(_("New password, once more"))
+
+    def validate_new_password_again(self, field: PasswordField) -> None:
+        if field.data != self.new_password.data:
+            raise ValidationError(_("The two passwords are not the same."))
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """The signed-in author's new password, after their current one."""
+
+    current_password = PasswordField(
+        _("Current password"),
+        validators=[InputRequired(_("Please give your current password."))],
+    )
+
+
+class ForgotPasswordForm(Form):
+    name = StringField(
+        _("Name or e-mail address"),
+        filters=[single_line],
+        validators=[
+            DataRequired(_("Please give your name or address.")),
+            Length(max=254),
+        ],
+    )

@@ -58,6 +58,14 @@ def external_url(endpoint: str, **values: Any) -> str:
     """
     if has_request_context():
         return url_for(endpoint, _external=True, **values)
+    return configured_url(endpoint, **values)
+
+
+def configured_url(endpoint: str, **values: Any) -> str:
+    """Return an absolute URL of the app on ``APP_URL``, never on the host a
+    request named: for a link whose address must not be the asker's choice
+    (a password reset link, which a forged Host header would otherwise send
+    to another site)."""
     base = urlsplit(current_app.config["APP_URL"])
     adapter = current_app.url_map.bind(
         base.netloc, script_name=base.path or "/", url_scheme=base.scheme

@@ -527,7 +527,47 @@ def sign_in_locked(
                 "If it was you, wait and try again. If it was not, your "
                 "password held; to be safe, choose a new one:"
             )
-            + f"\n\n  flask --app feedback_app authors set-password {author.name!r}\n"
+            + f"\n\n{desk_url('desk.change_password')}\n"
         ),
         site_url=config["SITE_URL"],
+    )
+
+
+def password_reset(
+    session: Session, author: Author, url: str, minutes: int, config: Any
+) -> None:
+    """Send ``author`` the link that sets a new desk password ("Forgot your
+    password?" on the sign-in page; also an account's first password), in
+    their desk's language. Whoever asked typed only a name or an address:
+    the mail carries nothing else of theirs, and says what to do if it was
+    not the author."""
+    _ = author_words(author)
+    site = config["SITE_URL"]
+    queue_mail(
+        session,
+        kind="password-reset",
+        to=author.email,
+        subject=_("Choose a new password for the desk of {site}").format(site=site),
+        body=(
+            _("Hello {name},").format(name=author.name)
+            + "\n\n"
+            + _(
+                "Someone, probably you, asked for a new password for your "
+                "account on the desk of {site}. To choose one, open this "
+                "link within {minutes} minutes:"
+            ).format(site=site, minutes=minutes)
+            + f"\n\n{url}\n\n"
+            + _(
+                "The link works once, and only until your password changes. "
+                "Until you choose a new password, the one you have stays "
+                "as it is."
+            )
+            + "\n\n"
+            + _(
+                "If you did not ask for it, ignore this mail: nobody can "
+                "use the link without reading your mail."
+            )
+            + "\n"
+        ),
+        site_url=site,
     )

@@ -204,6 +204,14 @@ def sign_in_locked(w: World) -> None:
         )
 
 
+def password_reset(w: World) -> None:
+    page = w.client.get("/desk/forgot-password")
+    w.client.post(
+        "/desk/forgot-password",
+        data={"csrf_token": csrf_token(page.text), "name": MAYA},
+    )
+
+
 #: Every kind of mail the app sends, and how people make one: whoever adds
 #: a kind of mail (``feedback-ack``, ``post-answer-to-reader``, …) adds its
 #: case here, or ``test_every_kind_of_mail_has_a_case`` fails.
@@ -218,6 +226,7 @@ KINDS: dict[str, Callable[[World], None]] = {
     "reply-notification": reply_notification,
     "digest": digest,
     "sign-in-locked": sign_in_locked,
+    "password-reset": password_reset,
 }
 
 
