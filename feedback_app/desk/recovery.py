@@ -5,7 +5,8 @@ sign-in page, which also gives an account made without a password
 Whoever asks types a name or an address. The answer is the same whether
 or not an account answers to it, and so is nearly all the work done
 before it: the request is counted against the client
-(``PASSWORD_RESET_LIMIT_PER_CLIENT``) and against the account, or what was typed if there is none
+(``PASSWORD_RESET_LIMIT_PER_CLIENT``) and against the account, or what was
+typed if there is none
 (``PASSWORD_RESET_LIMIT_PER_ACCOUNT``), in one write transaction that, for
 an account under its limit, also queues the mail in the outbox: the sender
 delivers it later, so no mail server's delay shows in the answer. Only the
