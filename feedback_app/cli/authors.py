@@ -265,3 +265,32 @@ def authors_set_password(name: str) -> None:
     except (auth.PasswordError, LookupError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Password set. {name} can sign in at {external_url('desk.sign_in')}")
+
+
+@authors_cli.command("check")
+def authors_check() -> None:
+    """List the ``Author`` names of the site's articles that have no
+    account; exit 1 if there is one."""
+    site = site_index().current()
+    articles: dict[str, int] = {}
+    for article in site.articles.values():
+        for name in article.authors:
+            articles[name] = articles.get(name, 0) + 1
+    with get_db().read() as session:
+        known = set(
+            session.scalars(select(Author.name).where(Author.name.in_(articles)))
+        )
+    missing = sorted(set(articles) - known)
+    for name in missing:
+        click.echo(f"{name}: {articles[name]} article(s), no account")
+    if missing:
+        click.echo(
+            "Add each one with its exact name: flask --app feedback_app authors"
+            " add NAME EMAIL (an editor, --role editor, hears about every"
+            " article but does not make these accounts).",
+            err=True,
+        )
+        raise SystemExit(1)
+    click.echo(
+        f"Each of the {len(articles)} author(s) of the site's articles has an account."
+    )
