@@ -231,12 +231,20 @@ def test_health_is_ok_only_at_the_schema_the_code_expects(
     from feedback_app.health import expected_revision
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "k"})
+    app.instance_path = str(tmp_path)
     head = ScriptDirectory.from_config(alembic_config(get_db(app))).get_current_head()
     assert expected_revision() == head  # read from the files, without Alembic
     client = app.test_client()
     upgrade(app)
     ok = client.get("/health")
-    assert (ok.status_code, ok.json) == (200, {"status": "ok", "database": "ok"})
+    assert ok.status_code == 200
+    assert ok.json == {
+        "status": "ok",
+        "database": "ok",
+        "outbox": {"waiting": 0, "oldest_waiting": None, "failed": 0},
+        "moderation_queue": 0,
+        "last_publish": None,
+    }
     assert ok.headers["Cache-Control"] == "no-store"
     behind_by_one = "a005bb5a600b"
     command.downgrade(alembic_config(get_db(app)), behind_by_one)
@@ -245,6 +253,7 @@ def test_health_is_ok_only_at_the_schema_the_code_expects(
     assert behind.json == {
         "status": "unavailable",
         "database": f"schema at {behind_by_one}, code expects {head}",
+        "last_publish": None,
     }
     upgrade(app)  # leave it at head for whatever runs next
     get_db(app).dispose()
