@@ -108,3 +108,40 @@ def test_backup_of_postgresql_says_to_use_pg_dump(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "pg_dump" in result.output
     assert not (tmp_path / "x").exists()
+
+
+UNITS = Path(__file__).parents[2] / "deploy" / "systemd"
+
+
+def test_the_daily_backup_units_make_the_days_copy(app: Flask, tmp_path: Path) -> None:
+    """blog-backup.service's command, as systemd runs it (``%%`` read as
+    ``%``), with this checkout's venv and a folder of the test's: one copy
+    named by the weekday. systemd itself accepts both units."""
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    service = (UNITS / "blog-backup.service").read_text()
+    (command,) = re.findall(r"^ExecStart=/bin/sh -c '(.+)'$", service, re.M)
+    root = Path(__file__).parents[2]
+    command = (
+        command.replace("%%", "%")
+        .replace("/srv/blog/.venv/bin/flask", str(root / ".venv" / "bin" / "flask"))
+        .replace("/var/backups/blog", str(tmp_path))
+    )
+    env = dict(os.environ, FEEDBACK_DATABASE_URL=app.config["DATABASE_URL"])
+    days = {time.strftime("%u")}
+    subprocess.run(["/bin/sh", "-c", command], env=env, check=True, cwd=root)
+    days.add(time.strftime("%u"))  # run across midnight: either day
+
+    (copy,) = [p for d in days if (p := tmp_path / f"feedback-{d}.sqlite3").exists()]
+    with sqlite3.connect(copy) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        for unit in ("blog-backup.service", "blog-backup.timer"):
+            checked = subprocess.run(
+                [analyze, "verify", str(UNITS / unit)], capture_output=True, text=True
+            )
+            assert checked.returncode == 0, checked.stderr
