@@ -117,11 +117,16 @@ def comment_date(moment: datetime, lang: str) -> Markup:
     """A comment's date and time, ``6 December 2026 at 09:05``, in ``lang``:
     the month names come from CLDR once per language and the order from the
     catalogue, so ten thousand comments cost no more than in English."""
+    return Markup.escape(date_and_time(moment, lang))
+
+
+def date_and_time(moment: datetime, lang: str, zone: str = "") -> str:
+    """``comment_date``'s text; with ``zone``, named after the time:
+    ``6 December 2026 at 09:05 CET`` (``clock.py``)."""
     months, pattern = _comment_date_parts(str(lang or "en"))
-    text = pattern.format(
+    return pattern.format(
         day=moment.day,
         month=months[moment.month - 1],
         year=moment.year,
-        time=f"{moment.hour:02d}:{moment.minute:02d}",
+        time=f"{moment.hour:02d}:{moment.minute:02d}" + (f" {zone}" if zone else ""),
     )
-    return Markup.escape(text)
