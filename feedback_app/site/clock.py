@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup, escape
 
-from .i18n import date_and_time
+from .i18n import date_and_time, zone_label
 
 
 def zone(name: str) -> tzinfo:
@@ -34,21 +34,6 @@ def zone(name: str) -> tzinfo:
 def local(moment: datetime, zone_name: str) -> datetime:
     """Return ``moment`` (aware) in the zone ``zone_name``."""
     return moment.astimezone(zone(zone_name))
-
-
-def zone_label(moment: datetime) -> str:
-    """Return the name of the zone of an aware ``moment`` as readers know
-    it: ``CET``, ``UTC``, else its offset, ``UTC+05:30``."""
-    abbreviation = moment.tzname() or ""
-    if abbreviation[:1].isalpha():
-        return abbreviation
-    offset = moment.utcoffset()
-    minutes = round(offset.total_seconds() / 60) if offset is not None else 0
-    if not minutes:
-        return "UTC"
-    sign = "+" if minutes > 0 else "-"
-    hours, minutes = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{minutes:02d}"
 
 
 def machine_time(moment: datetime) -> str:
