@@ -163,7 +163,7 @@ def _serve_preview(host: str, port: int, headers: Path) -> None:
     """Serve output-preview/ as nginx would serve the site (its headers, the
     redirect map); the app is not run: its addresses say so."""
     from werkzeug.middleware.dispatcher import DispatcherMiddleware
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
     from werkzeug.wrappers import Response
 
     from feedback_app.devserver import APP_PREFIX, PrivateRequestHandler, StaticSite
@@ -176,21 +176,23 @@ def _serve_preview(host: str, port: int, headers: Path) -> None:
     )
     redirects = os.environ.get("FEEDBACK_REDIRECTS_PATH") or HERE / "redirects.map"
     site = StaticSite(PREVIEW, snippet=headers, redirects=redirects)
+    server = make_server(  # listening from here on
+        host,
+        port,
+        DispatcherMiddleware(site, {APP_PREFIX: not_here}),
+        threaded=True,
+        request_handler=PrivateRequestHandler,
+    )
     url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     print(
-        f"Serving the preview ({PREVIEW.relative_to(HERE)}/) on {url}/ (Ctrl-C stops)"
+        f"Serving the preview ({PREVIEW.relative_to(HERE)}/) on {url}/ (Ctrl-C stops)",
+        flush=True,
     )
     print("output/ and `make serve` are not touched; the app does not run here.")
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
-        run_simple(
-            host,
-            port,
-            DispatcherMiddleware(site, {APP_PREFIX: not_here}),
-            threaded=True,
-            use_reloader=False,
-            request_handler=PrivateRequestHandler,
-        )
+        server.serve_forever()
+    server.server_close()
 
 
 @task(
