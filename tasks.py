@@ -257,9 +257,9 @@ def new(
             title, author=author, category=category, tags=tags, summary=summary
         )
     except FileExistsError as exc:
-        raise Exit(
-            f"{exc.filename} already exists: choose another title.", code=1
-        ) from None
+        taken = Path(exc.filename)
+        where = taken.relative_to(HERE) if taken.is_relative_to(HERE) else taken
+        raise Exit(f"{where} already exists: choose another title.", code=1) from None
     except ValueError as exc:
         raise Exit(str(exc), code=1) from None
     print(f"Created {path.relative_to(HERE)} (Status: draft)")
@@ -281,9 +281,9 @@ def new_post(
     content: Path = CONTENT,
 ) -> Path:
     """Write a new draft Markdown post, ``<slug>.md`` as the desk names its
-    posts, and return its path. Every header value is made one line; the
-    summary is written only if given (an empty one would be published as
-    is, and the index would show no excerpt).
+    posts, and return its path. Every header value is made one line; tags
+    and the summary are written only if given (an empty summary would be
+    published as is, and the index would show no excerpt).
 
     :raise FileExistsError: if a post with that slug exists, here or among
         the desk's posts.
@@ -309,7 +309,7 @@ def new_post(
         f"Date: {now:%Y-%m-%d %H:%M}",
         f"Author: {author}",
         f"Category: {_one_line(category)}",
-        f"Tags: {_one_line(tags)}",
+        *([f"Tags: {_one_line(tags)}"] if tags.strip() else []),
         f"Slug: {slug}",
         *([f"Summary: {summary}"] if summary else []),
         "Status: draft",
