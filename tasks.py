@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import runpy
 import shlex
 import shutil
+import signal
 import sys
+import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 CONTENT = HERE / "content"
 PELICAN = f"{shlex.quote(sys.executable)} -m pelican"
 FLASK = f"{shlex.quote(sys.executable)} -m flask --app feedback_app"
+PREVIEW = HERE / "output-preview"
 DEV_SETTINGS = "pelicanconf.py"
 PUBLISH_SETTINGS = "publishconf.py"
 
@@ -107,10 +112,87 @@ def livereload(c: Context, host: str = "127.0.0.1", port: int = 0) -> None:
     _serve(host, port or int(os.environ.get("PORT", 8000)))
 
 
-@task
-def preview(c: Context) -> None:
-    """Build the site with the production settings (publishconf.py)."""
-    _pelican(c, PUBLISH_SETTINGS)
+@task(
+    help={
+        "host": "address to listen on",
+        "port": "port (default: $PREVIEW_PORT or 8001; `make serve` keeps 8000)",
+        "siteurl": "the SITEURL to build with (default: the preview's own "
+        "address, so that every link and style works there)",
+        "serve": "serve the preview after building it (default); "
+        "--no-serve only builds it",
+    }
+)
+def preview(
+    c: Context,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    siteurl: str = "",
+    serve: bool = True,
+) -> None:
+    """Build the site with the production settings (publishconf.py) into
+    output-preview/ and serve it on its own port; output/, the site index
+    and whatever `make serve` serves stay as they are."""
+    port = port or int(os.environ.get("PREVIEW_PORT", 8001))
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    siteurl = (siteurl or url).rstrip("/")
+    with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
+        headers = Path(tmp) / "security-headers.conf"
+        # Its own cache, no site index (the app's is output/'s) and its own
+        # copy of the headers snippet: nothing of the development site is
+        # written.
+        overrides = {
+            "FEEDBACK_SITE_INDEX": None,
+            "FEEDBACK_SECURITY_HEADERS": str(headers),
+            "CACHE_PATH": str(Path(tmp) / "cache"),
+        }
+        shutil.rmtree(PREVIEW, ignore_errors=True)
+        cmd = f"{PELICAN} content -s {PUBLISH_SETTINGS} -o {shlex.quote(str(PREVIEW))}"
+        cmd += " -e " + " ".join(
+            shlex.quote(f"{k}={json.dumps(v)}") for k, v in overrides.items()
+        )
+        # publishconf.py reads SITEURL (and its feeds' domain) from here.
+        c.run(cmd, echo=True, env={"SITEURL": siteurl})
+        where = PREVIEW.relative_to(HERE)
+        if not serve:
+            print(f"Built {where}/ with the production settings, for {siteurl}/.")
+            return
+        _serve_preview(host, port, headers)
+
+
+def _serve_preview(host: str, port: int, headers: Path) -> None:
+    """Serve output-preview/ as nginx would serve the site (its headers, the
+    redirect map); the app is not run: its addresses say so."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    from feedback_app.devserver import APP_PREFIX, PrivateRequestHandler, StaticSite
+
+    not_here = Response(
+        "The preview serves the built site only: the forms and the desk are"
+        " the app's, which `make serve` runs.\n",
+        503,
+        mimetype="text/plain",
+    )
+    redirects = os.environ.get("FEEDBACK_REDIRECTS_PATH") or HERE / "redirects.map"
+    site = StaticSite(PREVIEW, snippet=headers, redirects=redirects)
+    server = make_server(  # listening from here on
+        host,
+        port,
+        DispatcherMiddleware(site, {APP_PREFIX: not_here}),
+        threaded=True,
+        request_handler=PrivateRequestHandler,
+    )
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    print(
+        f"Serving the preview ({PREVIEW.relative_to(HERE)}/) on {url}/ (Ctrl-C stops)",
+        flush=True,
+    )
+    print("output/ and `make serve` are not touched; the app does not run here.")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    server.server_close()
 
 
 @task(
@@ -157,14 +239,35 @@ def docs(c: Context) -> None:
         "author": "author name (default: AUTHOR of pelicanconf.py)",
         "category": "category (default: Sales)",
         "tags": "comma-separated tags",
+        "summary": "one or two sentences for the index and the feeds "
+        "(default: none; Pelican takes the post's beginning)",
     }
 )
 def new(
-    c: Context, title: str, author: str = "", category: str = "Sales", tags: str = ""
+    c: Context,
+    title: str,
+    author: str = "",
+    category: str = "Sales",
+    tags: str = "",
+    summary: str = "",
 ) -> None:
-    """Create a dated draft post in content/ from a title."""
-    path = new_post(title, author=author, category=category, tags=tags)
+    """Create a draft post in content/ from a title, and say where to see it."""
+    try:
+        path = new_post(
+            title, author=author, category=category, tags=tags, summary=summary
+        )
+    except FileExistsError as exc:
+        taken = Path(exc.filename)
+        where = taken.relative_to(HERE) if taken.is_relative_to(HERE) else taken
+        raise Exit(f"{where} already exists: choose another title.", code=1) from None
+    except ValueError as exc:
+        raise Exit(str(exc), code=1) from None
     print(f"Created {path.relative_to(HERE)} (Status: draft)")
+    print(f"See it at {draft_url(path.stem)} once the site is built:")
+    print(
+        "`invoke livereload` rebuilds on every save; with `make serve` running,"
+        " run `invoke build`."
+    )
 
 
 def new_post(
@@ -173,33 +276,42 @@ def new_post(
     author: str = "",
     category: str = "Sales",
     tags: str = "",
+    summary: str = "",
     now: datetime | None = None,
     content: Path = CONTENT,
 ) -> Path:
-    """Write a new draft Markdown post and return its path.
+    """Write a new draft Markdown post, ``<slug>.md`` as the desk names its
+    posts, and return its path. Every header value is made one line; tags
+    and the summary are written only if given (an empty summary would be
+    published as is, and the index would show no excerpt).
 
-    :raise FileExistsError: if a post with that date and slug exists.
+    :raise FileExistsError: if a post with that slug exists, here or among
+        the desk's posts.
+    :raise ValueError: if the title is empty.
     """
     from pelican.settings import DEFAULT_CONFIG
     from pelican.utils import slugify
 
-    title = " ".join(title.split())
+    title, summary = _one_line(title), _one_line(summary)
     if not title:
         raise ValueError("A post needs a title.")
     settings = _settings()
     # Pelican reads a Date without an offset in TIMEZONE: write it in that zone.
     now = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings["TIMEZONE"]))
     slug = slugify(title, regex_subs=DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"])
-    author = author or settings.get("AUTHOR", "")
-    path = content / f"{now:%Y-%m-%d}-{slug}.md"
+    author = _one_line(author) or settings.get("AUTHOR", "")
+    path = content / f"{slug}.md"
+    desk_post = content / "desk" / path.name  # feedback_app/site/drafts.py
+    if desk_post.exists():
+        raise FileExistsError(errno.EEXIST, "A desk post has that slug", desk_post)
     lines = [
         f"Title: {title}",
         f"Date: {now:%Y-%m-%d %H:%M}",
         f"Author: {author}",
-        f"Category: {category}",
-        f"Tags: {tags}",
+        f"Category: {_one_line(category)}",
+        *([f"Tags: {_one_line(tags)}"] if tags.strip() else []),
         f"Slug: {slug}",
-        "Summary: ",
+        *([f"Summary: {summary}"] if summary else []),
         "Status: draft",
         "",
         "Write here. Set Status to published (or remove it) when it is ready.",
@@ -208,6 +320,27 @@ def new_post(
     with open(path, "x", encoding="utf-8") as fh:
         fh.write("\n".join(lines))
     return path
+
+
+def draft_url(slug: str) -> str:
+    """Where the development server shows the draft ``slug`` (DRAFT_URL):
+    at the address a running ``make serve`` recorded, else at the one it
+    takes by default."""
+    from pelican.settings import DEFAULT_CONFIG
+
+    from feedback_app.core.config import project_instance
+    from feedback_app.core.dev_address import served_url
+
+    served = served_url(project_instance())
+    base = served or f"http://127.0.0.1:{os.environ.get('PORT', 8000)}"
+    pattern = _settings().get("DRAFT_URL", DEFAULT_CONFIG["DRAFT_URL"])
+    return f"{base}/{pattern.format(slug=slug)}"
+
+
+def _one_line(value: str) -> str:
+    """``value`` as one header line: runs of white space (line ends too)
+    become one space, so that nothing typed can start another header."""
+    return " ".join(value.split())
 
 
 def _settings(name: str = DEV_SETTINGS) -> dict[str, Any]:

@@ -18,10 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, Response, abort, make_response, render_template, request
 from jinja2 import ChoiceLoader, FileSystemLoader
+from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.sansio.multipart import (
@@ -38,7 +38,7 @@ from .core import config as default_config
 from .core import db
 from .core.ids import IdConverter
 from .core.translations import SITE_LANGUAGE, request_language
-from .site import i18n
+from .site import clock, i18n
 from .site.index import site_index
 from .site.languages import JINJA_FILTERS
 
@@ -205,21 +205,14 @@ def _theme_context() -> dict[str, Any]:
     }
 
 
-SITE_TIME = "%-d %B %Y at %H:%M"
-
-
-def _site_time(moment: datetime, fmt: str = SITE_TIME) -> str:
-    """Format a time in the site's time zone, as the static pages show it."""
-
+def _site_time(moment: datetime) -> Markup:
+    """A time as the app's pages show it: the whole ``<time>`` element, in
+    words in the page's language and in the site's time zone, named, with
+    the moment in UTC for software (``site/clock.py``):
+    ``<time datetime="2026-12-07T00:42:00Z">7 December 2026 at 01:42
+    CET</time>``."""
     zone = site_index().current().timezone
-    try:
-        local = moment.astimezone(ZoneInfo(zone))
-    except (ZoneInfoNotFoundError, ValueError):
-        return moment.strftime(fmt + " UTC")
-    lang = request_language()
-    if fmt == SITE_TIME and not lang.startswith("en"):
-        return str(i18n.comment_date(local, lang))  # "6 décembre 2026 à 09:05"
-    return local.strftime(fmt)
+    return clock.time_element(moment, zone, request_language())
 
 
 def _error_page(error: HTTPException) -> Response:

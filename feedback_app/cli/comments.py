@@ -14,6 +14,8 @@ from ..core.models import (
     Comment,
 )
 from ..services import moderation
+from ..site.clock import short_time
+from ..site.index import site_index
 from ..site.lock import PublishError
 from ..site.ownership import decode_authors
 from ..store import comments as cm
@@ -39,11 +41,12 @@ def comments_list(states: tuple[str, ...], article: str | None, limit: int) -> N
         rows = cm.list_comments(session, states or ("pending",), article, limit)
     if not rows:
         click.echo("No comments.")
+    zone = site_index().current().timezone
     for c in rows:
         why = f"  ({c.reason})" if c.reason and c.state != "approved" else ""
         first_line = c.body.splitlines()[0] if c.body else ""
         click.echo(
-            f"#{c.id}  {c.state:<8}  {c.created_at:%Y-%m-%d %H:%M}  "
+            f"#{c.id}  {c.state:<8}  {short_time(c.created_at, zone)}  "
             f"{c.article_page_url}"
             f"  {c.name}: {first_line[:50]}{why}"
         )
@@ -65,7 +68,8 @@ def comments_show(comment_id: int) -> None:
     click.echo(f"From:    {c.name}" + (f" <{c.email}>" if c.email else " (no address)"))
     if c.website:
         click.echo(f"Website: {c.website}")
-    click.echo(f"Sent:    {c.created_at:%Y-%m-%d %H:%M} UTC\n")
+    sent = short_time(c.created_at, site_index().current().timezone)
+    click.echo(f"Sent:    {sent}\n")
     click.echo(c.body)
 
 

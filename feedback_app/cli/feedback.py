@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from ..core.db import get_db
@@ -14,8 +14,12 @@ from ..core.models import (
     FEEDBACK_STATES,
     Author,
     Feedback,
+    FeedbackMessage,
 )
+from ..desk.inbox import FEEDBACK_VIEWS
 from ..services import answers
+from ..site.clock import short_time
+from ..site.index import site_index
 from ..site.ownership import decode_authors
 
 feedback_cli = AppGroup("feedback", help="Read what readers sent privately.")
@@ -23,33 +27,66 @@ feedback_cli = AppGroup("feedback", help="Read what readers sent privately.")
 
 @feedback_cli.command("list")
 @click.option(
-    "--article", help="Only feedback about this article (its URL, as `2026/slug/`)."
+    "--view",
+    type=click.Choice(list(FEEDBACK_VIEWS)),
+    default="inbox",
+    show_default=True,
+    help="Which feedback, as the desk's tabs: inbox (new, read and answered), "
+    "or one state.",
 )
 @click.option(
     "--state",
+    "states",
     type=click.Choice(FEEDBACK_STATES),
-    default="new",
-    show_default=True,
-    help="Only feedback in this state.",
+    multiple=True,
+    help="Only feedback in this state (repeatable; instead of --view).",
+)
+@click.option(
+    "--article", help="Only feedback about this article (its URL, as `2026/slug/`)."
+)
+@click.option(
+    "--search",
+    "-q",
+    help="Only feedback whose message, name or a later message contains this.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-def list_command(article: str | None, state: str, limit: int) -> None:
-    """List feedback, newest first."""
-    query = select(Feedback).where(Feedback.state == state)
+def list_command(
+    view: str,
+    states: tuple[str, ...],
+    article: str | None,
+    search: str | None,
+    limit: int,
+) -> None:
+    """List feedback, newest first, as the desk's inbox does: by default
+    what its Inbox tab shows (new, read and answered)."""
+    query = select(Feedback).where(Feedback.state.in_(states or FEEDBACK_VIEWS[view]))
     if article:
         query = query.where(Feedback.article_page_url == article)
-    query = query.order_by(Feedback.id.desc()).limit(limit)
+    if search and search.strip():
+        q = search.strip()
+        query = query.where(
+            or_(
+                Feedback.message.icontains(q, autoescape=True),
+                Feedback.name.icontains(q, autoescape=True),
+                Feedback.messages.any(
+                    FeedbackMessage.body.icontains(q, autoescape=True)
+                ),
+            )
+        )
+    query = query.order_by(Feedback.created_at.desc(), Feedback.id.desc())
     with get_db().read() as session:
-        rows = session.scalars(query).all()
+        rows = session.scalars(query.limit(limit)).all()
     if not rows:
         click.echo("No feedback.")
+    zone = site_index().current().timezone
     for feedback in rows:
         reach = "e-mail + reply page" if feedback.email else "reply page only"
         first_line = feedback.message.splitlines()[0]
         more = len(first_line) > 60 or "\n" in feedback.message
         snippet = first_line[:60] + ("…" if more else "")
         click.echo(
-            f"#{feedback.id}  {feedback.created_at:%Y-%m-%d %H:%M}  "
+            f"#{feedback.id}  {feedback.state:<8}  "
+            f"{short_time(feedback.created_at, zone)}  "
             f"{feedback.article_page_url}  [{reach}]  {snippet}"
         )
 
@@ -73,11 +110,12 @@ def show_command(feedback_id: int) -> None:
         click.echo("Reach:   reply page only (no address)")
     quote = "yes, without name or address" if feedback.may_quote else "no"
     click.echo(f"Quote:   {quote}")
-    click.echo(f"Sent:    {feedback.created_at:%Y-%m-%d %H:%M} UTC\n")
+    zone = site_index().current().timezone
+    click.echo(f"Sent:    {short_time(feedback.created_at, zone)}\n")
     click.echo(feedback.message)
     for message in feedback.messages:
         who = "Reader" if message.sender == "reader" else "Author"
-        click.echo(f"\n--- {who}, {message.created_at:%Y-%m-%d %H:%M} UTC\n")
+        click.echo(f"\n--- {who}, {short_time(message.created_at, zone)}\n")
         click.echo(message.body)
 
 

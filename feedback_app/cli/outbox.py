@@ -23,6 +23,7 @@ from ..mail.outbox import build_email, envelope_sender
 from ..mail.sender import OutboxWorker, send_due
 from ..mail.transport import smtp_settings
 from ..services.jobs import periodic
+from ..site.clock import short_time
 from ..site.index import site_index
 
 outbox_cli = AppGroup("outbox", help="Mail waiting to be sent, and the sender.")
@@ -54,10 +55,11 @@ def outbox_list(state: str | None, limit: int) -> None:
         query = query.where(OutboxMessage.state == wanted)
     with get_db().read() as session:
         rows = session.scalars(query).all()
+    zone = site_index().current().timezone
     click.echo(
         "Mail, newest first. accepted: taken by the mail server (or the "
         "Maildir);\nwhether it arrived is known only if it bounces. "
-        "Times are UTC."
+        f"Times are the site's ({zone})."
     )
     if not rows:
         click.echo("No mail.")
@@ -65,8 +67,8 @@ def outbox_list(state: str | None, limit: int) -> None:
     for m in rows:
         name = STATE_NAMES.get(m.state, m.state)
         click.echo(
-            f"#{m.id}  {name:<8}  {m.created_at:%Y-%m-%d %H:%M}  to {m.recipient}"
-            f"  {m.subject}  [tries: {m.attempts}]{_status(m, now)}"
+            f"#{m.id}  {name:<8}  {short_time(m.created_at, zone)}  to {m.recipient}"
+            f"  {m.subject}  [tries: {m.attempts}]{_status(m, now, zone)}"
         )
     if smtp_settings(current_app.config) is None:
         click.echo(
@@ -75,15 +77,15 @@ def outbox_list(state: str | None, limit: int) -> None:
         )
 
 
-def _status(message: OutboxMessage, now: datetime) -> str:
-    """What the listing says after a message: when it is tried next, or why
-    it failed or bounced."""
+def _status(message: OutboxMessage, now: datetime, zone: str) -> str:
+    """What the listing says after a message: when it is tried next (in the
+    time zone ``zone``), or why it failed or bounced."""
     if message.state == "queued":
         due = message.next_attempt_at
         minutes = math.ceil((due - now).total_seconds() / 60)
         when = "now" if due <= now else f"in {minutes} min"
         error = f"; last error: {message.last_error}" if message.last_error else ""
-        return f"  (next try {due:%Y-%m-%d %H:%M:%S} UTC, {when}{error})"
+        return f"  (next try {short_time(due, zone)}, {when}{error})"
     if message.state == "bounced":
         return f"  (bounced: {message.last_error or 'no reason given'})"
     if message.state == "failed":

@@ -114,14 +114,39 @@ def _comment_date_parts(lang: str) -> tuple[tuple[str, ...], str]:
 
 
 def comment_date(moment: datetime, lang: str) -> Markup:
-    """A comment's date and time, ``6 December 2026 at 09:05``, in ``lang``:
-    the month names come from CLDR once per language and the order from the
-    catalogue, so ten thousand comments cost no more than in English."""
+    """A comment's date and time, ``6 December 2026 at 09:05 CET``, in
+    ``lang``, its zone named (a reader elsewhere would read a bare time as
+    their own): the month names come from CLDR once per language and the
+    order from the catalogue, so ten thousand comments cost no more than in
+    English."""
+    return Markup.escape(date_and_time(moment, lang, zone_label(moment)))
+
+
+def zone_label(moment: datetime) -> str:
+    """Return the name of the zone of ``moment`` as readers know it:
+    ``CET``, ``UTC``, else its offset, ``UTC+05:30`` (the time zone database
+    has only a number, ``-03``, for some zones); "" if ``moment`` is naive."""
+    if moment.tzinfo is None:
+        return ""
+    abbreviation = moment.tzname() or ""
+    if abbreviation[:1].isalpha():
+        return abbreviation
+    offset = moment.utcoffset()
+    minutes = round(offset.total_seconds() / 60) if offset is not None else 0
+    if not minutes:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{minutes:02d}"
+
+
+def date_and_time(moment: datetime, lang: str, zone: str = "") -> str:
+    """``comment_date``'s text; with ``zone``, named after the time:
+    ``6 December 2026 at 09:05 CET``."""
     months, pattern = _comment_date_parts(str(lang or "en"))
-    text = pattern.format(
+    return pattern.format(
         day=moment.day,
         month=months[moment.month - 1],
         year=moment.year,
-        time=f"{moment.hour:02d}:{moment.minute:02d}",
+        time=f"{moment.hour:02d}:{moment.minute:02d}" + (f" {zone}" if zone else ""),
     )
-    return Markup.escape(text)

@@ -160,7 +160,7 @@ def _prepare(output: Path) -> Path:
         raise LayoutError(
             f"{output} must become a link into {builds.name}, and this process "
             f"cannot make it ({exc}). Build once as a user who may write "
-            f"{output.parent}: `invoke preview`."
+            f"{output.parent}: `invoke publish`."
         ) from exc
     return builds
 

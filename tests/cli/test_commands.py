@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from feedback_app.core.db import get_db
 from feedback_app.core.models import BouncedAddress
 
-from ..conftest import Reader, csrf_token
+from ..conftest import ARTICLE, Desk, Reader, csrf_token
 
 
 def test_list_shows_new_feedback_newest_first(
@@ -26,6 +28,41 @@ def test_list_shows_new_feedback_newest_first(
     assert "Buy pills" in spam
     other = runner.invoke(args=["feedback", "list", "--article", "nope"]).output
     assert other == "No feedback.\n"
+
+
+def test_list_shows_what_the_desks_inbox_shows(
+    app: Flask, runner: FlaskCliRunner, reader: Reader, desk: Desk
+) -> None:
+    """Answered feedback is in the inbox, and so in the list; the desk's
+    other tabs are views of the list too, with its article and search."""
+    reader.send_and_follow(message="Answered one")
+    reader.send_and_follow(message="Read one")
+    reader.send_and_follow(message="New one")
+    reader.send_and_follow(message="Archived one")
+    answered = runner.invoke(args=["feedback", "reply", "1", "-m", "Thanks!"])
+    assert answered.exit_code == 0, answered.output
+    desk.post("/desk/feedback/2/state", {"action": "read"})
+    desk.post("/desk/feedback/4/state", {"action": "archive"})
+
+    def listed(*args: str) -> list[int]:
+        output = runner.invoke(args=["feedback", "list", *args]).output
+        return [int(n) for n in re.findall(r"^#(\d+) ", output, re.M)]
+
+    def on_the_desk(query: str = "") -> list[int]:
+        page = desk.get(f"/desk/?{query}").text
+        return [int(n) for n in re.findall(r'name="ids" value="(\d+)"', page)]
+
+    assert listed() == on_the_desk() == [3, 2, 1]
+    output = runner.invoke(args=["feedback", "list"]).output
+    assert re.search(r"^#1  answered  ", output, re.M)
+    assert re.search(r"^#2  read      ", output, re.M)
+    for view in ("new", "read", "answered", "archived", "spam"):
+        assert listed("--view", view) == on_the_desk(f"view={view}"), view
+    assert listed("--view", "archived") == [4]
+    assert listed("--state", "new", "--state", "archived") == [4, 3]
+    assert listed("--search", "read") == on_the_desk("q=read") == [2]
+    assert listed("--search", "thanks!") == [1]  # in the author's answer
+    assert listed("--article", ARTICLE) == [3, 2, 1]
 
 
 def test_show_prints_the_conversation(

@@ -13,6 +13,8 @@ from sqlalchemy import update
 from feedback_app.core.db import get_db
 from feedback_app.core.models import OutboxMessage, utcnow
 from feedback_app.mail.sender import send_due
+from feedback_app.site.clock import short_time
+from feedback_app.site.index import site_index
 
 from .test_mail import SmtpServer, queue, smtp  # noqa: F401 (a fixture)
 
@@ -61,7 +63,8 @@ def test_outbox_list_says_accepted_bounced_failed_and_when_next(
     assert line_of(out, refused).endswith("(failed: 554 5.7.1 Rejected)")
     assert line_of(out, bounced).endswith(f"(bounced: {BOUNCE})")
     assert line_of(out, waiting).endswith(
-        f"(next try {next_try:%Y-%m-%d %H:%M:%S} UTC, in 10 min)"
+        f"(next try {short_time(next_try, site_index(app).current().timezone)},"
+        " in 10 min)"
     )
     assert "  queued  " in line_of(out, deferred)
     assert "; last error: 451 4.3.0 Try again later)" in line_of(out, deferred)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import gzip
 import importlib
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -382,6 +386,23 @@ def test_article_page_ends_with_the_feedback_form(built_site: Path, slug: str) -
     assert button.text == "Send feedback"
 
 
+def test_the_sample_article_sends_readers_to_the_form_where_it_is(
+    built_site: Path,
+) -> None:
+    """The sample article's last words point to the private feedback form:
+    they must say where it is on the page, after the comments and their
+    form, not "right below this article" where the comment form is."""
+    html = Page.load(built_site / "output/2026" / SLUGS[0] / "index.html")
+    body = html.one("div", **{"class": "post-content"})
+    (pointer,) = [p for p in html.find_all("p", body) if "feedback form" in p.text]
+    assert "below this article" not in pointer.text
+    assert "at the end of this page, after the comments" in pointer.text
+    comment_form, feedback_form = the_forms(html)
+    assert html.elements.index(comment_form) < html.elements.index(feedback_form)
+    assert html.elements.index(pointer) < html.elements.index(comment_form)
+    assert html.by_id("feedback-title").is_inside(feedback_form.parent)
+
+
 @pytest.mark.parametrize("page", OTHER_PAGES)
 def test_pages_that_are_not_articles_have_no_form(built_site: Path, page: str) -> None:
     html = Page.load(built_site / "output" / page)
@@ -437,10 +458,35 @@ NEW_SLUG = "cold-calls-what-id-keep"
 NEW_DATE = datetime(2026, 12, 3, 14, 5, tzinfo=STOCKHOLM)
 
 
+@dataclass
+class DraftsProject:
+    """A copy of the project with a draft written by ``invoke new``, built."""
+
+    folder: Path
+    printed: str  # what `invoke new` said
+
+
+def invoke_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``invoke ARGS`` in ``project`` as an author does, no server running."""
+    env = {k: v for k, v in os.environ.items() if k != "PORT"}
+    env["FEEDBACK_INSTANCE_PATH"] = str(project / "instance")
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.fixture(scope="module")
-def drafts_site(tmp_path_factory: pytest.TempPathFactory, tasks: ModuleType) -> Path:
-    """The site with two drafts: one written by hand, one by ``invoke new``."""
+def drafts_project(tmp_path_factory: pytest.TempPathFactory) -> DraftsProject:
+    """The site with two drafts: one written by hand, one by ``invoke new``
+    (run as a process in a copy of the project)."""
     tmp = tmp_path_factory.mktemp("drafts")
+    for name in ("tasks.py", "pelicanconf.py"):
+        shutil.copy(ROOT / name, tmp / name)
     content = copy_content(tmp)
     (content / "unfinished-thoughts.md").write_text(
         "Title: Unfinished thoughts on discovery calls\n"
@@ -453,16 +499,18 @@ def drafts_site(tmp_path_factory: pytest.TempPathFactory, tasks: ModuleType) -> 
         "Not ready yet.\n",
         encoding="utf-8",
     )
-    tasks.new_post(
-        NEW_TITLE,
-        author="Maya Lindqvist",
-        category="Sales",
-        tags="calls, prospecting",
-        now=NEW_DATE,
-        content=content,
-    )
+    done = invoke_in(
+        tmp, "new", "--title", NEW_TITLE, "--author", "Maya Lindqvist",
+        "--tags", "calls, prospecting",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
     build_site(tmp, content=content)
-    return tmp
+    return DraftsProject(tmp, done.stdout)
+
+
+@pytest.fixture(scope="module")
+def drafts_site(drafts_project: DraftsProject) -> Path:
+    return drafts_project.folder
 
 
 @pytest.mark.parametrize("slug", ["unfinished-thoughts", NEW_SLUG])
@@ -478,16 +526,48 @@ def test_drafts_are_built_apart_and_not_offered_to_the_app(
         assert slug not in (output / page).read_text(encoding="utf-8")
 
 
-def test_new_post_writes_a_dated_draft(tmp_path: Path, tasks: ModuleType) -> None:
+def test_invoke_new_names_the_file_as_the_desk_and_shows_where_to_see_it(
+    drafts_project: DraftsProject,
+) -> None:
+    project, printed = drafts_project.folder, drafts_project.printed
+    # As the desk names its posts (content/desk/<slug>.md): no date.
+    path = project / "content" / f"{NEW_SLUG}.md"
+    assert f"Created content/{NEW_SLUG}.md (Status: draft)" in printed
+    assert not list((project / "content").glob("2026-*.md"))
+    # The address printed is the development server's (DRAFT_URL), and the
+    # build wrote the draft there.
+    url = f"http://127.0.0.1:8000/drafts/{NEW_SLUG}.html"
+    assert f"See it at {url} once the site is built" in printed
+    assert (project / "output" / urlsplit(url).path.lstrip("/")).is_file()
+    # No empty Summary: Pelican would publish it as is, and the index would
+    # show no excerpt.
+    assert "Summary" not in read_metadata(path)
+    assert read_metadata(path)["Status"] == "draft"
+
+
+def test_invoke_new_refuses_a_slug_taken_by_a_desk_post(
+    drafts_project: DraftsProject,
+) -> None:
+    desk = drafts_project.folder / "content" / "desk"
+    desk.mkdir(exist_ok=True)
+    (desk / "a-desk-post.md").write_text("Title: A desk post\n\nMine.\n")
+    done = invoke_in(drafts_project.folder, "new", "--title", "A desk post")
+    assert done.returncode == 1
+    assert "content/desk/a-desk-post.md already exists" in done.stderr
+    assert not (drafts_project.folder / "content" / "a-desk-post.md").exists()
+
+
+def test_new_post_writes_a_draft(tmp_path: Path, tasks: ModuleType) -> None:
     path = tasks.new_post(
         NEW_TITLE,
         author="Tomás Ferreira",
         category="Reader mail",
         tags="calls, prospecting",
+        summary="What I would keep\nof cold calls.",
         now=NEW_DATE,
         content=tmp_path,
     )
-    assert path == tmp_path / f"2026-12-03-{NEW_SLUG}.md"
+    assert path == tmp_path / f"{NEW_SLUG}.md"
     meta = read_metadata(path)
     assert meta["Title"] == "Cold calls: what I'd keep"
     assert meta["Date"] == "2026-12-03 14:05"
@@ -495,6 +575,7 @@ def test_new_post_writes_a_dated_draft(tmp_path: Path, tasks: ModuleType) -> Non
     assert meta["Category"] == "Reader mail"
     assert meta["Tags"] == "calls, prospecting"
     assert meta["Slug"] == NEW_SLUG
+    assert meta["Summary"] == "What I would keep of cold calls."  # one line
     assert meta["Status"] == "draft"
 
 
