@@ -42,7 +42,11 @@ def _pelican(c: Context, settings: str, *, after: Any = None) -> None:
     # these tasks build: this folder's output/ with these settings.
     output = HERE / "output"
     app = create_app(
-        {"OUTPUT_PATH": str(output), "PELICAN_SETTINGS": str(HERE / settings)}
+        {
+            "OUTPUT_PATH": str(output),
+            "PELICAN_SETTINGS": str(HERE / settings),
+            "CONTENT_PATH": str(CONTENT),
+        }
     )
     index = _settings(settings).get("FEEDBACK_SITE_INDEX")
     try:
@@ -50,7 +54,12 @@ def _pelican(c: Context, settings: str, *, after: Any = None) -> None:
             with new_build(output, HERE / index if index else None) as build:
                 folder = shlex.quote(str(build.folder))
                 cmd = f"{PELICAN} content -s {settings} -o {folder}"
-                values = [f"{k}={json.dumps(v)}" for k, v in build.settings().items()]
+                # The comments the app writes, wherever COMMENTS_PATH puts them.
+                extra = {
+                    "FEEDBACK_COMMENTS_PATH": app.config["COMMENTS_PATH"],
+                    **build.settings(),
+                }
+                values = [f"{k}={json.dumps(v)}" for k, v in extra.items()]
                 if values:  # one -e: Pelican keeps only the last one
                     cmd += " -e " + " ".join(shlex.quote(v) for v in values)
                 c.run(cmd, echo=True)

@@ -148,7 +148,10 @@ COMMENTS_HOLD_WORDS: list[str] = []
 COMMENTS_SPAM_WORDS: list[str] = []
 
 #: Approved comments are written here for the build, one JSON file per article,
-#: named after the article's URL (``site/files.comment_file_name``).
+#: named after the article's URL (``site/files.comment_file_name``). Default:
+#: ``comments/`` in CONTENT_PATH. A server keeps them outside its git checkout
+#: (deploy/README.md: ``/var/lib/blog/comments``), so that upgrading with
+#: ``git pull`` never meets them; every build reads them from here.
 COMMENTS_PATH: str | None = None
 
 #: The site's Markdown folder (Pelican's PATH): where the desk writes the
@@ -318,12 +321,12 @@ def finalize(config: Any, instance_path: str) -> None:
         config["SITE_INDEX_PATH"] = str(instance / "site.json")
     if not config.get("OUTPUT_PATH"):
         config["OUTPUT_PATH"] = str(project_root() / "output")
-    if not config.get("COMMENTS_PATH"):
-        config["COMMENTS_PATH"] = str(project_root() / "content" / "comments")
-    if not config.get("REDIRECTS_PATH"):
-        config["REDIRECTS_PATH"] = str(project_root() / "redirects.map")
     if not config.get("CONTENT_PATH"):
         config["CONTENT_PATH"] = str(project_root() / "content")
+    if not config.get("COMMENTS_PATH"):
+        config["COMMENTS_PATH"] = str(Path(config["CONTENT_PATH"]) / "comments")
+    if not config.get("REDIRECTS_PATH"):
+        config["REDIRECTS_PATH"] = str(project_root() / "redirects.map")
     if not config.get("MAILDIR_PATH"):
         config["MAILDIR_PATH"] = str(instance / "maildir")
     if not config.get("MAIL_FROM"):
