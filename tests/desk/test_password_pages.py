@@ -22,6 +22,7 @@ from ..mail.test_wire import Recorder, smtp_server
 from ..readers.test_browser import PHONE, new_page
 from . import test_browser
 from .test_browser import (
+    DESKTOP,
     INBOX_PATH,
     SIGN_IN_URL,
     LiveDesk,
@@ -151,15 +152,16 @@ def test_a_forgotten_password_comes_back_by_mail(
         expect(other).to_have_url(live.url + INBOX_PATH)
 
 
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_password_pages_are_accessible_and_fit_a_phone(
-    browser: Browser, live: LiveDesk, scheme: str
+    browser: Browser, live: LiveDesk, scheme: str, viewport: dict[str, int]
 ) -> None:
     with (
         mail_server(live) as recorder,
-        new_page(browser, viewport=PHONE, color_scheme=scheme) as page,
+        new_page(browser, viewport=viewport, color_scheme=scheme) as page,
     ):
-        sweep = Sweep(page, dark=scheme == "dark")
+        sweep = Sweep(page, dark=scheme == "dark", width=viewport["width"])
 
         page.goto(live.url + "/app/desk/forgot-password")
         sweep.check("the forgotten-password page")
