@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 ALLOWED_TAGS = {
     "p",
@@ -71,9 +73,20 @@ def _markdown() -> MarkdownIt:
     return markdown
 
 
-def render_comment(text: str) -> str:
-    """Return the sanitised HTML for a comment written in Markdown."""
-    return clean_comment_html(_markdown().render(text))
+def render_comment(text: str, links: Callable[[str], str] | None = None) -> str:
+    """Return the sanitised HTML for a comment written in Markdown.
+
+    ``links``, if given, maps each link's address before sanitising: an
+    author's answer resolves the site's own relative links with it, which
+    the sanitiser would otherwise drop."""
+    markdown = _markdown()
+    if links is None:
+        html = markdown.render(text)
+    else:
+        tokens = markdown.parse(text)
+        _map_links(tokens, links)
+        html = markdown.renderer.render(tokens, markdown.options, {})
+    return clean_comment_html(html)
 
 
 def clean_comment_html(html: str) -> str:
@@ -90,6 +103,14 @@ def clean_comment_html(html: str) -> str:
         link_rel=LINK_REL,
         strip_comments=True,
     ).strip()
+
+
+def _map_links(tokens: list[Token], links: Callable[[str], str]) -> None:
+    for token in tokens:
+        if token.type == "link_open":
+            token.attrSet("href", links(str(token.attrGet("href") or "")))
+        if token.children:
+            _map_links(token.children, links)
 
 
 def _only_allowed(tag: str, attribute: str, value: str) -> str | None:

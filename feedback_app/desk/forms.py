@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 from wtforms import (
     BooleanField,
     EmailField,
+    Field,
     HiddenField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import (
-    DataRequired,
-    InputRequired,
-    Length,
-    ValidationError,
-)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..core.fields import (
     Form,
@@ -54,8 +54,23 @@ class SignInForm(Form):
 
 
 class AnswerForm(Form):
-    """One answer to a feedback, sent privately, in a draft post, or both."""
+    """One answer to a feedback: privately (the default), in a draft post,
+    or both. The post's fields count only when a post is chosen.
 
+    ``may_quote``: the view sets it from the feedback; without the reader's
+    consent a post needs a summary. ``post_offered``: False once the
+    feedback has a post, and then the answer goes privately."""
+
+    #: Where the answer goes; a form sent without it answers privately.
+    send_to = RadioField(
+        _("Where your answer goes"),
+        choices=[
+            SelectChoice("private", _("Privately")),
+            SelectChoice("post", _("In a post only")),
+            SelectChoice("both", _("Privately and in a post")),
+        ],
+        default="private",
+    )
     answer = TextAreaField(
         _("Your answer"),
         filters=[multiline],
@@ -64,8 +79,6 @@ class AnswerForm(Form):
             MaxLength("MAX_REPLY_LENGTH"),
         ],
     )
-    private = BooleanField(_("Privately"), default=True)
-    public = BooleanField(_("In a post"))
     title = StringField(
         _("Title of the post"),
         filters=[single_line],
@@ -83,13 +96,51 @@ class AnswerForm(Form):
         _("Tags (comma-separated)"), filters=[single_line], validators=[Length(max=300)]
     )
 
-    def validate_private(self, field: BooleanField) -> None:
-        if not field.data and not self.public.data:
-            raise ValidationError(_("Choose at least one way to answer."))
+    may_quote = True
+    post_offered = True
+
+    @property
+    def private(self) -> bool:
+        """Whether the answer goes to the reader's reply page (and mail)."""
+        return self.send_to.data != "post"
+
+    @property
+    def public(self) -> bool:
+        """Whether the answer makes a draft post."""
+        return self.send_to.data in ("post", "both")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Check the form; the post's fields only when a post is chosen."""
+        super().validate(extra_validators)
+        if not self.public:
+            for f in self._post_fields():
+                f.errors = []
+        return not any(f.errors for f in self)
+
+    def _post_fields(self) -> tuple[Field, ...]:
+        return (self.title, self.summary, self.category, self.tags)
+
+    def validate_send_to(self, field: RadioField) -> None:
+        if self.public and not self.post_offered:
+            # A page from before the post was made, sent again.
+            raise ValidationError(_("This feedback has a post already: edit that one."))
 
     def validate_title(self, field: StringField) -> None:
-        if self.public.data and not field.data:
+        if self.public and not field.data:
             raise ValidationError(_("A post needs a title."))
+
+    def validate_summary(self, field: TextAreaField) -> None:
+        if self.public and not self.may_quote and not (field.data or "").strip():
+            raise ValidationError(
+                _(
+                    "The reader did not agree to be quoted: write a short summary "
+                    "of what they said instead."
+                )
+            )
+
+    def post_errors(self) -> list[str]:
+        """The errors of the post's own fields, in the page's order."""
+        return [str(e) for f in self._post_fields() for e in f.errors]
 
 
 class PostForm(Form):

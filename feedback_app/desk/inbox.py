@@ -28,10 +28,11 @@ from sqlalchemy.orm import selectinload
 from ..core.db import get_db
 from ..core.models import Feedback, FeedbackMessage
 from ..core.translations import gettext, speaking
-from ..mail.formats import answer_as_html
+from ..mail.formats import answer_as_html, site_links
 from ..services import answers
 from ..site import drafts, post_fields
 from ..site.index import site_index
+from ..store.feedback import mask_email
 from .access import (
     PER_PAGE,
     bp,
@@ -136,7 +137,7 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
     site = site_index().current()
     article = site.articles.get(feedback.article_page_url)
     if answer_form is None:
-        answer_form = AnswerForm(formdata=None)
+        answer_form = _answer_form(feedback, formdata=None)
         # What a post starts from is the site's, in the site's language.
         with speaking(site_default_language()):
             answer_form.title.data = gettext("Reader mail: on “{title}”").format(
@@ -146,13 +147,13 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
             answer_form.tags.data = ", ".join(
                 [*(article.tags if article else ()), gettext("reader feedback")]
             )
-        answer_form.public.data = feedback.post_source is None and not feedback.email
     post = None
     if feedback.post_source:
         try:
             post = drafts.read_fields(current_app.config, feedback.post_source)
         except post_fields.DraftError:
             post = None
+    links = site_links(current_app.config["SITE_URL"], site)
     return render_template(
         "desk/feedback.html",
         feedback=feedback,
@@ -162,21 +163,44 @@ def feedback_item(feedback_id: int, answer_form: AnswerForm | None = None) -> st
         post_live=site.article_with_slug(feedback.post_slug or ""),
         # The answers as the reader sees them: Markdown, rendered, sanitised.
         answers={
-            m.id: answer_as_html(m.body)
+            m.id: answer_as_html(m.body, links)
             for m in feedback.messages
             if m.sender == "author" and m.via != "post"
         },
         answer_form=answer_form,
+        masked_email=mask_email(feedback.email) if feedback.email else None,
         form=ActionForm(formdata=None),
     )
+
+
+def _answer_form(feedback: Feedback, **kwargs: Any) -> AnswerForm:
+    """The answer form for ``feedback``: a post is offered until it has
+    one, and needs a summary if the reader did not agree to be quoted."""
+    form = AnswerForm(**kwargs)
+    form.may_quote = feedback.may_quote
+    form.post_offered = not feedback.post_source
+    return form
 
 
 @bp.post("/feedback/<int:feedback_id>/answer")
 @signed_in
 def answer(feedback_id: int) -> Response | tuple[str, int]:
     """Answer privately (reply page, and mail if possible), in a post, or both."""
-    form = AnswerForm()
+    with get_db().read() as session:
+        feedback = feedback_or_404(session, feedback_id)
+    form = _answer_form(feedback)
     if not form.validate():
+        # The choice's and the post's errors, named in the banner as well
+        # as by their fields.
+        errors = [str(e) for e in form.send_to.errors]
+        if form.public and form.post_errors():
+            errors.append(
+                gettext("The post: {errors}").format(
+                    errors=" ".join(form.post_errors())
+                )
+            )
+        if errors:
+            g.desk_form_error = " ".join(errors)
         return shown_again(feedback_item, feedback_id, answer_form=form)
     post = (
         answers.PostRequest(
@@ -185,7 +209,7 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
             category=form.category.data or "",
             tags=form.tags.data or "",
         )
-        if form.public.data
+        if form.public
         else None
     )
     try:
@@ -193,7 +217,7 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
             feedback_id,
             me(),
             form.answer.data,
-            private=form.private.data,
+            private=form.private,
             post=post,
             allowed=may_see,
         )
@@ -202,11 +226,10 @@ def answer(feedback_id: int) -> Response | tuple[str, int]:
             404, gettext("There is no such feedback, or it is not about your articles.")
         )
     except answers.AnswerError as exc:
-        fields = {"body": "answer"}
+        fields = {"body": "answer", "public": "send_to"}
         target = getattr(form, fields.get(exc.field or "", exc.field or ""), None)
         (target or form.answer).errors.append(str(exc))
-        if exc.field != "public":
-            g.desk_form_error = str(exc)
+        g.desk_form_error = str(exc)
         return shown_again(feedback_item, feedback_id, answer_form=form)
     flash(_answered(done))
     if done.post is not None:

@@ -4,18 +4,28 @@ alternative.
 Both come from the sanitised HTML of ``core/rendering.py``, the renderer the
 reply page shows the answer with, so the three say the same. The text is
 read back from that HTML: no Markdown markup is left (no ``**``), links read
-"text <url>", lists and quotes keep their shape.
+"text <url>", lists and quotes keep their shape. Links to the site itself,
+written as a post would have them (``/2024/05/calls.html``,
+``{filename}/calls.md``), become absolute addresses (``site_links``), which
+work on the reply page and in mail alike.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
+from urllib.parse import unquote, urljoin, urlsplit
 
 from markupsafe import Markup, escape
 
 from ..core.rendering import render_comment
+from ..site.index import Site
+
+#: Pelican's link to another content file, as a post is written.
+_CONTENT_LINK = re.compile(
+    r"^\{(?:filename|attach|static)\}/?(?P<path>[^#?]*)(?P<rest>.*)$"
+)
 
 
 def _quoted(text: str) -> str:
@@ -65,6 +75,9 @@ def _inline(nodes: list[_Node | str]) -> str:
             out.append("\n")
         elif node.tag == "a":
             text = _inline(node.children).strip()
+            if not node.href:  # an address the sanitiser refused
+                out.append(text)
+                continue
             plain = node.href.removeprefix("mailto:")
             bare = text in ("", node.href, plain)  # an autolink
             out.append(f"<{node.href}>" if bare else f"{text} <{node.href}>")
@@ -117,19 +130,46 @@ def _list(node: _Node) -> str:
     return "\n".join(lines)
 
 
-def answer_as_html(markdown: str) -> Markup:
+def site_links(site_url: str, site: Site) -> Callable[[str], str]:
+    """Map an answer's links to absolute addresses: relative ones against
+    ``site_url`` (the static site's address), Pelican's ``{filename}/x.md``
+    to the page of the published article ``x.md``; others stay as they are
+    (and one to no published page is dropped by the sanitiser, its text
+    kept)."""
+    base = site_url.rstrip("/") + "/"
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(base))
+
+    def absolute(href: str) -> str:
+        content = _CONTENT_LINK.match(unquote(href))
+        if content:
+            path = content["path"]
+            article = next(
+                (a for a in site.articles.values() if a.source == path), None
+            )
+            if article is None:
+                return ""
+            return urljoin(origin, article.url) + content["rest"]
+        if urlsplit(href).scheme or href.startswith("#") or not href:
+            return href
+        return urljoin(base, href)
+
+    return absolute
+
+
+def answer_as_html(markdown: str, links: Callable[[str], str] | None = None) -> Markup:
     """An author's answer in Markdown as the reply page and the mail's HTML
-    show it: rendered and sanitised by ``core/rendering.py``."""
+    show it: rendered and sanitised by ``core/rendering.py``, its links to
+    the site made absolute by ``links`` (``site_links``)."""
     # Sanitised by nh3 with the comments' allow-list: safe as it is.
-    return Markup(render_comment(markdown))  # noqa: S704  # nosec B704
+    return Markup(render_comment(markdown, links))  # noqa: S704  # nosec B704
 
 
-def answer_as_text(markdown: str) -> str:
+def answer_as_text(markdown: str, links: Callable[[str], str] | None = None) -> str:
     """An author's answer in Markdown as clean text for a plain-text mail:
     no markup left, links as "text <url>" (read from the sanitised HTML, so
     the text says what the HTML shows)."""
     tree = _Tree()
-    tree.feed(render_comment(markdown))
+    tree.feed(render_comment(markdown, links))
     tree.close()
     return _blocks(tree.root.children)
 

@@ -55,7 +55,14 @@ from ..site.languages import site_language
 from ..site.ownership import decode_authors
 from ..store.feedback import reply_token
 from ..store.rows import Statement
-from .formats import answer_as_html, answer_as_text, html_mail, link, quote_html
+from .formats import (
+    answer_as_html,
+    answer_as_text,
+    html_mail,
+    link,
+    quote_html,
+    site_links,
+)
 from .links import external_url, moderation_urls
 from .outbox import mail_each, queue_mail
 
@@ -429,7 +436,8 @@ def answer_to_reader(
     ending = _("Reply to this message to write back, or use your private reply page.")
     hello = _hello(feedback.name, _)
     wrote = _("You wrote:")
-    html = [hello, intro, answer_as_html(body), wrote]
+    links = site_links(config["SITE_URL"], site_index().current())
+    html = [hello, intro, answer_as_html(body, links), wrote]
     html.append(quote_html(feedback.message))
     html.append(ending)
     html.append(
@@ -445,7 +453,7 @@ def answer_to_reader(
         ),
         body=(
             f"{hello}\n\n{intro}\n\n"
-            f"{answer_as_text(body)}\n\n"
+            f"{answer_as_text(body, links)}\n\n"
             f"{wrote}\n{quoted(feedback.message)}\n\n"
             f"{ending}\n{_reply_page_text(page, _)}\n"
         ),

@@ -29,7 +29,7 @@ from ..core.models import Feedback
 from ..core.translations import gettext as _
 from ..core.translations import use_named_language
 from ..mail import messages as notify
-from ..mail.formats import answer_as_html
+from ..mail.formats import answer_as_html, site_links
 from ..site.index import site_index
 from ..site.languages import site_language
 from ..store import feedback as fb
@@ -116,11 +116,22 @@ def reply_page(token: str) -> str:
 
 @bp.post("/r/<token>/contact")
 def change_contact(token: str) -> Response | tuple[str, int]:
-    """Add, change or remove the reader's contact address."""
+    """Add or change the reader's contact address. An empty field changes
+    nothing: removing the address is its own action (``remove_contact``)."""
     feedback = _load(token)  # first: its language is the form's messages'
     form = ContactForm()
     if not form.validate():
         return _render_reply_page(token, feedback, contact_form=form), invalid_status()
+    if not form.email.data:
+        flash(
+            _(
+                "Nothing changed: your address is kept. To remove it, use "
+                "“Remove my address…”."
+            )
+            if feedback.email
+            else _("Nothing changed: you gave no address.")
+        )
+        return redirect(url_for(".reply_page", token=token, _anchor="contact"), 303)
     # Here, not at the top: what reads received mail loads only when used.
     from ..services import inbound
 
@@ -129,12 +140,30 @@ def change_contact(token: str) -> Response | tuple[str, int]:
         fb.set_contact(feedback, form.email.data)
         # Given again, same or new: mail goes there again.
         inbound.forget_bounce(session, form.email.data)
-    flash(
-        _("Your address is saved: the author's answer will also come by e-mail.")
-        if form.email.data
-        else _("Your address is removed: answers will appear only on this page.")
-    )
+    flash(_("Your address is saved: the author's answer will also come by e-mail."))
     return redirect(url_for(".reply_page", token=token), 303)
+
+
+@bp.route("/r/<token>/contact/remove", methods=["GET", "POST"])
+def remove_contact(token: str) -> Response | str:
+    """Ask for confirmation, then remove the reader's contact address."""
+    feedback = _load(token)
+    if not feedback.email:
+        flash(_("Nothing changed: you gave no address."))
+        return redirect(url_for(".reply_page", token=token, _anchor="contact"), 303)
+    form = DeleteForm()
+    if request.method == "POST" and form.validate():
+        with get_db().write() as session:
+            fb.set_contact(_load(token, session), None)
+        flash(_("Your address is removed: answers will appear only on this page."))
+        return redirect(url_for(".reply_page", token=token, _anchor="contact"), 303)
+    return render_template(
+        "confirm_remove_address.html",
+        feedback=feedback,
+        masked_email=fb.mask_email(feedback.email),
+        form=form,
+        token=token,
+    )
 
 
 @bp.post("/r/<token>/follow-up")
@@ -207,6 +236,8 @@ def _render_reply_page(
 ) -> str:
     if contact_form is None:
         contact_form = ContactForm(formdata=None)
+    site = site_index().current()
+    links = site_links(current_app.config["SITE_URL"], site)
     return render_template(
         "reply_page.html",
         feedback=feedback,
@@ -214,10 +245,10 @@ def _render_reply_page(
         reply_url=_reply_url(token),
         masked_email=fb.mask_email(feedback.email) if feedback.email else None,
         # The post answering it in public, once the site publishes it.
-        post=site_index().current().article_with_slug(feedback.post_slug or ""),
+        post=site.article_with_slug(feedback.post_slug or ""),
         # The author's answers, written in Markdown: rendered and sanitised.
         answers={
-            m.id: answer_as_html(m.body)
+            m.id: answer_as_html(m.body, links)
             for m in feedback.messages
             if m.sender == "author" and m.via != "post"
         },

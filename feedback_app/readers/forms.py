@@ -61,7 +61,7 @@ class FeedbackForm(Form):
 
 
 class ContactForm(Form):
-    """Add, change or remove the address on a private reply page."""
+    """Add or change the address on a private reply page."""
 
     email = _email_field()
 
@@ -73,7 +73,8 @@ class FollowUpForm(Form):
 
 
 class DeleteForm(Form):
-    """Confirm deleting a feedback and everything that followed it."""
+    """Confirm deleting a feedback and everything that followed it, or the
+    reader's address: a CSRF token and a button."""
 
 
 class CommentForm(Form):

@@ -180,7 +180,12 @@ def new_post(
         if summary.strip():
             opening = f"{summary.strip()}\n\n{opening}"
     else:
-        opening = f"A reader wrote to me about {link}. {summary.strip()}"
+        # The summary is the author's own words about the message: it opens
+        # the post as it is, and says which article the message was about
+        # after it ("A reader asked…" never follows "A reader wrote…").
+        opening = (
+            f"{summary.strip()}\n\n(From a reader's message about {link}, in my words.)"
+        )
     fields = PostFields(
         title=one_line(title, "title"),
         body=f"{opening}\n\n{answer.strip()}",

@@ -90,7 +90,7 @@ ID_GETS = [
 ]
 ID_POSTS = [
     ("/desk/feedback/{}/state", {"action": "read"}),
-    ("/desk/feedback/{}/answer", {"answer": "Hi.", "private": "y"}),
+    ("/desk/feedback/{}/answer", {"answer": "Hi.", "send_to": "private"}),
     ("/desk/comments/{}/state", {"action": "approve"}),
     ("/desk/comments/{}/edit", {"name": "A", "body": "B"}),
     ("/desk/comments/{}/reply", {"body": "B"}),
@@ -193,7 +193,7 @@ FORMS = {
     ),
     "desk answer": Form(
         lambda w: f"/desk/feedback/{w.feedback_id}/answer",
-        lambda a, w: {"private": "y"},
+        lambda a, w: {"send_to": "private"},
         "answer",
         "desk",
     ),
@@ -346,11 +346,15 @@ def test_invalid_utf8_is_refused_in_forms_with_a_csrf_token_too(
     ):
         for encoding in ("url", "multipart"):
             if encoding == "url":
-                body = f"csrf_token={token}&private=y&{field}=caf%E9".encode()
+                body = f"csrf_token={token}&send_to=private&{field}=caf%E9".encode()
                 content_type = "application/x-www-form-urlencoded"
             else:
                 body, content_type = multipart(
-                    {"csrf_token": token.encode(), "private": b"y", field: b"caf\xe9"}
+                    {
+                        "csrf_token": token.encode(),
+                        "send_to": b"private",
+                        field: b"caf\xe9",
+                    }
                 )
             response = client.post(
                 path, data=body, content_type=content_type, headers={"Origin": ORIGIN}

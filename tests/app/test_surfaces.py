@@ -358,7 +358,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     assert desk.sign_in("Nobody We Know", "not a password").status_code == 401
     assert desk.sign_in().status_code == 303
     answered = desk.post(
-        f"/desk/feedback/{feedback_id}/answer", {"answer": AP, "private": "y"}
+        f"/desk/feedback/{feedback_id}/answer", {"answer": AP, "send_to": "private"}
     )
     assert answered.status_code == 303, answered.text
     drafted = public_answer(desk, feedback_id, answer=POST_TEXT, title=PT)

@@ -351,12 +351,12 @@ ITEM_POSTS: dict[str, Route] = {
     "answer": lambda i: (
         "POST",
         f"/desk/feedback/{i.feedback}/answer",
-        {"answer": "Thank you!", "private": "y"},
+        {"answer": "Thank you!", "send_to": "private"},
     ),
     "answer-in-post": lambda i: (
         "POST",
         f"/desk/feedback/{i.plain}/answer",
-        {"answer": "Thank you!", "public": "y", "title": "A new post"},
+        {"answer": "Thank you!", "send_to": "post", "title": "A new post"},
     ),
     "save-post": lambda i: (
         "POST",
@@ -679,7 +679,7 @@ def test_no_get_changes_anything(
     with get_db(app).write() as session:
         followed_up = session.get(Feedback, feedback[1])
         followed_up.messages.append(FeedbackMessage(sender="reader", body="More."))
-    answer = {"answer": "Thanks.", "private": "y"}
+    answer = {"answer": "Thanks.", "send_to": "private"}
     assert maya.post(f"/desk/feedback/{feedback[2]}/answer", answer).status_code == 303
     comments = []
     for state in ("pending", "approved", "spam", "trash"):

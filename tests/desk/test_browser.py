@@ -256,12 +256,13 @@ def test_private_answer_reaches_the_readers_reply_page(
             expect(facts).to_contain_text("Anonymous")
 
             form = answer_form(author)
-            # No address: a post is offered by default, besides the reply page.
+            # No address: the answer goes privately by default, and says so.
             expect(form.get_by_label("Privately", exact=True)).to_be_checked()
-            expect(form.get_by_label("In a post", exact=True)).to_be_checked()
+            expect(form.locator(".answer-where p:visible")).to_have_text(
+                "Privately: your answer goes to the reader's private reply page"
+                " only (they left no address, so no e-mail)."
+            )
             form.get_by_label("Your answer").fill(answer)
-            form.get_by_label("Privately", exact=True).check()
-            form.get_by_label("In a post", exact=True).uncheck()
             form.get_by_role("button", name="Send answer").click()
 
             expect(author).to_have_url(FEEDBACK_URL)
@@ -308,8 +309,7 @@ def test_public_answer_becomes_a_published_post_linked_from_the_reply_page(
         )
         form = answer_form(author)
         form.get_by_label("Your answer").fill(answer)
-        form.get_by_label("Privately", exact=True).uncheck()
-        form.get_by_label("In a post", exact=True).check()
+        form.get_by_label("In a post only", exact=True).check()
         form.get_by_label("Title of the post").fill(title)
         expect(form.get_by_label("Summary of what the reader said")).to_have_value("")
         form.get_by_role("button", name="Send answer").click()
@@ -524,19 +524,17 @@ def test_every_desk_page_is_accessible_and_fits_a_phone(
         sweep.check("a feedback item")
         form = answer_form(page)
         form.get_by_label("Your answer").fill("Thanks, and here is how.")
-        form.get_by_label("Privately", exact=True).uncheck()
-        form.get_by_label("In a post", exact=True).uncheck()
+        form.get_by_label("Privately and in a post", exact=True).check()
+        form.get_by_label("Title of the post").fill("")
         form.get_by_role("button", name="Send answer").click()
         expect(main.locator(".field.has-error")).to_have_count(1)
-        expect(page.get_by_label("Privately", exact=True)).to_have_attribute(
-            "aria-describedby", re.compile(r"answer-private-error")
+        expect(page.get_by_label("Title of the post")).to_have_attribute(
+            "aria-describedby", re.compile(r"answer-title-field-error")
         )
         sweep.check("a feedback item with an error")
 
         # Answered in a post: the preview and edit page.
         form = answer_form(page)
-        form.get_by_label("Privately", exact=True).check()
-        form.get_by_label("In a post", exact=True).check()
         form.get_by_label("Title of the post").fill("Notes, answered")
         form.get_by_role("button", name="Send answer").click()
         expect(page).to_have_url(POST_URL)

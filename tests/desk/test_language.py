@@ -223,7 +223,7 @@ def test_a_french_desk_says_what_it_did_and_refuses_in_french(
     assert "1 commentaire approuvé." in page.text
     assert_speaks(page.text, "fr")
     # A form that fails says so in French, its field's message too.
-    refused = desk.post("/desk/feedback/1/answer", {"answer": "", "private": "y"})
+    refused = desk.post("/desk/feedback/1/answer", {"answer": "", "send_to": "private"})
     assert refused.status_code == 422
     assert "Écrivez une réponse." in refused.text
     assert "Rien n’a encore été modifié" in refused.text
@@ -232,19 +232,24 @@ def test_a_french_desk_says_what_it_did_and_refuses_in_french(
     # French catalogue; at the limit it is accepted.
     long = desk.post(
         "/desk/feedback/1/answer",
-        {"answer": "Oui.", "public": "y", "title": "T" * 201},
+        {"answer": "Oui.", "send_to": "post", "title": "T" * 201},
     )
     assert long.status_code == 422
     assert "ne peut pas contenir plus de 200 caractères" in unescape(long.text)
     # What the post's own checks refuse, in French too.
     unquotable = desk.post(
-        "/desk/feedback/1/answer", {"answer": "Oui.", "public": "y", "title": "T"}
+        "/desk/feedback/1/answer", {"answer": "Oui.", "send_to": "post", "title": "T"}
     )
     assert unquotable.status_code == 422
     assert "Le lecteur n’a pas accepté d’être cité" in unescape(unquotable.text)
     at_limit = desk.post(
         "/desk/feedback/1/answer",
-        {"answer": "Oui.", "public": "y", "title": "T" * 200, "summary": "Un avis."},
+        {
+            "answer": "Oui.",
+            "send_to": "post",
+            "title": "T" * 200,
+            "summary": "Un avis.",
+        },
     )
     assert at_limit.status_code == 303, unescape(at_limit.text)
     # What is out of reach answers in French too.
@@ -262,7 +267,7 @@ def test_an_editor_in_french_answers_and_looks_up_readers_in_french(
     with get_db(app).write() as session:
         session.execute(update(Author).values(role="editor"))
     answered = desk.post(
-        "/desk/feedback/1/answer", {"answer": "Merci à vous.", "private": "y"}
+        "/desk/feedback/1/answer", {"answer": "Merci à vous.", "send_to": "private"}
     )
     assert answered.status_code == 303
     page = desk.get(answered.location).text

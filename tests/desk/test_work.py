@@ -192,7 +192,7 @@ def meta_of(text: str) -> dict[str, str]:
 def public_answer(desk: Desk, feedback_id: int, **fields: str) -> TestResponse:
     data = {
         "answer": "Here is my answer to everyone.",
-        "public": "y",
+        "send_to": "post",
         "title": "Reader mail: on scripts",
         "summary": "",
         "category": "Reader mail",
@@ -500,7 +500,7 @@ def test_feedback_page_shows_one_conversation_and_how_answers_went_out(
     follow_up(client, token, "I mean for the first week.")
     desk.post(
         f"/desk/feedback/{feedback.id}/answer",
-        {"answer": "Yes, as a crutch to drop.", "private": "y"},
+        {"answer": "Yes, as a crutch to drop.", "send_to": "private"},
     )
     follow_up(client, token, "Thanks, that helps.")
 
@@ -520,7 +520,7 @@ def test_feedback_page_shows_one_conversation_and_how_answers_went_out(
     # Without an address, the answer went out on the reply page only.
     [other] = store(app, 1)
     desk.post(
-        f"/desk/feedback/{other}/answer", {"answer": "Page only.", "private": "y"}
+        f"/desk/feedback/{other}/answer", {"answer": "Page only.", "send_to": "private"}
     )
     page = desk.get(f"/desk/feedback/{other}").text
     tail = page[page.index("Note number 0.") : page.index("Page only.")]
@@ -546,7 +546,7 @@ def test_private_answer_reaches_the_reply_page_and_the_readers_mail(
     [feedback] = all_feedback(app)
     response = desk.post(
         f"/desk/feedback/{feedback.id}/answer",
-        {"answer": "Start with ten calls a day.", "private": "y"},
+        {"answer": "Start with ten calls a day.", "send_to": "private"},
     )
     assert response.status_code == 303
     assert response.location == f"/desk/feedback/{feedback.id}"
@@ -579,7 +579,7 @@ def test_private_answer_without_address_is_on_the_reply_page_only(
     [feedback] = all_feedback(app)
     response = desk.post(
         f"/desk/feedback/{feedback.id}/answer",
-        {"answer": "Answered here only.", "private": "y"},
+        {"answer": "Answered here only.", "send_to": "private"},
     )
     assert response.status_code == 303
     [feedback] = all_feedback(app)
@@ -601,21 +601,21 @@ def test_answer_is_validated(app: Flask, desk: Desk) -> None:
     limit = app.config["MAX_REPLY_LENGTH"]
     assert limit == 20000
 
-    assert desk.post(url, {"answer": "", "private": "y"}).status_code == 422
-    assert desk.post(url, {"answer": "   \n ", "private": "y"}).status_code == 422
-    neither = desk.post(url, {"answer": "To whom?"})
+    assert desk.post(url, {"answer": "", "send_to": "private"}).status_code == 422
+    assert desk.post(url, {"answer": "   \n ", "send_to": "private"}).status_code == 422
+    neither = desk.post(url, {"answer": "To whom?", "send_to": "nowhere"})
     assert neither.status_code == 422
     assert "To whom?" in neither.text  # the answer is kept for another try
-    too_long = desk.post(url, {"answer": "x" * (limit + 1), "private": "y"})
+    too_long = desk.post(url, {"answer": "x" * (limit + 1), "send_to": "private"})
     assert too_long.status_code == 422
-    no_title = desk.post(url, {"answer": "Hi", "public": "y", "summary": "S"})
+    no_title = desk.post(url, {"answer": "Hi", "send_to": "post", "summary": "S"})
     assert no_title.status_code == 422
     assert one_feedback(app, feedback_id).messages == []
     assert one_feedback(app, feedback_id).state == "new"
     assert outbox(app, "reply-to-reader") == []
     assert drafts_in(app) == []
 
-    at_limit = desk.post(url, {"answer": "x" * limit, "private": "y"})
+    at_limit = desk.post(url, {"answer": "x" * limit, "send_to": "private"})
     assert at_limit.status_code == 303
     [message] = one_feedback(app, feedback_id).messages
     assert len(message.body) == limit
@@ -1043,7 +1043,9 @@ def test_a_follow_up_makes_answered_feedback_new_again(
 ) -> None:
     token, _ = reader.send_and_follow(message="First words.")
     [feedback] = all_feedback(app)
-    desk.post(f"/desk/feedback/{feedback.id}/answer", {"answer": "Hi.", "private": "y"})
+    desk.post(
+        f"/desk/feedback/{feedback.id}/answer", {"answer": "Hi.", "send_to": "private"}
+    )
     assert one_feedback(app, feedback.id).state == "answered"
     follow_up(reader.client, token, "And another thing.")
     assert one_feedback(app, feedback.id).state == "new"
@@ -1055,7 +1057,7 @@ def test_answered_feedback_stays_answered_through_the_archive(
 ) -> None:
     [feedback_id] = store(app, 1)
     url = f"/desk/feedback/{feedback_id}"
-    desk.post(f"{url}/answer", {"answer": "Hi.", "private": "y"})
+    desk.post(f"{url}/answer", {"answer": "Hi.", "send_to": "private"})
     for action in ("archive", "unarchive", "spam", "not-spam", "unread", "read"):
         desk.post(f"{url}/state", {"action": action})
     assert one_feedback(app, feedback_id).state == "answered"
@@ -1114,10 +1116,10 @@ def test_a_feedback_gets_one_post_only(app: Flask, reader: Reader, desk: Desk) -
 def test_private_and_public_at_once_do_both(
     app: Flask, client: FlaskClient, reader: Reader, desk: Desk
 ) -> None:
-    """Both boxes ticked: a private answer and a draft post."""
+    """Privately and in a post: a private answer and a draft post."""
     token, _ = reader.send_and_follow(email="ana@example.org", may_quote="y")
     [feedback] = all_feedback(app)
-    response = public_answer(desk, feedback.id, private="y")
+    response = public_answer(desk, feedback.id, send_to="both")
     assert response.status_code == 303
     assert response.location == f"/desk/feedback/{feedback.id}/post"
     [draft] = drafts_in(app)
@@ -1438,7 +1440,7 @@ def two_readers(
     follow_up(client, token, "Ana's follow-up.")
     desk.post(
         f"/desk/feedback/{ana_feedback}/answer",
-        {"answer": "Maya's answer to Ana.", "private": "y"},
+        {"answer": "Maya's answer to Ana.", "send_to": "private"},
     )
     bo_feedback = send(reader, message="Bo's private note.", name=BO, email=BO_MAIL)
     ana_public = commenter.post_ok(
@@ -1781,7 +1783,10 @@ def test_the_desk_shows_an_answer_as_the_reader_sees_it(
     [feedback] = all_feedback(app)
     desk.post(
         f"/desk/feedback/{feedback.id}/answer",
-        {"answer": "Start **small**.\n\n<script>alert(1)</script>", "private": "y"},
+        {
+            "answer": "Start **small**.\n\n<script>alert(1)</script>",
+            "send_to": "private",
+        },
     )
     page = desk.get(f"/desk/feedback/{feedback.id}").text
     assert "Start <strong>small</strong>." in page

@@ -224,7 +224,7 @@ def inbound(app: Flask) -> list[InboundMessage]:
 def test_one_poll_applies_every_message_and_empties_the_mailbox(
     app: Flask, runner: FlaskCliRunner, mailbox: Imap, conversation: str, desk: Desk
 ) -> None:
-    desk.post("/desk/feedback/1/answer", {"answer": "My answer.", "private": "y"})
+    desk.post("/desk/feedback/1/answer", {"answer": "My answer.", "send_to": "private"})
     with get_db(app).read() as session:
         sent = session.scalars(select(OutboxMessage)).all()[-1]
     follow_up = gmail(

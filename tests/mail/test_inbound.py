@@ -714,7 +714,8 @@ def test_the_envelope_recipient_comes_first(app: Flask, conversation: str) -> No
 def queued_answer(app: Flask, conversation: str, desk: Desk) -> OutboxMessage:
     page = desk.get("/desk/feedback/1")
     desk.post(
-        "/desk/feedback/1/answer", {"answer": "Here is my answer.", "private": "y"}
+        "/desk/feedback/1/answer",
+        {"answer": "Here is my answer.", "send_to": "private"},
     )
     assert page.status_code == 200
     (mail,) = outbox(app, "reply-to-reader")

@@ -201,7 +201,7 @@ def test_a_public_answer_is_mailed_to_the_reader_once_it_is_published(
         f"/desk/feedback/{feedback.id}/answer",
         {
             "answer": "Here is my answer to everyone.",
-            "public": "y",
+            "send_to": "post",
             "title": "Reader mail: on quotas",
             "category": "Reader mail",
         },

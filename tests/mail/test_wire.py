@@ -146,7 +146,11 @@ def post_answer_to_reader(w: World) -> None:
     desk = Desk(w.app.test_client())
     assert desk.sign_in(MAYA, DESK_PASSWORD).status_code == 303
     feedback_id = newest_feedback(w.app).id
-    answer = {"answer": "My answer to everyone.", "public": "y", "title": "On quotas"}
+    answer = {
+        "answer": "My answer to everyone.",
+        "send_to": "post",
+        "title": "On quotas",
+    }
     assert desk.post(f"/desk/feedback/{feedback_id}/answer", answer).status_code == 303
     assert desk.post(f"/desk/feedback/{feedback_id}/post/publish").status_code == 303
 

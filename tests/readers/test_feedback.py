@@ -411,9 +411,31 @@ def test_contact_address_can_be_added_changed_and_removed(
     change("second@example.org")
     assert stored(app)[0].email == "second@example.org"
 
+    # An empty field changes nothing: removing is its own action.
     page = change("")
-    assert "Your address is removed" in page
+    assert "Nothing changed: your address is kept." in page
+    assert stored(app)[0].email == "second@example.org"
+
+    # It asks first, and a look changes nothing.
+    confirm = client.get(f"/r/{token}/contact/remove")
+    assert confirm.status_code == 200
+    assert "Remove your address?" in confirm.text
+    assert "s•••@example.org" in confirm.text
+    assert stored(app)[0].email == "second@example.org"
+    # Not without the page's token.
+    refused = client.post(f"/r/{token}/contact/remove", data={})
+    assert refused.status_code != 303
+    assert stored(app)[0].email == "second@example.org"
+    response = client.post(
+        f"/r/{token}/contact/remove", data={"csrf_token": csrf_token(confirm.text)}
+    )
+    assert response.status_code == 303
+    assert "Your address is removed" in client.get(response.location).text
     assert stored(app)[0].email is None
+    # With none left, there is nothing to remove.
+    gone = client.get(f"/r/{token}/contact/remove")
+    assert gone.status_code == 303
+    assert "Nothing changed: you gave no address." in client.get(gone.location).text
 
 
 def test_invalid_contact_address_is_refused_and_kept(

@@ -223,7 +223,7 @@ def test_a_post_with_mayas_slug_gives_tomas_nothing_of_hers(site: Site) -> None:
             response = tomas.post(f"/desk/feedback/{fid}/state", {"action": action})
             assert response.status_code == 404
         answer = tomas.post(
-            f"/desk/feedback/{fid}/answer", {"answer": "Hi", "private": "y"}
+            f"/desk/feedback/{fid}/answer", {"answer": "Hi", "send_to": "private"}
         )
         assert answer.status_code == 404
     bulk = tomas.post("/desk/feedback/bulk", {"action": "read", "ids": feedback_after})
