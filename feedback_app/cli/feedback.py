@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..core.db import get_db
@@ -14,13 +14,13 @@ from ..core.models import (
     FEEDBACK_STATES,
     Author,
     Feedback,
-    FeedbackMessage,
 )
-from ..desk.inbox import FEEDBACK_VIEWS
 from ..services import answers
 from ..site.clock import short_time
 from ..site.index import site_index
 from ..site.ownership import decode_authors
+from ..store import feedback as fb
+from ..store.feedback import FEEDBACK_VIEWS
 
 feedback_cli = AppGroup("feedback", help="Read what readers sent privately.")
 
@@ -57,23 +57,9 @@ def list_command(
     search: str | None,
     limit: int,
 ) -> None:
-    """List feedback, newest first, as the desk's inbox does: by default
-    what its Inbox tab shows (new, read and answered)."""
-    query = select(Feedback).where(Feedback.state.in_(states or FEEDBACK_VIEWS[view]))
-    if article:
-        query = query.where(Feedback.article_page_url == article)
-    if search and search.strip():
-        q = search.strip()
-        query = query.where(
-            or_(
-                Feedback.message.icontains(q, autoescape=True),
-                Feedback.name.icontains(q, autoescape=True),
-                Feedback.messages.any(
-                    FeedbackMessage.body.icontains(q, autoescape=True)
-                ),
-            )
-        )
-    query = query.order_by(Feedback.created_at.desc(), Feedback.id.desc())
+    """List feedback as the desk's inbox does (what the reader last wrote
+    first): by default what its Inbox tab shows (new, read and answered)."""
+    query = fb.listing(states or FEEDBACK_VIEWS[view], article, (search or "").strip())
     with get_db().read() as session:
         rows = session.scalars(query.limit(limit)).all()
     if not rows:

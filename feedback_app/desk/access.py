@@ -30,6 +30,7 @@ from flask import (
     abort,
     g,
     redirect,
+    render_template,
     request,
     url_for,
 )
@@ -236,6 +237,22 @@ def offer_undo(endpoint: str, said: str, before: dict[int, str]) -> None:
         "said": said,
         "restore": [f"{id_}:{state}" for id_, state in sorted(before.items())],
     }
+
+
+def asked_first(what: str, rows: list[Any], back: str) -> str | None:
+    """Return the page that asks before ``rows`` (``what``: "feedback" or
+    "comments") are deleted for good, or None once the form says it was
+    answered (``confirmed=yes``)."""
+    if request.form.get("confirmed") == "yes":
+        return None
+    return render_template(
+        "desk/confirm_delete.html",
+        what=what,
+        rows=rows,
+        action=request.path,
+        back=back,
+        form=ActionForm(formdata=None),
+    )
 
 
 def restore_list(states: tuple[str, ...]) -> dict[int, str]:

@@ -28,6 +28,7 @@ from ..site.threads import comment_link
 from ..store import comments as cm
 from .access import (
     PER_PAGE,
+    asked_first,
     back_to_desk,
     back_to_list,
     bp,
@@ -255,15 +256,8 @@ def _delete_for_good(ids: list[int], back: str) -> Response | str:
         ).all()
     if len(rows) != len(ids) or not all(may_see(c) for c in rows):
         abort(404, gettext("There is no such comment, or it is not on your articles."))
-    if request.form.get("confirmed") != "yes":
-        return render_template(
-            "desk/confirm_delete.html",
-            what="comments",
-            rows=rows,
-            action=request.path,
-            back=back,
-            form=ActionForm(formdata=None),
-        )
+    if (question := asked_first("comments", list(rows), back)) is not None:
+        return question
     _change_comments(ids, "delete")
     return redirect(back, 303)
 

@@ -289,11 +289,6 @@ class ChangePasswordForm(NewPasswordForm):
 
 
 class ForgotPasswordForm(Form):
-    name = StringField(
-        _("Name or e-mail address"),
-        filters=[single_line],
-        validators=[
-            DataRequired(_("Please give your name or address.")),
-            Length(max=254),
-        ],
-    )
+    """Who forgot their password: the account as signing in names it."""
+
+    name = SignInForm.name

@@ -22,17 +22,18 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..core.db import get_db
-from ..core.models import Feedback, FeedbackMessage
+from ..core.models import Feedback
 from ..core.translations import gettext, speaking
 from ..mail.formats import answer_as_html, site_links
 from ..services import answers
 from ..site import drafts, post_fields
 from ..site.index import site_index
-from ..store.feedback import mask_email
+from ..store import feedback as fb
+from ..store.feedback import FEEDBACK_VIEWS, mask_email
 from .access import (
     PER_PAGE,
     bp,
@@ -51,31 +52,6 @@ from .forms import (
 )
 from .language import site_default_language
 
-#: The inbox's views: which states each shows.
-FEEDBACK_VIEWS = {
-    "inbox": ("new", "read", "answered"),
-    "new": ("new",),
-    "read": ("read",),
-    "answered": ("answered",),
-    "archived": ("archived",),
-    "spam": ("spam",),
-    "trash": ("trash",),
-}
-
-
-def latest_activity() -> Any:
-    """When the reader last wrote: their latest follow-up, or the feedback."""
-    follow_up = (
-        select(func.max(FeedbackMessage.created_at))
-        .where(
-            FeedbackMessage.feedback_id == Feedback.id,
-            FeedbackMessage.sender == "reader",
-        )
-        .correlate(Feedback)
-        .scalar_subquery()
-    )
-    return func.coalesce(follow_up, Feedback.created_at)
-
 
 @bp.get("/")
 @signed_in
@@ -89,26 +65,12 @@ def inbox() -> str:
     q = request.args.get("q", "").strip()[:200]
     page = page_number()
     query = in_scope(
-        select(Feedback).where(Feedback.state.in_(FEEDBACK_VIEWS[view])),
-        Feedback.article_authors,
+        fb.listing(FEEDBACK_VIEWS[view], article, q), Feedback.article_authors
     )
-    if article:
-        query = query.where(Feedback.article_page_url == article)
-    if q:
-        query = query.where(
-            or_(
-                Feedback.message.icontains(q, autoescape=True),
-                Feedback.name.icontains(q, autoescape=True),
-                Feedback.messages.any(
-                    FeedbackMessage.body.icontains(q, autoescape=True)
-                ),
-            )
-        )
     with get_db().read() as session:
         total = session.scalar(select(func.count()).select_from(query.subquery()))
         rows = session.scalars(
             query.options(selectinload(Feedback.messages))
-            .order_by(latest_activity().desc(), Feedback.id.desc())
             .limit(PER_PAGE)
             .offset((page - 1) * PER_PAGE)
         ).all()

@@ -16,7 +16,6 @@ from flask import (
     abort,
     flash,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -28,6 +27,7 @@ from ..core.models import FEEDBACK_STATES, Feedback
 from ..core.translations import gettext
 from ..store import feedback as fb
 from .access import (
+    asked_first,
     back_to_desk,
     back_to_list,
     bp,
@@ -37,7 +37,6 @@ from .access import (
     selected_ids,
     signed_in,
 )
-from .forms import ActionForm
 from .words import ngettext, state_name
 
 #: What the buttons on feedback do: the state they move it to.
@@ -181,15 +180,8 @@ def _delete_for_good(ids: list[int], back: str) -> Response | str:
     """Ask first; once confirmed, delete feedback ``ids`` for good."""
     with get_db().read() as session:
         rows = _mine(session, ids)
-    if request.form.get("confirmed") != "yes":
-        return render_template(
-            "desk/confirm_delete.html",
-            what="feedback",
-            rows=rows,
-            action=request.path,
-            back=back,
-            form=ActionForm(formdata=None),
-        )
+    if (question := asked_first("feedback", list(rows), back)) is not None:
+        return question
     with get_db().write() as session:
         for feedback in _mine(session, ids):
             fb.delete_feedback(session, feedback)

@@ -19,9 +19,11 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..core.models import Feedback, FeedbackMessage, utcnow
@@ -150,3 +152,53 @@ def mask_email(email: str) -> str:
     """Return ``email`` with most of its local part hidden: ``j•••@example.org``."""
     local, _, domain = email.rpartition("@")
     return f"{local[:1]}{'•' * 3}@{domain}"
+
+
+#: The inbox's views (the desk's tabs, ``flask feedback list --view``):
+#: which states each shows.
+FEEDBACK_VIEWS = {
+    "inbox": ("new", "read", "answered"),
+    "new": ("new",),
+    "read": ("read",),
+    "answered": ("answered",),
+    "archived": ("archived",),
+    "spam": ("spam",),
+    "trash": ("trash",),
+}
+
+
+def latest_activity() -> Any:
+    """When the reader last wrote: their latest follow-up, or the feedback."""
+    follow_up = (
+        select(func.max(FeedbackMessage.created_at))
+        .where(
+            FeedbackMessage.feedback_id == Feedback.id,
+            FeedbackMessage.sender == "reader",
+        )
+        .correlate(Feedback)
+        .scalar_subquery()
+    )
+    return func.coalesce(follow_up, Feedback.created_at)
+
+
+def listing(
+    states: Iterable[str], article: str | None = None, search: str | None = None
+) -> Select[tuple[Feedback]]:
+    """Return the query of feedback in ``states`` (on the article at
+    ``article``, holding ``search`` in its text, name or conversation), what
+    the reader last wrote first: the desk's inbox and ``flask feedback
+    list`` alike."""
+    query = select(Feedback).where(Feedback.state.in_(tuple(states)))
+    if article:
+        query = query.where(Feedback.article_page_url == article)
+    if search:
+        query = query.where(
+            or_(
+                Feedback.message.icontains(search, autoescape=True),
+                Feedback.name.icontains(search, autoescape=True),
+                Feedback.messages.any(
+                    FeedbackMessage.body.icontains(search, autoescape=True)
+                ),
+            )
+        )
+    return query.order_by(latest_activity().desc(), Feedback.id.desc())
