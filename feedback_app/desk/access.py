@@ -22,12 +22,14 @@ together. Every page speaks the signed-in author's language
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -46,6 +48,7 @@ from ..core.models import Author, Comment, Feedback
 from ..core.translations import gettext
 from ..site import ownership
 from ..site.index import site_index
+from ..site.lock import last_publish
 from . import auth
 from .forms import (
     ActionForm,
@@ -174,7 +177,21 @@ def desk_context() -> dict[str, Any]:
         "sign_out_form": ActionForm(formdata=None),
         # Shown once, as a flashed message is.
         "desk_undo": browser_session.pop(UNDO_KEY, None),
+        "publish_failed": _failed_publish(),
     }
+
+
+def _failed_publish() -> dict[str, Any] | None:
+    """Return the last publish if it failed (when, and the first line of
+    why), for every desk page to say so until one succeeds."""
+    last = last_publish(current_app)
+    if not last or last.get("result") != "failed":
+        return None
+    try:
+        at = datetime.fromisoformat(str(last.get("at")))
+    except ValueError:
+        return None
+    return {"at": at, "error": str(last.get("error", ""))}
 
 
 # --- signing in and out -----------------------------------------------------------
