@@ -138,7 +138,8 @@ def _change_feedback(
     """Move feedback ``ids`` as ``action`` says; offer to undo it when it
     leaves the list (or ``always_undo``), else say it; return the states."""
     target = FEEDBACK_ACTIONS[action]
-    assert target is not None
+    if target is None:  # "delete" asks first and deletes: _delete_for_good
+        raise ValueError(f"{action!r} moves nothing")
     with get_db().write() as session:
         rows = _mine(session, ids)
         before = {f.id: f.state for f in rows}

@@ -55,7 +55,8 @@ def _foreign_keys(connection: Connection, state: str) -> None:
     connection before the migration's transaction begins.
     """
     driver = connection.connection.driver_connection
-    assert driver is not None
+    if driver is None:  # an open connection always has one
+        raise RuntimeError("The migration's connection is closed.")
     driver.execute(f"PRAGMA foreign_keys={state}")
 
 
