@@ -18,6 +18,7 @@ Replaying one ticket many times is what the rate limits are for.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -52,8 +53,11 @@ def _signer() -> Signer:
 
 def issue(page_url: str, now: float | None = None) -> str:
     """Return a ticket for the form of the article at ``page_url``, issued
-    ``now``: ``<page_url>.<millisecond>.<signature>``."""
-    issued_ms = round(1000 * (time.time() if now is None else now))
+    ``now``: ``<page_url>.<millisecond>.<signature>``.
+
+    The millisecond is rounded down: a ticket never says it was issued
+    after it was, which would make a reader seem quicker than they were."""
+    issued_ms = math.floor(1000 * (time.time() if now is None else now))
     return _signer().sign(f"{page_url}.{issued_ms}").decode()
 
 
