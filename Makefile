@@ -9,8 +9,12 @@ BIN := $(VENV)/bin
 serve: $(VENV)/.installed
 	PORT=$(PORT) $(BIN)/invoke serve
 
+# The suite runs on every CPU (pytest-xdist); PYTEST_WORKERS=0 runs it in
+# this one process.
+PYTEST_WORKERS ?= auto
+
 test: lint test-data
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Pelican's sample content (translations, drafts, rST, pictures), which
 # tests/site/test_real_content.py builds with the project's theme: it is in

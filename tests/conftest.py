@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -70,26 +72,66 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 TEST_DATABASE_URL = os.environ.get("FEEDBACK_TEST_DATABASE_URL")
 
 
+@contextlib.contextmanager
+def _worker_database(url: str) -> Iterator[str]:
+    """``url`` itself, or under an xdist worker a database of the worker's
+    own beside it (``<name>_gw0``...), created now and dropped after."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield url
+        return
+    main = sa.make_url(url)
+    name = f"{main.database}_{worker}"
+    admin = sa.create_engine(main, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield main.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def _test_postgres() -> Iterator[sa.Engine]:
-    """FEEDBACK_TEST_DATABASE_URL, migrated once for the whole session."""
+def _test_postgres() -> Iterator[tuple[str, sa.Engine]]:
+    """FEEDBACK_TEST_DATABASE_URL (or this xdist worker's database beside
+    it), migrated once for the whole session: its URL and an engine."""
     assert TEST_DATABASE_URL is not None
-    migrating = create_app({"DATABASE_URL": TEST_DATABASE_URL, "SECRET_KEY": "k"})
+    with _worker_database(TEST_DATABASE_URL) as url:
+        migrating = create_app({"DATABASE_URL": url, "SECRET_KEY": "k"})
+        upgrade(migrating)
+        get_db(migrating).dispose()
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        yield url, engine
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the head once for the whole session:
+    each test starts from a copy, as on PostgreSQL each starts from the
+    migrated database emptied (the migrations themselves are tested from
+    an empty file in tests/core/test_db.py)."""
+    path = tmp_path_factory.mktemp("template") / "feedback.sqlite3"
+    migrating = create_app({"DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "k"})
     upgrade(migrating)
-    get_db(migrating).dispose()
-    engine = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    yield engine
-    engine.dispose()
+    get_db(migrating).dispose()  # the last connection folds the WAL back in
+    return path
 
 
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The app's database for one test: a new SQLite file, or, on
-    PostgreSQL, the test database emptied (every table but the schema
-    version; connections left by earlier tests are closed first)."""
+    """The app's database for one test, migrated and empty: a copy of the
+    session's SQLite template, or, on PostgreSQL, the test database emptied
+    (every table but the schema version; connections left by earlier tests
+    are closed first)."""
     if TEST_DATABASE_URL is None:
-        return f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
-    engine: sa.Engine = request.getfixturevalue("_test_postgres")
+        path = tmp_path / "feedback.sqlite3"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url, engine = request.getfixturevalue("_test_postgres")
     with engine.connect() as connection:
         connection.exec_driver_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -102,7 +144,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         connection.exec_driver_sql(
             f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"
         )
-    return TEST_DATABASE_URL
+    return url
 
 
 @pytest.fixture
@@ -405,9 +447,17 @@ os.environ.setdefault("PYTHONHASHSEED", "0")
 processes.mark_this_session()
 
 
+def _xdist_controller(config: pytest.Config) -> bool:
+    """Whether this process hands tests to xdist workers and runs none."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(
+        config, "workerinput"
+    )
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Name the processes an earlier, killed test session left running."""
-    processes.warn_of_orphans(session.config)
+    if not hasattr(session.config, "workerinput"):
+        processes.warn_of_orphans(session.config)
 
 
 def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int, str]) -> None:
@@ -415,6 +465,22 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int, str]) -> Non
     processes.note_processes(nodeid)
 
 
+#: Processes that xdist workers found left running at their end.
+_left_in_workers: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """Collect what a finished xdist worker found left running."""
+    _left_in_workers.extend(getattr(node, "workeroutput", {}).get("left", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any process a test started outlives the session."""
-    processes.check_session_end(session)
+    config = session.config
+    if hasattr(config, "workerinput"):  # an xdist worker: tell the controller
+        config.workeroutput["left"] = processes.processes_left()
+    elif _xdist_controller(config):
+        processes.check_session_end(session, _left_in_workers)
+    else:
+        processes.check_session_end(session)

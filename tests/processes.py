@@ -9,6 +9,10 @@ test, and is stopped (``tests/conftest.py`` calls these hooks). A session
 killed before its end cannot check: the processes it left carry the mark of
 a pytest that is gone, and the next session names them at its start.
 
+With pytest-xdist each worker is a session of its own with its own mark
+(its processes carry it, not the controller's): a worker checks its own and
+hands what it found to the controller, which fails the run.
+
 Linux only (``/proc``, ``prctl``); elsewhere nothing is checked.
 """
 
@@ -187,9 +191,11 @@ def processes_left() -> list[str]:
     return described
 
 
-def check_session_end(session: pytest.Session) -> None:
-    """Fail the session if a process a test started is still running."""
-    left = processes_left()
+def check_session_end(session: pytest.Session, left: list[str] | None = None) -> None:
+    """Fail the session if a process a test started is still running
+    (``left``: those the session's xdist workers found, already stopped)."""
+    if left is None:
+        left = processes_left()
     if not left:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
