@@ -51,13 +51,14 @@ TOKEN = "Zq3v8KfT0aB7xYwLmN2pRs5u"  # a reply page's token in an http:// link
 
 
 def guide_sed() -> str:
-    """The ``sed`` line deploy/README.md runs after certbot."""
+    """The ``sed`` line deploy/README.md runs after certbot (in step 5 and
+    in "Upgrading": the same line)."""
     text = (DEPLOY / "README.md").read_text()
-    (line,) = [
+    (line,) = {
         line
         for line in text.splitlines()
         if line.startswith("sed -i ") and "return 404; # managed by Certbot" in line
-    ]
+    }
     return line
 
 
