@@ -223,7 +223,11 @@ def publish(c: Context, command: str = "") -> None:
             or os.environ.get("PUBLISH_COMMAND", "")
         )
         if not chosen:
-            print(f"Built {HERE / 'output'}; set PUBLISH_COMMAND to copy it elsewhere.")
+            # Nothing is missing: output/ is the live site wherever it is served.
+            print(
+                f"Built {HERE / 'output'}, live now (no PUBLISH_COMMAND:"
+                " nothing to copy to other machines)."
+            )
             return
         print(f"Running {chosen}")
         run_publish_command(app, chosen)

@@ -9,7 +9,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.engine import make_url
 
-from ..core.db import alembic_config, backup_sqlite, get_db, upgrade
+from ..core.db import (
+    alembic_config,
+    backup_postgresql,
+    backup_sqlite,
+    get_db,
+    upgrade,
+)
 
 db_cli = AppGroup("db", help="Manage the database schema.")
 
@@ -76,13 +82,25 @@ def copy_command(url: str, replace: bool) -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def backup_command(path: Path) -> None:
-    """Copy the live SQLite database to PATH (online: the site keeps running).
+    """Back up the app's database to PATH while the site keeps running.
 
-    Restore: stop the app and the mail sender, put the copy in place of the
-    database file (and delete its -wal and -shm files), start them again.
+    SQLite: a copy of the database file (SQLite's online backup, checked).
+    PostgreSQL: a pg_dump archive in its custom format, for pg_restore.
+    Restore (deploy/README.md, "Backups"): stop the app and the mail sender;
+    SQLite: put the copy in place of the database file (and delete its -wal
+    and -shm files); PostgreSQL: pg_restore it into an empty database. Then
+    start them again.
     """
+    db = get_db()
     try:
-        pages = backup_sqlite(get_db(), path)
+        if db.engine.dialect.name == "postgresql":
+            size = backup_postgresql(db, path)
+            click.echo(
+                f"Backed up {_safe_url(current_app)} to {path} with pg_dump"
+                f" ({size} bytes, custom format: restore with pg_restore)."
+            )
+            return
+        pages = backup_sqlite(db, path)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Backed up {pages} pages to {path} (integrity check: ok).")

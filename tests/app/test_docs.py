@@ -25,6 +25,9 @@ LINKED = [
 _LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 _FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
 _CODE_SPAN = re.compile(r"`+[^`]*`+")
+# A part of a Markdown file named anywhere, code included: a command's
+# comment "(docs/operators.md#health)" is followed like a link.
+_MENTION = re.compile(r"(?<![\w/.:-])((?:[\w.-]+/)*[\w.-]+\.md)#([\w-]+)")
 
 
 def _config_source() -> str:
@@ -124,8 +127,12 @@ def _anchors(path: Path) -> set[str]:
 
 
 def _broken_links(path: Path) -> list[str]:
+    """Links that lead nowhere, then parts of files named in the text (in
+    code too) that do not exist: a path from the file's folder or, as in a
+    command, from the project's."""
     broken = []
-    for target in _links(path.read_text(encoding="utf-8")):
+    text = path.read_text(encoding="utf-8")
+    for target in _links(text):
         if re.match(r"[a-z][a-z0-9+.-]*:", target, re.I):
             continue  # another site, or mail
         file, _, anchor = target.partition("#")
@@ -133,6 +140,13 @@ def _broken_links(path: Path) -> list[str]:
         checks_anchor = bool(anchor) and linked.suffix == ".md"
         if not linked.exists() or (checks_anchor and anchor not in _anchors(linked)):
             broken.append(target)
+    for mention in _MENTION.finditer(text):
+        file, anchor = mention.groups()
+        named = path.parent / file
+        named = named if named.exists() else ROOT / file
+        missing = not named.exists() or anchor not in _anchors(named)
+        if missing and mention.group(0) not in broken:
+            broken.append(mention.group(0))
     return broken
 
 
@@ -151,12 +165,18 @@ def test_the_link_check_finds_a_broken_link(tmp_path: Path) -> None:
         "[gone](missing.md) ![img](img/none.png) [no part](there.md#nowhere)\n"
         "[not here](#nowhere)\n"
         "`[code](not-a-link.md)`\n```\n[fenced](not-a-link.md)\n```\n"
+        "```sh\ncurl -sS x  # (there.md#a-part-code-too, there.md#gone)\n```\n"
+        "`docs/operators.md#backups` `docs/operators.md#nothing` `gone.md#x`\n"
+        "https://example.org/elsewhere.md#anything\n"
     )
     assert _broken_links(page) == [
         "missing.md",
         "img/none.png",
         "there.md#nowhere",
         "#nowhere",
+        "there.md#gone",
+        "docs/operators.md#nothing",
+        "gone.md#x",
     ]
 
 

@@ -1,6 +1,7 @@
 """The port-80 server certbot's ``--redirect`` adds, after deploy/README's
 ``sed``: the real nginx, the shipped blog.conf, certbot's block as certbot
-writes it, and the guide's own command applied to the file.
+writes it, and the guide's own command applied to the file, twice (as after
+``certbot --reinstall``).
 
 Without the ``sed`` that block logs with nginx's default format (the
 client's address, a reply page's token) and names nginx's version.
@@ -50,13 +51,14 @@ TOKEN = "Zq3v8KfT0aB7xYwLmN2pRs5u"  # a reply page's token in an http:// link
 
 
 def guide_sed() -> str:
-    """The ``sed`` line deploy/README.md runs after certbot."""
+    """The ``sed`` line deploy/README.md runs after certbot (in step 5 and
+    in "Upgrading": the same line)."""
     text = (DEPLOY / "README.md").read_text()
-    (line,) = [
+    (line,) = {
         line
         for line in text.splitlines()
-        if line.startswith("sed -i 's|^\\( *\\)return 404")
-    ]
+        if line.startswith("sed -i ") and "return 404; # managed by Certbot" in line
+    }
     return line
 
 
@@ -73,6 +75,10 @@ def test_certbots_port_80_block_keeps_the_sites_log_and_hides_the_version(
     )
     command = guide_sed().replace("/etc/nginx/sites-available/blog", str(conf))
     subprocess.run(["sh", "-c", command], check=True)
+    # Again, as after `certbot --reinstall`: the file stays as it was.
+    once = conf.read_text()
+    subprocess.run(["sh", "-c", command], check=True)
+    assert conf.read_text() == once
     conf.write_text(
         conf.read_text().replace(
             "/var/log/nginx/blog.access.log", str(tmp_path / "blog.access.log")

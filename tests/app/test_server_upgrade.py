@@ -63,12 +63,15 @@ def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 
 def upgrading_commands() -> list[str]:
-    """The commands of deploy/README.md's "Upgrading", as the guide has them."""
+    """The commands of deploy/README.md's "Upgrading", as the guide has them
+    (every block of the section, in order)."""
     text = (ROOT / "deploy" / "README.md").read_text()
-    section = text.split("## Upgrading", 1)[1]
-    block = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert block is not None
-    return [line.split("  #")[0].strip() for line in block[1].splitlines()]
+    section = text.split("## Upgrading", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert blocks
+    return [
+        line.split("  #")[0].strip() for block in blocks for line in block.splitlines()
+    ]
 
 
 def test_a_server_upgrades_with_git_and_keeps_every_comment(

@@ -1,8 +1,14 @@
-"""`flask backup PATH`: a consistent copy of the live SQLite database."""
+"""`flask backup PATH`: a consistent copy of the live SQLite database, and
+the daily backup unit that runs it (PostgreSQL: test_backup_postgresql.py)."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -100,42 +106,35 @@ def test_a_restored_copy_serves_the_app(app: Flask, tmp_path: Path) -> None:
     get_db(restored).dispose()
 
 
-def test_backup_of_postgresql_says_to_use_pg_dump(tmp_path: Path) -> None:
-    app = create_app(
-        {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/x", "SECRET_KEY": "k"}
-    )
-    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "x")])
-    assert result.exit_code != 0
-    assert "pg_dump" in result.output
-    assert not (tmp_path / "x").exists()
-
-
 UNITS = Path(__file__).parents[2] / "deploy" / "systemd"
 
 
-def test_the_daily_backup_units_make_the_days_copy(app: Flask, tmp_path: Path) -> None:
-    """blog-backup.service's command, as systemd runs it (``%%`` read as
-    ``%``), with this checkout's venv and a folder of the test's: one copy
-    named by the weekday. systemd itself accepts both units."""
-    import os
-    import re
-    import shutil
-    import subprocess
-
+def daily_backup(database_url: str, folder: Path) -> Path:
+    """Run blog-backup.service's command as systemd runs it (``%%`` read as
+    ``%``), with the tests' venv, on ``database_url``, into ``folder``;
+    return the copy it made, named by the weekday."""
     service = (UNITS / "blog-backup.service").read_text()
     (command,) = re.findall(r"^ExecStart=/bin/sh -c '(.+)'$", service, re.M)
     root = Path(__file__).parents[2]
     command = (
         command.replace("%%", "%")
-        .replace("/srv/blog/.venv/bin/flask", str(root / ".venv" / "bin" / "flask"))
-        .replace("/var/backups/blog", str(tmp_path))
+        .replace(
+            "/srv/blog/.venv/bin/flask", str(Path(sys.executable).with_name("flask"))
+        )
+        .replace("/var/backups/blog", str(folder))
     )
-    env = dict(os.environ, FEEDBACK_DATABASE_URL=app.config["DATABASE_URL"])
+    env = dict(os.environ, FEEDBACK_DATABASE_URL=database_url)
     days = {time.strftime("%u")}
     subprocess.run(["/bin/sh", "-c", command], env=env, check=True, cwd=root)
     days.add(time.strftime("%u"))  # run across midnight: either day
+    (copy,) = [p for d in days if (p := folder / f"feedback-{d}.backup").exists()]
+    return copy
 
-    (copy,) = [p for d in days if (p := tmp_path / f"feedback-{d}.sqlite3").exists()]
+
+def test_the_daily_backup_units_make_the_days_copy(app: Flask, tmp_path: Path) -> None:
+    """The day's copy of the SQLite database; systemd itself accepts both
+    units."""
+    copy = daily_backup(app.config["DATABASE_URL"], tmp_path)
     with sqlite3.connect(copy) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     analyze = shutil.which("systemd-analyze")

@@ -382,9 +382,10 @@ def invoke(project: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def finished(proc: subprocess.Popen[str]) -> None:
+def finished(proc: subprocess.Popen[str]) -> str:
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
+    return out
 
 
 def test_invoke_publish_switches_the_whole_site_at_once(tmp_path: Path) -> None:
@@ -392,7 +393,9 @@ def test_invoke_publish_switches_the_whole_site_at_once(tmp_path: Path) -> None:
     project = project_copy(tmp_path, gate)
     output = project / "output"
     gate.open()
-    finished(invoke(project, "publish"))  # the first build: no output/ before
+    first = finished(invoke(project, "publish"))  # the first build: no output/
+    # Without PUBLISH_COMMAND nothing is left undone: the build is live.
+    assert f"Built {output}, live now (no PUBLISH_COMMAND:" in first
     page = output / PAGE
     before = page.read_bytes()
     second_edition(project / "content")
