@@ -49,7 +49,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "backup": (
         "database",
         "backup_command",
-        "Copy the live SQLite database to PATH (online: the site keeps running).",
+        "Back up the app's database to PATH while the site keeps running.",
     ),
     "import": (
         "imports",
