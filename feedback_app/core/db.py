@@ -253,9 +253,7 @@ def backup_sqlite(db: Database, target: Path) -> int:
     import sqlite3
 
     target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)
+    partial = _private_partial(target)
     raw = db.engine.raw_connection()
     try:
         source = raw.driver_connection
@@ -289,7 +287,7 @@ def backup_postgresql(db: Database, target: Path) -> int:
     ``target``, made durable and then renamed into place, so ``target`` is
     never half an archive. The password goes to ``pg_dump`` in
     ``PGPASSWORD``, never on its command line, which every user of the
-    machine can read.
+    machine can read. Like the SQLite copy, only its owner may read it.
 
     :raise ValueError: if ``pg_dump`` is missing or fails (with its words).
     """
@@ -304,9 +302,7 @@ def backup_postgresql(db: Database, target: Path) -> int:
         )
     conninfo, password_env = libpq_connection(db.engine.url)
     target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.unlink(missing_ok=True)
+    partial = _private_partial(target)
     # No shell; the arguments are our own.
     dumped = subprocess.run(  # nosec B603
         [
@@ -333,6 +329,17 @@ def backup_postgresql(db: Database, target: Path) -> int:
         os.close(fd)
     os.replace(partial, target)
     return target.stat().st_size
+
+
+def _private_partial(target: Path) -> Path:
+    """A new, empty file beside ``target`` that only its owner may read,
+    whatever the umask (a backup holds every reader's address), for a
+    backup to be written into and then renamed over ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return partial
 
 
 def libpq_connection(url: URL) -> tuple[str, dict[str, str]]:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -129,6 +130,17 @@ def daily_backup(database_url: str, folder: Path) -> Path:
     days.add(time.strftime("%u"))  # run across midnight: either day
     (copy,) = [p for d in days if (p := folder / f"feedback-{d}.backup").exists()]
     return copy
+
+
+def test_a_backup_only_its_owner_may_read(app: Flask, tmp_path: Path) -> None:
+    copy = tmp_path / "feedback.backup"
+    umask = os.umask(0o022)  # as a root shell's: new files readable by all
+    try:
+        result = app.test_cli_runner().invoke(args=["backup", str(copy)])
+    finally:
+        os.umask(umask)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600  # every reader's address
 
 
 def test_the_daily_backup_units_make_the_days_copy(app: Flask, tmp_path: Path) -> None:

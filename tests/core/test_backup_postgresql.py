@@ -6,6 +6,8 @@ the daily backup unit does the same unchanged; a failing or missing
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -66,10 +68,15 @@ def test_a_pg_dump_backup_restores_every_row(
     target.parent.mkdir()
     target.write_text("last week's")  # replaced whole
 
-    result = source.test_cli_runner().invoke(args=["backup", str(target)])
+    umask = os.umask(0o022)  # as a root shell's: new files readable by all
+    try:
+        result = source.test_cli_runner().invoke(args=["backup", str(target)])
+    finally:
+        os.umask(umask)
 
     assert result.exit_code == 0, result.output
     assert "with pg_dump" in result.output
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # every reader's address
     assert target.read_bytes().startswith(b"PGDMP")  # pg_dump's custom format
     assert not list(target.parent.glob(".*"))  # no partial file left
     # The guide's restore: pg_restore into an empty database.
