@@ -228,9 +228,15 @@ def test_make_serve_logs_no_token_and_no_client_address(
     ):
         dev_server.request("GET", path)
     assert dev_server.request("GET", f"/app/r/{token}").status == 200
-    time.sleep(0.3)  # the last line is written after the answer is sent
-    # Without the colours Werkzeug gives some lines.
-    log = re.sub(r"\x1b\[[0-9;]*m", "", dev_server.log.read_text())
+    # The last line is written after the answer is sent: wait for it (two
+    # answered reply pages), without the colours Werkzeug gives some lines.
+    deadline = time.monotonic() + 10
+    while True:
+        log = re.sub(r"\x1b\[[0-9;]*m", "", dev_server.log.read_text())
+        if log.count('"GET /app/r/- HTTP/1.1" 200') >= 2:
+            break
+        assert time.monotonic() < deadline, log
+        time.sleep(0.05)
     assert '"GET /app/r/- HTTP/1.1" 200' in log, log
     assert '"POST /app/feedback HTTP/1.1" 303' in log, log
     for secret in secrets:
