@@ -270,12 +270,7 @@ def backup_sqlite(db: Database, target: Path) -> int:
     if check != "ok":
         partial.unlink(missing_ok=True)
         raise ValueError(f"The copy failed its integrity check: {check}")
-    fd = os.open(partial, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(partial, target)
+    _put_in_place(partial, target)
     return int(pages)
 
 
@@ -322,12 +317,7 @@ def backup_postgresql(db: Database, target: Path) -> int:
         partial.unlink(missing_ok=True)
         words = dumped.stderr.strip() or dumped.stdout.strip()
         raise ValueError(f"pg_dump failed (exit {dumped.returncode}): {words}")
-    fd = os.open(partial, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(partial, target)
+    _put_in_place(partial, target)
     return target.stat().st_size
 
 
@@ -340,6 +330,17 @@ def _private_partial(target: Path) -> Path:
     partial.unlink(missing_ok=True)
     os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return partial
+
+
+def _put_in_place(partial: Path, target: Path) -> None:
+    """Make the finished ``partial`` durable, then rename it over ``target``
+    in one step."""
+    fd = os.open(partial, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(partial, target)
 
 
 def libpq_connection(url: URL) -> tuple[str, dict[str, str]]:
