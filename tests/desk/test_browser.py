@@ -216,6 +216,9 @@ def open_feedback(page: Page, message: str = READER_MESSAGE) -> int:
     """From the inbox, open the feedback whose text starts the item link."""
     page.get_by_role("link", name=message).click()
     expect(page).to_have_url(FEEDBACK_URL)
+    # Its stylesheet too: what the answer form shows is chosen by CSS, and
+    # on a busy machine the page was read while the stylesheet was loading.
+    page.wait_for_load_state("load")
     match = FEEDBACK_URL.search(page.url)
     assert match is not None
     expect(page.get_by_role("heading", level=1)).to_have_text(
