@@ -33,7 +33,7 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from feedback_app import create_app
 from feedback_app.core.db import get_db, upgrade
@@ -110,6 +110,16 @@ def pg_app(postgres_url: str, tmp_path: Path, **config: object) -> Flask:
     return app
 
 
+# Sessions of this database waiting for a lock on the outbox (pg_locks lists
+# every database's).
+WAITING_FOR_THE_OUTBOX = text(
+    "SELECT count(*) FROM pg_locks WHERE NOT granted"
+    " AND relation = 'outbox_message'::regclass"
+    " AND database = (SELECT oid FROM pg_database"
+    " WHERE datname = current_database())"
+)
+
+
 def queue(app: Flask, count: int) -> list[str]:
     """Queue ``count`` messages; return their Message-IDs."""
     return [m.message_id for m in queue_messages(app, count)]
@@ -130,6 +140,11 @@ def test_three_sender_processes_send_each_message_once(
         "SMTP_PORT": port,
         "OUTBOX_POLL_INTERVAL": 0.05,
     }
+    # The outbox is locked until all three senders wait for it, so that they
+    # start on it together: one slow to start (a busy machine) could find the
+    # others done and take no part.
+    gate = get_db(app).engine.connect()
+    gate.execute(text("LOCK TABLE outbox_message IN EXCLUSIVE MODE"))
     senders = []
     try:
         for n in range(3):
@@ -147,10 +162,17 @@ def test_three_sender_processes_send_each_message_once(
                 )
             )
         deadline = time.monotonic() + 60
+        while gate.execute(WAITING_FOR_THE_OUTBOX).scalar_one() < len(senders):
+            assert all(s.poll() is None for s in senders), "a sender has ended"
+            assert time.monotonic() < deadline, "the senders never asked"
+            time.sleep(0.05)
+        gate.commit()  # all three at once
+        deadline = time.monotonic() + 60
         while len(handler.received) < len(ids) and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.5)  # a duplicate, if any, would arrive now
     finally:
+        gate.close()
         for sender in senders:
             sender.send_signal(signal.SIGINT)
         for sender in senders:
