@@ -11,6 +11,7 @@ Imports without Flask (Pelican loads it on every build).
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from markupsafe import Markup
 from pelican.generators import ArticlesGenerator
 from pelican.writers import Writer
 
-from .render_pool import render_all
+from .render_pool import Renders
 from .thread_cache import ThreadCache
 from .thread_files import write_thread
 from .thread_model import (
@@ -66,11 +67,13 @@ def menu_pages(pages: Any) -> list[dict[str, str]]:
 
 
 def attach_comments(generator: ArticlesGenerator) -> None:
-    """Render every article's thread into it (``article.thread_html``), and
-    give every page that shows one its key and its feed's URL.
+    """Give every article its thread (``article.thread_html``), and every
+    page that shows one its key and its feed's URL.
 
     Runs after the generator has its articles, so articles restored from the
-    content cache get fresh comments too.
+    content cache get fresh comments too. A thread not in the cache is
+    rendered meanwhile (``render_pool.py``) and attached when Pelican is
+    about to write its page (``attach_rendered``).
     """
     settings = generator.settings
     folder = settings["FEEDBACK_COMMENTS_PATH"]
@@ -83,22 +86,19 @@ def attach_comments(generator: ArticlesGenerator) -> None:
     # these articles' pages: the others' comments are not read.
     only = set(settings.get("FEEDBACK_SELECTED_URLS") or ())
     per_slug = Counter(article.slug for article in generator.articles)
-    # Each article's record, its rows (read only if it is rendered) and its
-    # rendered thread: from the cache, or rendered below, all at once.
-    found: list[tuple[Any, ThreadRecord, list[dict[str, Any]] | None, str]] = []
-    rendered_of: dict[int, RenderedThread] = {}
+    build = BuildThreads(cache)
     for article in [*generator.articles, *generator.translations, *generator.drafts]:
         # What the forms send back to name the article (the app's key);
         # a translation's is its original's (see below).
         article.page_url = article.url
         article.comment_count = 0
         article.comment_feed_url = ""
+    missing: list[int] = []
     for article in generator.articles:
         record = thread_record(article)
         article.feedback_thread = record  # for the site index
-        for view, shown in zip(
-            [article, *translations_of(article)], record.views, strict=True
-        ):
+        views = [article, *translations_of(article)]
+        for view, shown in zip(views, record.views, strict=True):
             view.page_url = record.page_url
             view.comment_feed_url = record.feed_url
             view.article_url = shown.url  # the form's "page": back to it
@@ -107,30 +107,85 @@ def attach_comments(generator: ArticlesGenerator) -> None:
         legacy = article.slug if per_slug[article.slug] <= 1 else None
         data = comment_file(folder, record.page_url, legacy)
         key = cache.key(record, data)
-        rows: list[dict[str, Any]] | None = None
         kept = cache.get(key)
+        rows = comment_rows(data, record.page_url) if kept is None else None
+        build.threads.append(Thread(views, record, rows, key, kept))
         if kept is None:
-            rows = comment_rows(data, record.page_url)
-        else:
-            rendered_of[len(found)] = kept
-        found.append((article, record, rows, key))
-    missing = [i for i in range(len(found)) if i not in rendered_of]
-    jobs = [(found[i][1], found[i][2] or []) for i in missing]
-    for i, rendered in zip(missing, render_all(renderer, jobs), strict=True):
-        rendered_of[i] = rendered
-        cache.put(found[i][3], rendered)
-    threads: list[tuple[ThreadRecord, list[dict[str, Any]] | None, RenderedThread]]
-    threads = []
-    for i, (article, record, rows, _) in enumerate(found):
-        rendered = rendered_of[i]
-        for view in [article, *translations_of(article)]:
-            if view.save_as in rendered.regions:
-                region = rendered.regions[view.save_as]  # rendered, escaped
+            missing.append(len(build.threads) - 1)
+    # Rendered in the order Pelican writes the pages: translations first.
+    missing.sort(key=lambda i: len(build.threads[i].views) == 1)
+    build.renders = Renders(
+        renderer,
+        [(build.threads[i].record, build.threads[i].rows or []) for i in missing],
+        cache.encoder(),
+    )
+    for job, i in enumerate(missing):
+        build.threads[i].job = job
+    for thread in build.threads:
+        for view in thread.views:
+            build.by_view[id(view)] = thread
+        if thread.rendered is not None:
+            thread.attach()
+    generator.feedback_build = build  # for attach_rendered, write_comment_files
+
+
+@dataclass
+class Thread:
+    """One article's thread in the build: the pages that show it, its rows
+    (read only if it is rendered), its cache key, and its rendering."""
+
+    views: list[Any]  # the article and its translations
+    record: ThreadRecord
+    rows: list[dict[str, Any]] | None
+    key: str
+    rendered: RenderedThread | None
+    job: int = -1  # its index in the renders, if rendered in this build
+
+    def attach(self) -> None:
+        """Put the rendered thread into each of its pages."""
+        assert self.rendered is not None  # nosec B101 - rendered or kept
+        for view in self.views:
+            if view.save_as in self.rendered.regions:
+                region = self.rendered.regions[view.save_as]  # rendered, escaped
                 view.thread_html = Markup(region)  # noqa: S704  # nosec B704
-                view.comment_count = rendered.comment_count
-        threads.append((record, rows, rendered))
-    cache.close(prune=not only)
-    generator.feedback_threads = threads  # for write_comment_files
+                view.comment_count = self.rendered.comment_count
+
+
+@dataclass
+class BuildThreads:
+    """The threads of a build, and the renders of those not in its cache."""
+
+    cache: ThreadCache
+    threads: list[Thread] = field(default_factory=list)
+    by_view: dict[int, Thread] = field(default_factory=dict)
+    renders: Renders | None = None
+
+    def resolve(self, thread: Thread) -> None:
+        """Attach ``thread`` once its rendering is there, and keep it."""
+        if thread.rendered is not None or self.renders is None:
+            return
+        thread.rendered, entry = self.renders.get(thread.job)
+        thread.attach()
+        self.cache.put(thread.key, thread.rendered, entry)
+
+    def finish(self, *, prune: bool) -> None:
+        """Resolve every thread, write the cache and stop the workers."""
+        try:
+            for thread in self.threads:
+                self.resolve(thread)
+        finally:
+            if self.renders is not None:
+                self.renders.close()
+        self.cache.close(prune=prune)
+
+
+def attach_rendered(generator: ArticlesGenerator, content: Any) -> None:
+    """Attach ``content``'s thread just before Pelican writes its page
+    (``article_generator_write_article``)."""
+    build: BuildThreads | None = getattr(generator, "feedback_build", None)
+    thread = build.by_view.get(id(content)) if build is not None else None
+    if build is not None and thread is not None:
+        build.resolve(thread)
 
 
 def write_comment_files(generator: ArticlesGenerator, writer: Writer) -> None:
@@ -138,6 +193,11 @@ def write_comment_files(generator: ArticlesGenerator, writer: Writer) -> None:
     Pelican's), each with its compressed twin; remove pages a shorter
     thread no longer has."""
     settings = generator.settings
+    build: BuildThreads | None = getattr(generator, "feedback_build", None)
+    if build is None:
+        return
+    only = bool(settings.get("FEEDBACK_SELECTED_URLS"))
+    build.finish(prune=not only)
     pages = menu_pages(generator.context.get("pages", ()))
     renderer = ThreadRenderer(render_settings(settings), pages)
     # A full build compresses every file at its end (plugin.compress_output);
@@ -146,11 +206,13 @@ def write_comment_files(generator: ArticlesGenerator, writer: Writer) -> None:
         settings.get("FEEDBACK_WRITE_SELECTED")
     )
     output = Path(writer.output_path)
-    for record, rows, rendered in getattr(generator, "feedback_threads", ()):
+    for thread in build.threads:
+        rendered = thread.rendered
+        assert rendered is not None  # nosec B101 - finish() resolved them
         if rendered.files:  # comment pages show the menu: render them with it
-            assert rows is not None  # nosec B101 - never cached with pages
-            rendered = renderer.render(record, rows)
-        write_thread(output, record, rendered, twins=twins)
+            assert thread.rows is not None  # nosec B101 - never cached with pages
+            rendered = renderer.render(thread.record, thread.rows)
+        write_thread(output, thread.record, rendered, twins=twins)
 
 
 class SelectiveWriter(Writer):

@@ -98,6 +98,7 @@ from . import i18n
 from .build_comments import (
     SelectiveWriter,
     attach_comments,
+    attach_rendered,
     menu_pages,
     thread_record,
     write_comment_files,
@@ -303,6 +304,7 @@ def register() -> None:
     signals.page_generator_finalized.connect(fall_back_to_theme_templates)
     signals.article_generator_finalized.connect(clean_desk_posts)
     signals.article_generator_finalized.connect(attach_comments)
+    signals.article_generator_write_article.connect(attach_rendered)
     signals.static_generator_finalized.connect(refuse_outside_files)
     signals.article_writer_finalized.connect(write_comment_files)
     signals.all_generators_finalized.connect(write_site_index)

@@ -28,7 +28,7 @@ import json
 import shutil
 import sqlite3
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -96,14 +96,24 @@ class ThreadCache:
         self.used.add(key)
         return rendered
 
-    def put(self, key: str, rendered: RenderedThread) -> None:
+    def encoder(self) -> Callable[[RenderedThread], bytes | None] | None:
+        """Return what makes an entry of a rendered thread (``encode``), or
+        None if this build keeps none: the render pool's workers run it."""
+        return encode if self.save else None
+
+    def put(
+        self, key: str, rendered: RenderedThread, entry: bytes | None = None
+    ) -> None:
         """Keep ``rendered`` as the entry ``key`` (not a thread with pages),
-        once ``close`` writes the build's new entries."""
-        if not self.save or rendered.files:
+        once ``close`` writes the build's new entries; ``entry``: its
+        ``encode``, if already made."""
+        if not self.save:
             return
-        text = json.dumps(asdict(rendered), ensure_ascii=False).encode()
-        # Compressed: a tenth of the room on disk, for a fraction of a read.
-        self._new[key] = zlib.compress(text, 1)
+        if entry is None:
+            entry = encode(rendered)
+        if entry is None:  # a thread with comment pages
+            return
+        self._new[key] = entry
         self.used.add(key)
 
     def close(self, *, prune: bool = True) -> None:
@@ -159,6 +169,16 @@ class ThreadCache:
             self.path.unlink(missing_ok=True)  # not a cache: start anew
             self._db = _connect(self.path, create=True)
         return self._db
+
+
+def encode(rendered: RenderedThread) -> bytes | None:
+    """Return the entry of ``rendered``, or None for a thread with comment
+    pages (never kept)."""
+    if rendered.files:
+        return None
+    text = json.dumps(asdict(rendered), ensure_ascii=False).encode()
+    # Compressed: a tenth of the room on disk, for a fraction of a read.
+    return zlib.compress(text, 1)
 
 
 def _connect(path: Path, *, create: bool) -> sqlite3.Connection:

@@ -1,4 +1,5 @@
-"""Many threads rendered at once: on every core, exactly as one by one.
+"""Many threads rendered by forked workers while the build goes on, exactly
+as one by one.
 
 The renderer is the one a real Pelican build of the project's content
 recorded; the threads are real threads of comment rows.
@@ -8,13 +9,15 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from feedback_app.site import render_pool
 from feedback_app.site.index import SiteIndex
-from feedback_app.site.render_pool import Job, render_all
+from feedback_app.site.render_pool import Job, Renders
+from feedback_app.site.thread_cache import encode
 from feedback_app.site.thread_render import ThreadRenderer
 
 from ..conftest import build_site
@@ -51,6 +54,22 @@ def jobs(record: Any, count: int) -> list[Job]:
     ]
 
 
+def render_all(renderer: ThreadRenderer, work: list[Job]) -> list[Any]:
+    """Every job's rendered thread and cache entry, asked for in order."""
+    renders = Renders(renderer, work, encode)
+    try:
+        return [renders.get(i) for i in range(len(work))]
+    finally:
+        renders.close()
+
+
+def one_by_one(renderer: ThreadRenderer, work: list[Job]) -> list[Any]:
+    return [
+        (rendered, encode(rendered))
+        for rendered in (renderer.render(r, rows) for r, rows in work)
+    ]
+
+
 def children_cpu() -> float:
     times = os.times()
     return times.children_user + times.children_system
@@ -63,8 +82,8 @@ def test_many_threads_render_on_every_core_as_one_by_one(built: Any) -> None:
     before = children_cpu()
     together = render_all(renderer, work)
     assert children_cpu() > before  # a forked worker rendered a share
-    assert together == [renderer.render(r, rows) for r, rows in work]
-    assert "Reader &lt;7-3&gt;" in together[7].regions[record.views[0].save_as]
+    assert together == one_by_one(renderer, work)
+    assert "Reader &lt;7-3&gt;" in together[7][0].regions[record.views[0].save_as]
 
 
 def test_few_threads_or_another_thread_running_render_here(built: Any) -> None:
@@ -85,4 +104,39 @@ def test_few_threads_or_another_thread_running_render_here(built: Any) -> None:
             stop.set()
             if busy:
                 other.join()
-        assert together == [renderer.render(r, rows) for r, rows in work]
+        assert together == one_by_one(renderer, work)
+
+
+@pytest.mark.skipif(render_pool.cores() < 2, reason="one core: nothing to share")
+def test_threads_are_rendered_while_this_process_goes_on(built: Any) -> None:
+    """The workers start at once: a thread asked for later is there without
+    waiting, and asking out of order gives each its own."""
+    renderer, record = built
+    work = jobs(record, render_pool.PARALLEL_FROM * 2)
+    renders = Renders(renderer, work, None)
+    try:
+        last = len(work) - 1
+        assert renders.get(last)[0] == renderer.render(*work[last])
+        assert renders.get(3) == (renderer.render(*work[3]), None)
+    finally:
+        renders.close()
+
+
+@pytest.mark.skipif(render_pool.cores() < 2, reason="one core: nothing to share")
+def test_the_chunks_of_a_worker_that_died_are_rendered_here(
+    built: Any, tmp_path: Path
+) -> None:
+    renderer, record = built
+    work = jobs(record, render_pool.PARALLEL_FROM)
+    here = os.getpid()
+
+    class DiesInAWorker:
+        def render(self, *job: Any) -> Any:
+            if os.getpid() != here:
+                (tmp_path / "died").write_text(str(os.getpid()))
+                os._exit(1)  # the worker process ends, as if killed
+            return renderer.render(*job)
+
+    together = render_all(DiesInAWorker(), work)  # type: ignore[arg-type]
+    assert int((tmp_path / "died").read_text()) != here  # a worker was there
+    assert together == one_by_one(renderer, work)
