@@ -38,8 +38,10 @@ def build_site(
     settings: str = "pelicanconf.py",
     content: Path | None = None,
     extra: dict[str, object] | None = None,
+    cpus: set[int] | None = None,
 ) -> Path:
-    """Build a site with Pelican, as `invoke build` does, into ``out``.
+    """Build a site with Pelican, as `invoke build` does, into ``out``
+    (on the ``cpus`` given, or on any).
 
     Returns the path of the site index the plugin wrote.
     """
@@ -53,7 +55,14 @@ def build_site(
     cmd += ["-s", settings, "-o", str(out / "output")]
     # One -e with every pair: Pelican keeps only the last -e it is given.
     cmd += ["-e", *(f"{key}={json.dumps(value)}" for key, value in overrides.items())]
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True)
+    subprocess.run(
+        cmd,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+    )
     return index
 
 

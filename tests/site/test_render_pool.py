@@ -16,6 +16,7 @@ import pytest
 
 from feedback_app.site import render_pool
 from feedback_app.site.index import SiteIndex
+from feedback_app.site.publishing import write_comment_file
 from feedback_app.site.render_pool import Job, Renders
 from feedback_app.site.thread_cache import encode
 from feedback_app.site.thread_render import ThreadRenderer
@@ -140,3 +141,68 @@ def test_the_chunks_of_a_worker_that_died_are_rendered_here(
     together = render_all(DiesInAWorker(), work)  # type: ignore[arg-type]
     assert int((tmp_path / "died").read_text()) != here  # a worker was there
     assert together == one_by_one(renderer, work)
+
+
+def many_threads(root: Path, count: int) -> tuple[Path, Path]:
+    """Write ``count`` articles (every 50th translated into French) and a
+    comment file of a few comments for each; return the content and the
+    comments folders."""
+    content, comments = root / "content", root / "comments"
+    content.mkdir()
+    comments.mkdir()
+    for n in range(count):
+        slug, day = f"article-{n:04d}", f"2025-{n % 12 + 1:02d}-{n % 28 + 1:02d}"
+        head = f"Date: {day} 10:00\nSlug: {slug}\nAuthor: Maya Lindqvist\n"
+        (content / f"{slug}.md").write_text(f"Title: Article {n}\n{head}\nText {n}.\n")
+        if n % 50 == 0:
+            (content / f"{slug}-fr.md").write_text(
+                f"Title: Article {n} en français\n{head}Lang: fr\n\nTexte {n}.\n"
+            )
+        rows = jobs_rows(n)
+        if rows:
+            write_comment_file(comments, f"{day[:4]}/{slug}/", rows)
+    return content, comments
+
+
+def jobs_rows(n: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": n * 10 + k + 1,
+            "parent": n * 10 + k if k % 3 == 2 else None,
+            "name": f"Reader {n}-{k}",
+            "website": None,
+            "date": f"2026-11-{k + 1:02d}T10:00:00+00:00",
+            "author": k == 4,
+            "html": f"<p>Comment {k} on article {n}.</p>",
+        }
+        for k in range(n % 6)
+    ]
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.skipif(render_pool.cores() < 2, reason="one core: nothing to share")
+def test_a_cold_build_of_many_threads_writes_what_one_core_writes(
+    tmp_path: Path,
+) -> None:
+    """Enough threads for the workers (a fresh Pelican process, nothing in
+    its cache, more than one core): every file of the output, article
+    pages, translations, feeds and ``.gz`` twins, is the one a build on one
+    core (every thread rendered in the process, in order) writes."""
+    content, comments = many_threads(tmp_path, render_pool.PARALLEL_FROM + 20)
+    extra = {"FEEDBACK_COMMENTS_PATH": str(comments)}
+    built = {}
+    for name, cpus in (("many", None), ("one", {min(os.sched_getaffinity(0))})):
+        build_site(tmp_path / name, content=content, extra=extra, cpus=cpus)
+        built[name] = files_of(tmp_path / name / "output")
+    assert built["many"] == built["one"]
+    page = built["many"]["2025/article-0010/index.html"].decode()
+    assert "Reader 10-3" in page and "Comment 3 on article 10." in page
+    french = built["many"]["fr/2025/article-0050/index.html"].decode()
+    assert "Reader 50-1" in french
