@@ -33,26 +33,25 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[ThreadRenderer, Any
     return renderer, article.thread
 
 
-def jobs(record: Any, count: int) -> list[Job]:
-    """``count`` threads of 0 to 9 comments, replies among them."""
+def thread_rows(n: int, most: int = 10) -> list[dict[str, Any]]:
+    """Thread ``n``'s comments: ``n % most`` of them, replies among them."""
     return [
-        (
-            record,
-            [
-                {
-                    "id": n * 10 + k + 1,
-                    "parent": n * 10 + k if k % 3 == 2 else None,
-                    "name": f"Reader <{n}-{k}>",
-                    "website": None,
-                    "date": f"2026-11-{k + 1:02d}T10:00:00+00:00",
-                    "author": k == 4,
-                    "html": f"<p>Comment {k} of thread {n}.</p>",
-                }
-                for k in range(n % 10)
-            ],
-        )
-        for n in range(count)
+        {
+            "id": n * 10 + k + 1,
+            "parent": n * 10 + k if k % 3 == 2 else None,
+            "name": f"Reader <{n}-{k}>",
+            "website": None,
+            "date": f"2026-11-{k + 1:02d}T10:00:00+00:00",
+            "author": k == 4,
+            "html": f"<p>Comment {k} of thread {n}.</p>",
+        }
+        for k in range(n % most)
     ]
+
+
+def jobs(record: Any, count: int) -> list[Job]:
+    """``count`` threads of 0 to 9 comments."""
+    return [(record, thread_rows(n)) for n in range(count)]
 
 
 def render_all(renderer: ThreadRenderer, work: list[Job]) -> list[Any]:
@@ -158,25 +157,10 @@ def many_threads(root: Path, count: int) -> tuple[Path, Path]:
             (content / f"{slug}-fr.md").write_text(
                 f"Title: Article {n} en français\n{head}Lang: fr\n\nTexte {n}.\n"
             )
-        rows = jobs_rows(n)
+        rows = thread_rows(n, most=6)
         if rows:
             write_comment_file(comments, f"{day[:4]}/{slug}/", rows)
     return content, comments
-
-
-def jobs_rows(n: int) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": n * 10 + k + 1,
-            "parent": n * 10 + k if k % 3 == 2 else None,
-            "name": f"Reader {n}-{k}",
-            "website": None,
-            "date": f"2026-11-{k + 1:02d}T10:00:00+00:00",
-            "author": k == 4,
-            "html": f"<p>Comment {k} on article {n}.</p>",
-        }
-        for k in range(n % 6)
-    ]
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -203,6 +187,6 @@ def test_a_cold_build_of_many_threads_writes_what_one_core_writes(
         built[name] = files_of(tmp_path / name / "output")
     assert built["many"] == built["one"]
     page = built["many"]["2025/article-0010/index.html"].decode()
-    assert "Reader 10-3" in page and "Comment 3 on article 10." in page
+    assert "Reader &lt;10-3&gt;" in page and "Comment 3 of thread 10." in page
     french = built["many"]["fr/2025/article-0050/index.html"].decode()
-    assert "Reader 50-1" in french
+    assert "Reader &lt;50-1&gt;" in french
