@@ -183,9 +183,8 @@ def attach_rendered(generator: ArticlesGenerator, content: Any) -> None:
     """Attach ``content``'s thread just before Pelican writes its page
     (``article_generator_write_article``)."""
     build: BuildThreads | None = getattr(generator, "feedback_build", None)
-    thread = build.by_view.get(id(content)) if build is not None else None
-    if build is not None and thread is not None:
-        build.resolve(thread)
+    if build is not None and id(content) in build.by_view:
+        build.resolve(build.by_view[id(content)])
 
 
 def write_comment_files(generator: ArticlesGenerator, writer: Writer) -> None:

@@ -39,7 +39,7 @@ PARALLEL_FROM = 500
 CHUNK = 100
 
 Job = tuple[ThreadRecord, Sequence[Mapping[str, Any]]]
-#: What the cache keeps of a rendered thread (``ThreadCache.encode``).
+#: What the cache keeps of a rendered thread (``thread_cache.encode``).
 Encode = Callable[[RenderedThread], bytes | None]
 Result = tuple[RenderedThread, bytes | None]
 
@@ -98,9 +98,6 @@ class Renders:
         finally:
             _renderer, _jobs, _encode = None, (), None
 
-    def __len__(self) -> int:
-        return len(self._jobs)
-
     def get(self, index: int) -> Result:
         """Return job ``index``'s rendered thread and cache entry, waiting
         for its chunk if a worker has not finished it yet."""
@@ -117,7 +114,7 @@ class Renders:
         return self._done[index]
 
     def close(self) -> None:
-        """Stop the workers (each has finished its chunks by then)."""
+        """Stop the workers; a chunk none has started yet is dropped."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
